@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: MIT
+# seatrace build. `make` builds ./seatrace; `make test` runs every test;
+# `make V=1` shows the commands.
+
+OUTPUT ?= build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+ARCH := x86
+PYTEST ?= pytest-3
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
+LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
+
+BPF_SRCS := bpf/seatrace.bpf.c
+USER_SRCS := $(wildcard user/*.c)
+# Pure logic, testable without root or libbpf: everything but the loader.
+PURE_SRCS := user/decode.c user/output.c user/json.c user/events.c \
+	user/glob.c user/cli.c user/strbuf.c
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/test_*.c))
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+PURE_SAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/san/%.o,$(PURE_SRCS))
+
+.PHONY: all clean test check demo unit e2e bench vmlinux deps format
+.DELETE_ON_ERROR:
+
+all: seatrace
+
+seatrace: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) -c $< -o $@
+
+# The loader includes the generated skeleton.
+$(OUTPUT)/user/attach.o $(OUTPUT)/user/main.o: $(OUTPUT)/seatrace.skel.h
+
+$(OUTPUT)/seatrace.bpf.o: bpf/seatrace.bpf.c vmlinux/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-Ivmlinux -Ibpf -I/usr/include/$(shell $(CC) -dumpmachine) -MMD -MP -MF $(OUTPUT)/seatrace.bpf.d -MT $@ \
+		-c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(OUTPUT)/seatrace.skel.h: $(OUTPUT)/seatrace.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name seatrace_bpf > $@
+
+# Unit tests: pure logic under ASan+UBSan, no root needed.
+$(OUTPUT)/san/%.o: user/%.c | $(OUTPUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) -O1 -g $(SAN) $(BASE_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/unit/%: tests/unit/%.c $(PURE_SAN_OBJS) | $(OUTPUT)/unit
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) -O1 -g $(SAN) $(BASE_CFLAGS) $< $(PURE_SAN_OBJS) -lcmocka -lm -o $@
+
+unit: $(UNIT_TESTS)
+	$(Q)set -e; for t in $(UNIT_TESTS); do \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+
+e2e: seatrace
+	$(Q)$(PYTEST) -q tests/e2e
+
+test: unit e2e
+
+# The README's commands: each installs what is missing first.
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory test
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	./seatrace -- /usr/bin/python3.11 tools/demo.py
+
+bench: seatrace
+	$(Q)/usr/bin/python3.11 tools/bench.py
+
+# Regenerate the checked-in kernel type header from the running kernel.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+deps:
+	tools/install-deps.sh
+
+format:
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/san $(OUTPUT)/unit:
+	$(Q)mkdir -p $@
+
+clean:
+	rm -rf $(OUTPUT) seatrace
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/san/*.d $(OUTPUT)/unit/*.d)

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The event-name glob matcher. The BPF program runs it in the kernel (one
+ * step per bpf_loop() iteration, because the verifier cannot bound a
+ * backtracking loop); userspace runs the very same step function in its
+ * tests, so what is tested is what filters.
+ *
+ * Classic single-backtrack wildcard matching over compiled tokens: on a
+ * mismatch after a '*', resume one byte further along the name. Each step
+ * moves the pattern or the name forward, and every backtrack moves `mark`
+ * forward, so a match ends within (name_len + 2) * (ntok + 2) steps.
+ * '?' and classes match one byte (event names are ASCII in practice).
+ */
+#ifndef SEATRACE_GLOB_MATCH_H
+#define SEATRACE_GLOB_MATCH_H
+
+#include "wire.h"
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+struct st_glob_state {
+	__s32 p;    /* next token */
+	__s32 s;    /* next name byte */
+	__s32 star; /* token index of the last '*', or -1 */
+	__s32 mark; /* name position the last '*' is matching up to */
+	__s32 result;
+};
+
+static __always_inline void st_glob_init(struct st_glob_state *st)
+{
+	st->p = 0;
+	st->s = 0;
+	st->star = -1;
+	st->mark = 0;
+	st->result = 0;
+}
+
+static __always_inline __u32 st_glob_max_steps(__u32 name_len, __u32 ntok)
+{
+	return (name_len + 2) * (ntok + 2);
+}
+
+static __always_inline int st_class_has(const volatile __u8 (*classes)[32], __u8 idx, __u8 c)
+{
+	return (classes[idx & (ST_MAX_CLASSES - 1)][(c >> 3) & 31] >> (c & 7)) & 1;
+}
+
+/*
+ * One step. Returns 1 when the match is decided (st->result holds it),
+ * 0 to be called again.
+ */
+static __always_inline int st_glob_step(struct st_glob_state *st, const volatile struct st_glob *g,
+					const volatile __u8 (*classes)[32], const __u8 *name,
+					__u32 name_len)
+{
+	__u32 p = (__u32)st->p, s = (__u32)st->s;
+	__u32 ntok = g->ntok;
+
+	if (s < name_len) {
+		if (p < ntok) {
+			__u8 op = g->op[p & (ST_GLOB_TOKENS - 1)];
+			__u8 arg = g->arg[p & (ST_GLOB_TOKENS - 1)];
+			__u8 c = name[s & (ST_NAME_MAX - 1)];
+			int ok;
+
+			if (op == ST_G_STAR) {
+				st->star = (__s32)p;
+				st->mark = (__s32)s;
+				st->p = (__s32)p + 1;
+				return 0;
+			}
+			if (op == ST_G_LIT)
+				ok = c == arg;
+			else if (op == ST_G_ANY)
+				ok = 1;
+			else if (op == ST_G_CLASS)
+				ok = st_class_has(classes, arg, c);
+			else
+				ok = !st_class_has(classes, arg, c);
+			if (ok) {
+				st->p = (__s32)p + 1;
+				st->s = (__s32)s + 1;
+				return 0;
+			}
+		}
+		if (st->star >= 0) {
+			st->p = st->star + 1;
+			st->mark++;
+			st->s = st->mark;
+			return 0;
+		}
+		st->result = 0;
+		return 1;
+	}
+	/* Name consumed: only trailing stars may remain. */
+	if (p < ntok && g->op[p & (ST_GLOB_TOKENS - 1)] == ST_G_STAR) {
+		st->p = (__s32)p + 1;
+		return 0;
+	}
+	st->result = p == ntok;
+	return 1;
+}
+
+#endif /* SEATRACE_GLOB_MATCH_H */

@@ -1,0 +1,693 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * seatrace's BPF side: on CPython's python:audit probe, filter the event by
+ * name, then walk the arguments tuple and write typed values into one
+ * variable-length record (bpf/wire.h) on the ring buffer.
+ *
+ * Nothing about CPython's object layout is compiled in: every offset and
+ * every type address comes from the `layouts` map slot named by the probe's
+ * cookie, which userspace fills for each attached interpreter binary.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
+#include "wire.h"
+#include "glob_match.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by userspace before load. */
+const volatile __u32 cfg_str_max = ST_STR_DEFAULT;
+/* Wake the reader only once this much is waiting: a wake-up per event
+ * would cost the traced process more than the probe itself. */
+const volatile __u64 cfg_wakeup_bytes = 1 << 20;
+const volatile __u32 cfg_nglobs;
+const volatile __u32 cfg_have_include;
+const volatile struct st_glob cfg_globs[ST_MAX_GLOBS];
+const volatile __u8 cfg_classes[ST_MAX_CLASSES][32];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ST_MAX_LAYOUTS);
+	__type(key, __u32);
+	__type(value, struct st_layout);
+} layouts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ST_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+#define HDR_SZ ((__u32)sizeof(struct st_event))
+#define VAL_SZ ((__u32)sizeof(struct st_value))
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* ---- event-name filtering -------------------------------------------- */
+
+struct glob_ctx {
+	const __u8 *name;
+	__u32 name_len;
+	__u32 g;
+	struct st_glob_state st;
+};
+
+static long glob_cb(__u32 i, void *data)
+{
+	struct glob_ctx *c = data;
+	__u32 g = c->g;
+
+	if (g >= ST_MAX_GLOBS)
+		return 1;
+	return st_glob_step(&c->st, &cfg_globs[g], cfg_classes, c->name, c->name_len);
+}
+
+static __always_inline int glob_match(__u32 g, const __u8 *name, __u32 name_len)
+{
+	struct glob_ctx c = { .name = name, .name_len = name_len, .g = g };
+
+	st_glob_init(&c.st);
+	bpf_loop(st_glob_max_steps(name_len, cfg_globs[g].ntok), glob_cb, &c, 0);
+	return c.st.result;
+}
+
+/* 1 to keep the event. Excludes win over includes, as in strace -e. */
+static __always_inline int name_wanted(const __u8 *name, __u32 name_len)
+{
+	int included = !cfg_have_include;
+
+	for (__u32 g = 0; g < ST_MAX_GLOBS; g++) {
+		if (g >= cfg_nglobs)
+			break;
+		if (cfg_globs[g].exclude) {
+			if (glob_match(g, name, name_len))
+				return 0;
+		} else if (!included && glob_match(g, name, name_len)) {
+			included = 1;
+		}
+	}
+	return included;
+}
+
+/* ---- argument decoding ------------------------------------------------ */
+
+/*
+ * Decoding is a pre-order walk with an explicit stack of frames, one frame
+ * per container being expanded. Each bpf_loop() iteration writes at most
+ * one value and has no inner loop, which keeps the verifier's work linear.
+ */
+enum frame_kind {
+	FR_OBJ,	 /* one object: `base` is the object itself */
+	FR_SEQ,	 /* `left` object pointers in user memory from `base`, `stride` apart */
+	FR_DICT, /* dict entries from `base`, `stride` bytes each; key, then value */
+};
+
+#define MAX_FRAMES (ST_MAX_DEPTH + 2)
+
+struct frame {
+	__u64 base;
+	__u64 vals;   /* split dict: its values array, else 0 */
+	__u32 left;   /* children still to write */
+	__u32 scan;   /* dict: entries looked at */
+	__u32 nscan;  /* dict: entries that exist */
+	__u16 stride;
+	__u8 depth;   /* depth of the children */
+	__u8 kind;
+	__u8 phase;   /* dict: 0 key next, 1 value next */
+};
+
+/*
+ * Decoder state. The counters live in map memory on purpose: the verifier
+ * checks a bpf_loop() callback until its states converge, and counters it
+ * could track exactly (on the stack) would differ at every iteration.
+ */
+struct dec_state {
+	__u32 off;     /* bytes of the record written so far */
+	__u32 fsp;     /* frames in use */
+	__u32 owed;    /* values promised (headers written or root) but not yet written */
+	__u32 budget;  /* values that may still be promised */
+	__u32 nvalues; /* values written */
+	__u32 rec_full;
+	struct frame fr[MAX_FRAMES];
+};
+
+/*
+ * Per-CPU scratch: the record is built here, then copied to the ring with
+ * only the bytes used. The slack after ST_REC_MAX lets the verifier accept
+ * a masked offset plus a bounded copy length.
+ */
+struct scratch {
+	__u8 buf[ST_REC_MAX + 2 * ST_STR_MAX];
+	struct dec_state st;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+/* What the callbacks get: pointers must stay on the stack to stay pointers. */
+struct dec_ctx {
+	struct scratch *sc;
+	struct dec_state *s;
+	struct st_layout *lo;
+	__u64 bias;
+};
+
+static __always_inline __u64 rd64(__u64 addr)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (const void *)addr);
+	return v;
+}
+
+static __always_inline struct st_value *val_hdr(struct dec_ctx *d)
+{
+	return (struct st_value *)&d->sc->buf[d->s->off & (ST_REC_MAX - 1)];
+}
+
+/*
+ * Payload bytes the value being written may use: what is left of the
+ * record once its own header and one header per value still owed are set
+ * aside, so a full record still closes every container it opened.
+ */
+static __always_inline __u32 room(struct dec_ctx *d)
+{
+	__u32 reserved = d->s->off + VAL_SZ + d->s->owed * VAL_SZ;
+
+	if (reserved >= ST_REC_MAX)
+		return 0;
+	return ST_REC_MAX - reserved;
+}
+
+/* Copy `want` bytes of user memory after the header being written; returns bytes kept. */
+static __always_inline __u32 copy_payload(struct dec_ctx *d, __u64 src, __u64 want)
+{
+	__u32 r = room(d), n;
+
+	n = want > ST_STR_MAX ? ST_STR_MAX : (__u32)want;
+	if (n > r) {
+		n = r;
+		d->s->rec_full = 1;
+	}
+	if (n == 0)
+		return 0;
+	/* Hide n from clang so the mask survives: the verifier needs it to bound the copy. */
+	barrier_var(n);
+	if (bpf_probe_read_user(&d->sc->buf[(d->s->off + VAL_SZ) & (ST_REC_MAX - 1)],
+				n & (2 * ST_STR_MAX - 1), (const void *)src))
+		return 0;
+	return n;
+}
+
+static __always_inline void finish(struct dec_ctx *d, struct st_value *v, __u8 tag, __u8 flags,
+				   __u32 len, __u32 nchild, __u64 total)
+{
+	v->tag = tag;
+	v->flags = flags;
+	v->len = (__u16)len;
+	v->nchild = nchild;
+	v->total = total;
+	d->s->off += VAL_SZ + len;
+	d->s->nvalues++;
+	d->s->owed += nchild;
+}
+
+/* A frame for `n` children just promised by the value written last. */
+static __always_inline void push_frame(struct dec_ctx *d, __u8 kind, __u64 base, __u64 vals,
+				       __u32 n, __u32 nscan, __u16 stride, __u8 depth)
+{
+	__u32 i = d->s->fsp;
+	struct frame *f;
+
+	if (!n || i >= MAX_FRAMES)
+		return;
+	f = &d->s->fr[i];
+	f->base = base;
+	f->vals = vals;
+	f->left = n;
+	f->scan = 0;
+	f->nscan = nscan;
+	f->stride = stride;
+	f->depth = depth;
+	f->kind = kind;
+	f->phase = 0;
+	d->s->fsp = i + 1;
+}
+
+/* Children a container may promise, given the value budget: `per` values each. */
+static __always_inline __u32 take(struct dec_ctx *d, __u64 len, __u32 per)
+{
+	__u64 n = len > ST_MAX_ITEMS / per ? ST_MAX_ITEMS / per : len;
+
+	if (n * per > d->s->budget)
+		n = d->s->budget / per;
+	d->s->budget -= n * per;
+	return (__u32)n;
+}
+
+static __always_inline void emit_int(struct dec_ctx *d, __u64 obj, __u8 flags)
+{
+	struct st_layout *lo = d->lo;
+	struct st_value *v = val_hdr(d);
+	__u64 word = rd64(obj + lo->long_size), ndig;
+
+	if (lo->flags & ST_LF_LONG_TAG) {
+		/* lv_tag: bits 0-1 sign (0 +, 1 zero, 2 -), bit 2 immortal (3.14), size above. */
+		ndig = word >> 3;
+		if ((word & 3) == 2)
+			flags |= ST_VF_NEG;
+		if ((word & 3) == 1)
+			ndig = 0;
+	} else {
+		__s64 size = (__s64)word;
+
+		ndig = size < 0 ? -size : size;
+		if (size < 0)
+			flags |= ST_VF_NEG;
+	}
+	__u64 keep = ndig > ST_MAX_DIGITS ? ST_MAX_DIGITS : ndig;
+	__u32 n = copy_payload(d, obj + lo->long_digits, keep * 4) & ~3u;
+
+	if (n < ndig * 4)
+		flags |= ST_VF_TRUNC;
+	finish(d, v, ST_V_INT, flags, n, 0, ndig);
+}
+
+static __always_inline void emit_str(struct dec_ctx *d, __u64 obj, __u8 flags)
+{
+	struct st_layout *lo = d->lo;
+	struct st_value *v = val_hdr(d);
+	__u64 len = rd64(obj + lo->str_length);
+	__u32 state = (__u32)rd64(obj + lo->str_state);
+	__u32 kind = (state >> lo->str_kind_shift) & 7;
+	__u64 data;
+
+	if (kind != 1 && kind != 2 && kind != 4) {
+		/* A <=3.11 string not made ready yet (wstr only): no canonical data. */
+		finish(d, v, ST_V_FAULT, flags, 0, 0, 0);
+		return;
+	}
+	if (state & lo->str_compact_bit)
+		data = obj + ((state & lo->str_ascii_bit) ? lo->str_ascii_data : lo->str_compact_data);
+	else
+		data = rd64(obj + lo->str_legacy_data);
+
+	__u64 keep = len > cfg_str_max ? cfg_str_max : len;
+	__u32 n = copy_payload(d, data, keep * kind);
+
+	n -= n % kind;
+	if (n < len * kind)
+		flags |= ST_VF_TRUNC;
+	finish(d, v, ST_V_STR, flags | (kind << ST_VF_KIND_SHIFT), n, 0, len);
+}
+
+static __always_inline void emit_bytes(struct dec_ctx *d, __u64 obj, __u8 tag, __u8 flags)
+{
+	struct st_layout *lo = d->lo;
+	struct st_value *v = val_hdr(d);
+	__u64 size = rd64(obj + lo->ob_size);
+	__u64 data = tag == ST_V_BYTES ? obj + lo->bytes_sval : rd64(obj + lo->bytearray_start);
+	__u64 keep = size > cfg_str_max ? cfg_str_max : size;
+	__u32 n = copy_payload(d, data, keep);
+
+	if (n < size)
+		flags |= ST_VF_TRUNC;
+	finish(d, v, tag, flags, n, 0, size);
+}
+
+static __always_inline void emit_float(struct dec_ctx *d, __u64 obj, __u8 flags)
+{
+	struct st_value *v = val_hdr(d);
+	__u32 n = copy_payload(d, obj + d->lo->float_val, 8);
+
+	finish(d, v, n == 8 ? ST_V_FLOAT : ST_V_FAULT, flags, n == 8 ? 8 : 0, 0, 0);
+}
+
+static __always_inline void emit_seq(struct dec_ctx *d, __u64 obj, __u8 tag, __u8 flags,
+				     __u8 depth)
+{
+	struct st_layout *lo = d->lo;
+	struct st_value *v = val_hdr(d);
+	__u64 len = rd64(obj + lo->ob_size), items;
+	__u32 n;
+
+	if (depth >= ST_MAX_DEPTH) {
+		finish(d, v, tag, flags | (len ? ST_VF_TRUNC | ST_VF_DEPTH : 0), 0, 0, len);
+		return;
+	}
+	n = take(d, len, 1);
+	items = tag == ST_V_TUPLE ? obj + lo->tuple_items : rd64(obj + lo->list_items);
+	if (n < len)
+		flags |= ST_VF_TRUNC;
+	finish(d, v, tag, flags, 0, n, len);
+	push_frame(d, FR_SEQ, items, 0, n, 0, 8, depth + 1);
+}
+
+static __always_inline void emit_dict(struct dec_ctx *d, __u64 obj, __u8 flags, __u8 depth)
+{
+	struct st_layout *lo = d->lo;
+	struct st_value *v = val_hdr(d);
+	__u64 used = rd64(obj + lo->dict_used);
+	__u64 keys = rd64(obj + lo->dict_keys);
+	__u64 values = rd64(obj + lo->dict_values);
+	__u64 nentries = rd64(keys + lo->dk_nentries), entries;
+	__u16 esize = 24;
+	__u32 n;
+
+	if (depth >= ST_MAX_DEPTH) {
+		finish(d, v, ST_V_DICT, flags | (used ? ST_VF_TRUNC | ST_VF_DEPTH : 0), 0, 0, used);
+		return;
+	}
+	if (lo->flags & ST_LF_DICT_LOG2) {
+		/* 3.11+: dk_log2_size, dk_log2_index_bytes, dk_kind are bytes 8-10. */
+		__u64 w = rd64(keys + lo->dk_size);
+
+		entries = keys + lo->dk_indices + (1ULL << ((w >> 8) & 63));
+		if ((w >> 16) & 0xff) /* unicode or split keys: {key, value} entries */
+			esize = 16;
+	} else {
+		/* 3.8-3.10: the index width follows dk_size. */
+		__u64 size = rd64(keys + lo->dk_size);
+		__u64 w = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffULL ? 4 : 8;
+
+		entries = keys + lo->dk_indices + size * w;
+	}
+	n = take(d, used, 2);
+	if (n < used)
+		flags |= ST_VF_TRUNC;
+	finish(d, v, ST_V_DICT, flags, 0, n * 2, used);
+	if (values)
+		values += lo->dict_values_items;
+	push_frame(d, FR_DICT, entries, values, n * 2, nentries > 4096 ? 4096 : (__u32)nentries,
+		   esize, depth + 1);
+}
+
+static __always_inline void emit_code(struct dec_ctx *d, __u64 obj, __u8 flags, __u8 depth)
+{
+	struct st_layout *lo = d->lo;
+	struct st_value *v = val_hdr(d);
+	__s32 line = 0;
+	__u32 n = 0;
+
+	if (room(d) >= 4 &&
+	    !bpf_probe_read_user(&line, 4, (const void *)(obj + lo->co_firstlineno))) {
+		*(__s32 *)&d->sc->buf[(d->s->off + VAL_SZ) & (ST_REC_MAX - 1)] = line;
+		n = 4;
+	}
+	if (d->s->budget >= 2 && depth < ST_MAX_DEPTH) {
+		d->s->budget -= 2;
+		finish(d, v, ST_V_CODE, flags, n, 2, 0);
+		/* filename, then the (qualified) name, read as a two-pointer sequence. */
+		push_frame(d, FR_SEQ, obj + lo->co_filename, 0, 2, 0,
+			   lo->co_name - lo->co_filename, depth + 1);
+	} else {
+		finish(d, v, ST_V_CODE, flags | ST_VF_TRUNC, n, 0, 0);
+	}
+}
+
+static __always_inline void emit_other(struct dec_ctx *d, __u64 type, __u8 flags)
+{
+	struct st_value *v = val_hdr(d);
+	__u64 name = rd64(type + d->lo->tp_name);
+	long n = 0;
+
+	if (room(d) >= ST_TYPE_NAME_MAX)
+		n = bpf_probe_read_user_str(&d->sc->buf[(d->s->off + VAL_SZ) & (ST_REC_MAX - 1)],
+					    ST_TYPE_NAME_MAX, (const void *)name);
+	if (n <= 0) {
+		finish(d, v, ST_V_FAULT, flags, 0, 0, 0);
+		return;
+	}
+	/* A full buffer means the name may have been cut. */
+	if (n == ST_TYPE_NAME_MAX)
+		flags |= ST_VF_TRUNC;
+	finish(d, v, ST_V_OTHER, flags, (__u32)(n - 1), 0, (__u64)(n - 1));
+}
+
+/* Types with a tp_flags "subclass of" bit. */
+#define TPF_LONG (1UL << 24)
+#define TPF_LIST (1UL << 25)
+#define TPF_TUPLE (1UL << 26)
+#define TPF_BYTES (1UL << 27)
+#define TPF_UNICODE (1UL << 28)
+#define TPF_DICT (1UL << 29)
+
+static __always_inline void emit(struct dec_ctx *d, __u64 obj, __u8 depth)
+{
+	struct st_layout *lo = d->lo;
+	__u64 type, b = d->bias;
+
+	d->s->owed--;
+	/* The singletons are known by address: no read at all. */
+	if (obj == lo->addr[ST_T_NONE_OBJ] + b) {
+		finish(d, val_hdr(d), ST_V_NONE, 0, 0, 0, 0);
+		return;
+	}
+	if (obj == lo->addr[ST_T_TRUE_OBJ] + b) {
+		finish(d, val_hdr(d), ST_V_TRUE, 0, 0, 0, 0);
+		return;
+	}
+	if (obj == lo->addr[ST_T_FALSE_OBJ] + b) {
+		finish(d, val_hdr(d), ST_V_FALSE, 0, 0, 0, 0);
+		return;
+	}
+	if (!obj || bpf_probe_read_user(&type, 8, (const void *)(obj + lo->ob_type))) {
+		finish(d, val_hdr(d), ST_V_FAULT, 0, 0, 0, 0);
+		return;
+	}
+	/* Exact built-in types by address, the common case. */
+	if (type == lo->addr[ST_T_STR] + b)
+		emit_str(d, obj, 0);
+	else if (type == lo->addr[ST_T_LONG] + b)
+		emit_int(d, obj, 0);
+	else if (type == lo->addr[ST_T_TUPLE] + b)
+		emit_seq(d, obj, ST_V_TUPLE, 0, depth);
+	else if (type == lo->addr[ST_T_BYTES] + b)
+		emit_bytes(d, obj, ST_V_BYTES, 0);
+	else if (type == lo->addr[ST_T_LIST] + b)
+		emit_seq(d, obj, ST_V_LIST, 0, depth);
+	else if (type == lo->addr[ST_T_DICT] + b)
+		emit_dict(d, obj, 0, depth);
+	else if (type == lo->addr[ST_T_FLOAT] + b)
+		emit_float(d, obj, 0);
+	else if (type == lo->addr[ST_T_CODE] + b)
+		emit_code(d, obj, 0, depth);
+	else if (type == lo->addr[ST_T_BYTEARRAY] + b)
+		emit_bytes(d, obj, ST_V_BYTEARRAY, 0);
+	else {
+		/* Subclasses share their base's layout; anything else is named by type. */
+		__u64 tpf = rd64(type + lo->tp_flags);
+
+		if (tpf & TPF_UNICODE)
+			emit_str(d, obj, ST_VF_SUBCLASS);
+		else if (tpf & TPF_LONG)
+			emit_int(d, obj, ST_VF_SUBCLASS);
+		else if (tpf & TPF_TUPLE)
+			emit_seq(d, obj, ST_V_TUPLE, ST_VF_SUBCLASS, depth);
+		else if (tpf & TPF_LIST)
+			emit_seq(d, obj, ST_V_LIST, ST_VF_SUBCLASS, depth);
+		else if (tpf & TPF_BYTES)
+			emit_bytes(d, obj, ST_V_BYTES, ST_VF_SUBCLASS);
+		else if (tpf & TPF_DICT)
+			emit_dict(d, obj, ST_VF_SUBCLASS, depth);
+		else
+			emit_other(d, type, 0);
+	}
+}
+
+static long dec_cb(__u32 i, void *data)
+{
+	struct dec_ctx *d = data;
+	__u32 top = d->s->fsp;
+	struct frame *f;
+	__u64 obj;
+	__u8 depth;
+
+	if (top == 0 || top > MAX_FRAMES)
+		return 1;
+	f = &d->s->fr[top - 1];
+	depth = f->depth;
+	if (f->kind == FR_OBJ) {
+		obj = f->base;
+		f->left = 0;
+	} else if (f->kind == FR_SEQ) {
+		obj = rd64(f->base);
+		f->base += f->stride;
+		f->left--;
+	} else {
+		__u64 entry, key, val;
+		__u32 koff = f->stride == 24 ? 8 : 0;
+
+		if (f->scan >= f->nscan) {
+			/* The dict changed under us: fewer live entries than it counted. */
+			d->s->owed--;
+			finish(d, val_hdr(d), ST_V_FAULT, 0, 0, 0, 0);
+			if (--f->left == 0)
+				d->s->fsp = top - 1;
+			return 0;
+		}
+		entry = f->base + (__u64)f->scan * f->stride;
+		key = rd64(entry + koff);
+		val = f->vals ? rd64(f->vals + (__u64)f->scan * 8) : rd64(entry + koff + 8);
+		if (!key || !val) {
+			f->scan++; /* a deleted entry: costs an iteration, writes nothing */
+			return 0;
+		}
+		if (f->phase == 0) {
+			obj = key;
+			f->phase = 1;
+		} else {
+			obj = val;
+			f->phase = 0;
+			f->scan++;
+		}
+		f->left--;
+	}
+	if (f->left == 0)
+		d->s->fsp = top - 1;
+	emit(d, obj, depth);
+	return 0;
+}
+
+/* Values promised but never written (out of iterations): placeholders keep the record whole. */
+static long fill_cb(__u32 i, void *data)
+{
+	struct dec_ctx *d = data;
+
+	if (!d->s->owed || d->s->off + VAL_SZ > ST_REC_MAX)
+		return 1;
+	d->s->owed--;
+	finish(d, val_hdr(d), ST_V_FAULT, 0, 0, 0, 0);
+	return 0;
+}
+
+/*
+ * The load bias of the object the probe is in: the instruction pointer
+ * minus the site's link-time address. Mappings are page aligned, so the
+ * site that fired is the one giving a page-aligned difference.
+ */
+static __always_inline __u64 load_bias(struct st_layout *lo, __u64 ip)
+{
+	for (__u32 i = 0; i < ST_MAX_SITES; i++) {
+		if (i >= lo->nsites)
+			break;
+		__u64 diff = ip - lo->site[i];
+
+		if ((diff & 0xfff) == 0)
+			return diff;
+		/* Some kernels report the address after the trap instruction. */
+		if (((diff - 1) & 0xfff) == 0)
+			return diff - 1;
+	}
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(audit, const char *event, void *args)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0, slot = (__u32)bpf_usdt_cookie(ctx);
+	struct st_layout *lo;
+	struct scratch *sc;
+	struct st_event *e;
+	long n;
+
+	stat_inc(ST_STAT_HITS);
+	sc = bpf_map_lookup_elem(&scratch_map, &zero);
+	lo = bpf_map_lookup_elem(&layouts, &slot);
+	if (!sc || !lo)
+		return 0;
+	if (!(lo->flags & ST_LF_VALID)) {
+		stat_inc(ST_STAT_NO_LAYOUT);
+		return 0;
+	}
+
+	e = (struct st_event *)sc->buf;
+	n = bpf_probe_read_user_str(e->tail, ST_NAME_MAX, event);
+	if (n <= 0) {
+		stat_inc(ST_STAT_NAME_FAULT);
+		n = 1;
+		e->tail[0] = 0;
+	}
+	e->flags = 0;
+	if (n == ST_NAME_MAX) {
+		char c = 0;
+
+		bpf_probe_read_user(&c, 1, event + ST_NAME_MAX - 1);
+		if (c)
+			e->flags |= ST_EF_NAME_TRUNC;
+	}
+	e->name_len = (__u16)(n - 1);
+	if (cfg_nglobs && !name_wanted(e->tail, e->name_len & (ST_NAME_MAX - 1))) {
+		stat_inc(ST_STAT_FILTERED);
+		return 0;
+	}
+
+	e->type = ST_REC_EVENT;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->layout = slot;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	/* On the stack: bpf_loop() wants its context there, and map memory cannot hold pointers. */
+	struct dec_ctx dd, *d = &dd;
+
+	d->sc = sc;
+	d->s = &sc->st;
+	d->lo = lo;
+	d->bias = load_bias(lo, PT_REGS_IP(ctx));
+	d->s->off = HDR_SZ + e->name_len;
+	d->s->budget = ST_MAX_VALUES - 1;
+	d->s->nvalues = 0;
+	d->s->rec_full = 0;
+	d->s->owed = 1;
+	d->s->fsp = 0;
+	push_frame(d, FR_OBJ, (__u64)args, 0, 1, 0, 0, 0);
+	/* Deleted dict entries cost iterations too, hence the margin. */
+	bpf_loop(ST_MAX_VALUES * 2, dec_cb, d, 0);
+	if (d->s->owed)
+		bpf_loop(ST_MAX_VALUES, fill_cb, d, 0);
+
+	if (d->s->rec_full)
+		e->flags |= ST_EF_REC_FULL;
+	e->nvalues = (__u16)d->s->nvalues;
+	__u32 size = d->s->off;
+	if (size > ST_REC_MAX)
+		return 0;
+	e->size = size;
+
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 flags = avail + size >= cfg_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_output(&events, sc->buf, size, flags))
+		stat_inc(ST_STAT_LOST);
+	else
+		stat_inc(ST_STAT_EMITTED);
+	return 0;
+}
+
+/* The benchmark's floor: the same probe with nothing done. */
+SEC("usdt")
+int BPF_USDT(audit_floor, const char *event, void *args)
+{
+	return 0;
+}

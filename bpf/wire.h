@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Wire records shared by the BPF programs (bpf/) and the userspace reader
+ * (user/). Everything here crosses the kernel/user boundary, so only
+ * fixed-width types are used and every record starts with a type tag and
+ * its total size: the reader checks both before it looks at anything else.
+ *
+ * An event record is a fixed header followed by a variable-length tail:
+ *
+ *   struct st_event | name bytes (name_len) | nvalues x (struct st_value | payload)
+ *
+ * Values are written in pre-order: a container (tuple, list, dict, code)
+ * is followed by its `nchild` children, each a complete value. A dict's
+ * children alternate key, value. The first value is always the arguments
+ * tuple the interpreter passed to the probe.
+ */
+#ifndef SEATRACE_WIRE_H
+#define SEATRACE_WIRE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define ST_COMM_LEN 16
+
+/* Bytes of the event name kept; longer names are cut and flagged. */
+#define ST_NAME_MAX 128
+/* Upper bound of -s (bytes kept of one str/bytes value). */
+#define ST_STR_MAX 4096
+#define ST_STR_DEFAULT 256
+/* One record never exceeds this; payloads are shortened to fit. */
+#define ST_REC_MAX 16384
+/* Values decoded per event, the arguments tuple included. */
+#define ST_MAX_VALUES 64
+/* Children kept per container; the rest is counted, not decoded. */
+#define ST_MAX_ITEMS 16
+/* Containers deeper than this are summarised (the args tuple is depth 0). */
+#define ST_MAX_DEPTH 4
+/* 30-bit PyLong digits kept: 64 digits = 1920 bits, about 578 decimal digits. */
+#define ST_MAX_DIGITS 64
+/* Bytes kept of a type name (for values of types seatrace does not decode). */
+#define ST_TYPE_NAME_MAX 64
+
+#define ST_MAX_LAYOUTS 64
+#define ST_MAX_SITES 8
+
+/* Event-name globs, compiled by userspace into token programs. */
+#define ST_MAX_GLOBS 32
+#define ST_GLOB_TOKENS 64
+#define ST_MAX_CLASSES 32
+
+enum st_rec_type {
+	ST_REC_EVENT = 1,
+};
+
+/* st_event.flags */
+enum st_event_flags {
+	ST_EF_NAME_TRUNC = 1 << 0, /* event name longer than ST_NAME_MAX */
+	ST_EF_ARGS_FAULT = 1 << 1, /* the arguments tuple could not be read */
+	ST_EF_REC_FULL = 1 << 2,   /* record size limit shortened payloads */
+};
+
+struct st_event {
+	__u16 type;  /* ST_REC_EVENT */
+	__u16 flags; /* ST_EF_* */
+	__u32 size;  /* bytes of the whole record, header included */
+	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 pid;   /* thread group id */
+	__u32 tid;
+	__u32 layout;   /* layout slot the probe was attached with */
+	__u16 name_len; /* bytes of the event name at the start of the tail */
+	__u16 nvalues;  /* values encoded after the name */
+	char comm[ST_COMM_LEN];
+	__u8 tail[];
+};
+
+enum st_value_tag {
+	ST_V_NONE = 1,
+	ST_V_TRUE,
+	ST_V_FALSE,
+	ST_V_INT,	/* payload: nchild unused; len/4 little-endian u32 digits of 30 bits, least significant first */
+	ST_V_FLOAT,	/* payload: 8-byte IEEE double */
+	ST_V_STR,	/* payload: code units of kind ST_VF_KIND(flags) bytes each; total = length in code points */
+	ST_V_BYTES,	/* payload: bytes; total = size */
+	ST_V_BYTEARRAY, /* as ST_V_BYTES */
+	ST_V_TUPLE,	/* nchild children follow; total = length */
+	ST_V_LIST,
+	ST_V_DICT,  /* nchild = 2 x pairs kept (key, value, ...); total = pairs */
+	ST_V_CODE,  /* payload: __s32 first line; children: filename, qualified name */
+	ST_V_OTHER, /* payload: the type's tp_name; total = its length */
+	ST_V_FAULT, /* the object could not be read; payload empty */
+	ST_V_TAG_MAX,
+};
+
+/* st_value.flags */
+enum st_value_flags {
+	ST_VF_TRUNC = 1 << 0, /* payload or children shorter than total */
+	ST_VF_NEG = 1 << 1,   /* ST_V_INT: negative */
+	ST_VF_SUBCLASS = 1 << 2, /* instance of a subclass of the tagged type */
+	ST_VF_DEPTH = 1 << 3, /* container not expanded: nesting limit */
+	/* ST_V_STR: bytes per code unit, 1, 2 or 4, stored in bits 4-6 */
+	ST_VF_KIND_SHIFT = 4,
+	ST_VF_KIND_MASK = 7 << 4,
+};
+
+#define ST_VF_KIND(flags) (((flags) & ST_VF_KIND_MASK) >> ST_VF_KIND_SHIFT)
+
+struct st_value {
+	__u8 tag;     /* enum st_value_tag */
+	__u8 flags;   /* enum st_value_flags */
+	__u16 len;    /* payload bytes following this header */
+	__u32 nchild; /* children following (containers and code objects) */
+	__u64 total;  /* full length: see the tags */
+};
+
+/*
+ * Per-interpreter layout, written by userspace into the `layouts` map for
+ * each attached binary; the probe's cookie selects the slot. Addresses are
+ * link-time virtual addresses; the program adds the load bias it derives
+ * from the probe site that fired.
+ */
+enum st_layout_flags {
+	ST_LF_VALID = 1 << 0,
+	ST_LF_LONG_TAG = 1 << 1, /* 3.12+: lv_tag sign/size word instead of ob_size */
+	ST_LF_DICT_LOG2 = 1 << 2, /* 3.11+: dk_log2_size/dk_kind keys layout */
+	ST_LF_HAS_QUALNAME = 1 << 3,
+};
+
+enum st_layout_type {
+	ST_T_NONE_OBJ, /* _Py_NoneStruct (an object, not a type) */
+	ST_T_TRUE_OBJ,
+	ST_T_FALSE_OBJ,
+	ST_T_BOOL,
+	ST_T_LONG,
+	ST_T_FLOAT,
+	ST_T_STR,
+	ST_T_BYTES,
+	ST_T_BYTEARRAY,
+	ST_T_TUPLE,
+	ST_T_LIST,
+	ST_T_DICT,
+	ST_T_CODE,
+	ST_T_MAX,
+};
+
+struct st_layout {
+	__u32 flags;   /* ST_LF_* */
+	__u32 version; /* PY_VERSION_HEX */
+	__u32 nsites;
+	__u32 _pad;
+	__u64 site[ST_MAX_SITES];	/* probe sites, link-time addresses */
+	__u64 addr[ST_T_MAX];	/* link-time addresses of the singletons and types */
+	/* object header and type object */
+	__u16 ob_type, ob_size, tp_name, tp_flags;
+	/* str */
+	__u16 str_length, str_state, str_ascii_data, str_compact_data;
+	__u16 str_legacy_data, str_kind_shift, str_compact_bit, str_ascii_bit;
+	/* containers and numbers */
+	__u16 tuple_items, list_items, bytes_sval, bytearray_start;
+	__u16 float_val, long_size, long_digits, dict_used;
+	__u16 dict_keys, dict_values, dk_size, dk_nentries;
+	__u16 dk_indices, dk_kind, dict_values_items, _pad2;
+	/* code objects */
+	__u16 co_firstlineno, co_filename, co_name, _pad3;
+};
+
+/* A compiled glob: ntok tokens; ops from enum st_glob_op. */
+enum st_glob_op {
+	ST_G_LIT = 1, /* arg: the byte */
+	ST_G_ANY,     /* ? */
+	ST_G_STAR,    /* * */
+	ST_G_CLASS,   /* arg: index into the class bitmaps */
+	ST_G_NCLASS,  /* negated class */
+};
+
+struct st_glob {
+	__u8 ntok;
+	__u8 exclude; /* 1: -x, 0: -e */
+	__u8 op[ST_GLOB_TOKENS];
+	__u8 arg[ST_GLOB_TOKENS];
+};
+
+/* Counters in the per-CPU `stats` map. */
+enum st_stat {
+	ST_STAT_HITS,	 /* probe hits */
+	ST_STAT_FILTERED, /* dropped by the event globs */
+	ST_STAT_EMITTED,  /* records written to the ring buffer */
+	ST_STAT_LOST,	 /* records lost: ring buffer full */
+	ST_STAT_NAME_FAULT, /* event name unreadable: record still sent */
+	ST_STAT_NO_LAYOUT,  /* probe fired with no layout in its slot */
+	ST_STAT_MAX,
+};
+
+#endif /* SEATRACE_WIRE_H */

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs, with apt-get, whatever seatrace's build, tests and benchmark need
+# and this machine lacks. Safe to run again: it does nothing when all is there.
+set -eu
+
+pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
+libcmocka-dev python3-pytest python3.11 bpftrace"
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing:$missing; run as root (sudo make deps)" >&2
+	exit 1
+fi
+echo "install-deps: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Discovery and attach. A process's interpreter is found through
+ * /proc/PID/exe and /proc/PID/map_files, which reach the very file the
+ * process runs even when it was deleted or lives in another mount
+ * namespace. Layout slots are per file (device, inode), so processes of one
+ * interpreter build share one slot.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "attach.h"
+#include "layout.h"
+#include "seatrace.skel.h"
+
+static bool looks_like_python_name(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "python", 6) || strstr(base, "libpython");
+}
+
+int st_find_python(pid_t pid, struct st_pyelf *py, char *err, size_t errlen)
+{
+	char path[64], exe[PATH_MAX] = "?", line[PATH_MAX + 128];
+	struct st_pyelf cand;
+	bool python_seen = false;
+	char python_path[PATH_MAX] = "";
+	ssize_t n;
+	FILE *maps;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = fopen(path, "re");
+	if (!maps) {
+		if (errno == ENOENT || errno == ESRCH) {
+			snprintf(err, errlen, "no process with PID %d", pid);
+			return -ESRCH;
+		}
+		ret = -errno;
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return ret;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0)
+		exe[n] = 0;
+
+	/* The executable first: Debian's python3.X links libpython in. */
+	ret = st_pyelf_read(path, &cand);
+	if (!ret && cand.nsites) {
+		*py = cand;
+		fclose(maps);
+		return 0;
+	}
+	if (!ret && cand.is_python) {
+		python_seen = true;
+		snprintf(python_path, sizeof(python_path), "%s", exe);
+	}
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long start, end;
+		char file[PATH_MAX];
+
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %4095[^\n]", &start, &end, file) != 3 ||
+		    file[0] != '/' || !strstr(file, "python"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, start, end);
+		if (st_pyelf_read(path, &cand))
+			continue;
+		if (cand.nsites) {
+			*py = cand;
+			fclose(maps);
+			return 0;
+		}
+		if (cand.is_python && !python_seen) {
+			python_seen = true;
+			snprintf(python_path, sizeof(python_path), "%s", file);
+		}
+	}
+	fclose(maps);
+	if (python_seen || looks_like_python_name(exe)) {
+		snprintf(err, errlen,
+			 "PID %d runs %s, a Python built without the python:audit probe "
+			 "(configure --with-dtrace); use an interpreter that has it, such as "
+			 "Debian's /usr/bin/python3",
+			 pid, python_seen ? python_path : exe);
+		return -ENOTSUP;
+	}
+	snprintf(err, errlen, "PID %d (%s) is not a Python process", pid, exe);
+	return -ENOENT;
+}
+
+static int slot_for(struct st_attach *a, const struct st_pyelf *py, char *err, size_t errlen)
+{
+	struct st_layout lo;
+	const char *why = NULL;
+	__u32 key;
+	int ret;
+
+	for (unsigned i = 0; i < a->nslots; i++)
+		if (a->slots[i].dev == py->dev && a->slots[i].ino == py->ino)
+			return (int)i;
+	if (a->nslots >= ST_MAX_LAYOUTS) {
+		snprintf(err, errlen, "too many distinct interpreter binaries (at most %d)",
+			 ST_MAX_LAYOUTS);
+		return -E2BIG;
+	}
+	ret = st_layout_fill(py, &lo, &why);
+	if (ret) {
+		snprintf(err, errlen, "cannot decode %s (CPython %s): %s", py->path,
+			 py->version[0] ? py->version : "of unknown version", why);
+		return ret;
+	}
+	key = a->nslots;
+	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.layouts), &key, &lo, BPF_ANY)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot store the interpreter layout: %s", strerror(errno));
+		return ret;
+	}
+	a->slots[key].dev = py->dev;
+	a->slots[key].ino = py->ino;
+	a->nslots++;
+	return (int)key;
+}
+
+int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, char *err,
+		  size_t errlen)
+{
+	LIBBPF_OPTS(bpf_usdt_opts, opts);
+	struct bpf_program *prog = a->floor ? a->skel->progs.audit_floor : a->skel->progs.audit;
+	struct bpf_link *link;
+	int slot;
+
+	if (a->nlinks >= ST_MAX_LINKS) {
+		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
+		return -E2BIG;
+	}
+	slot = slot_for(a, py, err, errlen);
+	if (slot < 0)
+		return slot;
+	opts.usdt_cookie = (__u64)slot;
+	link = bpf_program__attach_usdt(prog, pid, py->path, "python", "audit", &opts);
+	if (!link) {
+		int ret = -errno;
+
+		snprintf(err, errlen, "cannot attach to python:audit in %s for PID %d: %s", py->path,
+			 pid, strerror(-ret));
+		return ret;
+	}
+	a->links[a->nlinks++] = link;
+	return 0;
+}
+
+void st_attach_detach_all(struct st_attach *a)
+{
+	for (unsigned i = 0; i < a->nlinks; i++)
+		bpf_link__destroy(a->links[i]);
+	a->nlinks = 0;
+}

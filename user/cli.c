@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+/* argp command line, in the manner of libbpf-tools: options, then examples. */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+const char *argp_program_version = "seatrace 0.1";
+const char *argp_program_bug_address = "the project's issue tracker";
+
+static const char doc[] =
+	"Trace CPython's runtime audit events (PEP 578) with eBPF, arguments decoded.\n"
+	"\n"
+	"USAGE: seatrace [OPTION...] -p PID [-p PID...]\n"
+	"       seatrace [OPTION...] -- COMMAND [ARG...]\n"
+	"\v"
+	"EXAMPLES:\n"
+	"    seatrace -p 1234                   # every audit event of process 1234\n"
+	"    seatrace -- python3 app.py         # a command, from its first event\n"
+	"    seatrace -e 'socket.*' -e open -p 1234   # only sockets and open()\n"
+	"    seatrace -x 'object.__*' -j -o ev.jsonl -- python3 app.py\n"
+	"    seatrace --list-events             # known events and their arguments\n"
+	"\n"
+	"Patterns use fnmatch syntax (*, ?, [...]); commas separate several. An event\n"
+	"is shown when it matches an -e pattern (or none was given) and no -x pattern.\n"
+	"Filtering happens in the kernel: excluded events are never copied out.";
+
+enum {
+	OPT_LIST_EVENTS = 0x100,
+	OPT_BUFFER_SIZE,
+	OPT_STATS,
+	OPT_FLOOR,
+};
+
+static const struct argp_option options[] = {
+	{ "pid", 'p', "PID", 0, "Trace this running process (repeatable)", 0 },
+	{ "event", 'e', "GLOB", 0, "Show only events matching GLOB (repeatable, comma lists)", 0 },
+	{ "exclude", 'x', "GLOB", 0, "Drop events matching GLOB (repeatable, comma lists)", 0 },
+	{ "json", 'j', NULL, 0, "Write JSON Lines instead of text", 0 },
+	{ "output", 'o', "FILE", 0, "Write events to FILE instead of standard output", 0 },
+	{ "string-size", 's', "N", 0,
+	  "Keep at most N characters of each str and N bytes of each bytes value (default 256, "
+	  "max 4096); longer values are marked truncated",
+	  0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's diagnostics", 0 },
+	{ "list-events", OPT_LIST_EVENTS, NULL, 0, "List the known events and their arguments", 0 },
+	{ "buffer-size", OPT_BUFFER_SIZE, "BYTES", 0,
+	  "Ring buffer size, a power of two >= 4096 (default 8388608); K and M suffixes", 0 },
+	{ "stats", OPT_STATS, NULL, 0, "At exit, print the kernel-side counters on stderr", 0 },
+	{ "bench-floor", OPT_FLOOR, NULL, OPTION_HIDDEN, "Attach an empty program (benchmark)", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{},
+};
+
+static int parse_ulong(const char *s, unsigned long *out, bool suffixes)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	if (suffixes && (*end == 'K' || *end == 'k')) {
+		v <<= 10;
+		end++;
+	} else if (suffixes && (*end == 'M' || *end == 'm')) {
+		v <<= 20;
+		end++;
+	}
+	if (*end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int add_globs(struct argp_state *state, struct st_opts *o, const char *arg, bool exclude)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+	int err = 0;
+
+	if (!copy)
+		return ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const char *why = NULL;
+
+		err = st_globset_add(&o->globs, tok, exclude, &why);
+		if (err) {
+			argp_error(state, "invalid pattern '%s': %s", tok, why);
+			break;
+		}
+	}
+	if (!err && !strchr(arg, ',') && !*arg)
+		argp_error(state, "empty pattern");
+	free(copy);
+	return err ? EINVAL : 0;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct st_opts *o = state->input;
+	unsigned long v;
+
+	switch (key) {
+	case 'p':
+		if (parse_ulong(arg, &v, false) || v == 0 || v > INT_MAX) {
+			argp_error(state, "invalid PID '%s': give a process id number", arg);
+			return EINVAL;
+		}
+		if (o->npids >= ST_MAX_PIDS) {
+			argp_error(state, "too many -p (at most %d)", ST_MAX_PIDS);
+			return EINVAL;
+		}
+		o->pids[o->npids++] = (pid_t)v;
+		break;
+	case 'e':
+	case 'x':
+		return add_globs(state, o, arg, key == 'x');
+	case 'j':
+		o->json = true;
+		break;
+	case 'o':
+		o->output = arg;
+		break;
+	case 's':
+		if (parse_ulong(arg, &v, false) || v > ST_STR_MAX) {
+			argp_error(state, "invalid -s '%s': give a size from 0 to %d", arg, ST_STR_MAX);
+			return EINVAL;
+		}
+		o->str_max = (unsigned)v;
+		break;
+	case 'v':
+		o->verbose++;
+		break;
+	case OPT_LIST_EVENTS:
+		o->list_events = true;
+		break;
+	case OPT_BUFFER_SIZE:
+		if (parse_ulong(arg, &v, true) || v < 4096 || v > (1UL << 30) || (v & (v - 1))) {
+			argp_error(state,
+				   "invalid --buffer-size '%s': give a power of two from 4096 to 1G",
+				   arg);
+			return EINVAL;
+		}
+		o->ring_size = v;
+		break;
+	case OPT_STATS:
+		o->stats = true;
+		break;
+	case OPT_FLOOR:
+		o->floor = true;
+		break;
+	case 'h':
+		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
+		break;
+	case ARGP_KEY_ARG:
+		/* The first operand starts the command; argp stops at "--" or here. */
+		o->cmd = &state->argv[state->next - 1];
+		state->next = state->argc;
+		break;
+	case ARGP_KEY_END:
+		if (o->list_events)
+			break;
+		if (o->npids && o->cmd) {
+			argp_error(state, "give either -p PID or a command, not both");
+			return EINVAL;
+		}
+		if (!o->npids && !o->cmd) {
+			argp_error(state, "nothing to trace: give -p PID or -- COMMAND "
+					  "(system-wide tracing is not available yet)");
+			return EINVAL;
+		}
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
+{
+	static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
+	int err;
+
+	memset(o, 0, sizeof(*o));
+	o->str_max = ST_STR_DEFAULT;
+	o->ring_size = 8UL << 20;
+	/* ARGP_IN_ORDER makes the first operand end option parsing, like "--". */
+	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER | argp_flags, NULL, o);
+	return err ? -err : 0;
+}

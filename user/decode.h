@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Validation of one event record from the ring buffer, and iteration over its values.
+ *
+ * st_decode_event() checks the whole record before anything looks at it, so the formatters
+ * can walk it without bounds worries. Value headers are not aligned on the wire (payloads
+ * have any length), so they are always copied out, never cast.
+ *
+ * `nvalues` counts every value header in the record, children included: the BPF side spends
+ * one of its ST_MAX_VALUES slots per value it writes. The first value is the arguments tuple.
+ */
+#ifndef SEATRACE_DECODE_H
+#define SEATRACE_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+struct strbuf;
+
+struct st_view {		    /* a validated event record */
+	const struct st_event *hdr; /* points into the caller's buffer */
+	const char *name;
+	size_t name_len;
+	const uint8_t *values;
+	size_t values_len;
+	unsigned nvalues;
+	bool truncated; /* anything was cut: the name, a payload, a container, depth */
+};
+
+/* One value as read from the stream; payload points into the record. */
+struct st_val {
+	uint8_t tag;	 /* enum st_value_tag; anything else is an unknown tag */
+	uint8_t flags;	 /* enum st_value_flags */
+	uint16_t len;	 /* payload bytes */
+	uint32_t nchild; /* children following, each a complete value */
+	uint64_t total;	 /* full length: see the tags in wire.h */
+	const uint8_t *payload;
+};
+
+/* Walks the values of a view in wire (pre-)order. */
+struct st_cursor {
+	const uint8_t *pos, *end;
+	unsigned left; /* value headers not read yet */
+};
+
+/*
+ * Validates everything: type tag, size field equals the received size and is >= header,
+ * name_len fits, the value stream parses exactly into nvalues values (each header fits, len
+ * fits, container nchild children follow completely, tag known or reported as unknown,
+ * payload sizes right for the tag, nesting bounded), no trailing garbage. `data` must be
+ * aligned for struct st_event, as ring buffer samples are. Returns 0 or -EINVAL (-EPROTO for
+ * an unknown record type). Never reads outside [data, data+size).
+ */
+int st_decode_event(const void *data, size_t size, struct st_view *out);
+
+void st_cursor_init(struct st_cursor *c, const struct st_view *v);
+/* Read the next value header. 1: *out filled; 0: no values left; -EINVAL: malformed. */
+int st_value_next(struct st_cursor *c, struct st_val *out);
+/* Skip the children of v (all its descendants), which must be next in c. 0 or -EINVAL. */
+int st_value_skip_children(struct st_cursor *c, const struct st_val *v);
+
+bool st_value_tag_known(unsigned tag);
+/* "tuple", "list", ... for the known tags, NULL otherwise. */
+const char *st_value_tag_name(unsigned tag);
+/* The value itself was cut: a short payload, fewer children than total, or not expanded. */
+bool st_value_truncated(const struct st_val *v);
+
+/* ST_V_STR: code points kept, and code point i of them (kind 1/2/4, little-endian). */
+size_t st_str_len(const struct st_val *v);
+uint32_t st_str_char(const struct st_val *v, size_t i);
+/*
+ * ST_V_STR as UTF-8. A CPython str may hold lone surrogates (U+D800..U+DFFF): they keep their
+ * 3-byte generalized encoding (WTF-8), which jsonw_string_wtf8() writes as \udXXX escapes.
+ * A high surrogate followed by a low one is encoded as the pair's code point, as WTF-8
+ * requires (JSON readers would join the two escapes anyway). Code units above U+10FFFF,
+ * which no str holds, become U+FFFD.
+ */
+int st_str_to_wtf8(const struct st_val *v, struct strbuf *sb);
+
+/*
+ * ST_V_INT: exact decimal text of the kept digits, with '-' if ST_VF_NEG. 0, or -ERANGE (and
+ * nothing appended) when a digit does not fit in 30 bits, or -ENOMEM.
+ */
+int st_int_to_decimal(const struct st_val *v, struct strbuf *sb);
+/* ST_V_INT: number of 30-bit digits of the full value (kept ones if total says less). */
+uint64_t st_int_ndigits(const struct st_val *v);
+/* ST_V_FLOAT payload. */
+double st_float_value(const struct st_val *v);
+/* ST_V_CODE payload: the first line number; false when the probe could not read it. */
+bool st_code_firstlineno(const struct st_val *v, int32_t *line);
+
+#endif /* SEATRACE_DECODE_H */

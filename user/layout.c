@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Byte offsets of the CPython objects seatrace decodes, per minor version
+ * (x86_64, GIL builds). They change between minor versions, not within
+ * one, for every field used here; the end-to-end tests check each version
+ * against a real interpreter.
+ */
+#include <errno.h>
+#include <string.h>
+#include "layout.h"
+
+struct ver_layout {
+	unsigned minor;
+	__u16 str_ascii_data, str_compact_data;
+	__u16 tuple_items;
+	__u16 co_firstlineno, co_filename, co_name; /* co_name: co_qualname where present */
+	__u16 dict_values_items;
+	bool long_tag, dict_log2, qualname;
+};
+
+static const struct ver_layout versions[] = {
+	/* minor ascii compact tuple  line file name  dvals  tag    log2   qualname */
+	{ 8, 48, 72, 24, 40, 104, 112, 0, false, false, false },
+	{ 9, 48, 72, 24, 40, 104, 112, 0, false, false, false },
+	{ 10, 48, 72, 24, 40, 104, 112, 0, false, false, false },
+	{ 11, 48, 72, 24, 72, 112, 128, 0, false, true, true },
+	{ 12, 40, 56, 24, 68, 112, 128, 0, true, true, true },
+	{ 13, 40, 56, 24, 68, 112, 128, 8, true, true, true },
+	{ 14, 40, 56, 32, 68, 112, 128, 8, true, true, true },
+};
+
+int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char **why)
+{
+	unsigned major = py->version_hex >> 24, minor = (py->version_hex >> 16) & 0xff;
+	const struct ver_layout *v = NULL;
+
+	memset(lo, 0, sizeof(*lo));
+	if (!py->version_hex) {
+		*why = "its CPython version could not be read from the file";
+		return -ENOTSUP;
+	}
+	if (py->free_threaded) {
+		*why = "it is a free-threaded build (3.13t/3.14t), whose object layout seatrace "
+		       "does not decode yet";
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+		if (major == 3 && versions[i].minor == minor)
+			v = &versions[i];
+	if (!v) {
+		*why = "seatrace knows the object layouts of CPython 3.8 to 3.14 only";
+		return -ENOTSUP;
+	}
+	for (int t = 0; t < ST_T_MAX; t++) {
+		if (!py->sym[t]) {
+			*why = "a core symbol (such as PyTuple_Type or _Py_NoneStruct) is missing "
+			       "from its symbol tables";
+			return -ENOTSUP;
+		}
+		lo->addr[t] = py->sym[t];
+	}
+	if (py->nsites > ST_MAX_SITES || !py->nsites) {
+		*why = "it has no python:audit probe site";
+		return -ENOTSUP;
+	}
+	lo->nsites = py->nsites;
+	memcpy(lo->site, py->sites, sizeof(lo->site[0]) * py->nsites);
+	lo->version = py->version_hex;
+	lo->flags = ST_LF_VALID | (v->long_tag ? ST_LF_LONG_TAG : 0) |
+		    (v->dict_log2 ? ST_LF_DICT_LOG2 : 0) | (v->qualname ? ST_LF_HAS_QUALNAME : 0);
+
+	/* Same in every supported version. */
+	lo->ob_type = 8;
+	lo->ob_size = 16;
+	lo->tp_name = 24;
+	lo->tp_flags = 168;
+	lo->str_length = 16;
+	lo->str_state = 32;
+	lo->str_kind_shift = 2;
+	lo->str_compact_bit = 1 << 5;
+	lo->str_ascii_bit = 1 << 6;
+	lo->list_items = 24;
+	lo->bytes_sval = 32;
+	lo->bytearray_start = 40;
+	lo->float_val = 16;
+	lo->long_size = 16;
+	lo->long_digits = 24;
+	lo->dict_used = 16;
+	lo->dict_keys = 32;
+	lo->dict_values = 40;
+	lo->dk_size = 8;
+	/* dk_nentries and the index table move when 3.11 drops dk_lookup. */
+	lo->dk_nentries = v->dict_log2 ? 24 : 32;
+	lo->dk_indices = v->dict_log2 ? 32 : 40;
+
+	lo->str_ascii_data = v->str_ascii_data;
+	lo->str_compact_data = v->str_compact_data;
+	lo->str_legacy_data = v->str_compact_data;
+	lo->tuple_items = v->tuple_items;
+	lo->dict_values_items = v->dict_values_items;
+	lo->co_firstlineno = v->co_firstlineno;
+	lo->co_filename = v->co_filename;
+	lo->co_name = v->co_name;
+	return 0;
+}

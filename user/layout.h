@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* CPython object layouts per interpreter version, for the BPF decoder. */
+#ifndef SEATRACE_LAYOUT_H
+#define SEATRACE_LAYOUT_H
+
+#include "pyelf.h"
+#include "wire.h"
+
+/*
+ * Fills *lo for the binary described by *py. Returns 0, or -ENOTSUP with
+ * *why saying why this interpreter cannot be decoded (unknown version,
+ * free-threaded build, missing symbols): never a guessed layout.
+ */
+int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char **why);
+
+#endif

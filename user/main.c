@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: MIT
+/*
+ * seatrace: open, load, attach, poll, with one cleanup path (the shape of
+ * libbpf-bootstrap). Checks that can fail for a reason the user can fix run
+ * before anything is loaded, and each prints one line saying what to do.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "attach.h"
+#include "cli.h"
+#include "decode.h"
+#include "events.h"
+#include "launch.h"
+#include "output.h"
+#include "seatrace.skel.h"
+
+static int verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && verbose < 2)
+		return 0;
+	if (level == LIBBPF_INFO && !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static void die_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("seatrace: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* Root, or CAP_BPF with CAP_PERFMON (uprobes) and CAP_SYS_PTRACE (reading other processes). */
+static int check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+	__u64 eff;
+
+	if (geteuid() == 0)
+		return 0;
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	eff = (__u64)data[1].effective << 32 | data[0].effective;
+	if ((eff & (1ULL << CAP_SYS_ADMIN)) ||
+	    ((eff & (1ULL << CAP_BPF)) && (eff & (1ULL << CAP_PERFMON)) &&
+	     (eff & (1ULL << CAP_SYS_PTRACE))))
+		return 0;
+	die_msg("permission denied: run seatrace as root (sudo seatrace ...), or grant it "
+		"CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE");
+	return -EPERM;
+}
+
+static int check_btf(void)
+{
+	const char *path = getenv("SEATRACE_KERNEL_BTF");
+
+	if (!path || !*path)
+		path = "/sys/kernel/btf/vmlinux";
+	if (access(path, R_OK) == 0)
+		return 0;
+	die_msg("this kernel has no BTF type information (%s: %s); seatrace needs a kernel "
+		"built with CONFIG_DEBUG_INFO_BTF=y (5.8 or later)",
+		path, strerror(errno));
+	return -ENOTSUP;
+}
+
+static __u64 sum_stat(struct seatrace_bpf *skel, __u32 idx)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 total = 0;
+
+	if (ncpu <= 0)
+		return 0;
+	__u64 vals[ncpu];
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.stats), &idx, vals))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		total += vals[i];
+	return total;
+}
+
+static __u64 now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static int64_t mono_to_real_ns(void)
+{
+	struct timespec r, m;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return ((int64_t)r.tv_sec - m.tv_sec) * 1000000000LL + (r.tv_nsec - m.tv_nsec);
+}
+
+struct tracer {
+	struct st_opts *opts;
+	struct seatrace_bpf *skel;
+	struct st_attach att;
+	struct st_output *out;
+	struct ring_buffer *rb;
+	__u64 lost_reported;
+	int out_err;
+};
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+	struct st_view v;
+	int err = st_decode_event(data, size, &v);
+
+	if (err)
+		err = st_output_invalid(t->out, size, err);
+	else
+		err = st_output_event(t->out, &v);
+	if (err && !t->out_err)
+		t->out_err = err;
+	return 0;
+}
+
+/* A lost-events record whenever the kernel's count has grown since the last one. */
+static void report_lost(struct tracer *t)
+{
+	__u64 lost = sum_stat(t->skel, ST_STAT_LOST);
+
+	if (lost > t->lost_reported) {
+		st_output_lost(t->out, now_mono_ns(), lost - t->lost_reported);
+		t->lost_reported = lost;
+	}
+}
+
+struct exec_ctx {
+	struct tracer *t;
+	char **cmd;
+	int attached;
+};
+
+static int at_exec(pid_t pid, void *data)
+{
+	struct exec_ctx *x = data;
+	struct st_pyelf py;
+	char err[PATH_MAX + 256];
+	int ret = st_find_python(pid, &py, err, sizeof(err));
+
+	if (ret == -ENOENT)
+		return 0; /* not Python yet: a wrapper such as env or a shell */
+	if (ret == 0)
+		ret = st_attach_pid(&x->t->att, pid, &py, err, sizeof(err));
+	if (ret) {
+		die_msg("%s", err);
+		return ret;
+	}
+	x->attached = 1;
+	fprintf(stderr, "seatrace: attached: PID %d, %s (CPython %s)\n", pid, x->cmd[0],
+		py.version[0] ? py.version : "?");
+	return 1;
+}
+
+static void print_stats(struct tracer *t)
+{
+	static const char *const names[ST_STAT_MAX] = {
+		[ST_STAT_HITS] = "probe hits",
+		[ST_STAT_FILTERED] = "filtered out in kernel",
+		[ST_STAT_EMITTED] = "records sent",
+		[ST_STAT_LOST] = "records lost (ring buffer full)",
+		[ST_STAT_NAME_FAULT] = "unreadable event names",
+		[ST_STAT_NO_LAYOUT] = "hits with no layout",
+	};
+
+	for (__u32 i = 0; i < ST_STAT_MAX; i++)
+		fprintf(stderr, "seatrace: %-32s %llu\n", names[i],
+			(unsigned long long)sum_stat(t->skel, i));
+}
+
+int main(int argc, char **argv)
+{
+	struct st_opts opts;
+	struct tracer t = { .opts = &opts };
+	struct st_output_opts oo = {};
+	sigset_t mask, oldmask;
+	int sfd = -1, epfd = -1, pidfds[ST_MAX_PIDS], npidfds = 0, live;
+	pid_t child = 0;
+	int child_status = 0, exit_code = 1, err, stopping = 0, sig_seen = 0;
+	FILE *outf = stdout;
+
+	for (int i = 0; i < ST_MAX_PIDS; i++)
+		pidfds[i] = -1;
+	err = st_cli_parse(argc, argv, &opts, 0);
+	if (err)
+		return err > 0 ? 0 : 2;
+	if (opts.list_events) {
+		st_events_list(stdout, opts.json);
+		return 0;
+	}
+	verbose = opts.verbose;
+	libbpf_set_print(libbpf_print);
+
+	if (check_privileges() || check_btf())
+		return 1;
+	if (opts.output) {
+		outf = fopen(opts.output, "we");
+		if (!outf) {
+			die_msg("cannot write %s: %s", opts.output, strerror(errno));
+			return 1;
+		}
+	}
+	/* Check -p targets before loading anything, so a typo costs nothing. */
+	struct st_pyelf pys[ST_MAX_PIDS];
+
+	for (int i = 0; i < opts.npids; i++) {
+		char msg[PATH_MAX + 256];
+
+		if (st_find_python(opts.pids[i], &pys[i], msg, sizeof(msg))) {
+			die_msg("%s", msg);
+			goto cleanup;
+		}
+		pidfds[i] = (int)syscall(SYS_pidfd_open, opts.pids[i], 0);
+		if (pidfds[i] < 0) {
+			die_msg("PID %d: %s", opts.pids[i], strerror(errno));
+			goto cleanup;
+		}
+		npidfds++;
+	}
+
+	t.skel = seatrace_bpf__open();
+	if (!t.skel) {
+		die_msg("cannot open the BPF object: %s", strerror(errno));
+		goto cleanup;
+	}
+	t.skel->rodata->cfg_str_max = opts.str_max;
+	t.skel->rodata->cfg_wakeup_bytes = opts.ring_size / 4;
+	t.skel->rodata->cfg_nglobs = opts.globs.nglobs;
+	t.skel->rodata->cfg_have_include = opts.globs.have_include;
+	memcpy((void *)t.skel->rodata->cfg_globs, opts.globs.globs, sizeof(opts.globs.globs));
+	memcpy((void *)t.skel->rodata->cfg_classes, opts.globs.classes,
+	       sizeof(opts.globs.classes));
+	bpf_map__set_max_entries(t.skel->maps.events, (__u32)opts.ring_size);
+	bpf_program__set_autoload(opts.floor ? t.skel->progs.audit : t.skel->progs.audit_floor,
+				  false);
+	err = seatrace_bpf__load(t.skel);
+	if (err) {
+		die_msg("cannot load the BPF programs: %s (run with -v for the verifier's log)",
+			strerror(-err));
+		goto cleanup;
+	}
+	t.att.skel = t.skel;
+	t.att.floor = opts.floor;
+
+	oo.fmt = opts.json ? ST_FMT_JSON : ST_FMT_TEXT;
+	oo.out = outf;
+	oo.mono_to_real_ns = mono_to_real_ns();
+	t.out = st_output_new(&oo);
+	if (!t.out) {
+		die_msg("cannot set up output: %s", strerror(errno));
+		goto cleanup;
+	}
+	t.rb = ring_buffer__new(bpf_map__fd(t.skel->maps.events), on_record, &t, NULL);
+	if (!t.rb) {
+		die_msg("cannot open the ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+
+	/* Signals arrive through a signalfd; the command gets the mask it would have had. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		die_msg("signalfd: %s", strerror(errno));
+		goto cleanup;
+	}
+
+	for (int i = 0; i < opts.npids; i++) {
+		char msg[PATH_MAX + 256];
+
+		if (st_attach_pid(&t.att, opts.pids[i], &pys[i], msg, sizeof(msg))) {
+			die_msg("%s", msg);
+			goto cleanup;
+		}
+		fprintf(stderr, "seatrace: attached: PID %d, %s (CPython %s)\n", opts.pids[i],
+			pys[i].path, pys[i].version[0] ? pys[i].version : "?");
+	}
+	if (opts.cmd) {
+		struct exec_ctx x = { .t = &t, .cmd = opts.cmd };
+
+		child = st_launch(opts.cmd, &oldmask);
+		if (child < 0) {
+			exit_code = child == -ENOENT ? 127 : 126;
+			child = 0;
+			goto cleanup;
+		}
+		err = st_launch_release(child, at_exec, &x, &child_status);
+		if (err < 0) {
+			child = 0;
+			goto cleanup;
+		}
+		if (err == 0) {
+			die_msg("'%s' ended without running a Python that has the audit probe",
+				opts.cmd[0]);
+			child = 0;
+			exit_code = WIFEXITED(child_status) ? WEXITSTATUS(child_status)
+							    : 128 + WTERMSIG(child_status);
+			goto cleanup;
+		}
+		pidfds[0] = (int)syscall(SYS_pidfd_open, child, 0);
+		npidfds = pidfds[0] >= 0;
+	}
+	fflush(stderr);
+
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	ev.data.fd = ring_buffer__epoll_fd(t.rb);
+	epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	ev.data.fd = sfd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+	for (int i = 0; i < npidfds; i++) {
+		ev.data.fd = pidfds[i];
+		epoll_ctl(epfd, EPOLL_CTL_ADD, pidfds[i], &ev);
+	}
+
+	live = npidfds;
+	exit_code = 0;
+	while (live > 0 && !stopping) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(epfd, evs, 8, 100);
+
+		if (n < 0 && errno != EINTR) {
+			die_msg("epoll_wait: %s", strerror(errno));
+			exit_code = 1;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == sfd) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGCHLD)
+						continue;
+					/*
+					 * With a command, the first signal is the command's to act
+					 * on: Ctrl-C reached it through the terminal, others are
+					 * passed on. Tracing goes on until it ends, or until a
+					 * second signal.
+					 */
+					if (child && !sig_seen) {
+						sig_seen = 1;
+						if (si.ssi_signo != SIGINT)
+							kill(child, (int)si.ssi_signo);
+					} else {
+						stopping = 1;
+					}
+				}
+			} else if (fd != ring_buffer__epoll_fd(t.rb)) {
+				/* A traced process ended: its events are all in the ring by now. */
+				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+				live--;
+			}
+		}
+		/* Wake-ups are batched in the kernel: always drain, whatever woke us. */
+		ring_buffer__consume(t.rb);
+		report_lost(&t);
+		if (t.out_err) {
+			die_msg("cannot write events: %s", strerror(-t.out_err));
+			exit_code = 1;
+			break;
+		}
+	}
+	st_attach_detach_all(&t.att);
+	ring_buffer__consume(t.rb);
+	report_lost(&t);
+	if (child) {
+		if (stopping) {
+			exit_code = 128 + SIGINT;
+		} else if (waitpid(child, &child_status, 0) == child) {
+			exit_code = WIFEXITED(child_status) ? WEXITSTATUS(child_status)
+							    : 128 + WTERMSIG(child_status);
+		}
+		child = 0;
+	}
+	if (t.lost_reported)
+		die_msg("%llu events lost because the ring buffer was full: raise --buffer-size or "
+			"narrow the events with -e/-x",
+			(unsigned long long)t.lost_reported);
+	if (opts.stats)
+		print_stats(&t);
+
+cleanup:
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	st_attach_detach_all(&t.att);
+	ring_buffer__free(t.rb);
+	if (t.out)
+		st_output_free(t.out);
+	seatrace_bpf__destroy(t.skel);
+	for (int i = 0; i < ST_MAX_PIDS; i++)
+		if (pidfds[i] >= 0)
+			close(pidfds[i]);
+	if (sfd >= 0)
+		close(sfd);
+	if (epfd >= 0)
+		close(epfd);
+	if (outf && outf != stdout && fclose(outf) && !exit_code) {
+		die_msg("cannot write %s: %s", opts.output, strerror(errno));
+		exit_code = 1;
+	}
+	if (outf == stdout && fflush(stdout) && !exit_code)
+		exit_code = 1;
+	return exit_code;
+}

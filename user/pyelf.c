@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Interpreter binaries, read with libelf: the python:audit probe sites from
+ * the stapsdt notes, the addresses of the objects and types the BPF side
+ * recognises by address, and the CPython version. Nothing here touches a
+ * process, so a binary can be judged before anything is attached.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "pyelf.h"
+
+static const char *const sym_names[ST_T_MAX] = {
+	[ST_T_NONE_OBJ] = "_Py_NoneStruct", [ST_T_TRUE_OBJ] = "_Py_TrueStruct",
+	[ST_T_FALSE_OBJ] = "_Py_FalseStruct", [ST_T_BOOL] = "PyBool_Type",
+	[ST_T_LONG] = "PyLong_Type",	     [ST_T_FLOAT] = "PyFloat_Type",
+	[ST_T_STR] = "PyUnicode_Type",	     [ST_T_BYTES] = "PyBytes_Type",
+	[ST_T_BYTEARRAY] = "PyByteArray_Type", [ST_T_TUPLE] = "PyTuple_Type",
+	[ST_T_LIST] = "PyList_Type",	     [ST_T_DICT] = "PyDict_Type",
+	[ST_T_CODE] = "PyCode_Type",
+};
+
+/* stapsdt note: pc, base, semaphore (8 bytes each), then provider\0 name\0 args\0. */
+static void read_notes(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, __u64 base_addr, bool have_base,
+		       struct st_pyelf *py)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t off = 0, name_off, desc_off;
+	GElf_Nhdr nh;
+
+	if (!data)
+		return;
+	while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+		const char *desc = (const char *)data->d_buf + desc_off;
+		const char *owner = (const char *)data->d_buf + name_off;
+		__u64 pc, base;
+		const char *prov, *name;
+
+		if (nh.n_type != 3 || nh.n_namesz != 8 || memcmp(owner, "stapsdt", 8) ||
+		    nh.n_descsz < 3 * 8 + 4)
+			continue;
+		memcpy(&pc, desc, 8);
+		memcpy(&base, desc + 8, 8);
+		prov = desc + 24;
+		if (!memchr(prov, 0, nh.n_descsz - 24))
+			continue;
+		name = prov + strlen(prov) + 1;
+		if ((size_t)(name - desc) >= nh.n_descsz ||
+		    !memchr(name, 0, nh.n_descsz - (size_t)(name - desc)))
+			continue;
+		if (strcmp(prov, "python") || strcmp(name, "audit"))
+			continue;
+		/* Prelinked binaries: notes carry the base they were written against. */
+		if (have_base)
+			pc += base_addr - base;
+		if (py->nsites < ST_MAX_SITES)
+			py->sites[py->nsites++] = pc;
+	}
+	(void)sh;
+}
+
+static void read_symbols(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct st_pyelf *py)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t n = sh->sh_entsize ? sh->sh_size / sh->sh_entsize : 0;
+
+	if (!data)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Sym s;
+		const char *nm;
+
+		if (!gelf_getsym(data, (int)i, &s) || !s.st_value || s.st_shndx == SHN_UNDEF)
+			continue;
+		nm = elf_strptr(elf, sh->sh_link, s.st_name);
+		if (!nm || (nm[0] != '_' && nm[0] != 'P'))
+			continue;
+		for (int t = 0; t < ST_T_MAX; t++)
+			if (!py->sym[t] && !strcmp(nm, sym_names[t]))
+				py->sym[t] = s.st_value;
+	}
+}
+
+/* "3.11.2" -> 0x030b02f0 (final release); suffixes a/b/rc set the level. */
+static __u32 version_hex(const char *v)
+{
+	unsigned maj = 0, min = 0, mic = 0, serial = 0;
+	char lvl[3] = "";
+	unsigned level = 0xf;
+
+	if (sscanf(v, "%u.%u.%u%2[abrc]%u", &maj, &min, &mic, lvl, &serial) < 3)
+		return 0;
+	if (!strcmp(lvl, "a"))
+		level = 0xa;
+	else if (!strcmp(lvl, "b"))
+		level = 0xb;
+	else if (!strcmp(lvl, "rc"))
+		level = 0xc;
+	return maj << 24 | min << 16 | mic << 8 | level << 4 | (serial & 0xf);
+}
+
+/*
+ * PY_VERSION is a string literal of its own in every build ("3.11.2",
+ * "3.13.0rc1"), used by Py_GetVersion(). Find the 3.x.y literals in the
+ * read-only data (3.6 and later: other libraries linked in carry their own
+ * "3.2.0"-like versions); refuse to guess when there is more than one.
+ */
+static void find_version(Elf *elf, size_t shstrndx, struct st_pyelf *py)
+{
+	Elf_Scn *scn = NULL;
+	regex_t re;
+	char found[32] = "";
+	int nfound = 0;
+
+	if (regcomp(&re, "^3\\.([6-9]|[1-9][0-9])\\.[0-9]{1,2}((a|b|rc)[0-9]{1,2})?\\+?$",
+		    REG_EXTENDED | REG_NOSUB))
+		return;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *nm;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
+			continue;
+		nm = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!nm || strcmp(nm, ".rodata") || !(d = elf_getdata(scn, NULL)) || !d->d_buf)
+			continue;
+		const char *p = d->d_buf, *end = p + d->d_size;
+
+		for (const char *s = p; s < end;) {
+			const char *z = memchr(s, 0, (size_t)(end - s));
+			size_t len;
+
+			if (!z)
+				break;
+			len = (size_t)(z - s);
+			if (len >= 5 && len < sizeof(found) && s[0] == '3' && (s == p || s[-1] == 0)) {
+				char buf[32];
+
+				memcpy(buf, s, len);
+				buf[len] = 0;
+				if (!regexec(&re, buf, 0, NULL, 0) && strcmp(buf, found)) {
+					if (!nfound || !found[0])
+						strcpy(found, buf);
+					nfound++;
+				}
+			}
+			s = z + 1;
+		}
+	}
+	regfree(&re);
+	if (nfound == 1) {
+		snprintf(py->version, sizeof(py->version), "%s", found);
+		py->version_hex = version_hex(found);
+	}
+}
+
+/* 3.13+: _Py_DebugOffsets opens .PyRuntime: "xdebugpy", version, free_threaded. */
+static void read_debug_offsets(Elf_Scn *scn, struct st_pyelf *py)
+{
+	Elf_Data *d = elf_getdata(scn, NULL);
+	__u64 ver;
+
+	if (!d || !d->d_buf || d->d_size < 24 || memcmp(d->d_buf, "xdebugpy", 8))
+		return;
+	memcpy(&ver, (const char *)d->d_buf + 8, 8);
+	py->has_debug_offsets = true;
+	py->version_hex = (__u32)ver;
+	py->free_threaded = ((const char *)d->d_buf)[16] != 0;
+	snprintf(py->version, sizeof(py->version), "%u.%u.%u", (unsigned)(ver >> 24) & 0xff,
+		 (unsigned)(ver >> 16) & 0xff, (unsigned)(ver >> 8) & 0xff);
+}
+
+static void read_needed(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct st_pyelf *py)
+{
+	Elf_Data *d = elf_getdata(scn, NULL);
+	size_t n = sh->sh_entsize ? sh->sh_size / sh->sh_entsize : 0;
+
+	for (size_t i = 0; d && i < n; i++) {
+		GElf_Dyn dyn;
+		const char *nm;
+
+		if (!gelf_getdyn(d, (int)i, &dyn) || dyn.d_tag != DT_NEEDED)
+			continue;
+		nm = elf_strptr(elf, sh->sh_link, dyn.d_un.d_val);
+		if (nm && !strncmp(nm, "libpython3", 10))
+			snprintf(py->needed_libpython, sizeof(py->needed_libpython), "%s", nm);
+	}
+}
+
+int st_pyelf_read(const char *path, struct st_pyelf *py)
+{
+	Elf_Scn *scn = NULL, *notes = NULL, *pyrt = NULL;
+	GElf_Shdr notes_sh;
+	__u64 base_addr = 0;
+	bool have_base = false;
+	size_t shstrndx;
+	struct stat st;
+	Elf *elf = NULL;
+	int fd, err = 0;
+
+	memset(py, 0, sizeof(*py));
+	snprintf(py->path, sizeof(py->path), "%s", path);
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	py->dev = st.st_dev;
+	py->ino = st.st_ino;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx)) {
+		err = -ENOEXEC;
+		goto out;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *nm;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		nm = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!nm)
+			continue;
+		if (sh.sh_type == SHT_NOTE && !strcmp(nm, ".note.stapsdt")) {
+			notes = scn;
+			notes_sh = sh;
+		} else if (!strcmp(nm, ".stapsdt.base")) {
+			base_addr = sh.sh_addr;
+			have_base = true;
+		} else if (!strcmp(nm, ".PyRuntime")) {
+			pyrt = scn;
+		} else if (sh.sh_type == SHT_DYNSYM || sh.sh_type == SHT_SYMTAB) {
+			read_symbols(elf, scn, &sh, py);
+		} else if (sh.sh_type == SHT_DYNAMIC) {
+			read_needed(elf, scn, &sh, py);
+		}
+	}
+	if (notes)
+		read_notes(elf, notes, &notes_sh, base_addr, have_base, py);
+	if (pyrt)
+		read_debug_offsets(pyrt, py);
+	if (!py->version_hex)
+		find_version(elf, shstrndx, py);
+	/* CPython defines these in every build; their presence is what makes it one. */
+	py->is_python = py->sym[ST_T_NONE_OBJ] && py->sym[ST_T_TUPLE] && py->sym[ST_T_STR];
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return err;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* What seatrace needs to know about one interpreter binary, read from the file alone. */
+#ifndef SEATRACE_PYELF_H
+#define SEATRACE_PYELF_H
+
+#include <stdbool.h>
+#include <limits.h>
+#include <sys/types.h>
+#include <linux/types.h>
+#include "wire.h"
+
+struct st_pyelf {
+	char path[PATH_MAX]; /* a path the kernel can resolve to this file */
+	dev_t dev;
+	ino_t ino;
+	bool is_python;	 /* looks like a CPython interpreter or libpython */
+	unsigned nsites; /* python:audit probe sites; 0: built without probes */
+	__u64 sites[ST_MAX_SITES];
+	__u32 version_hex; /* PY_VERSION_HEX, 0 if unknown */
+	char version[32];
+	bool free_threaded;
+	bool has_debug_offsets;
+	__u64 sym[ST_T_MAX]; /* link-time addresses, 0 if absent */
+	char needed_libpython[64]; /* DT_NEEDED libpython3.X.so..., if any */
+};
+
+/* Reads `path`. Returns 0, or a negative errno (-ENOEXEC: not an ELF file). */
+int st_pyelf_read(const char *path, struct st_pyelf *out);
+
+#endif

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+#include "strbuf.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void strbuf_init(struct strbuf *sb)
+{
+	memset(sb, 0, sizeof(*sb));
+}
+
+int strbuf_grow(struct strbuf *sb, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (sb->err)
+		return sb->err;
+	if (extra > SIZE_MAX - sb->len - 1)
+		goto nomem;
+	need = sb->len + extra + 1;
+	if (need <= sb->cap)
+		return 0;
+	cap = sb->cap ? sb->cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	p = realloc(sb->buf, cap);
+	if (!p)
+		goto nomem;
+	sb->buf = p;
+	sb->cap = cap;
+	return 0;
+nomem:
+	sb->err = -ENOMEM;
+	return sb->err;
+}
+
+int strbuf_add(struct strbuf *sb, const void *data, size_t n)
+{
+	int err = strbuf_grow(sb, n);
+
+	if (err)
+		return err;
+	if (n)
+		memcpy(sb->buf + sb->len, data, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+	return 0;
+}
+
+int strbuf_addch(struct strbuf *sb, char c)
+{
+	return strbuf_add(sb, &c, 1);
+}
+
+int strbuf_addstr(struct strbuf *sb, const char *s)
+{
+	return strbuf_add(sb, s, strlen(s));
+}
+
+int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n, err;
+
+	if (sb->err)
+		return sb->err;
+	/* Try in the space we have first: most appends are short. */
+	err = strbuf_grow(sb, 64);
+	if (err)
+		return err;
+	va_copy(ap2, ap);
+	n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap2);
+	va_end(ap2);
+	if (n < 0) {
+		sb->buf[sb->len] = '\0';
+		sb->err = -EINVAL;
+		return sb->err;
+	}
+	if ((size_t)n >= sb->cap - sb->len) {
+		err = strbuf_grow(sb, (size_t)n);
+		if (err) {
+			sb->buf[sb->len] = '\0';
+			return err;
+		}
+		vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
+	}
+	sb->len += (size_t)n;
+	return 0;
+}
+
+int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = strbuf_vaddf(sb, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void strbuf_truncate(struct strbuf *sb, size_t len)
+{
+	if (len >= sb->len)
+		return;
+	sb->len = len;
+	sb->buf[len] = '\0';
+}
+
+void strbuf_reset(struct strbuf *sb)
+{
+	sb->len = 0;
+	sb->err = 0;
+	if (sb->buf)
+		sb->buf[0] = '\0';
+}
+
+void strbuf_release(struct strbuf *sb)
+{
+	free(sb->buf);
+	strbuf_init(sb);
+}
+
+const char *strbuf_str(const struct strbuf *sb)
+{
+	return sb->buf ? sb->buf : "";
+}
