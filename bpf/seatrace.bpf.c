@@ -117,6 +117,12 @@ enum frame_kind {
 };
 
 #define MAX_FRAMES (ST_MAX_DEPTH + 2)
+/*
+ * Each object's first 48 bytes are read at once: type, size, str length and
+ * state, small ints' digits and float values all sit there, so most values
+ * cost one read instead of three or four.
+ */
+#define HEAD_WORDS 6
 
 struct frame {
 	__u64 base;
@@ -142,6 +148,8 @@ struct dec_state {
 	__u32 budget;  /* values that may still be promised */
 	__u32 nvalues; /* values written */
 	__u32 rec_full;
+	__u32 head_ok;
+	__u64 head[HEAD_WORDS]; /* the first bytes of the object being written */
 	struct frame fr[MAX_FRAMES];
 };
 
@@ -176,6 +184,16 @@ static __always_inline __u64 rd64(__u64 addr)
 
 	bpf_probe_read_user(&v, sizeof(v), (const void *)addr);
 	return v;
+}
+
+/* A word of the object's head when it was read whole, else a read of its own. */
+static __always_inline __u64 field(struct dec_ctx *d, __u64 obj, __u16 off)
+{
+	__u32 i = off >> 3;
+
+	if (d->s->head_ok && !(off & 7) && i < HEAD_WORDS)
+		return d->s->head[i];
+	return rd64(obj + off);
 }
 
 static __always_inline struct st_value *val_hdr(struct dec_ctx *d)
@@ -267,7 +285,7 @@ static __always_inline void emit_int(struct dec_ctx *d, __u64 obj, __u8 flags)
 {
 	struct st_layout *lo = d->lo;
 	struct st_value *v = val_hdr(d);
-	__u64 word = rd64(obj + lo->long_size), ndig;
+	__u64 word = field(d, obj, lo->long_size), ndig;
 
 	if (lo->flags & ST_LF_LONG_TAG) {
 		/* lv_tag: bits 0-1 sign (0 +, 1 zero, 2 -), bit 2 immortal (3.14), size above. */
@@ -284,7 +302,16 @@ static __always_inline void emit_int(struct dec_ctx *d, __u64 obj, __u8 flags)
 			flags |= ST_VF_NEG;
 	}
 	__u64 keep = ndig > ST_MAX_DIGITS ? ST_MAX_DIGITS : ndig;
-	__u32 n = copy_payload(d, obj + lo->long_digits, keep * 4) & ~3u;
+	__u32 n;
+
+	if (keep <= 2 && d->s->head_ok && lo->long_digits + 8 <= HEAD_WORDS * 8 && room(d) >= 8) {
+		/* Up to 60 bits: the digits are in the head already. */
+		*(__u64 *)&d->sc->buf[(d->s->off + VAL_SZ) & (ST_REC_MAX - 1)] =
+			field(d, obj, lo->long_digits);
+		n = (__u32)keep * 4;
+	} else {
+		n = copy_payload(d, obj + lo->long_digits, keep * 4) & ~3u;
+	}
 
 	if (n < ndig * 4)
 		flags |= ST_VF_TRUNC;
@@ -295,8 +322,8 @@ static __always_inline void emit_str(struct dec_ctx *d, __u64 obj, __u8 flags)
 {
 	struct st_layout *lo = d->lo;
 	struct st_value *v = val_hdr(d);
-	__u64 len = rd64(obj + lo->str_length);
-	__u32 state = (__u32)rd64(obj + lo->str_state);
+	__u64 len = field(d, obj, lo->str_length);
+	__u32 state = (__u32)field(d, obj, lo->str_state);
 	__u32 kind = (state >> lo->str_kind_shift) & 7;
 	__u64 data;
 
@@ -308,7 +335,7 @@ static __always_inline void emit_str(struct dec_ctx *d, __u64 obj, __u8 flags)
 	if (state & lo->str_compact_bit)
 		data = obj + ((state & lo->str_ascii_bit) ? lo->str_ascii_data : lo->str_compact_data);
 	else
-		data = rd64(obj + lo->str_legacy_data);
+		data = field(d, obj, lo->str_legacy_data);
 
 	__u64 keep = len > cfg_str_max ? cfg_str_max : len;
 	__u32 n = copy_payload(d, data, keep * kind);
@@ -323,8 +350,8 @@ static __always_inline void emit_bytes(struct dec_ctx *d, __u64 obj, __u8 tag, _
 {
 	struct st_layout *lo = d->lo;
 	struct st_value *v = val_hdr(d);
-	__u64 size = rd64(obj + lo->ob_size);
-	__u64 data = tag == ST_V_BYTES ? obj + lo->bytes_sval : rd64(obj + lo->bytearray_start);
+	__u64 size = field(d, obj, lo->ob_size);
+	__u64 data = tag == ST_V_BYTES ? obj + lo->bytes_sval : field(d, obj, lo->bytearray_start);
 	__u64 keep = size > cfg_str_max ? cfg_str_max : size;
 	__u32 n = copy_payload(d, data, keep);
 
@@ -336,7 +363,15 @@ static __always_inline void emit_bytes(struct dec_ctx *d, __u64 obj, __u8 tag, _
 static __always_inline void emit_float(struct dec_ctx *d, __u64 obj, __u8 flags)
 {
 	struct st_value *v = val_hdr(d);
-	__u32 n = copy_payload(d, obj + d->lo->float_val, 8);
+	__u32 n = 0;
+
+	if (d->s->head_ok && d->lo->float_val + 8 <= HEAD_WORDS * 8 && room(d) >= 8) {
+		*(__u64 *)&d->sc->buf[(d->s->off + VAL_SZ) & (ST_REC_MAX - 1)] =
+			field(d, obj, d->lo->float_val);
+		n = 8;
+	} else {
+		n = copy_payload(d, obj + d->lo->float_val, 8);
+	}
 
 	finish(d, v, n == 8 ? ST_V_FLOAT : ST_V_FAULT, flags, n == 8 ? 8 : 0, 0, 0);
 }
@@ -346,7 +381,7 @@ static __always_inline void emit_seq(struct dec_ctx *d, __u64 obj, __u8 tag, __u
 {
 	struct st_layout *lo = d->lo;
 	struct st_value *v = val_hdr(d);
-	__u64 len = rd64(obj + lo->ob_size), items;
+	__u64 len = field(d, obj, lo->ob_size), items;
 	__u32 n;
 
 	if (depth >= ST_MAX_DEPTH) {
@@ -354,7 +389,7 @@ static __always_inline void emit_seq(struct dec_ctx *d, __u64 obj, __u8 tag, __u
 		return;
 	}
 	n = take(d, len, 1);
-	items = tag == ST_V_TUPLE ? obj + lo->tuple_items : rd64(obj + lo->list_items);
+	items = tag == ST_V_TUPLE ? obj + lo->tuple_items : field(d, obj, lo->list_items);
 	if (n < len)
 		flags |= ST_VF_TRUNC;
 	finish(d, v, tag, flags, 0, n, len);
@@ -365,9 +400,9 @@ static __always_inline void emit_dict(struct dec_ctx *d, __u64 obj, __u8 flags, 
 {
 	struct st_layout *lo = d->lo;
 	struct st_value *v = val_hdr(d);
-	__u64 used = rd64(obj + lo->dict_used);
-	__u64 keys = rd64(obj + lo->dict_keys);
-	__u64 values = rd64(obj + lo->dict_values);
+	__u64 used = field(d, obj, lo->dict_used);
+	__u64 keys = field(d, obj, lo->dict_keys);
+	__u64 values = field(d, obj, lo->dict_values);
 	__u64 nentries = rd64(keys + lo->dk_nentries), entries;
 	__u16 esize = 24;
 	__u32 n;
@@ -469,7 +504,11 @@ static __always_inline void emit(struct dec_ctx *d, __u64 obj, __u8 depth)
 		finish(d, val_hdr(d), ST_V_FALSE, 0, 0, 0, 0);
 		return;
 	}
-	if (!obj || bpf_probe_read_user(&type, 8, (const void *)(obj + lo->ob_type))) {
+	/* An object near the end of a mapping may be shorter than the head: read the type alone. */
+	d->s->head_ok = obj && !bpf_probe_read_user(d->s->head, sizeof(d->s->head), (void *)obj);
+	if (d->s->head_ok)
+		type = field(d, obj, lo->ob_type);
+	else if (!obj || bpf_probe_read_user(&type, 8, (const void *)(obj + lo->ob_type))) {
 		finish(d, val_hdr(d), ST_V_FAULT, 0, 0, 0, 0);
 		return;
 	}
@@ -610,7 +649,6 @@ int BPF_USDT(audit, const char *event, void *args)
 	struct st_event *e;
 	long n;
 
-	stat_inc(ST_STAT_HITS);
 	sc = bpf_map_lookup_elem(&scratch_map, &zero);
 	lo = bpf_map_lookup_elem(&layouts, &slot);
 	if (!sc || !lo)
@@ -675,13 +713,19 @@ int BPF_USDT(audit, const char *event, void *args)
 		return 0;
 	e->size = size;
 
+	/*
+	 * Wake the reader when the backlog crosses the threshold, not on every
+	 * event above it: a reader that is already behind would otherwise be
+	 * woken once per event, at the traced process's expense. The reader
+	 * also drains on its own timer, so nothing waits for long.
+	 */
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 flags = avail + size >= cfg_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__u64 flags = avail < cfg_wakeup_bytes && avail + size >= cfg_wakeup_bytes
+			      ? BPF_RB_FORCE_WAKEUP
+			      : BPF_RB_NO_WAKEUP;
 
 	if (bpf_ringbuf_output(&events, sc->buf, size, flags))
 		stat_inc(ST_STAT_LOST);
-	else
-		stat_inc(ST_STAT_EMITTED);
 	return 0;
 }
 

@@ -180,11 +180,13 @@ struct st_glob {
 	__u8 arg[ST_GLOB_TOKENS];
 };
 
-/* Counters in the per-CPU `stats` map. */
+/*
+ * Counters in the per-CPU `stats` map. Only the exceptional paths count:
+ * records sent are counted by the reader, which keeps the common path one
+ * map update lighter.
+ */
 enum st_stat {
-	ST_STAT_HITS,	 /* probe hits */
 	ST_STAT_FILTERED, /* dropped by the event globs */
-	ST_STAT_EMITTED,  /* records written to the ring buffer */
 	ST_STAT_LOST,	 /* records lost: ring buffer full */
 	ST_STAT_NAME_FAULT, /* event name unreadable: record still sent */
 	ST_STAT_NO_LAYOUT,  /* probe fired with no layout in its slot */

@@ -80,23 +80,25 @@ static int parse_ulong(const char *s, unsigned long *out, bool suffixes)
 static int add_globs(struct argp_state *state, struct st_opts *o, const char *arg, bool exclude)
 {
 	char *copy = strdup(arg), *save = NULL, *tok;
-	int err = 0;
+	int err = 0, n = 0;
 
 	if (!copy)
 		return ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
 		const char *why = NULL;
 
-		err = st_globset_add(&o->globs, tok, exclude, &why);
-		if (err) {
+		n++;
+		if (st_globset_add(&o->globs, tok, exclude, &why)) {
 			argp_error(state, "invalid pattern '%s': %s", tok, why);
-			break;
+			err = EINVAL;
 		}
 	}
-	if (!err && !strchr(arg, ',') && !*arg)
-		argp_error(state, "empty pattern");
+	if (!err && !n) {
+		argp_error(state, "empty pattern after -%c", exclude ? 'x' : 'e');
+		err = EINVAL;
+	}
 	free(copy);
-	return err ? EINVAL : 0;
+	return err;
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -126,6 +127,8 @@ struct tracer {
 	struct st_output *out;
 	struct ring_buffer *rb;
 	__u64 lost_reported;
+	__u64 received;
+	__u64 invalid;
 	int out_err;
 };
 
@@ -135,8 +138,11 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct st_view v;
 	int err = st_decode_event(data, size, &v);
 
-	if (err)
+	t->received++;
+	if (err) {
+		t->invalid++;
 		err = st_output_invalid(t->out, size, err);
+	}
 	else
 		err = st_output_event(t->out, &v);
 	if (err && !t->out_err)
@@ -185,17 +191,25 @@ static int at_exec(pid_t pid, void *data)
 static void print_stats(struct tracer *t)
 {
 	static const char *const names[ST_STAT_MAX] = {
-		[ST_STAT_HITS] = "probe hits",
 		[ST_STAT_FILTERED] = "filtered out in kernel",
-		[ST_STAT_EMITTED] = "records sent",
 		[ST_STAT_LOST] = "records lost (ring buffer full)",
 		[ST_STAT_NAME_FAULT] = "unreadable event names",
 		[ST_STAT_NO_LAYOUT] = "hits with no layout",
 	};
 
+	struct rusage ru;
+
+	fprintf(stderr, "seatrace: %-32s %llu\n", "records received",
+		(unsigned long long)t->received);
+	fprintf(stderr, "seatrace: %-32s %llu\n", "records invalid", (unsigned long long)t->invalid);
 	for (__u32 i = 0; i < ST_STAT_MAX; i++)
 		fprintf(stderr, "seatrace: %-32s %llu\n", names[i],
 			(unsigned long long)sum_stat(t->skel, i));
+	/* The reader's own cost, apart from the traced command's. */
+	if (!getrusage(RUSAGE_SELF, &ru))
+		fprintf(stderr, "seatrace: %-32s %.3f s user, %.3f s system\n", "reader CPU time",
+			ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+			ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 }
 
 int main(int argc, char **argv)

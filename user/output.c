@@ -998,6 +998,8 @@ bool st_unicode_printable(uint32_t cp)
 {
 	size_t lo = 0, hi = sizeof(nonprintable) / sizeof(nonprintable[0]);
 
+	if (cp > 0x10ffff)
+		return false;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 

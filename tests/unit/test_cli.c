@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+/* Command-line parsing: the contract users and scripts rely on. */
+#include <argp.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include "cli.h"
+
+/* argp prints errors to stderr and, with ARGP_NO_EXIT, returns instead of exiting. */
+static int parse(struct st_opts *o, int argc, char **argv)
+{
+	return st_cli_parse(argc, argv, o, ARGP_NO_EXIT);
+}
+
+#define ARGV(...) ((char *[]){ "seatrace", __VA_ARGS__, NULL })
+#define ARGC(...) ((int)(sizeof((char *[]){ "seatrace", __VA_ARGS__ }) / sizeof(char *)))
+#define PARSE(o, ...) parse(o, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
+
+static void test_pids_and_defaults(void **state)
+{
+	struct st_opts o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "-p", "12", "-p", "34"), 0);
+	assert_int_equal(o.npids, 2);
+	assert_int_equal(o.pids[0], 12);
+	assert_int_equal(o.pids[1], 34);
+	assert_null(o.cmd);
+	assert_false(o.json);
+	assert_int_equal(o.str_max, ST_STR_DEFAULT);
+	assert_int_equal(o.ring_size, 8UL << 20);
+}
+
+static void test_command_keeps_its_options(void **state)
+{
+	struct st_opts o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "-j", "--", "python3", "-c", "pass", "-p", "1"), 0);
+	assert_true(o.json);
+	assert_int_equal(o.npids, 0);
+	assert_string_equal(o.cmd[0], "python3");
+	assert_string_equal(o.cmd[1], "-c");
+	assert_string_equal(o.cmd[3], "-p");
+	assert_string_equal(o.cmd[4], "1");
+	assert_null(o.cmd[5]);
+	/* Without "--", the first operand starts the command too. */
+	assert_int_equal(PARSE(&o, "-s", "10", "python3", "-x", "y"), 0);
+	assert_int_equal(o.str_max, 10);
+	assert_string_equal(o.cmd[1], "-x");
+	assert_int_equal(o.globs.nglobs, 0);
+}
+
+static void test_globs(void **state)
+{
+	struct st_opts o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "-e", "socket.*,open", "-x", "object.__*", "-p", "1"), 0);
+	assert_int_equal(o.globs.nglobs, 3);
+	assert_true(o.globs.have_include);
+	assert_false(o.globs.globs[0].exclude);
+	assert_true(o.globs.globs[2].exclude);
+	assert_true(st_globset_wants(&o.globs, "open", 4));
+	assert_false(st_globset_wants(&o.globs, "object.__getattr__", 18));
+	assert_false(st_globset_wants(&o.globs, "exec", 4));
+}
+
+static void test_rejects(void **state)
+{
+	struct st_opts o;
+
+	(void)state;
+	assert_true(PARSE(&o, "-e", "foo[", "-p", "1") < 0);
+	assert_true(PARSE(&o, "-p", "abc") < 0);
+	assert_true(PARSE(&o, "-p", "0") < 0);
+	assert_true(PARSE(&o, "-p", "-5") < 0);
+	assert_true(PARSE(&o, "-s", "99999", "-p", "1") < 0);
+	assert_true(PARSE(&o, "--buffer-size", "1000", "-p", "1") < 0);
+	assert_true(PARSE(&o, "--buffer-size", "12288", "-p", "1") < 0);
+	assert_true(PARSE(&o, "--no-such-option", "-p", "1") < 0);
+	assert_true(PARSE(&o, "-p", "1", "--", "python3") < 0);
+	assert_true(PARSE(&o, "-j") < 0); /* nothing to trace */
+	assert_true(PARSE(&o, "-e", ",", "-p", "1") < 0);
+	assert_true(PARSE(&o, "-x", "", "-p", "1") < 0);
+}
+
+static void test_sizes(void **state)
+{
+	struct st_opts o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--buffer-size", "64K", "-s", "4096", "-p", "1"), 0);
+	assert_int_equal(o.ring_size, 65536);
+	assert_int_equal(o.str_max, 4096);
+	assert_int_equal(PARSE(&o, "--buffer-size", "4096", "-p", "1"), 0);
+	assert_int_equal(o.ring_size, 4096);
+	assert_int_equal(PARSE(&o, "--list-events"), 0);
+	assert_true(o.list_events);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pids_and_defaults), cmocka_unit_test(test_command_keeps_its_options),
+		cmocka_unit_test(test_globs),		 cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_sizes),
+	};
+
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}

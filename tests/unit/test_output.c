@@ -1,0 +1,854 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Text and JSON formatting of event records built byte by byte. Expected texts follow
+ * Python's repr() (checked with python3 while writing them). Every JSON line produced is
+ * also collected and, at the end, parsed by python3's strict json loader when python3 is
+ * there.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "decode.h"
+#include "output.h"
+#include "strbuf.h"
+
+/* ts_ns 1 s + this = 1700000642.123456789 s since the epoch: 22:24:02.123456 UTC. */
+#define MONO_TO_REAL 1700000641123456789LL
+#define PFX "22:24:02.123456 1234/1235 python3.11 "
+#define JPFX                                                                               \
+	"{\"type\":\"event\",\"ts\":1700000642.123456789,\"pid\":1234,\"tid\":1235,"       \
+	"\"comm\":\"python3.11\",\"event\":"
+
+/* ---- record builder ---------------------------------------------------------------------- */
+
+struct rec {
+	_Alignas(8) uint8_t buf[ST_REC_MAX];
+	size_t len;
+	unsigned nvalues;
+};
+
+static void rec_begin_n(struct rec *r, const char *name, size_t name_len, uint16_t flags)
+{
+	struct st_event h;
+
+	memset(r, 0, sizeof(*r));
+	memset(&h, 0, sizeof(h));
+	h.type = ST_REC_EVENT;
+	h.flags = flags;
+	h.ts_ns = 1000000000;
+	h.pid = 1234;
+	h.tid = 1235;
+	h.name_len = (uint16_t)name_len;
+	strcpy(h.comm, "python3.11");
+	memcpy(r->buf, &h, sizeof(h));
+	memcpy(r->buf + sizeof(h), name, name_len);
+	r->len = sizeof(h) + name_len;
+}
+
+static void rec_begin(struct rec *r, const char *name, uint16_t flags)
+{
+	rec_begin_n(r, name, strlen(name), flags);
+}
+
+static void rec_val(struct rec *r, uint8_t tag, uint8_t flags, const void *payload, uint16_t len,
+		    uint32_t nchild, uint64_t total)
+{
+	struct st_value v = {
+		.tag = tag, .flags = flags, .len = len, .nchild = nchild, .total = total
+	};
+
+	assert_true(r->len + sizeof(v) + len <= sizeof(r->buf));
+	memcpy(r->buf + r->len, &v, sizeof(v));
+	r->len += sizeof(v);
+	if (len)
+		memcpy(r->buf + r->len, payload, len);
+	r->len += len;
+	r->nvalues++;
+}
+
+static void rec_end(struct rec *r)
+{
+	uint32_t size = (uint32_t)r->len;
+	uint16_t nv = (uint16_t)r->nvalues;
+
+	memcpy(r->buf + offsetof(struct st_event, size), &size, sizeof(size));
+	memcpy(r->buf + offsetof(struct st_event, nvalues), &nv, sizeof(nv));
+}
+
+static void v_leaf(struct rec *r, uint8_t tag)
+{
+	rec_val(r, tag, 0, NULL, 0, 0, 0);
+}
+
+/* A tuple, list or dict with nchild children kept of total (pairs for a dict). */
+static void v_cont(struct rec *r, uint8_t tag, uint32_t nchild, uint64_t total)
+{
+	uint64_t kept = tag == ST_V_DICT ? nchild / 2 : nchild;
+
+	rec_val(r, tag, kept < total ? ST_VF_TRUNC : 0, NULL, 0, nchild, total);
+}
+
+static void v_tuple(struct rec *r, uint32_t n)
+{
+	v_cont(r, ST_V_TUPLE, n, n);
+}
+
+static void v_strn(struct rec *r, const char *latin1, size_t n, uint64_t total)
+{
+	rec_val(r, ST_V_STR, (uint8_t)((1 << ST_VF_KIND_SHIFT) | (n < total ? ST_VF_TRUNC : 0)),
+		latin1, (uint16_t)n, 0, total);
+}
+
+static void v_str(struct rec *r, const char *latin1)
+{
+	v_strn(r, latin1, strlen(latin1), strlen(latin1));
+}
+
+static void v_ucs(struct rec *r, unsigned kind, const uint32_t *cu, size_t n)
+{
+	uint8_t p[256];
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < kind; k++)
+			p[i * kind + k] = (uint8_t)(cu[i] >> (8 * k));
+	rec_val(r, ST_V_STR, (uint8_t)(kind << ST_VF_KIND_SHIFT), p, (uint16_t)(n * kind), 0, n);
+}
+
+static void v_digits(struct rec *r, const uint32_t *d, size_t n, bool neg)
+{
+	uint8_t p[4 * ST_MAX_DIGITS];
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < 4; k++)
+			p[4 * i + k] = (uint8_t)(d[i] >> (8 * k));
+	rec_val(r, ST_V_INT, neg ? ST_VF_NEG : 0, p, (uint16_t)(4 * n), 0, n);
+}
+
+static void v_int(struct rec *r, int64_t x)
+{
+	uint64_t m = x < 0 ? -(uint64_t)x : (uint64_t)x;
+	uint32_t d[3];
+	size_t n = 0;
+
+	for (; m; m >>= 30)
+		d[n++] = (uint32_t)(m & 0x3fffffff);
+	v_digits(r, d, n, x < 0);
+}
+
+static void v_float(struct rec *r, double d)
+{
+	rec_val(r, ST_V_FLOAT, 0, &d, 8, 0, 0);
+}
+
+/* ---- formatting helpers ------------------------------------------------------------------ */
+
+static FILE *all_json;
+static char json_path[] = "/tmp/seatrace-test-output-XXXXXX";
+static char line[8192];
+
+static const char *fmt(struct rec *r, enum st_format f)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct st_view v;
+	void *p;
+
+	rec_end(r);
+	/* An exact-size heap copy: ASan catches any read past the record. */
+	p = malloc(r->len);
+	assert_non_null(p);
+	memcpy(p, r->buf, r->len);
+	assert_int_equal(st_decode_event(p, r->len, &v), 0);
+	assert_int_equal(st_format_event(&sb, &v, f, MONO_TO_REAL), 0);
+	assert_true(sb.len > 0 && sb.buf[sb.len - 1] == '\n');
+	assert_null(memchr(sb.buf, '\n', sb.len - 1)); /* one line */
+	assert_true(sb.len < sizeof(line));
+	memcpy(line, sb.buf, sb.len + 1);
+	if (f == ST_FMT_JSON)
+		fputs(line, all_json);
+	strbuf_release(&sb);
+	free(p);
+	return line;
+}
+
+#define assert_text(r, want) assert_string_equal(fmt(r, ST_FMT_TEXT), want)
+#define assert_json(r, want) assert_string_equal(fmt(r, ST_FMT_JSON), want)
+
+/* ---- events and arguments ------------------------------------------------------------------ */
+
+static void test_open_event(void **state)
+{
+	struct rec r;
+
+	rec_begin(&r, "open", 0);
+	v_tuple(&r, 3);
+	v_str(&r, "/tmp/x");
+	v_str(&r, "w");
+	v_int(&r, 524865);
+	assert_text(&r, PFX "open(path='/tmp/x', mode='w', flags=524865)\n");
+	assert_json(&r, JPFX "\"open\",\"args\":[\"/tmp/x\",\"w\",524865],"
+			     "\"argnames\":[\"path\",\"mode\",\"flags\"]}\n");
+}
+
+static void test_unknown_event_positional(void **state)
+{
+	struct rec r;
+
+	rec_begin(&r, "myapp.event", 0);
+	v_tuple(&r, 2);
+	v_int(&r, 1);
+	v_str(&r, "x");
+	assert_text(&r, PFX "myapp.event(1, 'x')\n");
+	assert_json(&r, JPFX "\"myapp.event\",\"args\":[1,\"x\"]}\n");
+}
+
+static void test_extra_and_missing_args(void **state)
+{
+	struct rec r;
+
+	rec_begin(&r, "os.kill", 0);
+	v_tuple(&r, 3);
+	v_int(&r, 1);
+	v_int(&r, 9);
+	v_leaf(&r, ST_V_NONE);
+	assert_text(&r, PFX "os.kill(pid=1, sig=9, None)\n");
+
+	rec_begin(&r, "open", 0);
+	v_tuple(&r, 1);
+	v_str(&r, "a");
+	assert_text(&r, PFX "open(path='a')\n");
+
+	rec_begin(&r, "os.fork", 0);
+	v_tuple(&r, 0);
+	assert_text(&r, PFX "os.fork()\n");
+	assert_json(&r, JPFX "\"os.fork\",\"args\":[],\"argnames\":[]}\n");
+}
+
+static void test_args_missing(void **state)
+{
+	struct rec r;
+
+	/* The probe could not read the arguments tuple at all. */
+	rec_begin(&r, "e", ST_EF_ARGS_FAULT);
+	assert_text(&r, PFX "e(<unreadable>)\n");
+	assert_json(&r, JPFX "\"e\",\"args\":null}\n");
+
+	rec_begin(&r, "e", 0);
+	v_leaf(&r, ST_V_FAULT);
+	assert_text(&r, PFX "e(<unreadable>)\n");
+	assert_json(&r, JPFX "\"e\",\"args\":null}\n");
+
+	rec_begin(&r, "e", 0);
+	assert_text(&r, PFX "e()\n");
+	assert_json(&r, JPFX "\"e\",\"args\":[]}\n");
+}
+
+static void test_values_after_args_ignored(void **state)
+{
+	struct rec r;
+
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 1);
+	v_int(&r, 1);
+	v_tuple(&r, 1); /* a second top-level value: not part of the call */
+	v_int(&r, 2);
+	assert_text(&r, PFX "e(1)\n");
+	assert_json(&r, JPFX "\"e\",\"args\":[1]}\n");
+}
+
+/* ---- values ------------------------------------------------------------------------------- */
+
+static void test_scalars(void **state)
+{
+	struct rec r;
+
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 13);
+	v_leaf(&r, ST_V_NONE);
+	v_leaf(&r, ST_V_TRUE);
+	v_leaf(&r, ST_V_FALSE);
+	v_int(&r, 0);
+	v_int(&r, -5);
+	v_float(&r, 0.1);
+	v_float(&r, 1e100);
+	v_float(&r, -0.0);
+	v_float(&r, INFINITY);
+	v_float(&r, -INFINITY);
+	v_float(&r, NAN);
+	v_float(&r, 1.5);
+	v_float(&r, 1e-5);
+	assert_text(&r, PFX "e(None, True, False, 0, -5, 0.1, 1e+100, -0.0, inf, -inf, nan, 1.5, "
+			    "1e-05)\n");
+	assert_json(&r, JPFX "\"e\",\"args\":[null,true,false,0,-5,0.1,1e+100,-0.0,\"inf\","
+			     "\"-inf\",\"nan\",1.5,1e-05]}\n");
+}
+
+static void test_big_ints(void **state)
+{
+	static const uint32_t two_100[] = { 0, 0, 0, 1 << 10 };
+	static const uint32_t two_200[] = { 0, 0, 0, 0, 0, 0, 1 << 20 };
+	struct rec r;
+
+	/* python3: 2**100 and -(2**200) */
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 2);
+	v_digits(&r, two_100, 4, false);
+	v_digits(&r, two_200, 7, true);
+	assert_text(&r, PFX "e(1267650600228229401496703205376, "
+			    "-1606938044258990275541962092341162602522202993782792835301376)\n");
+	assert_json(&r, JPFX "\"e\",\"args\":[1267650600228229401496703205376,"
+			     "-1606938044258990275541962092341162602522202993782792835301376]}\n");
+}
+
+static void test_int_bad_digit(void **state)
+{
+	static const uint32_t d[] = { 0xffffffff };
+	struct rec r;
+
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 1);
+	v_digits(&r, d, 1, false);
+	assert_text(&r, PFX "e(<invalid int>)\n");
+	assert_json(&r, JPFX "\"e\",\"args\":[{\"type\":\"<invalid int>\"}]}\n");
+}
+
+static void test_str_quoting(void **state)
+{
+	static const char ctl[] = "a\\b\n\r\t\0\x7f\x1b";
+	struct rec r;
+
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 7);
+	v_str(&r, "abc");
+	v_str(&r, "it's");
+	v_str(&r, "both ' and \"");
+	v_strn(&r, ctl, sizeof(ctl) - 1, sizeof(ctl) - 1);
+	v_str(&r, "\"");
+	v_str(&r, "");
+	v_str(&r, "'");
+	/* python3: repr() of each */
+	assert_text(&r, PFX "e('abc', \"it's\", 'both \\' and \"', 'a\\\\b\\n\\r\\t\\x00\\x7f\\x1b', "
+			    "'\"', '', \"'\")\n");
+	assert_json(&r, JPFX "\"e\",\"args\":[\"abc\",\"it's\",\"both ' and \\\"\","
+			     "\"a\\\\b\\n\\r\\t\\u0000\x7f\\u001b\",\"\\\"\",\"\",\"'\"]}\n");
+}
+
+static void test_str_unicode(void **state)
+{
+	static const uint32_t ucs2[] = { 0xe9, 0x20ac, 0xdc80 }, emoji[] = { 0x1f600 },
+			      nonprint[] = { 0xa0, 0xad, 0x2028, 0xe000, 0xe0001 },
+			      pair[] = { 0xd83d, 0xde00 };
+	struct rec r;
+
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 5);
+	v_ucs(&r, 2, ucs2, 3);
+	v_ucs(&r, 4, emoji, 1);
+	v_ucs(&r, 4, nonprint, 5);
+	v_ucs(&r, 2, pair, 2);
+	v_str(&r, "\xe9"); /* Latin-1 é */
+	/* python3: repr('é€\udc80'), repr('😀'), repr('\xa0\xad\u2028\ue000\U000e0001'), ... */
+	assert_text(&r, PFX "e('\xc3\xa9\xe2\x82\xac\\udc80', '\xf0\x9f\x98\x80', "
+			    "'\\xa0\\xad\\u2028\\ue000\\U000e0001', '\\ud83d\\ude00', '\xc3\xa9')\n");
+	/* JSON keeps valid UTF-8 as is; the lone surrogate is an escape. */
+	assert_json(&r, JPFX "\"e\",\"args\":[\"\xc3\xa9\xe2\x82\xac\\udc80\",\"\xf0\x9f\x98\x80\","
+			     "\"\xc2\xa0\xc2\xad\xe2\x80\xa8\xee\x80\x80\xf3\xa0\x80\x81\","
+			     "\"\xf0\x9f\x98\x80\",\"\xc3\xa9\"]}\n");
+}
+
+static void test_bytes(void **state)
+{
+	static const char b[] = "a'b\"\0\xff\\\t";
+	struct rec r;
+
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 3);
+	rec_val(&r, ST_V_BYTES, 0, b, sizeof(b) - 1, 0, sizeof(b) - 1);
+	rec_val(&r, ST_V_BYTEARRAY, 0, "x", 1, 0, 1);
+	rec_val(&r, ST_V_BYTES, 0, NULL, 0, 0, 0);
+	/* python3: repr(b'a\'b"\x00\xff\\\t'), base64 b'YSdiIgD/XAk=' */
+	assert_text(&r, PFX "e(b'a\\'b\"\\x00\\xff\\\\\\t', bytearray(b'x'), b'')\n");
+	assert_json(&r, JPFX "\"e\",\"args\":[{\"bytes\":\"YSdiIgD/XAk=\"},{\"bytearray\":\"eA==\"},"
+			     "{\"bytes\":\"\"}]}\n");
+}
+
+static void test_nested_containers(void **state)
+{
+	struct rec r;
+
+	/* ([1, ('x',)], {'a': [None]}, (), [], {}) */
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 5);
+	v_cont(&r, ST_V_LIST, 2, 2);
+	v_int(&r, 1);
+	v_tuple(&r, 1);
+	v_str(&r, "x");
+	v_cont(&r, ST_V_DICT, 2, 1);
+	v_str(&r, "a");
+	v_cont(&r, ST_V_LIST, 1, 1);
+	v_leaf(&r, ST_V_NONE);
+	v_tuple(&r, 0);
+	v_cont(&r, ST_V_LIST, 0, 0);
+	v_cont(&r, ST_V_DICT, 0, 0);
+	assert_text(&r, PFX "e([1, ('x',)], {'a': [None]}, (), [], {})\n");
+	assert_json(&r, JPFX "\"e\",\"args\":[[1,[\"x\"]],{\"a\":[null]},[],[],{}]}\n");
+}
+
+static void test_dict_keys(void **state)
+{
+	struct rec r;
+
+	/* {1: 'a', (1, 2): None, 'ab'...: 1.5}: JSON names are the repr of non-str keys. */
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 1);
+	v_cont(&r, ST_V_DICT, 6, 3);
+	v_int(&r, 1);
+	v_str(&r, "a");
+	v_tuple(&r, 2);
+	v_int(&r, 1);
+	v_int(&r, 2);
+	v_leaf(&r, ST_V_NONE);
+	v_strn(&r, "ab", 2, 9);
+	v_float(&r, 1.5);
+	assert_text(&r, PFX "e({1: 'a', (1, 2): None, 'ab'...: 1.5})\n");
+	assert_json(&r, JPFX "\"e\",\"args\":[{\"1\":\"a\",\"(1, 2)\":null,\"'ab'...\":1.5}],"
+			     "\"truncated\":true}\n");
+}
+
+static void test_code_objects(void **state)
+{
+	int32_t line = 42;
+	struct rec r;
+
+	rec_begin(&r, "exec", 0);
+	v_tuple(&r, 1);
+	rec_val(&r, ST_V_CODE, 0, &line, 4, 2, 0);
+	v_str(&r, "/tmp/m.py");
+	v_str(&r, "<module>");
+	assert_text(&r, PFX "exec(code_object=<code object <module>, file \"/tmp/m.py\", line 42>)\n");
+	assert_json(&r, JPFX "\"exec\",\"args\":[{\"code\":{\"filename\":\"/tmp/m.py\","
+			     "\"name\":\"<module>\",\"firstlineno\":42}}],"
+			     "\"argnames\":[\"code_object\"]}\n");
+
+	/* No room for the line, no budget for the children. */
+	rec_begin(&r, "exec", 0);
+	v_tuple(&r, 1);
+	rec_val(&r, ST_V_CODE, ST_VF_TRUNC, NULL, 0, 0, 0);
+	assert_text(&r, PFX "exec(code_object=<code object ?, file \"?\", line ?>)\n");
+	assert_json(&r, JPFX "\"exec\",\"args\":[{\"code\":{\"filename\":null,\"name\":null,"
+			     "\"firstlineno\":null},\"truncated\":true}],"
+			     "\"argnames\":[\"code_object\"],\"truncated\":true}\n");
+
+	/* A name the probe could not read, and a filename with a newline. */
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 1);
+	line = -1;
+	rec_val(&r, ST_V_CODE, 0, &line, 4, 2, 0);
+	v_str(&r, "a\nb");
+	v_leaf(&r, ST_V_FAULT);
+	assert_text(&r, PFX "e(<code object <unreadable>, file \"a\\nb\", line -1>)\n");
+	assert_json(&r, JPFX "\"e\",\"args\":[{\"code\":{\"filename\":\"a\\nb\","
+			     "\"name\":{\"type\":\"<unreadable>\"},\"firstlineno\":-1}}]}\n");
+}
+
+static void test_other_fault_unknown(void **state)
+{
+	struct rec r;
+
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 5);
+	rec_val(&r, ST_V_OTHER, 0, "socket", 6, 0, 6);
+	rec_val(&r, ST_V_OTHER, ST_VF_TRUNC, "very_long", 9, 0, 9);
+	v_leaf(&r, ST_V_FAULT);
+	rec_val(&r, 200, 0, "xy", 2, 0, 0);
+	rec_val(&r, 99, 0, NULL, 0, 1, 0); /* unknown, with a child to skip */
+	v_leaf(&r, ST_V_NONE);
+	assert_text(&r, PFX "e(<socket object>, <very_long... object>, <unreadable>, "
+			    "<unknown value tag 200>, <unknown value tag 99>)\n");
+	assert_json(&r, JPFX "\"e\",\"args\":[{\"type\":\"socket\"},"
+			     "{\"type\":\"very_long\",\"truncated\":true},{\"type\":\"<unreadable>\"},"
+			     "{\"type\":\"<unknown tag 200>\"},{\"type\":\"<unknown tag 99>\"}],"
+			     "\"truncated\":true}\n");
+}
+
+/* ---- truncation ------------------------------------------------------------------------------ */
+
+static void test_truncation_markers(void **state)
+{
+	struct rec r;
+
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 10);
+	v_strn(&r, "abc", 3, 10);
+	rec_val(&r, ST_V_BYTES, ST_VF_TRUNC, "ab", 2, 0, 5);
+	rec_val(&r, ST_V_BYTEARRAY, ST_VF_TRUNC, "ab", 2, 0, 5);
+	v_cont(&r, ST_V_LIST, 2, 100);
+	v_int(&r, 1);
+	v_int(&r, 2);
+	v_cont(&r, ST_V_TUPLE, 0, 3);
+	v_cont(&r, ST_V_DICT, 2, 4);
+	v_str(&r, "a");
+	v_int(&r, 1);
+	rec_val(&r, ST_V_TUPLE, ST_VF_TRUNC | ST_VF_DEPTH, NULL, 0, 0, 3);
+	rec_val(&r, ST_V_LIST, ST_VF_TRUNC | ST_VF_DEPTH, NULL, 0, 0, 1);
+	rec_val(&r, ST_V_DICT, ST_VF_TRUNC | ST_VF_DEPTH, NULL, 0, 0, 2);
+	rec_val(&r, ST_V_INT, ST_VF_TRUNC, NULL, 0, 0, 100);
+	assert_text(&r, PFX "e('abc'..., b'ab'..., bytearray(b'ab'...), [1, 2, ... (100 items)], "
+			    "(... (3 items)), {'a': 1, ... (4 items)}, (...), [...], {...}, "
+			    "<int of about 903 digits, truncated>)\n");
+	assert_json(&r, JPFX "\"e\",\"args\":["
+			     "{\"str\":\"abc\",\"length\":10,\"truncated\":true},"
+			     "{\"bytes\":\"YWI=\",\"length\":5,\"truncated\":true},"
+			     "{\"bytearray\":\"YWI=\",\"length\":5,\"truncated\":true},"
+			     "{\"items\":[1,2],\"length\":100,\"truncated\":true},"
+			     "{\"items\":[],\"length\":3,\"truncated\":true},"
+			     "{\"dict\":{\"a\":1},\"length\":4,\"truncated\":true},"
+			     "{\"type\":\"tuple\",\"length\":3,\"truncated\":true},"
+			     "{\"type\":\"list\",\"length\":1,\"truncated\":true},"
+			     "{\"type\":\"dict\",\"length\":2,\"truncated\":true},"
+			     "{\"int\":null,\"digits30\":100,\"truncated\":true}],"
+			     "\"truncated\":true}\n");
+}
+
+static void test_one_item_cut(void **state)
+{
+	struct rec r;
+
+	/* A cut tuple of one kept item has no trailing comma; one item of one: singular. */
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 2);
+	v_cont(&r, ST_V_TUPLE, 1, 5);
+	v_int(&r, 7);
+	v_cont(&r, ST_V_LIST, 0, 1);
+	assert_text(&r, PFX "e((7, ... (5 items)), [... (1 item)])\n");
+}
+
+static void test_name_truncated(void **state)
+{
+	struct rec r;
+
+	/* A cut name is never looked up: "open" here is only the start of a longer name. */
+	rec_begin(&r, "open", ST_EF_NAME_TRUNC);
+	v_tuple(&r, 1);
+	v_str(&r, "/x");
+	assert_text(&r, PFX "open...('/x')\n");
+	assert_json(&r, JPFX "\"open\",\"args\":[\"/x\"],\"truncated\":true}\n");
+}
+
+static void test_args_tuple_cut(void **state)
+{
+	struct rec r;
+
+	rec_begin(&r, "open", 0);
+	v_cont(&r, ST_V_TUPLE, 2, 20);
+	v_str(&r, "a");
+	v_str(&r, "r");
+	assert_text(&r, PFX "open(path='a', mode='r', ... (20 items))\n");
+	assert_json(&r, JPFX "\"open\",\"args\":[\"a\",\"r\"],"
+			     "\"argnames\":[\"path\",\"mode\",\"flags\"],\"nargs\":20,"
+			     "\"truncated\":true}\n");
+}
+
+static void test_record_full_flag(void **state)
+{
+	struct rec r;
+
+	rec_begin(&r, "e", ST_EF_REC_FULL);
+	v_tuple(&r, 0);
+	assert_json(&r, JPFX "\"e\",\"args\":[],\"truncated\":true}\n");
+}
+
+/* ---- names and comm ------------------------------------------------------------------------- */
+
+static void test_name_and_comm_escaping(void **state)
+{
+	static const char name[] = "\xff\n\\\xc3\xa9x y";
+	struct rec r;
+
+	rec_begin_n(&r, name, sizeof(name) - 1, 0);
+	memcpy(r.buf + offsetof(struct st_event, comm), "py\xfe\0", 4);
+	v_tuple(&r, 0);
+	assert_string_equal(fmt(&r, ST_FMT_TEXT),
+			    "22:24:02.123456 1234/1235 py\\udcfe \\udcff\\n\\\\\xc3\xa9x y()\n");
+	assert_string_equal(fmt(&r, ST_FMT_JSON),
+			    "{\"type\":\"event\",\"ts\":1700000642.123456789,\"pid\":1234,"
+			    "\"tid\":1235,\"comm\":\"py\\udcfe\",\"event\":\"\\udcff\\n\\\\\xc3\xa9x y\","
+			    "\"args\":[]}\n");
+}
+
+static void test_comm_full_length(void **state)
+{
+	struct rec r;
+
+	/* comm fills all 16 bytes with no NUL: no byte past it is read. */
+	rec_begin(&r, "e", 0);
+	memcpy(r.buf + offsetof(struct st_event, comm), "0123456789abcdef", 16);
+	v_tuple(&r, 0);
+	assert_text(&r, "22:24:02.123456 1234/1235 0123456789abcdef e()\n");
+}
+
+static void test_timestamps(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct rec r;
+	struct st_view v;
+	uint64_t ts = UINT64_MAX;
+
+	/* A corrupt timestamp saturates instead of overflowing. */
+	rec_begin(&r, "e", 0);
+	memcpy(r.buf + offsetof(struct st_event, ts_ns), &ts, sizeof(ts));
+	v_tuple(&r, 0);
+	rec_end(&r);
+	assert_int_equal(st_decode_event(r.buf, r.len, &v), 0);
+	assert_int_equal(st_format_event(&sb, &v, ST_FMT_JSON, INT64_MAX), 0);
+	assert_non_null(strstr(strbuf_str(&sb), "\"ts\":9223372036.854775807,"));
+	strbuf_reset(&sb);
+	assert_int_equal(st_format_event(&sb, &v, ST_FMT_TEXT, INT64_MIN), 0);
+	strbuf_reset(&sb);
+	ts = 0;
+	memcpy(r.buf + offsetof(struct st_event, ts_ns), &ts, sizeof(ts));
+	assert_int_equal(st_format_event(&sb, &v, ST_FMT_JSON, -1500000000), 0);
+	assert_non_null(strstr(strbuf_str(&sb), "\"ts\":-1.500000000,"));
+	strbuf_reset(&sb);
+	/* Before the epoch, the text clock still counts forward within the second. */
+	assert_int_equal(st_format_event(&sb, &v, ST_FMT_TEXT, -1500000000), 0);
+	assert_memory_equal(strbuf_str(&sb), "23:59:58.500000 ", 16);
+	strbuf_release(&sb);
+}
+
+/* ---- st_output API ---------------------------------------------------------------------------- */
+
+static char *run_output(enum st_format f)
+{
+	struct st_output_opts o = { .fmt = f, .mono_to_real_ns = MONO_TO_REAL };
+	struct st_output *out;
+	struct st_view v;
+	struct rec r;
+	char *buf = NULL;
+	size_t len = 0;
+
+	o.out = open_memstream(&buf, &len);
+	assert_non_null(o.out);
+	out = st_output_new(&o);
+	assert_non_null(out);
+	rec_begin(&r, "os.chdir", 0);
+	v_tuple(&r, 1);
+	v_str(&r, "/");
+	rec_end(&r);
+	assert_int_equal(st_decode_event(r.buf, r.len, &v), 0);
+	assert_int_equal(st_output_event(out, &v), 0);
+	assert_int_equal(st_output_lost(out, 2000000000, 3), 0);
+	assert_int_equal(st_output_invalid(out, 100, -EINVAL), 0);
+	assert_int_equal(st_output_event(out, &v), 0);
+	st_output_free(out);
+	fclose(o.out);
+	return buf;
+}
+
+static void test_output_text_stream(void **state)
+{
+	char *s = run_output(ST_FMT_TEXT);
+
+	assert_string_equal(s, PFX "os.chdir(path='/')\n"
+				   "--- lost 3 events (ring buffer full) ---\n"
+				   "--- invalid record (100 bytes) ---\n" PFX "os.chdir(path='/')\n");
+	free(s);
+}
+
+static void test_output_json_stream(void **state)
+{
+	char *s = run_output(ST_FMT_JSON);
+
+	assert_string_equal(s, JPFX "\"os.chdir\",\"args\":[\"/\"],\"argnames\":[\"path\"]}\n"
+				    "{\"type\":\"lost\",\"ts\":1700000643.123456789,\"count\":3}\n"
+				    "{\"type\":\"invalid\",\"size\":100}\n" JPFX
+				    "\"os.chdir\",\"args\":[\"/\"],\"argnames\":[\"path\"]}\n");
+	fputs(s, all_json);
+	free(s);
+}
+
+static void test_output_new_errors(void **state)
+{
+	struct st_output_opts o = { .fmt = ST_FMT_TEXT, .out = NULL };
+
+	errno = 0;
+	assert_null(st_output_new(NULL));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(st_output_new(&o));
+	assert_int_equal(errno, EINVAL);
+	o.out = stdout;
+	o.fmt = (enum st_format)7;
+	assert_null(st_output_new(&o));
+	st_output_free(NULL);
+}
+
+static void test_output_write_error(void **state)
+{
+	struct st_output_opts o = { .fmt = ST_FMT_TEXT };
+	struct st_output *out;
+
+	/* A stream opened for reading: the write fails and says so. */
+	o.out = fopen("/dev/null", "r");
+	assert_non_null(o.out);
+	out = st_output_new(&o);
+	assert_non_null(out);
+	assert_int_equal(st_output_lost(out, 0, 1), -EIO);
+	st_output_free(out);
+	fclose(o.out);
+}
+
+static void test_repr_value(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct st_cursor c;
+	struct st_view v;
+	struct rec r;
+
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 2);
+	v_str(&r, "a");
+	v_tuple(&r, 1);
+	v_int(&r, 1);
+	rec_end(&r);
+	assert_int_equal(st_decode_event(r.buf, r.len, &v), 0);
+	st_cursor_init(&c, &v);
+	assert_int_equal(st_repr_value(&sb, &c), 0);
+	assert_string_equal(strbuf_str(&sb), "('a', (1,))");
+	assert_int_equal(c.left, 0);
+	assert_int_equal(st_repr_value(&sb, &c), -EINVAL); /* nothing left */
+	strbuf_release(&sb);
+}
+
+/* ---- Unicode and JSON validity ------------------------------------------------------------------ */
+
+static void test_printable_spot_checks(void **state)
+{
+	static const uint32_t yes[] = { ' ', 'a', '~', 0xe9, 0x20ac, 0x1f600, 0x4e2d };
+	static const uint32_t no[] = { 0,      0x1f,   0x7f,    0x85,	0xa0,	    0xad,
+				       0x2028, 0xd800, 0xdc80,	0xe000, 0xe0001, 0x10ffff,
+				       0x110000 };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		assert_true(st_unicode_printable(yes[i]));
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_false(st_unicode_printable(no[i]));
+}
+
+static bool have_python3(void)
+{
+	return system("command -v python3 >/dev/null 2>&1") == 0;
+}
+
+static void test_printable_matches_python(void **state)
+{
+	char path[] = "/tmp/seatrace-test-uni-XXXXXX", cmd[1024];
+	int fd, rc;
+	FILE *f;
+
+	if (!have_python3())
+		skip();
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	for (uint32_t cp = 0; cp < 0x110000; cp++)
+		fputc(st_unicode_printable(cp) ? '1' : '0', f);
+	fclose(f);
+	/* The table is Unicode 14 (CPython 3.11): compare only with a python3 of that version. */
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import sys, unicodedata\n"
+		 "if unicodedata.unidata_version != \"14.0.0\": sys.exit(77)\n"
+		 "got = open(sys.argv[1]).read()\n"
+		 "bad = [c for c in range(0x110000) if (got[c] == \"1\") != chr(c).isprintable()]\n"
+		 "print(\"mismatches:\", [hex(c) for c in bad[:10]]) if bad else None\n"
+		 "sys.exit(1 if bad else 0)' %s",
+		 path);
+	rc = system(cmd);
+	unlink(path);
+	if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77)
+		skip();
+	assert_int_equal(rc, 0);
+}
+
+/* Last: every JSON line written above through python3's strict parser. */
+static void test_all_json_parses_in_python(void **state)
+{
+	char cmd[1024];
+
+	fflush(all_json);
+	if (!have_python3())
+		skip();
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json, sys\n"
+		 "def const(x): raise ValueError(\"non-standard constant \" + x)\n"
+		 "n = 0\n"
+		 "for line in open(sys.argv[1], \"rb\"):\n"
+		 "    d = json.loads(line.decode(\"utf-8\"), parse_constant=const); n += 1\n"
+		 "    assert isinstance(d, dict) and d[\"type\"] in (\"event\", \"lost\", \"invalid\")\n"
+		 "sys.exit(0 if n > 20 else 1)' %s",
+		 json_path);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_event),
+		cmocka_unit_test(test_unknown_event_positional),
+		cmocka_unit_test(test_extra_and_missing_args),
+		cmocka_unit_test(test_args_missing),
+		cmocka_unit_test(test_values_after_args_ignored),
+		cmocka_unit_test(test_scalars),
+		cmocka_unit_test(test_big_ints),
+		cmocka_unit_test(test_int_bad_digit),
+		cmocka_unit_test(test_str_quoting),
+		cmocka_unit_test(test_str_unicode),
+		cmocka_unit_test(test_bytes),
+		cmocka_unit_test(test_nested_containers),
+		cmocka_unit_test(test_dict_keys),
+		cmocka_unit_test(test_code_objects),
+		cmocka_unit_test(test_other_fault_unknown),
+		cmocka_unit_test(test_truncation_markers),
+		cmocka_unit_test(test_one_item_cut),
+		cmocka_unit_test(test_name_truncated),
+		cmocka_unit_test(test_args_tuple_cut),
+		cmocka_unit_test(test_record_full_flag),
+		cmocka_unit_test(test_name_and_comm_escaping),
+		cmocka_unit_test(test_comm_full_length),
+		cmocka_unit_test(test_timestamps),
+		cmocka_unit_test(test_output_text_stream),
+		cmocka_unit_test(test_output_json_stream),
+		cmocka_unit_test(test_output_new_errors),
+		cmocka_unit_test(test_output_write_error),
+		cmocka_unit_test(test_repr_value),
+		cmocka_unit_test(test_printable_spot_checks),
+		cmocka_unit_test(test_printable_matches_python),
+		cmocka_unit_test(test_all_json_parses_in_python),
+	};
+	int fd, rc;
+
+	/* Text timestamps are local time: pin the zone so the expected lines hold anywhere. */
+	setenv("TZ", "UTC", 1);
+	tzset();
+	fd = mkstemp(json_path);
+	if (fd < 0 || !(all_json = fdopen(fd, "w"))) {
+		perror("temp file");
+		return 1;
+	}
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	fclose(all_json);
+	unlink(json_path);
+	return rc;
+}
