@@ -91,11 +91,20 @@ bool st_value_tag_known(unsigned tag)
 const char *st_value_tag_name(unsigned tag)
 {
 	static const char *const names[ST_V_TAG_MAX] = {
-		[ST_V_NONE] = "NoneType", [ST_V_TRUE] = "bool",	   [ST_V_FALSE] = "bool",
-		[ST_V_INT] = "int",	  [ST_V_FLOAT] = "float",  [ST_V_STR] = "str",
-		[ST_V_BYTES] = "bytes",	  [ST_V_BYTEARRAY] = "bytearray",
-		[ST_V_TUPLE] = "tuple",	  [ST_V_LIST] = "list",	   [ST_V_DICT] = "dict",
-		[ST_V_CODE] = "code",	  [ST_V_OTHER] = "object", [ST_V_FAULT] = "unreadable",
+		[ST_V_NONE] = "NoneType",
+		[ST_V_TRUE] = "bool",
+		[ST_V_FALSE] = "bool",
+		[ST_V_INT] = "int",
+		[ST_V_FLOAT] = "float",
+		[ST_V_STR] = "str",
+		[ST_V_BYTES] = "bytes",
+		[ST_V_BYTEARRAY] = "bytearray",
+		[ST_V_TUPLE] = "tuple",
+		[ST_V_LIST] = "list",
+		[ST_V_DICT] = "dict",
+		[ST_V_CODE] = "code",
+		[ST_V_OTHER] = "object",
+		[ST_V_FAULT] = "unreadable",
 	};
 
 	return st_value_tag_known(tag) ? names[tag] : NULL;

@@ -26,12 +26,12 @@ struct strbuf;
 
 struct jsonw {
 	struct strbuf *sb;
-	unsigned depth;		      /* open containers */
-	bool after_name;	      /* a member name was written: its value is due */
+	unsigned depth;			 /* open containers */
+	bool after_name;		 /* a member name was written: its value is due */
 	bool is_object[JSONW_MAX_DEPTH]; /* per open container: object or array */
 	bool has_items[JSONW_MAX_DEPTH]; /* per open container: a comma goes before the next */
-	bool has_root;		      /* a top-level value was written */
-	int err;		      /* first misuse, -EINVAL; 0 when none */
+	bool has_root;			 /* a top-level value was written */
+	int err;			 /* first misuse, -EINVAL; 0 when none */
 };
 
 /* Start writing into sb (appending). The writer owns no memory: nothing to free. */

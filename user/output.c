@@ -774,7 +774,8 @@ int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 
 	strbuf_reset(&o->line);
 	if (o->opts.fmt == ST_FMT_TEXT) {
-		strbuf_addf(&o->line, "--- lost %" PRIu64 " events (ring buffer full) ---\n", count);
+		strbuf_addf(&o->line, "--- lost %" PRIu64 " events (ring buffer full) ---\n",
+			    count);
 	} else {
 		jsonw_init(&w, &o->line);
 		jsonw_start_object(&w);

@@ -167,7 +167,8 @@ static void test_list_json(void **state)
 				    "\"argnames\":[\"path\",\"mode\",\"flags\"]}\n"));
 	assert_non_null(strstr(out, "\n{\"event\":\"os.fork\",\"source\":\"cpython\","
 				    "\"argnames\":[]}\n"));
-	assert_non_null(strstr(out, "\n{\"event\":\"capellambse.insert\",\"source\":\"capellambse\","
+	assert_non_null(strstr(out, "\n{\"event\":\"capellambse.insert\","
+				    "\"source\":\"capellambse\","
 				    "\"argnames\":[\"parent\",\"attr\",\"index\",\"value\"]}\n"));
 
 	/* Every line parses as JSON (python3's strict loader) when python3 is there. */

@@ -338,8 +338,8 @@ static void test_str_quoting(void **state)
 	v_str(&r, "");
 	v_str(&r, "'");
 	/* python3: repr() of each */
-	assert_text(&r, PFX "e('abc', \"it's\", 'both \\' and \"', 'a\\\\b\\n\\r\\t\\x00\\x7f\\x1b', "
-			    "'\"', '', \"'\")\n");
+	assert_text(&r, PFX "e('abc', \"it's\", 'both \\' and \"', "
+			    "'a\\\\b\\n\\r\\t\\x00\\x7f\\x1b', '\"', '', \"'\")\n");
 	assert_json(&r, JPFX "\"e\",\"args\":[\"abc\",\"it's\",\"both ' and \\\"\","
 			     "\"a\\\\b\\n\\r\\t\\u0000\x7f\\u001b\",\"\\\"\",\"\",\"'\"]}\n");
 }
@@ -360,7 +360,8 @@ static void test_str_unicode(void **state)
 	v_str(&r, "\xe9"); /* Latin-1 é */
 	/* python3: repr('é€\udc80'), repr('😀'), repr('\xa0\xad\u2028\ue000\U000e0001'), ... */
 	assert_text(&r, PFX "e('\xc3\xa9\xe2\x82\xac\\udc80', '\xf0\x9f\x98\x80', "
-			    "'\\xa0\\xad\\u2028\\ue000\\U000e0001', '\\ud83d\\ude00', '\xc3\xa9')\n");
+			    "'\\xa0\\xad\\u2028\\ue000\\U000e0001', '\\ud83d\\ude00', "
+			    "'\xc3\xa9')\n");
 	/* JSON keeps valid UTF-8 as is; the lone surrogate is an escape. */
 	assert_json(&r, JPFX "\"e\",\"args\":[\"\xc3\xa9\xe2\x82\xac\\udc80\",\"\xf0\x9f\x98\x80\","
 			     "\"\xc2\xa0\xc2\xad\xe2\x80\xa8\xee\x80\x80\xf3\xa0\x80\x81\","
@@ -379,8 +380,8 @@ static void test_bytes(void **state)
 	rec_val(&r, ST_V_BYTES, 0, NULL, 0, 0, 0);
 	/* python3: repr(b'a\'b"\x00\xff\\\t'), base64 b'YSdiIgD/XAk=' */
 	assert_text(&r, PFX "e(b'a\\'b\"\\x00\\xff\\\\\\t', bytearray(b'x'), b'')\n");
-	assert_json(&r, JPFX "\"e\",\"args\":[{\"bytes\":\"YSdiIgD/XAk=\"},{\"bytearray\":\"eA==\"},"
-			     "{\"bytes\":\"\"}]}\n");
+	assert_json(&r, JPFX "\"e\",\"args\":[{\"bytes\":\"YSdiIgD/XAk=\"},"
+			     "{\"bytearray\":\"eA==\"},{\"bytes\":\"\"}]}\n");
 }
 
 static void test_nested_containers(void **state)
@@ -436,7 +437,8 @@ static void test_code_objects(void **state)
 	rec_val(&r, ST_V_CODE, 0, &line, 4, 2, 0);
 	v_str(&r, "/tmp/m.py");
 	v_str(&r, "<module>");
-	assert_text(&r, PFX "exec(code_object=<code object <module>, file \"/tmp/m.py\", line 42>)\n");
+	assert_text(&r, PFX "exec(code_object=<code object <module>, file \"/tmp/m.py\", "
+			    "line 42>)\n");
 	assert_json(&r, JPFX "\"exec\",\"args\":[{\"code\":{\"filename\":\"/tmp/m.py\","
 			     "\"name\":\"<module>\",\"firstlineno\":42}}],"
 			     "\"argnames\":[\"code_object\"]}\n");
@@ -477,7 +479,8 @@ static void test_other_fault_unknown(void **state)
 	assert_text(&r, PFX "e(<socket object>, <very_long... object>, <unreadable>, "
 			    "<unknown value tag 200>, <unknown value tag 99>)\n");
 	assert_json(&r, JPFX "\"e\",\"args\":[{\"type\":\"socket\"},"
-			     "{\"type\":\"very_long\",\"truncated\":true},{\"type\":\"<unreadable>\"},"
+			     "{\"type\":\"very_long\",\"truncated\":true},"
+			     "{\"type\":\"<unreadable>\"},"
 			     "{\"type\":\"<unknown tag 200>\"},{\"type\":\"<unknown tag 99>\"}],"
 			     "\"truncated\":true}\n");
 }
@@ -583,7 +586,8 @@ static void test_name_and_comm_escaping(void **state)
 			    "22:24:02.123456 1234/1235 py\\udcfe \\udcff\\n\\\\\xc3\xa9x y()\n");
 	assert_string_equal(fmt(&r, ST_FMT_JSON),
 			    "{\"type\":\"event\",\"ts\":1700000642.123456789,\"pid\":1234,"
-			    "\"tid\":1235,\"comm\":\"py\\udcfe\",\"event\":\"\\udcff\\n\\\\\xc3\xa9x y\","
+			    "\"tid\":1235,\"comm\":\"py\\udcfe\","
+			    "\"event\":\"\\udcff\\n\\\\\xc3\xa9x y\","
 			    "\"args\":[]}\n");
 }
 
@@ -627,7 +631,7 @@ static void test_timestamps(void **state)
 	strbuf_release(&sb);
 }
 
-/* ---- st_output API ---------------------------------------------------------------------------- */
+/* ---- st_output API ------------------------------------------------------------------------ */
 
 static char *run_output(enum st_format f)
 {
@@ -662,7 +666,8 @@ static void test_output_text_stream(void **state)
 
 	assert_string_equal(s, PFX "os.chdir(path='/')\n"
 				   "--- lost 3 events (ring buffer full) ---\n"
-				   "--- invalid record (100 bytes) ---\n" PFX "os.chdir(path='/')\n");
+				   "--- invalid record (100 bytes) ---\n"
+				   PFX "os.chdir(path='/')\n");
 	free(s);
 }
 
@@ -731,7 +736,7 @@ static void test_repr_value(void **state)
 	strbuf_release(&sb);
 }
 
-/* ---- Unicode and JSON validity ------------------------------------------------------------------ */
+/* ---- Unicode and JSON validity -------------------------------------------------------------- */
 
 static void test_printable_spot_checks(void **state)
 {
@@ -796,7 +801,8 @@ static void test_all_json_parses_in_python(void **state)
 		 "n = 0\n"
 		 "for line in open(sys.argv[1], \"rb\"):\n"
 		 "    d = json.loads(line.decode(\"utf-8\"), parse_constant=const); n += 1\n"
-		 "    assert isinstance(d, dict) and d[\"type\"] in (\"event\", \"lost\", \"invalid\")\n"
+		 "    assert isinstance(d, dict)\n"
+		 "    assert d[\"type\"] in (\"event\", \"lost\", \"invalid\")\n"
 		 "sys.exit(0 if n > 20 else 1)' %s",
 		 json_path);
 	assert_int_equal(system(cmd), 0);

@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: MIT
+"""-e / -x event filters: fnmatch globs, repeatable, comma lists, done in the kernel."""
+from fnmatch import fnmatchcase
+
+import pytest
+
+from conftest import trace_script
+from raise_names import NAMES
+
+# (options, description)
+CASES = [
+    (["-e", "seatrace.alpha"], "exact name"),
+    (["-e", "seatrace.x.y"], "dots are literal"),
+    (["-e", "seatrace.a*"], "star"),
+    (["-e", "*"], "star alone"),
+    (["-e", "seatrace.a?"], "question mark"),
+    (["-e", "seatrace.?"], "question mark needs one char"),
+    (["-e", "seatrace.[ab]1"], "class"),
+    (["-e", "seatrace.[a-b]?"], "class range"),
+    (["-e", "seatrace.[!a]*"], "negated class"),
+    (["-e", "*:*"], "colon in names"),
+    (["-e", "seatrace.a1"], "case sensitive"),
+    (["-e", "seatrace.alpha,seatrace.gamma"], "comma list"),
+    (["-e", "seatrace.alpha", "-e", "other.*"], "repeated -e"),
+    (["-e", "seatrace.alpha,seatrace.b*", "-e", "x"], "comma list and repeated -e"),
+    (["-e", "seatrace.*", "-x", "seatrace.a*"], "include then exclude"),
+    (["-e", "seatrace.beta", "-x", "seatrace.beta"], "included and excluded: absent"),
+    (["-e", "seatrace.*", "-x", "seatrace.beta,seatrace.[xy]*", "-x", "*.?1"],
+     "several excludes"),
+]
+
+X_ONLY = [
+    (["-x", "seatrace.*"], "exclude only"),
+    (["-x", "seatrace.*,import,open,exec"], "exclude list only"),
+    (["-x", "*"], "exclude everything"),
+]
+
+
+def split(opts):
+    inc, exc = [], []
+    for flag, val in zip(opts[::2], opts[1::2]):
+        (inc if flag == "-e" else exc).extend(val.split(","))
+    return inc, exc
+
+
+def shown(name, inc, exc):
+    return ((not inc or any(fnmatchcase(name, p) for p in inc))
+            and not any(fnmatchcase(name, p) for p in exc))
+
+
+@pytest.mark.parametrize("opts,desc", CASES, ids=[d for _, d in CASES])
+def test_include_exclude(opts, desc):
+    res = trace_script("raise_names.py", *opts)
+    assert res.returncode == 0, res
+    inc, exc = split(opts)
+    want = [n for n in NAMES if shown(n, inc, exc)]
+    if inc == ["*"]:
+        got = [e["event"] for e in res.events if e["event"] in NAMES]
+    else:
+        got = [e["event"] for e in res.events]
+    assert got == want, f"{desc}: {opts}"
+    for e in res.events:
+        if e["event"] in NAMES:
+            assert e["args"] == [NAMES.index(e["event"])], e
+
+
+@pytest.mark.parametrize("opts,desc", X_ONLY, ids=[d for _, d in X_ONLY])
+def test_exclude_only(opts, desc):
+    res = trace_script("raise_names.py", *opts)
+    assert res.returncode == 0, res
+    _, exc = split(opts)
+    want = [n for n in NAMES if shown(n, [], exc)]
+    got = [e["event"] for e in res.events if e["event"] in NAMES]
+    assert got == want, f"{desc}: {opts}"
+    for e in res.events:
+        assert not any(fnmatchcase(e["event"], p) for p in exc), e
+    if exc == ["*"]:
+        assert res.events == []
+
+
+def test_filtered_events_counted_in_kernel():
+    res = trace_script("raise_names.py", "-e", "seatrace.alpha", "--stats")
+    assert res.returncode == 0, res
+    assert [e["event"] for e in res.events] == ["seatrace.alpha"]
+    st = res.stats
+    for name in ("probe hits", "filtered out in kernel", "records sent"):
+        assert name in st, res.stderr
+    # startup imports and opens plus the 13 other names were all dropped in the kernel
+    assert st["filtered out in kernel"] >= len(NAMES) - 1, st
+    assert st["records sent"] == 1, st
+    lost = st.get("records lost (ring buffer full)", 0)
+    assert lost == 0, st
+    assert st["probe hits"] == (st["filtered out in kernel"] + st["records sent"] + lost
+                                + st.get("hits with no layout", 0)), st
+
+
+def test_stats_without_filter_counts_nothing_filtered():
+    res = trace_script("raise_names.py", "--stats")
+    assert res.returncode == 0, res
+    st = res.stats
+    assert st["filtered out in kernel"] == 0, st
+    assert st["records sent"] == len(res.events), st
+    assert st["probe hits"] == st["records sent"], st
+
+
+def test_exclude_counted_in_kernel():
+    res = trace_script("raise_names.py", "-x", "seatrace.*", "--stats")
+    assert res.returncode == 0, res
+    st = res.stats
+    assert st["filtered out in kernel"] >= sum(n.startswith("seatrace.") for n in NAMES), st
+    assert st["records sent"] == len(res.events), st
