@@ -59,48 +59,68 @@ static __always_inline void stat_inc(__u32 idx)
 
 /* ---- event-name filtering -------------------------------------------- */
 
+/*
+ * All patterns are tried in one bpf_loop(): one call site, one callback,
+ * whatever the number of patterns. The matcher's state lives in map memory
+ * so the verifier does not try to follow each position exactly.
+ */
+struct glob_state_all {
+	struct st_glob_state st;
+	__u32 g;	/* pattern being matched */
+	__u32 included; /* an include pattern matched, or none exists */
+	__u32 verdict;	/* 0 undecided, 1 keep, 2 drop */
+};
+
 struct glob_ctx {
 	const __u8 *name;
+	struct glob_state_all *gs;
 	__u32 name_len;
-	__u32 g;
-	struct st_glob_state st;
 };
 
 static long glob_cb(__u32 i, void *data)
 {
 	struct glob_ctx *c = data;
-	__u32 g = c->g;
+	struct glob_state_all *gs = c->gs;
+	__u32 g = gs->g;
 
-	if (g >= ST_MAX_GLOBS)
+	if (g >= cfg_nglobs || g >= ST_MAX_GLOBS) {
+		gs->verdict = gs->included ? 1 : 2;
 		return 1;
-	return st_glob_step(&c->st, &cfg_globs[g], cfg_classes, c->name, c->name_len);
-}
-
-static __always_inline int glob_match(__u32 g, const __u8 *name, __u32 name_len)
-{
-	struct glob_ctx c = { .name = name, .name_len = name_len, .g = g };
-
-	st_glob_init(&c.st);
-	bpf_loop(st_glob_max_steps(name_len, cfg_globs[g].ntok), glob_cb, &c, 0);
-	return c.st.result;
+	}
+	/* Once included, only excludes can change the verdict: skip includes. */
+	if (!cfg_globs[g].exclude && gs->included) {
+		gs->g = g + 1;
+		st_glob_init(&gs->st);
+		return 0;
+	}
+	if (!st_glob_step(&gs->st, &cfg_globs[g], cfg_classes, c->name, c->name_len))
+		return 0;
+	if (gs->st.result) {
+		if (cfg_globs[g].exclude) {
+			gs->verdict = 2;
+			return 1;
+		}
+		gs->included = 1;
+	}
+	gs->g = g + 1;
+	st_glob_init(&gs->st);
+	return 0;
 }
 
 /* 1 to keep the event. Excludes win over includes, as in strace -e. */
-static __always_inline int name_wanted(const __u8 *name, __u32 name_len)
+static __always_inline int name_wanted(struct glob_state_all *gs, const __u8 *name,
+				       __u32 name_len)
 {
-	int included = !cfg_have_include;
+	struct glob_ctx c = { .name = name, .gs = gs, .name_len = name_len };
 
-	for (__u32 g = 0; g < ST_MAX_GLOBS; g++) {
-		if (g >= cfg_nglobs)
-			break;
-		if (cfg_globs[g].exclude) {
-			if (glob_match(g, name, name_len))
-				return 0;
-		} else if (!included && glob_match(g, name, name_len)) {
-			included = 1;
-		}
-	}
-	return included;
+	gs->g = 0;
+	gs->included = !cfg_have_include;
+	gs->verdict = 0;
+	st_glob_init(&gs->st);
+	/* Each pattern needs at most st_glob_max_steps(), plus one step to move on. */
+	bpf_loop(cfg_nglobs * (st_glob_max_steps(name_len, ST_GLOB_TOKENS) + 1) + 1, glob_cb, &c,
+		 0);
+	return gs->verdict == 1;
 }
 
 /* ---- argument decoding ------------------------------------------------ */
@@ -116,6 +136,7 @@ enum frame_kind {
 	FR_DICT, /* dict entries from `base`, `stride` bytes each; key, then value */
 };
 
+/* Containers at depths 0 to ST_MAX_DEPTH are expanded, plus a code object's two names. */
 #define MAX_FRAMES (ST_MAX_DEPTH + 2)
 /*
  * Each object's first 48 bytes are read at once: type, size, str length and
@@ -154,18 +175,23 @@ struct dec_state {
 };
 
 /*
- * Per-CPU scratch: the record is built here, then copied to the ring with
- * only the bytes used. The slack after ST_REC_MAX lets the verifier accept
- * a masked offset plus a bounded copy length.
+ * Scratch, one slot per CPU: the record is built here, then copied to the
+ * ring with only the bytes used. A plain array indexed by CPU rather than a
+ * per-CPU array, whose values are limited to 32 KiB. Runs cannot overlap on
+ * a CPU: the kernel does not start a tracing program on a CPU where one is
+ * already running (it counts a miss instead, which the reader reports).
+ * The slack after ST_REC_MAX lets the verifier accept a masked offset plus
+ * a bounded copy length.
  */
 struct scratch {
-	__u8 buf[ST_REC_MAX + 2 * ST_STR_MAX];
+	__u8 buf[ST_REC_MAX + 2 * ST_VALUE_MAX];
 	struct dec_state st;
+	struct glob_state_all gs;
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* set to the number of possible CPUs before load */
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
@@ -220,7 +246,7 @@ static __always_inline __u32 copy_payload(struct dec_ctx *d, __u64 src, __u64 wa
 {
 	__u32 r = room(d), n;
 
-	n = want > ST_STR_MAX ? ST_STR_MAX : (__u32)want;
+	n = want > ST_VALUE_MAX ? ST_VALUE_MAX : (__u32)want;
 	if (n > r) {
 		n = r;
 		d->s->rec_full = 1;
@@ -230,7 +256,7 @@ static __always_inline __u32 copy_payload(struct dec_ctx *d, __u64 src, __u64 wa
 	/* Hide n from clang so the mask survives: the verifier needs it to bound the copy. */
 	barrier_var(n);
 	if (bpf_probe_read_user(&d->sc->buf[(d->s->off + VAL_SZ) & (ST_REC_MAX - 1)],
-				n & (2 * ST_STR_MAX - 1), (const void *)src))
+				n & (2 * ST_VALUE_MAX - 1), (const void *)src))
 		return 0;
 	return n;
 }
@@ -384,7 +410,7 @@ static __always_inline void emit_seq(struct dec_ctx *d, __u64 obj, __u8 tag, __u
 	__u64 len = field(d, obj, lo->ob_size), items;
 	__u32 n;
 
-	if (depth >= ST_MAX_DEPTH) {
+	if (depth > ST_MAX_DEPTH) {
 		finish(d, v, tag, flags | (len ? ST_VF_TRUNC | ST_VF_DEPTH : 0), 0, 0, len);
 		return;
 	}
@@ -407,7 +433,7 @@ static __always_inline void emit_dict(struct dec_ctx *d, __u64 obj, __u8 flags, 
 	__u16 esize = 24;
 	__u32 n;
 
-	if (depth >= ST_MAX_DEPTH) {
+	if (depth > ST_MAX_DEPTH) {
 		finish(d, v, ST_V_DICT, flags | (used ? ST_VF_TRUNC | ST_VF_DEPTH : 0), 0, 0, used);
 		return;
 	}
@@ -447,7 +473,7 @@ static __always_inline void emit_code(struct dec_ctx *d, __u64 obj, __u8 flags, 
 		*(__s32 *)&d->sc->buf[(d->s->off + VAL_SZ) & (ST_REC_MAX - 1)] = line;
 		n = 4;
 	}
-	if (d->s->budget >= 2 && depth < ST_MAX_DEPTH) {
+	if (d->s->budget >= 2 && depth <= ST_MAX_DEPTH) {
 		d->s->budget -= 2;
 		finish(d, v, ST_V_CODE, flags, n, 2, 0);
 		/* filename, then the (qualified) name, read as a two-pointer sequence. */
@@ -643,13 +669,13 @@ SEC("usdt")
 int BPF_USDT(audit, const char *event, void *args)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 zero = 0, slot = (__u32)bpf_usdt_cookie(ctx);
+	__u32 cpu = bpf_get_smp_processor_id(), slot = (__u32)bpf_usdt_cookie(ctx);
 	struct st_layout *lo;
 	struct scratch *sc;
 	struct st_event *e;
 	long n;
 
-	sc = bpf_map_lookup_elem(&scratch_map, &zero);
+	sc = bpf_map_lookup_elem(&scratch_map, &cpu);
 	lo = bpf_map_lookup_elem(&layouts, &slot);
 	if (!sc || !lo)
 		return 0;
@@ -674,7 +700,7 @@ int BPF_USDT(audit, const char *event, void *args)
 			e->flags |= ST_EF_NAME_TRUNC;
 	}
 	e->name_len = (__u16)(n - 1);
-	if (cfg_nglobs && !name_wanted(e->tail, e->name_len & (ST_NAME_MAX - 1))) {
+	if (cfg_nglobs && !name_wanted(&sc->gs, e->tail, e->name_len & (ST_NAME_MAX - 1))) {
 		stat_inc(ST_STAT_FILTERED);
 		return 0;
 	}

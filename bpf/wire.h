@@ -29,7 +29,9 @@
 #define ST_STR_MAX 4096
 #define ST_STR_DEFAULT 256
 /* One record never exceeds this; payloads are shortened to fit. */
-#define ST_REC_MAX 16384
+#define ST_REC_MAX 32768
+/* Payload bytes of one value: -s at its maximum for 4-byte (UCS-4) text. */
+#define ST_VALUE_MAX (4 * ST_STR_MAX)
 /* Values decoded per event, the arguments tuple included. */
 #define ST_MAX_VALUES 64
 /* Children kept per container; the rest is counted, not decoded. */
@@ -69,7 +71,7 @@ struct st_event {
 	__u32 tid;
 	__u32 layout;   /* layout slot the probe was attached with */
 	__u16 name_len; /* bytes of the event name at the start of the tail */
-	__u16 nvalues;  /* values encoded after the name */
+	__u16 nvalues;  /* value headers after the name, children included */
 	char comm[ST_COMM_LEN];
 	__u8 tail[];
 };
@@ -78,7 +80,7 @@ enum st_value_tag {
 	ST_V_NONE = 1,
 	ST_V_TRUE,
 	ST_V_FALSE,
-	ST_V_INT,	/* payload: nchild unused; len/4 little-endian u32 digits of 30 bits, least significant first */
+	ST_V_INT,	/* payload: len/4 little-endian u32 digits of 30 bits, least significant first; total = digits of the whole value */
 	ST_V_FLOAT,	/* payload: 8-byte IEEE double */
 	ST_V_STR,	/* payload: code units of kind ST_VF_KIND(flags) bytes each; total = length in code points */
 	ST_V_BYTES,	/* payload: bytes; total = size */
@@ -86,7 +88,7 @@ enum st_value_tag {
 	ST_V_TUPLE,	/* nchild children follow; total = length */
 	ST_V_LIST,
 	ST_V_DICT,  /* nchild = 2 x pairs kept (key, value, ...); total = pairs */
-	ST_V_CODE,  /* payload: __s32 first line; children: filename, qualified name */
+	ST_V_CODE,  /* payload: __s32 first line, or empty when it could not be read; children: filename, qualified name */
 	ST_V_OTHER, /* payload: the type's tp_name; total = its length */
 	ST_V_FAULT, /* the object could not be read; payload empty */
 	ST_V_TAG_MAX,

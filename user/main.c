@@ -150,10 +150,26 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* A lost-events record whenever the kernel's count has grown since the last one. */
+/*
+ * Events the kernel skipped because a BPF program was already running on
+ * that CPU (the traced thread was preempted inside the probe): counted by
+ * the kernel per program, not by ours.
+ */
+static __u64 prog_misses(struct tracer *t)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	struct bpf_program *p = t->opts->floor ? t->skel->progs.audit_floor : t->skel->progs.audit;
+
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
+/* A lost-events record whenever the kernel's counts have grown since the last one. */
 static void report_lost(struct tracer *t)
 {
-	__u64 lost = sum_stat(t->skel, ST_STAT_LOST);
+	__u64 lost = sum_stat(t->skel, ST_STAT_LOST) + prog_misses(t);
 
 	if (lost > t->lost_reported) {
 		st_output_lost(t->out, now_mono_ns(), lost - t->lost_reported);
@@ -202,6 +218,8 @@ static void print_stats(struct tracer *t)
 	fprintf(stderr, "seatrace: %-32s %llu\n", "records received",
 		(unsigned long long)t->received);
 	fprintf(stderr, "seatrace: %-32s %llu\n", "records invalid", (unsigned long long)t->invalid);
+	fprintf(stderr, "seatrace: %-32s %llu\n", "probe runs missed (CPU busy)",
+		(unsigned long long)prog_misses(t));
 	for (__u32 i = 0; i < ST_STAT_MAX; i++)
 		fprintf(stderr, "seatrace: %-32s %llu\n", names[i],
 			(unsigned long long)sum_stat(t->skel, i));
@@ -275,6 +293,7 @@ int main(int argc, char **argv)
 	memcpy((void *)t.skel->rodata->cfg_classes, opts.globs.classes,
 	       sizeof(opts.globs.classes));
 	bpf_map__set_max_entries(t.skel->maps.events, (__u32)opts.ring_size);
+	bpf_map__set_max_entries(t.skel->maps.scratch_map, (__u32)libbpf_num_possible_cpus());
 	bpf_program__set_autoload(opts.floor ? t.skel->progs.audit : t.skel->progs.audit_floor,
 				  false);
 	err = seatrace_bpf__load(t.skel);
@@ -424,8 +443,8 @@ int main(int argc, char **argv)
 		child = 0;
 	}
 	if (t.lost_reported)
-		die_msg("%llu events lost because the ring buffer was full: raise --buffer-size or "
-			"narrow the events with -e/-x",
+		die_msg("%llu events lost (ring buffer full, or probe busy on a CPU): raise "
+			"--buffer-size or narrow the events with -e/-x",
 			(unsigned long long)t.lost_reported);
 	if (opts.stats)
 		print_stats(&t);
