@@ -24,6 +24,8 @@ const volatile __u32 cfg_str_max = ST_STR_DEFAULT;
 const volatile __u64 cfg_wakeup_bytes = 1 << 20;
 const volatile __u32 cfg_nglobs;
 const volatile __u32 cfg_have_include;
+/* Capture the raising frame of every event (user-defined pairing rules), not only likely pairs. */
+const volatile __u32 cfg_frames_all;
 const volatile struct st_glob cfg_globs[ST_MAX_GLOBS];
 const volatile __u8 cfg_classes[ST_MAX_CLASSES][32];
 
@@ -645,6 +647,53 @@ static long fill_cb(__u32 i, void *data)
 }
 
 /*
+ * Pairing needs the raising frame of events that may open or close a span:
+ * Seagrass's prehook:/posthook:, and CPython's own pairs (builtins.input
+ * and builtins.input/result, sqlite3.connect and .../handle, winreg.OpenKey
+ * and .../result). Other events skip the three reads.
+ */
+static __always_inline int may_pair(const __u8 *n, __u32 len)
+{
+	if (cfg_frames_all)
+		return 1;
+	if (len >= 8 && n[0] == 'p' && n[1] == 'r' && n[2] == 'e' && n[3] == 'h' && n[4] == 'o' &&
+	    n[5] == 'o' && n[6] == 'k' && n[7] == ':')
+		return 1;
+	if (len >= 9 && n[0] == 'p' && n[1] == 'o' && n[2] == 's' && n[3] == 't' && n[4] == 'h' &&
+	    n[5] == 'o' && n[6] == 'o' && n[7] == 'k' && n[8] == ':')
+		return 1;
+	if (len == 14 && n[0] == 'b' && n[8] == '.' && n[9] == 'i' && n[13] == 't') /* builtins.input */
+		return 1;
+	if (len == 15 && n[0] == 's' && n[7] == '.' && n[8] == 'c' && n[14] == 't') /* sqlite3.connect */
+		return 1;
+	if (len == 14 && n[0] == 'w' && n[6] == '.' && n[7] == 'O' && n[13] == 'y') /* winreg.OpenKey */
+		return 1;
+	if (len > 7 && n[(len - 7) & (ST_NAME_MAX - 1)] == '/' && n[(len - 6) & (ST_NAME_MAX - 1)] == 'r' &&
+	    n[(len - 1) & (ST_NAME_MAX - 1)] == 't') /* .../result */
+		return 1;
+	if (len > 7 && n[(len - 7) & (ST_NAME_MAX - 1)] == '/' && n[(len - 6) & (ST_NAME_MAX - 1)] == 'h' &&
+	    n[(len - 1) & (ST_NAME_MAX - 1)] == 'e') /* .../handle */
+		return 1;
+	return 0;
+}
+
+/* The frame executing when the event was raised, or 0 when this layout cannot tell. */
+static __always_inline __u64 current_frame(struct st_layout *lo, __u64 bias)
+{
+	__u64 ts, fr;
+
+	if (!(lo->flags & ST_LF_TSTATE_GLOBAL) || !lo->runtime)
+		return 0;
+	ts = rd64(lo->runtime + bias + lo->rt_tstate);
+	if (!ts)
+		return 0;
+	fr = rd64(ts + lo->ts_frame);
+	if (fr && (lo->flags & ST_LF_CFRAME))
+		fr = rd64(fr + lo->cf_frame);
+	return fr;
+}
+
+/*
  * The load bias of the object the probe is in: the instruction pointer
  * minus the site's link-time address. Mappings are page aligned, so the
  * site that fired is the one giving a page-aligned difference.
@@ -714,11 +763,14 @@ int BPF_USDT(audit, const char *event, void *args)
 
 	/* On the stack: bpf_loop() wants its context there, and map memory cannot hold pointers. */
 	struct dec_ctx dd, *d = &dd;
+	__u64 bias = load_bias(lo, PT_REGS_IP(ctx));
+
+	e->frame = may_pair(e->tail, e->name_len & (ST_NAME_MAX - 1)) ? current_frame(lo, bias) : 0;
 
 	d->sc = sc;
 	d->s = &sc->st;
 	d->lo = lo;
-	d->bias = load_bias(lo, PT_REGS_IP(ctx));
+	d->bias = bias;
 	d->s->off = HDR_SZ + e->name_len;
 	d->s->budget = ST_MAX_VALUES - 1;
 	d->s->nvalues = 0;

@@ -67,6 +67,12 @@ struct st_event {
 	__u16 flags; /* ST_EF_* */
 	__u32 size;  /* bytes of the whole record, header included */
 	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	/*
+	 * Address of the Python frame that raised the event, for events that
+	 * may open or close a span (prehook:, posthook:, .../result ...), else
+	 * 0. It identifies the call across threads and interleaved coroutines.
+	 */
+	__u64 frame;
 	__u32 pid;   /* thread group id */
 	__u32 tid;
 	__u32 layout;   /* layout slot the probe was attached with */
@@ -126,6 +132,8 @@ enum st_layout_flags {
 	ST_LF_LONG_TAG = 1 << 1, /* 3.12+: lv_tag sign/size word instead of ob_size */
 	ST_LF_DICT_LOG2 = 1 << 2, /* 3.11+: dk_log2_size/dk_kind keys layout */
 	ST_LF_HAS_QUALNAME = 1 << 3,
+	ST_LF_TSTATE_GLOBAL = 1 << 4, /* <=3.11: *(runtime + rt_tstate) is the current thread state */
+	ST_LF_CFRAME = 1 << 5,	      /* 3.11/3.12: the frame hangs off tstate->cframe */
 };
 
 enum st_layout_type {
@@ -164,6 +172,9 @@ struct st_layout {
 	__u16 dk_indices, dk_kind, dict_values_items, _pad2;
 	/* code objects */
 	__u16 co_firstlineno, co_filename, co_name, _pad3;
+	/* the raising frame: runtime -> thread state -> (cframe ->) frame */
+	__u64 runtime;	/* link-time address of _PyRuntime */
+	__u16 rt_tstate, ts_frame, cf_frame, _pad4;
 };
 
 /* A compiled glob: ntok tokens; ops from enum st_glob_op. */

@@ -16,17 +16,20 @@ struct ver_layout {
 	__u16 co_firstlineno, co_filename, co_name; /* co_name: co_qualname where present */
 	__u16 dict_values_items;
 	bool long_tag, dict_log2, qualname;
+	/* the raising frame; rt_tstate 0: no global current thread state (3.12+) */
+	__u16 rt_tstate, ts_frame, cf_frame;
+	bool cframe;
 };
 
 static const struct ver_layout versions[] = {
-	/* minor ascii compact tuple  line file name  dvals  tag    log2   qualname */
-	{ 8, 48, 72, 24, 40, 104, 112, 0, false, false, false },
-	{ 9, 48, 72, 24, 40, 104, 112, 0, false, false, false },
-	{ 10, 48, 72, 24, 40, 104, 112, 0, false, false, false },
-	{ 11, 48, 72, 24, 72, 112, 128, 0, false, true, true },
-	{ 12, 40, 56, 24, 68, 112, 128, 0, true, true, true },
-	{ 13, 40, 56, 24, 68, 112, 128, 8, true, true, true },
-	{ 14, 40, 56, 32, 68, 112, 128, 8, true, true, true },
+	/*minor ascii compact tuple line file name dvals tag  log2  qualname rt_ts ts_fr cf_fr cframe */
+	{ 8, 48, 72, 24, 40, 104, 112, 0, false, false, false, 1368, 24, 0, false },
+	{ 9, 48, 72, 24, 40, 104, 112, 0, false, false, false, 568, 24, 0, false },
+	{ 10, 48, 72, 24, 40, 104, 112, 0, false, false, false, 568, 24, 0, false },
+	{ 11, 48, 72, 24, 72, 112, 128, 0, false, true, true, 576, 56, 8, true },
+	{ 12, 40, 56, 24, 68, 112, 128, 0, true, true, true, 0, 56, 0, true },
+	{ 13, 40, 56, 24, 68, 112, 128, 8, true, true, true, 0, 72, 0, false },
+	{ 14, 40, 56, 32, 68, 112, 128, 8, true, true, true, 0, 72, 0, false },
 };
 
 int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char **why)
@@ -101,5 +104,13 @@ int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char *
 	lo->co_firstlineno = v->co_firstlineno;
 	lo->co_filename = v->co_filename;
 	lo->co_name = v->co_name;
+	/* Frames for pairing: 3.8-3.11 keep the current thread state in _PyRuntime. */
+	if (v->rt_tstate && py->runtime) {
+		lo->flags |= ST_LF_TSTATE_GLOBAL | (v->cframe ? ST_LF_CFRAME : 0);
+		lo->runtime = py->runtime;
+		lo->rt_tstate = v->rt_tstate;
+		lo->ts_frame = v->ts_frame;
+		lo->cf_frame = v->cf_frame;
+	}
 	return 0;
 }

@@ -85,6 +85,8 @@ static void read_symbols(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct st_pyelf 
 		for (int t = 0; t < ST_T_MAX; t++)
 			if (!py->sym[t] && !strcmp(nm, sym_names[t]))
 				py->sym[t] = s.st_value;
+		if (!py->runtime && !strcmp(nm, "_PyRuntime"))
+			py->runtime = s.st_value;
 	}
 }
 

@@ -21,6 +21,7 @@ struct st_pyelf {
 	bool free_threaded;
 	bool has_debug_offsets;
 	__u64 sym[ST_T_MAX]; /* link-time addresses, 0 if absent */
+	__u64 runtime;	     /* _PyRuntime */
 	char needed_libpython[64]; /* DT_NEEDED libpython3.X.so..., if any */
 };
 
