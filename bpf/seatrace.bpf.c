@@ -11,6 +11,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
 #include "wire.h"
 #include "glob_match.h"
@@ -646,6 +647,8 @@ static long fill_cb(__u32 i, void *data)
 	return 0;
 }
 
+#include "syscalls.bpf.h"
+
 /*
  * Pairing needs the raising frame of events that may open or close a span:
  * Seagrass's prehook:/posthook:, and CPython's own pairs (builtins.input
@@ -749,13 +752,16 @@ int BPF_USDT(audit, const char *event, void *args)
 			e->flags |= ST_EF_NAME_TRUNC;
 	}
 	e->name_len = (__u16)(n - 1);
+	/* Before the filter: an event not shown still explains the syscalls that follow. */
+	e->ts_ns = bpf_ktime_get_ns();
+	if (cfg_syscalls)
+		note_audit((__u32)id, e->ts_ns, e->tail);
 	if (cfg_nglobs && !name_wanted(&sc->gs, e->tail, e->name_len & (ST_NAME_MAX - 1))) {
 		stat_inc(ST_STAT_FILTERED);
 		return 0;
 	}
 
 	e->type = ST_REC_EVENT;
-	e->ts_ns = bpf_ktime_get_ns();
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->layout = slot;

@@ -53,6 +53,7 @@
 
 enum st_rec_type {
 	ST_REC_EVENT = 1,
+	ST_REC_SYSCALL = 2,
 };
 
 /* st_event.flags */
@@ -177,6 +178,47 @@ struct st_layout {
 	__u16 rt_tstate, ts_frame, cf_frame, _pad4;
 };
 
+/*
+ * A syscall of a traced process that carries out an audited kind of
+ * operation, with its result and the audit event that preceded it on the
+ * same thread. Tail: str_len[0] bytes of the first path or socket address
+ * argument, then str_len[1] bytes of the second (rename, link, symlink).
+ */
+#define ST_SYS_STR_MAX 256
+#define ST_SYS_AUDIT_NAME 48
+
+enum st_syscall_flags {
+	ST_SF_STR0_TRUNC = 1 << 0, /* first string cut at ST_SYS_STR_MAX */
+	ST_SF_STR1_TRUNC = 1 << 1,
+	ST_SF_INHERITED = 1 << 2, /* the audit event was raised by the parent, before fork */
+	ST_SF_NO_AUDIT = 1 << 3,  /* no audit event on this thread yet */
+	ST_SF_SOCKADDR = 1 << 4,  /* the first string is a struct sockaddr, not a path */
+};
+
+struct st_syscall {
+	__u16 type;  /* ST_REC_SYSCALL */
+	__u16 flags; /* ST_SF_* */
+	__u32 size;
+	__u64 ts_ns;	/* entry */
+	__u64 dur_ns;	/* entry to exit */
+	__u64 audit_ts; /* ts_ns of the thread's last audit event (0: none) */
+	__s64 ret;	/* the return value: a negative errno on failure */
+	__u64 args[6];
+	__u32 pid;
+	__u32 tid;
+	__u32 nr; /* x86_64 syscall number */
+	__u16 str_len[2];
+	char comm[ST_COMM_LEN];
+	char audit_name[ST_SYS_AUDIT_NAME]; /* that event's name, cut, NUL-padded */
+	__u8 tail[];
+};
+
+/* Values of the `traced` map (tgid -> mode). */
+enum st_trace_mode {
+	ST_TRACE_ALL = 1,  /* audit events and syscalls */
+	ST_TRACE_EXEC = 2, /* a child of a traced process: only its execs, to name what it ran */
+};
+
 /* A compiled glob: ntok tokens; ops from enum st_glob_op. */
 enum st_glob_op {
 	ST_G_LIT = 1, /* arg: the byte */
@@ -203,6 +245,8 @@ enum st_stat {
 	ST_STAT_LOST,	 /* records lost: ring buffer full */
 	ST_STAT_NAME_FAULT, /* event name unreadable: record still sent */
 	ST_STAT_NO_LAYOUT,  /* probe fired with no layout in its slot */
+	ST_STAT_SYS_LOST,   /* syscall records lost: ring buffer full */
+	ST_STAT_SYS_NOSLOT, /* syscall entries not tracked: too many in flight */
 	ST_STAT_MAX,
 };
 
