@@ -753,15 +753,18 @@ int BPF_USDT(audit, const char *event, void *args)
 	}
 	e->name_len = (__u16)(n - 1);
 	/* Before the filter: an event not shown still explains the syscalls that follow. */
-	e->ts_ns = bpf_ktime_get_ns();
-	if (cfg_syscalls)
+	if (cfg_syscalls) {
+		e->ts_ns = bpf_ktime_get_ns();
 		note_audit((__u32)id, e->ts_ns, e->tail);
+	}
 	if (cfg_nglobs && !name_wanted(&sc->gs, e->tail, e->name_len & (ST_NAME_MAX - 1))) {
 		stat_inc(ST_STAT_FILTERED);
 		return 0;
 	}
 
 	e->type = ST_REC_EVENT;
+	if (!cfg_syscalls) /* read after the filter: excluded events skip the clock */
+		e->ts_ns = bpf_ktime_get_ns();
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->layout = slot;

@@ -43,30 +43,6 @@ void st_cursor_init(struct st_cursor *c, const struct st_view *v)
 	c->left = v->nvalues;
 }
 
-int st_value_next(struct st_cursor *c, struct st_val *out)
-{
-	struct st_value h;
-	size_t avail;
-
-	if (!c->left)
-		return 0;
-	avail = (size_t)(c->end - c->pos);
-	if (avail < sizeof(h))
-		return -EINVAL;
-	memcpy(&h, c->pos, sizeof(h));
-	if (h.len > avail - sizeof(h))
-		return -EINVAL;
-	out->tag = h.tag;
-	out->flags = h.flags;
-	out->len = h.len;
-	out->nchild = h.nchild;
-	out->total = h.total;
-	out->payload = c->pos + sizeof(h);
-	c->pos += sizeof(h) + h.len;
-	c->left--;
-	return 1;
-}
-
 int st_value_skip_children(struct st_cursor *c, const struct st_val *v)
 {
 	uint64_t pending = v->nchild;
@@ -308,16 +284,38 @@ int st_str_to_wtf8(const struct st_val *v, struct strbuf *sb)
 	return sb->err;
 }
 
+/* Write the 9 digits of a limb < 10^9, zero-padded, at p. */
+static void put_limb9(char *p, uint32_t x)
+{
+	uint32_t hi = x / 10000, lo = x % 10000;
+
+	p[0] = (char)('0' + hi / 10000);
+	hi %= 10000;
+	memcpy(p + 1, st_digits2 + 2 * (hi / 100), 2);
+	memcpy(p + 3, st_digits2 + 2 * (hi % 100), 2);
+	memcpy(p + 5, st_digits2 + 2 * (lo / 100), 2);
+	memcpy(p + 7, st_digits2 + 2 * (lo % 100), 2);
+}
+
 int st_int_to_decimal(const struct st_val *v, struct strbuf *sb)
 {
 	/* Base 10^9 limbs, least significant first; 30 bits add at most 1.004 limbs. */
 	uint32_t limb[ST_MAX_DIGITS + ST_MAX_DIGITS / 64 + 3];
 	size_t nd = v->len / 4, nl = 0, i, j;
+	uint64_t mag;
+	unsigned n;
+	char *p;
 
 	if (v->tag != ST_V_INT)
 		return -EINVAL;
 	if (nd > ST_MAX_DIGITS)
 		return -E2BIG;
+	/* Up to 60 bits: plain 64-bit arithmetic. */
+	if (st_int_small(v, &mag)) {
+		if (mag && (v->flags & ST_VF_NEG))
+			strbuf_addch(sb, '-');
+		return strbuf_add_u64(sb, mag);
+	}
 	/* Horner's rule from the most significant 30-bit digit: n = n * 2^30 + d. */
 	for (i = nd; i-- > 0;) {
 		uint64_t carry = le32(v->payload + 4 * i);
@@ -343,9 +341,13 @@ int st_int_to_decimal(const struct st_val *v, struct strbuf *sb)
 		return strbuf_addch(sb, '0');
 	if (v->flags & ST_VF_NEG)
 		strbuf_addch(sb, '-');
-	strbuf_addf(sb, "%u", limb[nl - 1]);
-	for (i = nl - 1; i-- > 0;)
-		strbuf_addf(sb, "%09u", limb[i]);
+	strbuf_add_u64(sb, limb[nl - 1]);
+	p = strbuf_reserve(sb, 9 * (nl - 1));
+	if (!p)
+		return sb->err;
+	for (i = nl - 1, n = 0; i-- > 0; n += 9)
+		put_limb9(p + n, limb[i]);
+	strbuf_commit(sb, n);
 	return sb->err;
 }
 

@@ -12,9 +12,11 @@
 #ifndef SEATRACE_DECODE_H
 #define SEATRACE_DECODE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "wire.h"
 
@@ -57,8 +59,32 @@ struct st_cursor {
 int st_decode_event(const void *data, size_t size, struct st_view *out);
 
 void st_cursor_init(struct st_cursor *c, const struct st_view *v);
+
 /* Read the next value header. 1: *out filled; 0: no values left; -EINVAL: malformed. */
-int st_value_next(struct st_cursor *c, struct st_val *out);
+static inline int st_value_next(struct st_cursor *c, struct st_val *out)
+{
+	struct st_value h;
+	size_t avail;
+
+	if (!c->left)
+		return 0;
+	avail = (size_t)(c->end - c->pos);
+	if (avail < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, c->pos, sizeof(h));
+	if (h.len > avail - sizeof(h))
+		return -EINVAL;
+	out->tag = h.tag;
+	out->flags = h.flags;
+	out->len = h.len;
+	out->nchild = h.nchild;
+	out->total = h.total;
+	out->payload = c->pos + sizeof(h);
+	c->pos += sizeof(h) + h.len;
+	c->left--;
+	return 1;
+}
+
 /* Skip the children of v (all its descendants), which must be next in c. 0 or -EINVAL. */
 int st_value_skip_children(struct st_cursor *c, const struct st_val *v);
 
@@ -85,6 +111,36 @@ int st_str_to_wtf8(const struct st_val *v, struct strbuf *sb);
  * nothing appended) when a digit does not fit in 30 bits, or -ENOMEM.
  */
 int st_int_to_decimal(const struct st_val *v, struct strbuf *sb);
+/*
+ * ST_V_INT of at most two kept 30-bit digits, all valid (|n| < 2^60, as nearly every int an
+ * audit hook sees): true and the magnitude in *mag (the sign is ST_VF_NEG). False otherwise:
+ * use st_int_to_decimal().
+ */
+static inline bool st_int_small(const struct st_val *v, uint64_t *mag)
+{
+	const uint8_t *p = v->payload;
+	uint64_t d0 = 0, d1 = 0;
+
+	switch (v->len) {
+	case 8:
+		d1 = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+		     (uint32_t)p[7] << 24;
+		/* fall through */
+	case 4:
+		d0 = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		     (uint32_t)p[3] << 24;
+		/* fall through */
+	case 0:
+		break;
+	default:
+		return false;
+	}
+	if ((d0 | d1) >> 30)
+		return false;
+	*mag = d1 << 30 | d0;
+	return true;
+}
+
 /* ST_V_INT: number of 30-bit digits of the full value (kept ones if total says less). */
 uint64_t st_int_ndigits(const struct st_val *v);
 /* ST_V_FLOAT payload. */

@@ -17,8 +17,15 @@
 
 void jsonw_init(struct jsonw *w, struct strbuf *sb)
 {
-	memset(w, 0, sizeof(*w));
+	/*
+	 * Once per line: no memset of the stacks. An entry of is_object[] and has_items[] is
+	 * only read below `depth`, and start() writes both before it counts a level.
+	 */
 	w->sb = sb;
+	w->depth = 0;
+	w->after_name = false;
+	w->has_root = false;
+	w->err = 0;
 }
 
 int jsonw_error(const struct jsonw *w)
@@ -202,22 +209,84 @@ int st_utf8_put(struct strbuf *sb, uint32_t cp)
 	return strbuf_add(sb, b, 4);
 }
 
+/* 1: the byte goes into a JSON string as it is (printable ASCII but '"' and '\\'). */
+static const uint8_t json_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* 0x80 and up: the caller checks UTF-8 */
+};
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* "\u" and the 4 lowercase hex digits of u (as printf's \\u%04x). */
+static void put_u_escape(struct strbuf *sb, uint32_t u)
+{
+	char b[6] = { '\\', 'u', hexdig[(u >> 12) & 15], hexdig[(u >> 8) & 15],
+		      hexdig[(u >> 4) & 15], hexdig[u & 15] };
+
+	strbuf_add(sb, b, sizeof(b));
+}
+
+/* The escape of an ASCII byte that is not json_plain: quote, backslash or control. */
+static void put_ascii_escape(struct strbuf *sb, unsigned char c)
+{
+	switch (c) {
+	case '"':
+		strbuf_add(sb, "\\\"", 2);
+		break;
+	case '\\':
+		strbuf_add(sb, "\\\\", 2);
+		break;
+	case '\b':
+		strbuf_add(sb, "\\b", 2);
+		break;
+	case '\f':
+		strbuf_add(sb, "\\f", 2);
+		break;
+	case '\n':
+		strbuf_add(sb, "\\n", 2);
+		break;
+	case '\r':
+		strbuf_add(sb, "\\r", 2);
+		break;
+	case '\t':
+		strbuf_add(sb, "\\t", 2);
+		break;
+	default:
+		put_u_escape(sb, c);
+		break;
+	}
+}
+
+/*
+ * Runs of bytes that need no escape (printable ASCII and valid UTF-8) are found first and
+ * copied with one append each; only the bytes between runs are looked at one by one.
+ */
 static void put_string(struct strbuf *sb, const char *str, size_t n, bool wtf8)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run = 0, len;
 	uint32_t cp;
 
+	/* Enough for the usual string, which has nothing to escape. */
+	if (!strbuf_has_room(sb, n + 2))
+		strbuf_grow(sb, n + 2);
 	strbuf_addch(sb, '"');
-	while (i < n) {
-		unsigned char c = s[i];
+	for (;;) {
+		unsigned char c;
 
-		len = 0;
-		/* Runs that need no escaping are copied in one go. */
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+		while (i < n && json_plain[s[i]])
 			i++;
-			continue;
-		}
+		if (i == n)
+			break;
+		c = s[i];
+		len = 0;
 		if (c >= 0x80) {
 			len = st_utf8_next(s + i, n - i, wtf8, &cp);
 			if (len && (cp < 0xd800 || cp > 0xdfff)) {
@@ -226,40 +295,46 @@ static void put_string(struct strbuf *sb, const char *str, size_t n, bool wtf8)
 			}
 		}
 		strbuf_add(sb, s + run, i - run);
-		switch (c) {
-		case '"':
-			strbuf_addstr(sb, "\\\"");
+		if (c < 0x80) {
+			put_ascii_escape(sb, c);
+		} else if (len) {
+			/* A surrogate code point, accepted only in WTF-8 mode. */
+			put_u_escape(sb, cp);
+			i += len - 1;
+		} else {
+			/* Not UTF-8: keep the byte recoverable (surrogateescape). */
+			put_u_escape(sb, 0xdc00 | c);
+		}
+		i++;
+		run = i;
+	}
+	strbuf_add(sb, s + run, i - run);
+	strbuf_addch(sb, '"');
+}
+
+/* Latin-1 code units: ASCII as in put_string(), U+0080..U+00FF as their 2-byte UTF-8. */
+static void put_latin1(struct strbuf *sb, const uint8_t *s, size_t n)
+{
+	size_t i = 0, run = 0;
+
+	if (!strbuf_has_room(sb, n + 2))
+		strbuf_grow(sb, n + 2);
+	strbuf_addch(sb, '"');
+	for (;;) {
+		unsigned char c;
+
+		while (i < n && json_plain[s[i]])
+			i++;
+		if (i == n)
 			break;
-		case '\\':
-			strbuf_addstr(sb, "\\\\");
-			break;
-		case '\b':
-			strbuf_addstr(sb, "\\b");
-			break;
-		case '\f':
-			strbuf_addstr(sb, "\\f");
-			break;
-		case '\n':
-			strbuf_addstr(sb, "\\n");
-			break;
-		case '\r':
-			strbuf_addstr(sb, "\\r");
-			break;
-		case '\t':
-			strbuf_addstr(sb, "\\t");
-			break;
-		default:
-			if (c < 0x20) {
-				strbuf_addf(sb, "\\u%04x", c);
-			} else if (len) {
-				/* A surrogate code point, accepted only in WTF-8 mode. */
-				strbuf_addf(sb, "\\u%04" PRIx32, cp);
-				i += len - 1;
-			} else {
-				/* Not UTF-8: keep the byte recoverable (surrogateescape). */
-				strbuf_addf(sb, "\\udc%02x", c);
-			}
-			break;
+		c = s[i];
+		strbuf_add(sb, s + run, i - run);
+		if (c < 0x80) {
+			put_ascii_escape(sb, c);
+		} else {
+			char b[2] = { (char)(0xc0 | (c >> 6)), (char)(0x80 | (c & 0x3f)) };
+
+			strbuf_add(sb, b, 2);
 		}
 		i++;
 		run = i;
@@ -302,6 +377,36 @@ void jsonw_name_wtf8(struct jsonw *w, const char *s, size_t len)
 	name(w, s, len, true);
 }
 
+void jsonw_name_plain(struct jsonw *w, const char *s, size_t len)
+{
+	unsigned top;
+	char *p;
+
+	if (overflow_of(w))
+		return;
+	if (w->depth == 0 || !w->is_object[w->depth - 1] || w->after_name) {
+		misuse(w);
+		return;
+	}
+	top = w->depth - 1;
+	/* ,"name": */
+	p = strbuf_reserve(w->sb, len + 4);
+	if (p) {
+		size_t k = 0;
+
+		if (w->has_items[top])
+			p[k++] = ',';
+		p[k++] = '"';
+		memcpy(p + k, s, len);
+		k += len;
+		p[k++] = '"';
+		p[k++] = ':';
+		strbuf_commit(w->sb, k);
+	}
+	w->has_items[top] = true;
+	w->after_name = true;
+}
+
 void jsonw_string(struct jsonw *w, const char *s)
 {
 	jsonw_string_len(w, s, strlen(s));
@@ -317,6 +422,18 @@ void jsonw_string_wtf8(struct jsonw *w, const char *s, size_t len)
 {
 	if (value_begin(w))
 		put_string(w->sb, s, len, true);
+}
+
+void jsonw_string_latin1(struct jsonw *w, const uint8_t *s, size_t len)
+{
+	if (value_begin(w))
+		put_latin1(w->sb, s, len);
+}
+
+void jsonw_raw(struct jsonw *w, const char *text, size_t len)
+{
+	if (value_begin(w))
+		strbuf_add(w->sb, text, len);
 }
 
 void jsonw_base64(struct jsonw *w, const void *data, size_t len)
@@ -356,26 +473,30 @@ void jsonw_base64(struct jsonw *w, const void *data, size_t len)
 
 void jsonw_bool(struct jsonw *w, bool v)
 {
-	if (value_begin(w))
-		strbuf_addstr(w->sb, v ? "true" : "false");
+	if (value_begin(w)) {
+		if (v)
+			strbuf_add(w->sb, "true", 4);
+		else
+			strbuf_add(w->sb, "false", 5);
+	}
 }
 
 void jsonw_null(struct jsonw *w)
 {
 	if (value_begin(w))
-		strbuf_addstr(w->sb, "null");
+		strbuf_add(w->sb, "null", 4);
 }
 
 void jsonw_int(struct jsonw *w, int64_t v)
 {
 	if (value_begin(w))
-		strbuf_addf(w->sb, "%" PRId64, v);
+		strbuf_add_i64(w->sb, v);
 }
 
 void jsonw_uint(struct jsonw *w, uint64_t v)
 {
 	if (value_begin(w))
-		strbuf_addf(w->sb, "%" PRIu64, v);
+		strbuf_add_u64(w->sb, v);
 }
 
 int st_format_double(struct strbuf *sb, double v)

@@ -50,10 +50,18 @@ void jsonw_end_array(struct jsonw *w);
 void jsonw_name(struct jsonw *w, const char *name);
 void jsonw_name_len(struct jsonw *w, const char *name, size_t len);
 void jsonw_name_wtf8(struct jsonw *w, const char *name, size_t len);
+/*
+ * A name the caller knows needs no escaping (printable ASCII without '"' and '\\'), copied
+ * as is: the fixed member names of the formats. jsonw_name_lit() takes a string literal.
+ */
+void jsonw_name_plain(struct jsonw *w, const char *name, size_t len);
+#define jsonw_name_lit(w, lit) jsonw_name_plain((w), "" lit, sizeof(lit) - 1)
 
 void jsonw_string(struct jsonw *w, const char *s);
 void jsonw_string_len(struct jsonw *w, const char *s, size_t len);
 void jsonw_string_wtf8(struct jsonw *w, const char *s, size_t len);
+/* A string of Latin-1 code units (a CPython str of kind 1): each unit is its code point. */
+void jsonw_string_latin1(struct jsonw *w, const uint8_t *s, size_t len);
 /* A string holding the standard base64 (RFC 4648, padded) of the bytes. */
 void jsonw_base64(struct jsonw *w, const void *data, size_t len);
 void jsonw_bool(struct jsonw *w, bool v);
@@ -70,6 +78,11 @@ void jsonw_double(struct jsonw *w, double v);
  * misuse: null is written instead so the output stays valid.
  */
 void jsonw_number_raw(struct jsonw *w, const char *text, size_t len);
+/*
+ * Text the caller vouches is one complete JSON value (say a number it formatted itself),
+ * written as is: jsonw_number_raw() without the check.
+ */
+void jsonw_raw(struct jsonw *w, const char *text, size_t len);
 
 /* Shorthands for a member: name then value. */
 void jsonw_string_field(struct jsonw *w, const char *name, const char *v);

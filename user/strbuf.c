@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char st_digits2[200] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+			     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+			     "8081828384858687888990919293949596979899";
+
 void strbuf_init(struct strbuf *sb)
 {
 	memset(sb, 0, sizeof(*sb));
@@ -38,7 +42,7 @@ nomem:
 	return sb->err;
 }
 
-int strbuf_add(struct strbuf *sb, const void *data, size_t n)
+int strbuf_add_slow(struct strbuf *sb, const void *data, size_t n)
 {
 	int err = strbuf_grow(sb, n);
 
@@ -51,14 +55,25 @@ int strbuf_add(struct strbuf *sb, const void *data, size_t n)
 	return 0;
 }
 
-int strbuf_addch(struct strbuf *sb, char c)
+int strbuf_add_u64(struct strbuf *sb, uint64_t v)
 {
-	return strbuf_add(sb, &c, 1);
+	unsigned n = st_dec_len(v);
+	char *p = strbuf_reserve(sb, n);
+
+	if (!p)
+		return sb->err;
+	st_dec_put(p, v, n);
+	strbuf_commit(sb, n);
+	return 0;
 }
 
-int strbuf_addstr(struct strbuf *sb, const char *s)
+int strbuf_add_i64(struct strbuf *sb, int64_t v)
 {
-	return strbuf_add(sb, s, strlen(s));
+	if (v < 0) {
+		strbuf_addch(sb, '-');
+		return strbuf_add_u64(sb, -(uint64_t)v);
+	}
+	return strbuf_add_u64(sb, (uint64_t)v);
 }
 
 int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)

@@ -352,7 +352,9 @@ class Workload:
 class Tracer:
     """seatrace running in the background (-p mode), stdout to a file, stderr collected."""
 
-    def __init__(self, args, out_path, env=None):
+    def __init__(self, args, out_path, env=None, slow_reader=False):
+        """slow_reader: stdout is a pipe read 4 KiB at a time with a pause between
+        reads, a consumer much slower than a busy traced process."""
         self.out_path = Path(out_path)
         self.out_file = open(self.out_path, "wb")
         self.argv = [SEATRACE, *map(str, args)]
@@ -360,14 +362,29 @@ class Tracer:
         full_env.pop("SEATRACE_KERNEL_BTF", None)
         if env:
             full_env.update(env)
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.out_file,
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE if slow_reader else self.out_file,
                                      stderr=subprocess.PIPE, env=full_env)
+        self.reader = None
+        if slow_reader:
+            self.reader = threading.Thread(target=self._read_slowly, daemon=True)
+            self.reader.start()
         self.stderr_lines = []
         self.attached = 0
         self.cond = threading.Condition()
         self.eof = False
         self.thread = threading.Thread(target=self._read_stderr, daemon=True)
         self.thread.start()
+
+    def _read_slowly(self):
+        fd = self.proc.stdout.fileno()
+        while True:
+            data = os.read(fd, 4096)
+            if not data:
+                break
+            self.out_file.write(data)
+            self.out_file.flush()
+            time.sleep(0.005)
 
     def _read_stderr(self):
         for raw in self.proc.stderr:
@@ -410,6 +427,8 @@ class Tracer:
             raise AssertionError(f"seatrace did not exit within the {timeout}s hang guard; "
                                  f"stderr:\n{self.stderr}")
         self.thread.join(timeout)
+        if self.reader:
+            self.reader.join(timeout)
         self.out_file.close()
         return rc
 
@@ -444,8 +463,8 @@ def procs():
             return w
 
         @staticmethod
-        def tracer(args, out_path, env=None):
-            t = Tracer(args, out_path, env=env)
+        def tracer(args, out_path, env=None, slow_reader=False):
+            t = Tracer(args, out_path, env=env, slow_reader=slow_reader)
             started.append(t)
             return t
 
