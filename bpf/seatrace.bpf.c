@@ -158,6 +158,9 @@ struct frame {
 	__u8 depth;   /* depth of the children */
 	__u8 kind;
 	__u8 phase;   /* dict: 0 key next, 1 value next */
+	__u8 ninl;    /* seq: leading items already copied into inl[] */
+	__u8 idx;     /* seq: items taken */
+	__u64 inl[4]; /* a tuple's first items, from the head read: no read of their own */
 };
 
 /*
@@ -296,6 +299,8 @@ static __always_inline void push_frame(struct dec_ctx *d, __u8 kind, __u64 base,
 	f->depth = depth;
 	f->kind = kind;
 	f->phase = 0;
+	f->ninl = 0;
+	f->idx = 0;
 	d->s->fsp = i + 1;
 }
 
@@ -423,6 +428,18 @@ static __always_inline void emit_seq(struct dec_ctx *d, __u64 obj, __u8 tag, __u
 		flags |= ST_VF_TRUNC;
 	finish(d, v, tag, flags, 0, n, len);
 	push_frame(d, FR_SEQ, items, 0, n, 0, 8, depth + 1);
+	/* The tuple's head read already holds its first item pointers. */
+	if (n && tag == ST_V_TUPLE && d->s->head_ok && d->s->fsp > 0 && d->s->fsp <= MAX_FRAMES) {
+		struct frame *f = &d->s->fr[d->s->fsp - 1];
+		__u32 w = lo->tuple_items >> 3;
+
+		for (__u32 k = 0; k < 4; k++) {
+			if (w + k >= HEAD_WORDS || k >= n)
+				break;
+			f->inl[k] = d->s->head[(w + k) & 7];
+			f->ninl = k + 1;
+		}
+	}
 }
 
 static __always_inline void emit_dict(struct dec_ctx *d, __u64 obj, __u8 flags, __u8 depth)
@@ -597,7 +614,8 @@ static long dec_cb(__u32 i, void *data)
 		obj = f->base;
 		f->left = 0;
 	} else if (f->kind == FR_SEQ) {
-		obj = rd64(f->base);
+		obj = f->idx < f->ninl ? f->inl[f->idx & 3] : rd64(f->base);
+		f->idx++;
 		f->base += f->stride;
 		f->left--;
 	} else {
