@@ -293,6 +293,14 @@ int proc_fork(struct bpf_raw_tracepoint_args *ctx)
 
 	if (ctgid == ptgid)
 		return 0; /* a new thread */
+	/* --follow: the child of a target is a target. */
+	if (cfg_follow && bpf_map_lookup_elem(&targets, &ptgid)) {
+		__u32 one = 1;
+
+		bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
+	}
+	if (!cfg_syscalls)
+		return 0;
 	mode = bpf_map_lookup_elem(&traced, &ptgid);
 	if (!mode)
 		return 0;
@@ -314,12 +322,51 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 
+	if (cfg_follow && tid == tgid)
+		bpf_map_delete_elem(&targets, &tgid);
 	if (!bpf_map_lookup_elem(&traced, &tgid))
 		return 0;
 	bpf_map_delete_elem(&last_audit, &tid);
 	bpf_map_delete_elem(&pending, &tid);
 	if (tid == tgid)
 		bpf_map_delete_elem(&traced, &tgid);
+	return 0;
+}
+
+/*
+ * Every exec on the host, when watching for new interpreters: the reader
+ * attaches to a binary it has not seen. A binary already attached needs
+ * nothing: its probe is on the file, so the new process is traced from its
+ * first event.
+ */
+SEC("raw_tp/sched_process_exec")
+int proc_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct scratch *sc;
+	struct st_exec *r;
+	const char *fn;
+	long n;
+
+	sc = bpf_map_lookup_elem(&scratch_map, &cpu);
+	if (!sc)
+		return 0;
+	r = (struct st_exec *)sc->buf;
+	r->type = ST_REC_EXEC;
+	r->ts_ns = bpf_ktime_get_ns();
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	fn = BPF_CORE_READ(bprm, filename);
+	n = bpf_probe_read_kernel_str(r->tail, ST_SYS_STR_MAX, fn);
+	if (n <= 0)
+		n = 1;
+	r->filename_len = (__u16)(n - 1);
+	r->size = sizeof(*r) + (__u32)(n - 1);
+	if (bpf_ringbuf_output(&events, sc->buf, r->size & 1023, 0))
+		stat_inc(ST_STAT_EXEC_LOST);
 	return 0;
 }
 

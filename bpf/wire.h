@@ -54,6 +54,31 @@
 enum st_rec_type {
 	ST_REC_EVENT = 1,
 	ST_REC_SYSCALL = 2,
+	ST_REC_EXEC = 3,
+};
+
+/*
+ * A process exec'd (system-wide and --follow modes): the reader checks
+ * whether it runs an interpreter it has not attached to yet. Tail: the
+ * filename passed to exec, filename_len bytes.
+ */
+struct st_exec {
+	__u16 type; /* ST_REC_EXEC */
+	__u16 filename_len;
+	__u32 size;
+	__u64 ts_ns;
+	__u32 pid;
+	__u32 ppid; /* the parent's tgid */
+	char comm[ST_COMM_LEN];
+	__u8 tail[];
+};
+
+/* Process filters applied first thing in the audit program (cfg_proc_filter). */
+enum st_proc_filter {
+	ST_PF_TARGETS = 1 << 0, /* tgid in the `targets` map (-p with --follow, command with --follow) */
+	ST_PF_UID = 1 << 1,	/* -u */
+	ST_PF_COMM = 1 << 2,	/* --comm */
+	ST_PF_CGROUP = 1 << 3,	/* --cgroup: the task is in that cgroup or below */
 };
 
 /* st_event.flags */
@@ -61,6 +86,9 @@ enum st_event_flags {
 	ST_EF_NAME_TRUNC = 1 << 0, /* event name longer than ST_NAME_MAX */
 	ST_EF_ARGS_FAULT = 1 << 1, /* the arguments tuple could not be read */
 	ST_EF_REC_FULL = 1 << 2,   /* record size limit shortened payloads */
+	/* Filtered out by -e/-x, but a sign of tampering (sys.addaudithook, ctypes.*): sent
+	 * for the alert alone, not shown as an event. */
+	ST_EF_ALERT_ONLY = 1 << 3,
 };
 
 struct st_event {
@@ -247,6 +275,8 @@ enum st_stat {
 	ST_STAT_NO_LAYOUT,  /* probe fired with no layout in its slot */
 	ST_STAT_SYS_LOST,   /* syscall records lost: ring buffer full */
 	ST_STAT_SYS_NOSLOT, /* syscall entries not tracked: too many in flight */
+	ST_STAT_PROC_FILTERED, /* events of processes the -p/-u/--comm/--cgroup filters leave out */
+	ST_STAT_EXEC_LOST,  /* exec notices lost: ring buffer full */
 	ST_STAT_MAX,
 };
 

@@ -8,10 +8,15 @@
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "attach.h"
 #include "layout.h"
@@ -161,4 +166,181 @@ void st_attach_detach_all(struct st_attach *a)
 	for (unsigned i = 0; i < a->nlinks; i++)
 		bpf_link__destroy(a->links[i]);
 	a->nlinks = 0;
+}
+
+int st_semaphore_addr(pid_t pid, const struct st_pyelf *py, __u64 *addr)
+{
+	char path[64], line[PATH_MAX + 128];
+	FILE *maps;
+	int ret = -ENOENT;
+
+	if (!py->semaphore)
+		return -ENOENT;
+	if (!py->dynamic) {
+		*addr = py->semaphore;
+		return 0;
+	}
+	/* A PIE or shared object: its load bias is where its first page is mapped. */
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = fopen(path, "re");
+	if (!maps)
+		return -errno;
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long start, end, off, ino;
+		unsigned maj, min;
+
+		if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &start, &end, &off, &maj, &min, &ino) != 6)
+			continue;
+		if (off == 0 && ino == py->ino && makedev(maj, min) == py->dev) {
+			*addr = start + py->semaphore;
+			ret = 0;
+			break;
+		}
+	}
+	fclose(maps);
+	return ret;
+}
+
+int st_semaphore_read(pid_t pid, __u64 addr, unsigned *value)
+{
+	unsigned short v = 0;
+	struct iovec local = { &v, sizeof(v) }, remote = { (void *)addr, sizeof(v) };
+
+	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != sizeof(v))
+		return -errno;
+	*value = v;
+	return 0;
+}
+
+static int seen_state(struct st_attach *a, dev_t dev, ino_t ino)
+{
+	for (unsigned i = 0; i < a->nseen; i++)
+		if (a->seen[i].dev == dev && a->seen[i].ino == ino)
+			return a->seen[i].state;
+	return 0;
+}
+
+static void remember(struct st_attach *a, dev_t dev, ino_t ino, int state)
+{
+	for (unsigned i = 0; i < a->nseen; i++)
+		if (a->seen[i].dev == dev && a->seen[i].ino == ino) {
+			a->seen[i].state = state;
+			return;
+		}
+	/* Full: forget nothing important, just read the file again next time. */
+	if (a->nseen < ST_MAX_SEEN) {
+		a->seen[a->nseen].dev = dev;
+		a->seen[a->nseen].ino = ino;
+		a->seen[a->nseen].state = state;
+		a->nseen++;
+	}
+}
+
+int st_attach_system(struct st_attach *a, pid_t pid, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_usdt_opts, opts);
+	struct bpf_program *prog = a->floor ? a->skel->progs.audit_floor : a->skel->progs.audit;
+	char path[64];
+	struct st_pyelf py;
+	struct bpf_link *link;
+	struct stat exe;
+	int ret, slot, state;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, &exe))
+		return 0; /* gone, or a kernel thread */
+	state = seen_state(a, exe.st_dev, exe.st_ino);
+	if (state == ST_SEEN_NOT_PYTHON || state == ST_SEEN_REFUSED)
+		return 0;
+	ret = st_find_python(pid, &py, err, errlen);
+	if (ret == -ESRCH)
+		return 0;
+	if (ret == -ENOENT) {
+		/* A shared-library build not mapped yet looks the same: only exes named python are retried. */
+		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_NOT_PYTHON);
+		return 0;
+	}
+	if (ret) {
+		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_REFUSED);
+		return ret;
+	}
+	/* The probe file may be a libpython other executables share. */
+	state = seen_state(a, py.dev, py.ino);
+	if (state == ST_SEEN_ATTACHED) {
+		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_ATTACHED);
+		return 0;
+	}
+	if (state == ST_SEEN_REFUSED)
+		return 0;
+	if (a->nlinks >= ST_MAX_LINKS) {
+		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
+		return -E2BIG;
+	}
+	slot = slot_for(a, &py, err, errlen);
+	if (slot < 0) {
+		remember(a, py.dev, py.ino, ST_SEEN_REFUSED);
+		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_REFUSED);
+		return slot;
+	}
+	opts.usdt_cookie = (__u64)slot;
+	link = bpf_program__attach_usdt(prog, -1, py.path, "python", "audit", &opts);
+	if (!link) {
+		ret = -errno;
+		if (ret == -ENOENT || ret == -ESRCH)
+			return 0; /* exited while we looked */
+		snprintf(err, errlen, "cannot attach to python:audit in %s (PID %d): %s", py.path, pid,
+			 strerror(-ret));
+		remember(a, py.dev, py.ino, ST_SEEN_REFUSED);
+		return ret;
+	}
+	a->links[a->nlinks++] = link;
+	a->nfiles++;
+	remember(a, py.dev, py.ino, ST_SEEN_ATTACHED);
+	remember(a, exe.st_dev, exe.st_ino, ST_SEEN_ATTACHED);
+	return 1;
+}
+
+int st_list_process(pid_t pid, char *line, size_t len)
+{
+	char path[64], exe[PATH_MAX] = "?", err[PATH_MAX + 256], user[32];
+	struct st_pyelf py;
+	struct st_layout lo;
+	const char *why = NULL, *how;
+	struct stat st;
+	struct passwd *pw;
+	ssize_t n;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = 0;
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	if (stat(path, &st))
+		return 0;
+	pw = getpwuid(st.st_uid);
+	if (pw)
+		snprintf(user, sizeof(user), "%s", pw->pw_name);
+	else
+		snprintf(user, sizeof(user), "%u", st.st_uid);
+	ret = st_find_python(pid, &py, err, sizeof(err));
+	if (ret == -ENOENT || ret == -ESRCH)
+		return 0;
+	if (ret == -ENOTSUP) {
+		/* Read the executable or libpython again for its version. */
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		if (st_pyelf_read(path, &py) || !py.is_python)
+			memset(&py, 0, sizeof(py));
+		how = "no: built without the python:audit probe";
+	} else if (ret) {
+		how = "no: cannot be read";
+	} else if (st_layout_fill(&py, &lo, &why)) {
+		how = why;
+	} else {
+		how = "probe";
+	}
+	snprintf(line, len, "%-8d %-12s %-10s %-40s %s", pid, user,
+		 py.version[0] ? py.version : "?", how, exe);
+	return 1;
 }

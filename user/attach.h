@@ -13,9 +13,25 @@ struct bpf_link;
 
 #define ST_MAX_LINKS 256
 
+#define ST_MAX_SEEN 1024
+
+/* What a process's executable file leads to, remembered so each file is read once. */
+enum st_seen_state {
+	ST_SEEN_NOT_PYTHON = 1,
+	ST_SEEN_ATTACHED,
+	ST_SEEN_REFUSED, /* a Python seatrace cannot trace: reason said once */
+};
+
 struct st_attach {
 	struct seatrace_bpf *skel;
 	bool floor; /* attach the empty benchmark program instead */
+	struct {
+		dev_t dev;
+		ino_t ino;
+		int state;
+	} seen[ST_MAX_SEEN]; /* executables, and the probe files they lead to */
+	unsigned nseen;
+	unsigned nfiles; /* distinct interpreter files attached system-wide */
 	struct {
 		dev_t dev;
 		ino_t ino;
@@ -38,5 +54,28 @@ int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, cha
 		  size_t errlen);
 
 void st_attach_detach_all(struct st_attach *a);
+
+/*
+ * System-wide: attaches, for every process, to the interpreter file of
+ * `pid` unless that file is attached already. One attachment per file
+ * (device, inode), whatever the number of processes running it. Returns 1
+ * when it attached now, 0 when there was nothing to do, or a negative errno
+ * with err set when the process runs a Python seatrace cannot trace (said
+ * once per file).
+ */
+int st_attach_system(struct st_attach *a, pid_t pid, char *err, size_t errlen);
+
+/* One line for `seatrace --list`: the process if it is a Python, else nothing. */
+int st_list_process(pid_t pid, char *line, size_t len);
+
+/*
+ * Where, in process `pid`, the probe's semaphore lives: the kernel counts
+ * attached probes there, and CPython skips the probe when it reads 0.
+ * Returns 0 with *addr set, or a negative errno.
+ */
+int st_semaphore_addr(pid_t pid, const struct st_pyelf *py, __u64 *addr);
+
+/* Reads the semaphore's current value (unsigned short). 0 or a negative errno. */
+int st_semaphore_read(pid_t pid, __u64 addr, unsigned *value);
 
 #endif

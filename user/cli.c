@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <stdint.h>
 #include "cli.h"
 
 const char *argp_program_version = "seatrace 0.1";
@@ -14,14 +16,20 @@ const char *argp_program_bug_address = "the project's issue tracker";
 static const char doc[] =
 	"Trace CPython's runtime audit events (PEP 578) with eBPF, arguments decoded.\n"
 	"\n"
-	"USAGE: seatrace [OPTION...] -p PID [-p PID...]\n"
+	"USAGE: seatrace [OPTION...]                      every Python on the host\n"
+	"       seatrace [OPTION...] -p PID [-p PID...]\n"
 	"       seatrace [OPTION...] -- COMMAND [ARG...]\n"
 	"\v"
 	"EXAMPLES:\n"
+	"    seatrace                           # every Python process on the host\n"
+	"    seatrace -u www-data -e 'socket.*' # one user's processes, sockets only\n"
+	"    seatrace --list                    # Python processes and how they can be traced\n"
 	"    seatrace -p 1234                   # every audit event of process 1234\n"
+	"    seatrace -f -- python3 app.py      # a command and the processes it starts\n"
 	"    seatrace -- python3 app.py         # a command, from its first event\n"
 	"    seatrace -e 'socket.*' -e open -p 1234   # only sockets and open()\n"
 	"    seatrace -x 'object.__*' -j -o ev.jsonl -- python3 app.py\n"
+	"    seatrace -S -- python3 app.py      # with the syscalls behind the events\n"
 	"    seatrace --list-events             # known events and their arguments\n"
 	"\n"
 	"Patterns use fnmatch syntax (*, ?, [...]); commas separate several. An event\n"
@@ -33,6 +41,11 @@ enum {
 	OPT_BUFFER_SIZE,
 	OPT_STATS,
 	OPT_FLOOR,
+	OPT_COMM,
+	OPT_CGROUP,
+	OPT_LIST,
+	OPT_PAIR,
+	OPT_NO_PAIR,
 };
 
 static const struct argp_option options[] = {
@@ -45,6 +58,24 @@ static const struct argp_option options[] = {
 	  "Keep at most N characters of each str and N bytes of each bytes value (default 256, "
 	  "max 4096); longer values are marked truncated",
 	  0 },
+	{ "syscalls", 'S', NULL, 0,
+	  "Also record the syscalls that carry out audited operations (open, connect, execve, "
+	  "unlink, ...), each linked to the audit event before it; flag those no audit event "
+	  "accounts for",
+	  0 },
+	{ "pair", OPT_PAIR, "PRE=POST", 0,
+	  "Also pair events PRE and POST into spans; '*' stands for the name they share, as in "
+	  "the default 'prehook:*=posthook:*' (repeatable)",
+	  0 },
+	{ "no-pair", OPT_NO_PAIR, NULL, 0, "Do not pair events into spans", 0 },
+	{ "follow", 'f', NULL, 0, "With -p or a command, also trace the processes they start", 0 },
+	{ "user", 'u', "USER", 0, "Only processes of USER (name or uid)", 0 },
+	{ "comm", OPT_COMM, "NAME", 0, "Only processes whose command name is NAME", 0 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0,
+	  "Only processes in the cgroup at PATH (e.g. /sys/fs/cgroup/system.slice/x.service) or "
+	  "below it: a container",
+	  0 },
+	{ "list", OPT_LIST, NULL, 0, "List the Python processes on the host and how each can be traced", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's diagnostics", 0 },
 	{ "list-events", OPT_LIST_EVENTS, NULL, 0, "List the known events and their arguments", 0 },
 	{ "buffer-size", OPT_BUFFER_SIZE, "BYTES", 0,
@@ -134,6 +165,51 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		}
 		o->str_max = (unsigned)v;
 		break;
+	case 'S':
+		o->syscalls = true;
+		break;
+	case 'f':
+		o->follow = true;
+		break;
+	case 'u': {
+		struct passwd *pw = getpwnam(arg);
+
+		if (pw) {
+			o->uid = pw->pw_uid;
+		} else if (!parse_ulong(arg, &v, false) && v < UINT32_MAX) {
+			o->uid = (uid_t)v;
+		} else {
+			argp_error(state, "unknown user '%s': give a user name or a uid", arg);
+			return EINVAL;
+		}
+		o->have_uid = true;
+		break;
+	}
+	case OPT_COMM:
+		if (!*arg || strlen(arg) >= 16) {
+			argp_error(state, "invalid --comm '%s': give 1 to 15 characters, as in "
+					  "/proc/PID/comm",
+				   arg);
+			return EINVAL;
+		}
+		o->comm = arg;
+		break;
+	case OPT_CGROUP:
+		o->cgroup = arg;
+		break;
+	case OPT_LIST:
+		o->list = true;
+		break;
+	case OPT_PAIR:
+		if (o->npairs >= 16) {
+			argp_error(state, "too many --pair rules (at most 16)");
+			return EINVAL;
+		}
+		o->pairs[o->npairs++] = arg;
+		break;
+	case OPT_NO_PAIR:
+		o->no_pair = true;
+		break;
 	case 'v':
 		o->verbose++;
 		break;
@@ -164,15 +240,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		state->next = state->argc;
 		break;
 	case ARGP_KEY_END:
-		if (o->list_events)
+		if (o->list_events || o->list)
 			break;
 		if (o->npids && o->cmd) {
 			argp_error(state, "give either -p PID or a command, not both");
 			return EINVAL;
 		}
-		if (!o->npids && !o->cmd) {
-			argp_error(state, "nothing to trace: give -p PID or -- COMMAND "
-					  "(system-wide tracing is not available yet)");
+		if (o->follow && !o->npids && !o->cmd) {
+			argp_error(state, "-f follows the children of -p PID or of a command: give one");
 			return EINVAL;
 		}
 		break;

@@ -21,6 +21,16 @@ struct st_opts {
 	bool list_events;
 	bool stats;
 	bool floor; /* benchmark only: attach the empty program */
+	bool syscalls;
+	bool no_pair;
+	const char *pairs[16]; /* --pair PRE=POST */
+	int npairs;
+	bool follow;
+	bool list;
+	bool have_uid;
+	uid_t uid;
+	const char *comm;
+	const char *cgroup;
 	unsigned long ring_size;
 };
 

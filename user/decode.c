@@ -86,27 +86,13 @@ const char *st_value_tag_name(unsigned tag)
 	return st_value_tag_known(tag) ? names[tag] : NULL;
 }
 
-static unsigned str_kind(const struct st_val *v)
-{
-	unsigned kind = ST_VF_KIND(v->flags);
-
-	return kind == 1 || kind == 2 || kind == 4 ? kind : 0;
-}
-
-size_t st_str_len(const struct st_val *v)
-{
-	unsigned kind = str_kind(v);
-
-	return kind ? v->len / kind : 0;
-}
-
 uint32_t st_str_char(const struct st_val *v, size_t i)
 {
 	const uint8_t *p;
 
 	if (i >= st_str_len(v))
 		return 0;
-	switch (str_kind(v)) {
+	switch (st_str_kind(v)) {
 	case 1:
 		return v->payload[i];
 	case 2:
@@ -115,27 +101,6 @@ uint32_t st_str_char(const struct st_val *v, size_t i)
 	default:
 		p = v->payload + 4 * i;
 		return le32(p);
-	}
-}
-
-bool st_value_truncated(const struct st_val *v)
-{
-	if (v->flags & (ST_VF_TRUNC | ST_VF_DEPTH))
-		return true;
-	switch (v->tag) {
-	case ST_V_STR:
-		return st_str_len(v) < v->total;
-	case ST_V_BYTES:
-	case ST_V_BYTEARRAY:
-	case ST_V_OTHER:
-		return v->len < v->total;
-	case ST_V_TUPLE:
-	case ST_V_LIST:
-		return v->nchild < v->total;
-	case ST_V_DICT:
-		return v->nchild / 2 < v->total;
-	default:
-		return false;
 	}
 }
 
@@ -156,7 +121,7 @@ static int check_value(const struct st_val *v, unsigned depth)
 	case ST_V_FLOAT:
 		return v->len == 8 && v->nchild == 0 ? 0 : -EINVAL;
 	case ST_V_STR:
-		kind = str_kind(v);
+		kind = st_str_kind(v);
 		if (!kind || v->len % kind || v->nchild || v->len / kind > v->total)
 			return -EINVAL;
 		return 0;

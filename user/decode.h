@@ -91,12 +91,45 @@ int st_value_skip_children(struct st_cursor *c, const struct st_val *v);
 bool st_value_tag_known(unsigned tag);
 /* "tuple", "list", ... for the known tags, NULL otherwise. */
 const char *st_value_tag_name(unsigned tag);
-/* The value itself was cut: a short payload, fewer children than total, or not expanded. */
-bool st_value_truncated(const struct st_val *v);
+/* ST_V_STR: bytes per code unit, 1, 2 or 4; 0 when the flags say none of these. */
+static inline unsigned st_str_kind(const struct st_val *v)
+{
+	unsigned kind = ST_VF_KIND(v->flags);
+
+	return kind == 1 || kind == 2 || kind == 4 ? kind : 0;
+}
 
 /* ST_V_STR: code points kept, and code point i of them (kind 1/2/4, little-endian). */
-size_t st_str_len(const struct st_val *v);
+static inline size_t st_str_len(const struct st_val *v)
+{
+	unsigned kind = st_str_kind(v);
+
+	return kind ? v->len / kind : 0;
+}
+
 uint32_t st_str_char(const struct st_val *v, size_t i);
+
+/* The value itself was cut: a short payload, fewer children than total, or not expanded. */
+static inline bool st_value_truncated(const struct st_val *v)
+{
+	if (v->flags & (ST_VF_TRUNC | ST_VF_DEPTH))
+		return true;
+	switch (v->tag) {
+	case ST_V_STR:
+		return st_str_len(v) < v->total;
+	case ST_V_BYTES:
+	case ST_V_BYTEARRAY:
+	case ST_V_OTHER:
+		return v->len < v->total;
+	case ST_V_TUPLE:
+	case ST_V_LIST:
+		return v->nchild < v->total;
+	case ST_V_DICT:
+		return v->nchild / 2 < v->total;
+	default:
+		return false;
+	}
+}
 /*
  * ST_V_STR as UTF-8. A CPython str may hold lone surrogates (U+D800..U+DFFF): they keep their
  * 3-byte generalized encoding (WTF-8), which jsonw_string_wtf8() writes as \udXXX escapes.

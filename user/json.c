@@ -238,25 +238,25 @@ static void put_ascii_escape(struct strbuf *sb, unsigned char c)
 {
 	switch (c) {
 	case '"':
-		strbuf_add(sb, "\\\"", 2);
+		strbuf_addstr(sb, "\\\"");
 		break;
 	case '\\':
-		strbuf_add(sb, "\\\\", 2);
+		strbuf_addstr(sb, "\\\\");
 		break;
 	case '\b':
-		strbuf_add(sb, "\\b", 2);
+		strbuf_addstr(sb, "\\b");
 		break;
 	case '\f':
-		strbuf_add(sb, "\\f", 2);
+		strbuf_addstr(sb, "\\f");
 		break;
 	case '\n':
-		strbuf_add(sb, "\\n", 2);
+		strbuf_addstr(sb, "\\n");
 		break;
 	case '\r':
-		strbuf_add(sb, "\\r", 2);
+		strbuf_addstr(sb, "\\r");
 		break;
 	case '\t':
-		strbuf_add(sb, "\\t", 2);
+		strbuf_addstr(sb, "\\t");
 		break;
 	default:
 		put_u_escape(sb, c);
@@ -341,6 +341,11 @@ static void put_latin1(struct strbuf *sb, const uint8_t *s, size_t n)
 	}
 	strbuf_add(sb, s + run, i - run);
 	strbuf_addch(sb, '"');
+}
+
+void st_json_string(struct strbuf *sb, const char *s, size_t n)
+{
+	put_string(sb, s, n, false);
 }
 
 static void name(struct jsonw *w, const char *s, size_t n, bool wtf8)
@@ -475,16 +480,16 @@ void jsonw_bool(struct jsonw *w, bool v)
 {
 	if (value_begin(w)) {
 		if (v)
-			strbuf_add(w->sb, "true", 4);
+			strbuf_addstr(w->sb, "true");
 		else
-			strbuf_add(w->sb, "false", 5);
+			strbuf_addstr(w->sb, "false");
 	}
 }
 
 void jsonw_null(struct jsonw *w)
 {
 	if (value_begin(w))
-		strbuf_add(w->sb, "null", 4);
+		strbuf_addstr(w->sb, "null");
 }
 
 void jsonw_int(struct jsonw *w, int64_t v)

@@ -103,5 +103,10 @@ int st_format_double(struct strbuf *sb, double v);
 size_t st_utf8_next(const unsigned char *s, size_t n, bool surrogates, uint32_t *cp);
 /* Append the UTF-8 (WTF-8 for surrogates) encoding of cp; cp above U+10FFFF gives U+FFFD. */
 int st_utf8_put(struct strbuf *sb, uint32_t cp);
+/*
+ * Append s as a JSON string, exactly as jsonw_string_len() writes it, but with no writer:
+ * for callers that write the fixed frame of a line themselves.
+ */
+void st_json_string(struct strbuf *sb, const char *s, size_t n);
 
 #endif /* SEATRACE_JSON_H */

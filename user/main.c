@@ -6,6 +6,7 @@
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -29,6 +30,8 @@
 #include "launch.h"
 #include "output.h"
 #include "seatrace.skel.h"
+#include "pair.h"
+#include "syscalls.h"
 
 static int verbose;
 
@@ -127,24 +130,113 @@ struct tracer {
 	struct st_output *out;
 	struct ring_buffer *rb;
 	__u64 lost_reported;
+	/* Semaphores watched for tampering, one per traced process. */
+	struct {
+		pid_t pid;
+		__u64 addr;
+		bool alerted;
+	} sems[ST_MAX_PIDS];
+	int nsems;
 	__u64 received;
 	__u64 invalid;
 	int out_err;
+	bool watch_exec; /* attach to new interpreters as processes exec them */
+	__u32 ctypes_alerted[64]; /* recent processes already warned about ctypes */
+	unsigned nctypes;
+	struct st_pairer *pairer;
+	__u64 execs;
 };
+
+static void on_exec(struct tracer *t, pid_t pid);
+
+/* Spans the pairer has ready, written in order; the first comes from st_pairer_event(). */
+static int flush_spans(struct tracer *t, int ready, struct st_span *span)
+{
+	int err = 0;
+
+	while (ready > 0) {
+		int e = st_output_span(t->out, span);
+
+		err = err ? err : e;
+		st_span_release(span);
+		ready = st_pairer_next(t->pairer, span);
+	}
+	return err;
+}
+
+static int pair_event(struct tracer *t, const struct st_view *v)
+{
+	struct st_span span;
+	int ready;
+
+	if (!t->pairer)
+		return 0;
+	ready = st_pairer_event(t->pairer, v, &span);
+	if (ready < 0) /* the event was not paired; spans queued before still go out */
+		ready = st_pairer_next(t->pairer, &span);
+	return flush_spans(t, ready, &span);
+}
+
+/* Spans still open in process pid (0: all): they will not close now. */
+static void drain_spans(struct tracer *t, __u32 pid)
+{
+	struct st_span span;
+
+	while (t->pairer && st_pairer_drain(t->pairer, pid, &span) > 0) {
+		st_output_span(t->out, &span);
+		st_span_release(&span);
+	}
+}
+
+/* ctypes raises several events per foreign call: one alert per process says it all. */
+static bool repeated_alert(struct tracer *t, const struct st_view *v)
+{
+	if (v->name_len < 7 || memcmp(v->name, "ctypes.", 7))
+		return false;
+	for (unsigned i = 0; i < 64 && i < t->nctypes; i++)
+		if (t->ctypes_alerted[i] == v->hdr->pid)
+			return true;
+	t->ctypes_alerted[t->nctypes++ % 64] = v->hdr->pid;
+	return false;
+}
 
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
 	struct st_view v;
-	int err = st_decode_event(data, size, &v);
+	struct st_sys_view sv;
+	int err;
 
 	t->received++;
-	if (err) {
+	/* The type tag comes first in every record; each decoder checks the rest. */
+	if (size >= sizeof(struct st_exec) && *(const __u16 *)data == ST_REC_EXEC) {
+		const struct st_exec *x = data;
+
+		if (t->watch_exec)
+			on_exec(t, (pid_t)x->pid);
+		return 0;
+	}
+	if (size >= sizeof(__u16) && *(const __u16 *)data == ST_REC_SYSCALL) {
+		err = st_sys_decode(data, size, &sv);
+		if (!err)
+			err = st_output_syscall(t->out, &sv);
+	} else {
+		err = st_decode_event(data, size, &v);
+		if (!err) {
+			const char *why = st_tamper_reason(v.name, v.name_len);
+
+			err = v.hdr->flags & ST_EF_ALERT_ONLY ? 0 : st_output_event(t->out, &v);
+			if (!err && !(v.hdr->flags & ST_EF_ALERT_ONLY))
+				err = pair_event(t, &v);
+			if (!err && why && !repeated_alert(t, &v))
+				err = st_output_alert(t->out, v.hdr->ts_ns, v.hdr->pid, v.hdr->tid,
+						      v.hdr->comm, why);
+		}
+	}
+	if (err == -EINVAL || err == -EPROTO) {
 		t->invalid++;
 		err = st_output_invalid(t->out, size, err);
 	}
-	else
-		err = st_output_event(t->out, &v);
 	if (err && !t->out_err)
 		t->out_err = err;
 	return 0;
@@ -169,11 +261,148 @@ static __u64 prog_misses(struct tracer *t)
 /* A lost-events record whenever the kernel's counts have grown since the last one. */
 static void report_lost(struct tracer *t)
 {
-	__u64 lost = sum_stat(t->skel, ST_STAT_LOST) + prog_misses(t);
+	__u64 lost = sum_stat(t->skel, ST_STAT_LOST) + sum_stat(t->skel, ST_STAT_SYS_LOST) +
+		     prog_misses(t);
 
 	if (lost > t->lost_reported) {
 		st_output_lost(t->out, now_mono_ns(), lost - t->lost_reported);
 		t->lost_reported = lost;
+	}
+}
+
+/* Syscalls are recorded for processes in the `traced` map (and, from the kernel, their children). */
+static int trace_syscalls_of(struct tracer *t, pid_t pid)
+{
+	__u32 key = (__u32)pid, mode = ST_TRACE_ALL;
+
+	if (!t->opts->syscalls)
+		return 0;
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.traced), &key, &mode, BPF_ANY)) {
+		int err = -errno;
+
+		die_msg("cannot mark PID %d for syscall tracing: %s", pid, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+/* --follow: the process and, from the kernel, its descendants are targets. */
+static int add_target(struct tracer *t, pid_t pid)
+{
+	__u32 key = (__u32)pid, one = 1;
+
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.targets), &key, &one, BPF_ANY)) {
+		int err = -errno;
+
+		die_msg("cannot add PID %d to the traced processes: %s", pid, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+/* A process exec'd: attach to its interpreter if it is a new one. */
+static void on_exec(struct tracer *t, pid_t pid)
+{
+	char msg[PATH_MAX + 256];
+	int ret;
+
+	t->execs++;
+	ret = st_attach_system(&t->att, pid, msg, sizeof(msg));
+	if (ret < 0)
+		die_msg("not tracing PID %d: %s", pid, msg);
+	else if (ret > 0 && t->opts->verbose)
+		die_msg("attached to a new interpreter, first run by PID %d", pid);
+}
+
+/* Every process on the host, once, at start-up. Returns the number of files attached. */
+static int attach_existing(struct tracer *t, int *nproc)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int files = 0;
+
+	*nproc = 0;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end, msg[PATH_MAX + 256];
+		long pid = strtol(de->d_name, &end, 10);
+		int ret;
+
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		ret = st_attach_system(&t->att, (pid_t)pid, msg, sizeof(msg));
+		if (ret < 0)
+			die_msg("not tracing PID %ld: %s", pid, msg);
+		else
+			files += ret;
+		(*nproc)++;
+	}
+	closedir(d);
+	return files;
+}
+
+static int list_processes(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d) {
+		die_msg("cannot read /proc: %s", strerror(errno));
+		return 1;
+	}
+	printf("%-8s %-12s %-10s %-40s %s\n", "PID", "USER", "VERSION", "TRACE", "EXECUTABLE");
+	while ((de = readdir(d))) {
+		char *end, line[PATH_MAX + 512];
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		if (st_list_process((pid_t)pid, line, sizeof(line)) > 0)
+			printf("%s\n", line);
+	}
+	closedir(d);
+	return 0;
+}
+
+static void watch_semaphore(struct tracer *t, pid_t pid, const struct st_pyelf *py)
+{
+	__u64 addr;
+
+	if (t->nsems < ST_MAX_PIDS && !st_semaphore_addr(pid, py, &addr)) {
+		t->sems[t->nsems].pid = pid;
+		t->sems[t->nsems].addr = addr;
+		t->sems[t->nsems].alerted = false;
+		t->nsems++;
+	}
+}
+
+/*
+ * The kernel raises the semaphore while the probe is attached; a process
+ * that writes it back to 0 silences its own audit events. Say so, once.
+ */
+static void check_semaphores(struct tracer *t)
+{
+	for (int i = 0; i < t->nsems; i++) {
+		unsigned v;
+		char path[64], comm[ST_COMM_LEN] = "";
+		FILE *f;
+
+		if (t->sems[i].alerted || st_semaphore_read(t->sems[i].pid, t->sems[i].addr, &v) ||
+		    v)
+			continue;
+		t->sems[i].alerted = true;
+		snprintf(path, sizeof(path), "/proc/%d/comm", t->sems[i].pid);
+		f = fopen(path, "re");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		st_output_alert(t->out, now_mono_ns(), (__u32)t->sems[i].pid, (__u32)t->sems[i].pid,
+				comm,
+				"the python:audit probe's semaphore was cleared in the process: its "
+				"audit events are no longer reported");
 	}
 }
 
@@ -192,8 +421,16 @@ static int at_exec(pid_t pid, void *data)
 
 	if (ret == -ENOENT)
 		return 0; /* not Python yet: a wrapper such as env or a shell */
-	if (ret == 0)
+	if (ret == 0 && x->t->opts->follow) {
+		ret = st_attach_system(&x->t->att, pid, err, sizeof(err));
+		ret = ret < 0 ? ret : add_target(x->t, pid);
+	} else if (ret == 0) {
 		ret = st_attach_pid(&x->t->att, pid, &py, err, sizeof(err));
+	}
+	if (ret == 0)
+		ret = trace_syscalls_of(x->t, pid);
+	if (ret == 0)
+		watch_semaphore(x->t, pid, &py);
 	if (ret) {
 		die_msg("%s", err);
 		return ret;
@@ -211,6 +448,10 @@ static void print_stats(struct tracer *t)
 		[ST_STAT_LOST] = "records lost (ring buffer full)",
 		[ST_STAT_NAME_FAULT] = "unreadable event names",
 		[ST_STAT_NO_LAYOUT] = "hits with no layout",
+		[ST_STAT_SYS_LOST] = "syscall records lost",
+		[ST_STAT_SYS_NOSLOT] = "syscalls not tracked (too many)",
+		[ST_STAT_PROC_FILTERED] = "events of processes filtered out",
+		[ST_STAT_EXEC_LOST] = "exec notices lost",
 	};
 
 	struct rusage ru;
@@ -250,10 +491,15 @@ int main(int argc, char **argv)
 		st_events_list(stdout, opts.json);
 		return 0;
 	}
+	bool system_wide = !opts.npids && !opts.cmd && !opts.list;
 	verbose = opts.verbose;
 	libbpf_set_print(libbpf_print);
 
-	if (check_privileges() || check_btf())
+	if (check_privileges())
+		return 1;
+	if (opts.list)
+		return list_processes();
+	if (check_btf())
 		return 1;
 	if (opts.output) {
 		outf = fopen(opts.output, "we");
@@ -296,6 +542,25 @@ int main(int argc, char **argv)
 	bpf_map__set_max_entries(t.skel->maps.scratch_map, (__u32)libbpf_num_possible_cpus());
 	bpf_program__set_autoload(opts.floor ? t.skel->progs.audit : t.skel->progs.audit_floor,
 				  false);
+	t.skel->rodata->cfg_syscalls = opts.syscalls;
+	st_syscalls_bits((__u64 *)t.skel->rodata->cfg_sys_bits);
+	t.skel->rodata->cfg_follow = opts.follow;
+	/* The kernel knows the default pairs' names; user rules need frames for every event. */
+	t.skel->rodata->cfg_frames_all = opts.npairs > 0 && !opts.no_pair;
+	t.watch_exec = system_wide || opts.follow;
+	t.skel->rodata->cfg_watch_exec = t.watch_exec;
+	t.skel->rodata->cfg_proc_filter = (opts.follow ? ST_PF_TARGETS : 0) |
+					  (opts.have_uid ? ST_PF_UID : 0) |
+					  (opts.comm ? ST_PF_COMM : 0) | (opts.cgroup ? ST_PF_CGROUP : 0);
+	t.skel->rodata->cfg_uid = opts.uid;
+	if (opts.comm)
+		strncpy((char *)t.skel->rodata->cfg_comm, opts.comm, ST_COMM_LEN - 1);
+	/* Only what this run needs is loaded: each program has a cost on the host. */
+	bpf_program__set_autoload(t.skel->progs.sys_enter, opts.syscalls);
+	bpf_program__set_autoload(t.skel->progs.sys_exit, opts.syscalls);
+	bpf_program__set_autoload(t.skel->progs.proc_fork, opts.syscalls || opts.follow);
+	bpf_program__set_autoload(t.skel->progs.proc_exit, opts.syscalls || opts.follow);
+	bpf_program__set_autoload(t.skel->progs.proc_exec, t.watch_exec);
 	err = seatrace_bpf__load(t.skel);
 	if (err) {
 		die_msg("cannot load the BPF programs: %s (run with -v for the verifier's log)",
@@ -304,6 +569,42 @@ int main(int argc, char **argv)
 	}
 	t.att.skel = t.skel;
 	t.att.floor = opts.floor;
+	if (opts.cgroup) {
+		__u32 zero = 0;
+		int cfd = open(opts.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (cfd < 0 || bpf_map_update_elem(bpf_map__fd(t.skel->maps.cgroup_filter), &zero,
+						   &cfd, BPF_ANY)) {
+			die_msg("cannot use cgroup %s: %s (give a cgroup v2 directory, such as "
+				"/sys/fs/cgroup/system.slice/docker-ID.scope)",
+				opts.cgroup, strerror(errno));
+			if (cfd >= 0)
+				close(cfd);
+			goto cleanup;
+		}
+		close(cfd);
+	}
+	{
+		struct bpf_program *progs[] = { t.skel->progs.sys_enter, t.skel->progs.sys_exit,
+						t.skel->progs.proc_fork, t.skel->progs.proc_exit,
+						t.skel->progs.proc_exec };
+
+		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+			struct bpf_link *l;
+
+			if (!bpf_program__autoload(progs[i]))
+				continue;
+			l = bpf_program__attach(progs[i]);
+
+			if (!l || t.att.nlinks >= ST_MAX_LINKS) {
+				die_msg("cannot attach %s: %s", bpf_program__name(progs[i]),
+					strerror(errno));
+				bpf_link__destroy(l);
+				goto cleanup;
+			}
+			t.att.links[t.att.nlinks++] = l;
+		}
+	}
 
 	oo.fmt = opts.json ? ST_FMT_JSON : ST_FMT_TEXT;
 	oo.out = outf;
@@ -312,6 +613,23 @@ int main(int argc, char **argv)
 	if (!t.out) {
 		die_msg("cannot set up output: %s", strerror(errno));
 		goto cleanup;
+	}
+	if (!opts.no_pair) {
+		t.pairer = st_pairer_new();
+		if (!t.pairer) {
+			die_msg("cannot set up pairing: %s", strerror(errno));
+			goto cleanup;
+		}
+		/* User rules first: they take precedence over the defaults. */
+		for (int i = 0; i < opts.npairs; i++) {
+			const char *why = NULL;
+
+			if (st_pairer_add_rule(t.pairer, opts.pairs[i], &why)) {
+				die_msg("invalid --pair '%s': %s", opts.pairs[i], why);
+				goto cleanup;
+			}
+		}
+		st_pairer_add_defaults(t.pairer);
 	}
 	t.rb = ring_buffer__new(bpf_map__fd(t.skel->maps.events), on_record, &t, NULL);
 	if (!t.rb) {
@@ -335,10 +653,17 @@ int main(int argc, char **argv)
 	for (int i = 0; i < opts.npids; i++) {
 		char msg[PATH_MAX + 256];
 
-		if (st_attach_pid(&t.att, opts.pids[i], &pys[i], msg, sizeof(msg))) {
-			die_msg("%s", msg);
+		/* With --follow, children may run any interpreter: attach per file, filter by target. */
+		err = opts.follow ? st_attach_system(&t.att, opts.pids[i], msg, sizeof(msg))
+				  : st_attach_pid(&t.att, opts.pids[i], &pys[i], msg, sizeof(msg));
+		if (err < 0 || (opts.follow && add_target(&t, opts.pids[i]))) {
+			if (err < 0)
+				die_msg("%s", msg);
 			goto cleanup;
 		}
+		if (trace_syscalls_of(&t, opts.pids[i]))
+			goto cleanup;
+		watch_semaphore(&t, opts.pids[i], &pys[i]);
 		fprintf(stderr, "seatrace: attached: PID %d, %s (CPython %s)\n", opts.pids[i],
 			pys[i].path, pys[i].version[0] ? pys[i].version : "?");
 	}
@@ -367,6 +692,18 @@ int main(int argc, char **argv)
 		pidfds[0] = (int)syscall(SYS_pidfd_open, child, 0);
 		npidfds = pidfds[0] >= 0;
 	}
+	if (system_wide) {
+		int nproc, files = attach_existing(&t, &nproc);
+
+		if (files < 0) {
+			die_msg("cannot scan /proc: %s", strerror(-files));
+			goto cleanup;
+		}
+		fprintf(stderr,
+			"seatrace: attached: %d interpreter file%s, %d processes scanned; new "
+			"processes are traced as they start (Ctrl-C to stop)\n",
+			files, files == 1 ? "" : "s", nproc);
+	}
 	fflush(stderr);
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -381,7 +718,8 @@ int main(int argc, char **argv)
 		epoll_ctl(epfd, EPOLL_CTL_ADD, pidfds[i], &ev);
 	}
 
-	live = npidfds;
+	/* System-wide, nothing ends the run but a signal. */
+	live = system_wide ? 1 : npidfds;
 	exit_code = 0;
 	while (live > 0 && !stopping) {
 		struct epoll_event evs[8];
@@ -418,12 +756,17 @@ int main(int argc, char **argv)
 			} else if (fd != ring_buffer__epoll_fd(t.rb)) {
 				/* A traced process ended: its events are all in the ring by now. */
 				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+				ring_buffer__consume(t.rb);
+				for (int k = 0; k < npidfds; k++)
+					if (pidfds[k] == fd)
+						drain_spans(&t, (__u32)(opts.cmd ? child : opts.pids[k]));
 				live--;
 			}
 		}
 		/* Wake-ups are batched in the kernel: always drain, whatever woke us. */
 		ring_buffer__consume(t.rb);
 		report_lost(&t);
+		check_semaphores(&t);
 		if (t.out_err) {
 			die_msg("cannot write events: %s", strerror(-t.out_err));
 			exit_code = 1;
@@ -433,6 +776,7 @@ int main(int argc, char **argv)
 	st_attach_detach_all(&t.att);
 	ring_buffer__consume(t.rb);
 	report_lost(&t);
+	drain_spans(&t, 0);
 	if (child) {
 		if (stopping) {
 			exit_code = 128 + SIGINT;
@@ -458,6 +802,7 @@ cleanup:
 	ring_buffer__free(t.rb);
 	if (t.out)
 		st_output_free(t.out);
+	st_pairer_free(t.pairer);
 	seatrace_bpf__destroy(t.skel);
 	for (int i = 0; i < ST_MAX_PIDS; i++)
 		if (pidfds[i] >= 0)

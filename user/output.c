@@ -21,13 +21,37 @@
 #include "events.h"
 #include "json.h"
 #include "strbuf.h"
+#include "pair.h"
+#include "syscalls.h"
+
+/*
+ * Lines go into `batch` and reach the stream in whole lines, many per fwrite(): when the
+ * batch passes BATCH_BYTES, and at every st_output_flush().
+ */
+#define BATCH_BYTES (64 * 1024)
 
 struct st_output {
 	struct st_output_opts opts;
-	struct strbuf line; /* kept between events to reuse its memory */
+	struct strbuf batch; /* complete lines not written yet; memory kept */
+	struct strbuf tmp;   /* scratch of the JSON formatter, memory kept */
 };
 
 /* ------------------------------------------------------------------ text */
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* A backslash, `esc`, and the `width` lowercase hex digits of c: \xNN, \uNNNN, \UNNNNNNNN. */
+static void put_hex_escape(struct strbuf *sb, char esc, uint32_t c, unsigned width)
+{
+	char b[10];
+	unsigned i;
+
+	b[0] = '\\';
+	b[1] = esc;
+	for (i = 0; i < width; i++)
+		b[2 + i] = hexdig[(c >> (4 * (width - 1 - i))) & 15];
+	strbuf_add(sb, b, 2 + width);
+}
 
 /* How one code point shows inside a repr()'d str, quote handled by the caller. */
 static void put_cp_escaped(struct strbuf *sb, uint32_t c)
@@ -44,21 +68,84 @@ static void put_cp_escaped(struct strbuf *sb, uint32_t c)
 		return;
 	}
 	if (c < 0x20 || c == 0x7f)
-		strbuf_addf(sb, "\\x%02" PRIx32, c);
+		put_hex_escape(sb, 'x', c, 2);
 	else if (c < 0x7f || st_unicode_printable(c))
 		st_utf8_put(sb, c);
 	else if (c <= 0xff)
-		strbuf_addf(sb, "\\x%02" PRIx32, c);
+		put_hex_escape(sb, 'x', c, 2);
 	else if (c <= 0xffff)
-		strbuf_addf(sb, "\\u%04" PRIx32, c);
+		put_hex_escape(sb, 'u', c, 4);
 	else
-		strbuf_addf(sb, "\\U%08" PRIx32, c);
+		put_hex_escape(sb, 'U', c, 8);
 }
+
+/*
+ * 1: the byte shows as itself in every repr() text: printable ASCII but the quotes and the
+ * backslash, which depend on the context.
+ */
+static const uint8_t repr_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+	/* 0x80 and up: 0 */
+};
 
 /* Python's quote choice: single quotes unless the text has ' and no ". */
 static char pick_quote(bool has_single, bool has_double)
 {
 	return has_single && !has_double ? '"' : '\'';
+}
+
+/* One code point of a repr()'d str or bytes that is not repr_plain. */
+static void repr_cp_slow(struct strbuf *sb, uint32_t c, char q)
+{
+	if (c == (uint32_t)(unsigned char)q || c == '\\') {
+		char b[2] = { '\\', (char)c };
+
+		strbuf_add(sb, b, 2);
+	} else {
+		put_cp_escaped(sb, c);
+	}
+}
+
+/* A str of kind 1 (Latin-1): runs of plain ASCII are copied in one go. */
+static void repr_str_latin1(struct strbuf *sb, const uint8_t *p, size_t n)
+{
+	size_t i = 0, run;
+	char q, *o;
+
+	/* The usual str is all plain: quoted as it is. */
+	while (i < n && repr_plain[p[i]])
+		i++;
+	if (i == n) {
+		o = strbuf_reserve(sb, n + 2);
+		if (o) {
+			o[0] = '\'';
+			memcpy(o + 1, p, n);
+			o[n + 1] = '\'';
+			strbuf_commit(sb, n + 2);
+		}
+		return;
+	}
+	q = pick_quote(memchr(p + i, '\'', n - i), memchr(p + i, '"', n - i));
+	strbuf_addch(sb, q);
+	i = 0;
+	for (;;) {
+		run = i;
+		while (i < n && repr_plain[p[i]])
+			i++;
+		strbuf_add(sb, p + run, i - run);
+		if (i == n)
+			break;
+		repr_cp_slow(sb, p[i], q);
+		i++;
+	}
+	strbuf_addch(sb, q);
 }
 
 static void repr_str(struct strbuf *sb, const struct st_val *v)
@@ -68,23 +155,25 @@ static void repr_str(struct strbuf *sb, const struct st_val *v)
 	uint32_t c;
 	char q;
 
-	for (i = 0; i < n; i++) {
-		c = st_str_char(v, i);
-		sq |= c == '\'';
-		dq |= c == '"';
-	}
-	q = pick_quote(sq, dq);
-	strbuf_addch(sb, q);
-	for (i = 0; i < n; i++) {
-		c = st_str_char(v, i);
-		if (c == (uint32_t)q || c == '\\') {
-			strbuf_addch(sb, '\\');
-			strbuf_addch(sb, (char)c);
-		} else {
-			put_cp_escaped(sb, c);
+	if (ST_VF_KIND(v->flags) == 1) {
+		repr_str_latin1(sb, v->payload, n);
+	} else {
+		for (i = 0; i < n; i++) {
+			c = st_str_char(v, i);
+			sq |= c == '\'';
+			dq |= c == '"';
 		}
+		q = pick_quote(sq, dq);
+		strbuf_addch(sb, q);
+		for (i = 0; i < n; i++) {
+			c = st_str_char(v, i);
+			if (c < 0x80 && repr_plain[c])
+				strbuf_addch(sb, (char)c);
+			else
+				repr_cp_slow(sb, c, q);
+		}
+		strbuf_addch(sb, q);
 	}
-	strbuf_addch(sb, q);
 	if (st_value_truncated(v))
 		strbuf_addstr(sb, "...");
 }
@@ -112,9 +201,17 @@ static void raw_utf8(struct strbuf *sb, const char *s, size_t n)
 	uint32_t cp;
 
 	while (i < n) {
+		size_t run = i;
+
+		/* Printable ASCII but the backslash is itself: copy the run. */
+		while (i < n && (repr_plain[p[i]] || p[i] == '\'' || p[i] == '"'))
+			i++;
+		strbuf_add(sb, p + run, i - run);
+		if (i == n)
+			break;
 		len = st_utf8_next(p + i, n - i, false, &cp);
 		if (!len) {
-			strbuf_addf(sb, "\\udc%02x", p[i]);
+			put_hex_escape(sb, 'u', 0xdc00 | p[i], 4);
 			i++;
 			continue;
 		}
@@ -135,12 +232,20 @@ static void repr_bytes(struct strbuf *sb, const struct st_val *v)
 
 	strbuf_addstr(sb, ba ? "bytearray(b" : "b");
 	strbuf_addch(sb, q);
-	for (i = 0; i < v->len; i++) {
-		uint8_t c = v->payload[i];
+	for (i = 0; i < v->len;) {
+		size_t run = i;
+		uint8_t c;
 
+		while (i < v->len && repr_plain[v->payload[i]])
+			i++;
+		strbuf_add(sb, v->payload + run, i - run);
+		if (i == v->len)
+			break;
+		c = v->payload[i++];
 		if (c == (uint8_t)q || c == '\\') {
-			strbuf_addch(sb, '\\');
-			strbuf_addch(sb, (char)c);
+			char b[2] = { '\\', (char)c };
+
+			strbuf_add(sb, b, 2);
 		} else if (c == '\t') {
 			strbuf_addstr(sb, "\\t");
 		} else if (c == '\n') {
@@ -148,9 +253,9 @@ static void repr_bytes(struct strbuf *sb, const struct st_val *v)
 		} else if (c == '\r') {
 			strbuf_addstr(sb, "\\r");
 		} else if (c < 0x20 || c >= 0x7f) {
-			strbuf_addf(sb, "\\x%02x", c);
+			put_hex_escape(sb, 'x', c, 2);
 		} else {
-			strbuf_addch(sb, (char)c);
+			strbuf_addch(sb, (char)c); /* the other quote */
 		}
 	}
 	strbuf_addch(sb, q);
@@ -182,8 +287,14 @@ static int repr_next(struct strbuf *sb, struct st_cursor *c)
 
 static void items_cut(struct strbuf *sb, uint64_t kept, uint64_t total)
 {
-	strbuf_addf(sb, "%s... (%" PRIu64 " item%s)", kept ? ", " : "", total,
-		    total == 1 ? "" : "s");
+	if (kept)
+		strbuf_addstr(sb, ", ");
+	strbuf_addstr(sb, "... (");
+	strbuf_add_u64(sb, total);
+	if (total == 1)
+		strbuf_addstr(sb, " item)");
+	else
+		strbuf_addstr(sb, " items)");
 }
 
 static int repr_container(struct strbuf *sb, struct st_cursor *c, const struct st_val *v)
@@ -202,7 +313,7 @@ static int repr_container(struct strbuf *sb, struct st_cursor *c, const struct s
 	}
 	for (i = 0; i < v->nchild; i++) {
 		if (i)
-			strbuf_addstr(sb, dict && (i & 1) ? ": " : ", ");
+			strbuf_add(sb, dict && (i & 1) ? ": " : ", ", 2);
 		err = repr_next(sb, c);
 		if (err)
 			return err;
@@ -260,10 +371,13 @@ static int repr_code(struct strbuf *sb, struct st_cursor *c, const struct st_val
 	} else {
 		strbuf_addch(sb, '?');
 	}
-	if (st_code_firstlineno(v, &line))
-		strbuf_addf(sb, "\", line %" PRId32 ">", line);
-	else
+	if (st_code_firstlineno(v, &line)) {
+		strbuf_addstr(sb, "\", line ");
+		strbuf_add_i64(sb, line);
+		strbuf_addch(sb, '>');
+	} else {
 		strbuf_addstr(sb, "\", line ?>");
+	}
 	return 0;
 }
 
@@ -331,26 +445,67 @@ static int64_t real_ns(uint64_t mono_ns, int64_t mono_to_real_ns)
 	return r;
 }
 
+/* Two decimal digits of 0 <= v < 100 (a struct tm field) at p, as %02d. */
+static void put2(char *p, int v)
+{
+	if (v < 0 || v > 99)
+		v = 0; /* localtime_r() gives none of these */
+	memcpy(p, st_digits2 + 2 * v, 2);
+}
+
+/*
+ * The local time of day of one second, "HH:MM:SS", remembered: events come in bursts within
+ * the same second, and localtime_r() costs far more than a line. Zone rules change only on
+ * whole seconds, so the text of a second never goes stale (unless TZ changes under a running
+ * reader, which seatrace never does).
+ */
+static __thread struct {
+	bool valid;
+	int64_t sec;
+	char hms[8];
+} hms_cache;
+
 static void text_time(struct strbuf *sb, int64_t ns)
 {
 	int64_t sec = ns / 1000000000, rem = ns % 1000000000;
+	uint32_t us;
 	struct tm tm;
 	time_t t;
+	char *p;
 
 	if (rem < 0) {
 		sec--;
 		rem += 1000000000;
 	}
-	t = (time_t)sec;
-	if (!localtime_r(&t, &tm))
-		memset(&tm, 0, sizeof(tm));
-	strbuf_addf(sb, "%02d:%02d:%02d.%06d ", tm.tm_hour, tm.tm_min, tm.tm_sec,
-		    (int)(rem / 1000));
+	if (!hms_cache.valid || hms_cache.sec != sec) {
+		t = (time_t)sec;
+		if (!localtime_r(&t, &tm))
+			memset(&tm, 0, sizeof(tm));
+		put2(hms_cache.hms, tm.tm_hour);
+		hms_cache.hms[2] = ':';
+		put2(hms_cache.hms + 3, tm.tm_min);
+		hms_cache.hms[5] = ':';
+		put2(hms_cache.hms + 6, tm.tm_sec);
+		hms_cache.sec = sec;
+		hms_cache.valid = true;
+	}
+	/* HH:MM:SS.uuuuuu and a space */
+	p = strbuf_reserve(sb, 16);
+	if (!p)
+		return;
+	us = (uint32_t)(rem / 1000);
+	memcpy(p, hms_cache.hms, 8);
+	p[8] = '.';
+	memcpy(p + 9, st_digits2 + 2 * (us / 10000), 2);
+	memcpy(p + 11, st_digits2 + 2 * (us / 100 % 100), 2);
+	memcpy(p + 13, st_digits2 + 2 * (us % 100), 2);
+	p[15] = ' ';
+	strbuf_commit(sb, 16);
 }
 
 /* The arguments tuple as the call's arguments, named from the events table when known. */
 static int text_args(struct strbuf *sb, struct st_cursor *c, const struct st_known_event *ke,
-		     uint16_t ev_flags)
+		     const uint8_t *arglen, uint16_t ev_flags)
 {
 	struct st_val a;
 	uint32_t i;
@@ -368,8 +523,13 @@ static int text_args(struct strbuf *sb, struct st_cursor *c, const struct st_kno
 	for (i = 0; i < a.nchild; i++) {
 		if (i)
 			strbuf_addstr(sb, ", ");
-		if (ke && i < ke->nargs)
-			strbuf_addf(sb, "%s=", ke->argnames[i]);
+		if (ke && i < ke->nargs) {
+			if (arglen[i])
+				strbuf_add(sb, ke->argnames[i], arglen[i]);
+			else
+				strbuf_addstr(sb, ke->argnames[i]);
+			strbuf_addch(sb, '=');
+		}
 		err = repr_next(sb, c);
 		if (err)
 			return err;
@@ -379,30 +539,222 @@ static int text_args(struct strbuf *sb, struct st_cursor *c, const struct st_kno
 	return 0;
 }
 
-static const struct st_known_event *known(const struct st_view *v)
+/* ------------------------------------------------------------------ line frames */
+
+/*
+ * The parts of a line that repeat from event to event are rendered once and remembered, per
+ * thread of the reader, in small direct-mapped caches:
+ *
+ *  - per traced thread (pid, tid, comm): text `PID/TID COMM ` and JSON
+ *    `,"pid":PID,"tid":TID,"comm":"COMM","event":`;
+ *  - per event name: its st_event_lookup() result, text `NAME(`, JSON `"NAME","args":` and,
+ *    for a known event, JSON `,"argnames":[...]`.
+ *
+ * A rendering is made the usual way, into the line, and then copied into its slot when it
+ * fits; one that does not fit (a name full of escapes) is simply made again each time.
+ * Known-events entries are static, so the remembered pointers stay good.
+ */
+#define IDS_SLOTS 16
+#define IDS_TEXT_MAX 64
+#define IDS_JSON_MAX 96
+#define NAME_SLOTS 64
+#define NAME_TEXT_MAX 96
+#define NAME_JSON_MAX 112
+#define ARGNAMES_JSON_MAX 160
+_Static_assert(IDS_TEXT_MAX % 16 == 0 && IDS_JSON_MAX % 16 == 0 && NAME_TEXT_MAX % 16 == 0 &&
+		       NAME_JSON_MAX % 16 == 0 && ARGNAMES_JSON_MAX % 16 == 0,
+	       "put_slot() reads slot buffers in 16-byte chunks");
+
+static __thread struct ids_slot {
+	bool used;
+	uint8_t text_len, json_len; /* 0: not rendered (yet) */
+	uint32_t pid, tid;
+	uint64_t comm[2]; /* the 16 bytes of comm, as two words to compare */
+	char text[IDS_TEXT_MAX];
+	char json[IDS_JSON_MAX];
+} ids_cache[IDS_SLOTS];
+
+static __thread struct name_slot {
+	bool used;
+	uint8_t text_len, json_len, argn_len; /* 0: not rendered (yet) */
+	uint16_t len;
+	uint64_t key[2]; /* name_key() */
+	const struct st_known_event *ke;
+	uint8_t arglen[ST_EVENT_MAX_ARGS]; /* strlen() of ke's argnames; 0: too long to keep */
+	char name[ST_NAME_MAX];
+	char text[NAME_TEXT_MAX];
+	char json[NAME_JSON_MAX];
+	char argn[ARGNAMES_JSON_MAX];
+} name_cache[NAME_SLOTS];
+
+/*
+ * Append a remembered rendering, in 16-byte chunks (slot buffers are multiples of 16 long):
+ * for a short copy of bounded size, compilers pick string instructions that start slowly.
+ */
+static void put_slot(struct strbuf *sb, const char *buf, size_t len)
 {
-	/* A cut name only looks like a known one by accident. */
-	if (v->hdr->flags & ST_EF_NAME_TRUNC)
+	char *p = strbuf_reserve(sb, (len + 15) & ~(size_t)15);
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < len; i += 16)
+		memcpy(p + i, buf + i, 16);
+	strbuf_commit(sb, len);
+}
+
+/* Keep sb[start..] in a slot's buffer if it fits; *len = its length, or 0. */
+static void remember(const struct strbuf *sb, size_t start, char *buf, size_t cap, uint8_t *len)
+{
+	size_t n = sb->len - start;
+
+	if (sb->err || n == 0 || n > cap || n > UINT8_MAX)
+		return;
+	memcpy(buf, sb->buf + start, n);
+	*len = (uint8_t)n;
+}
+
+static struct ids_slot *ids_slot(const struct st_event *h)
+{
+	struct ids_slot *k = &ids_cache[(h->tid * 0x9e3779b9u) >> 28];
+	uint64_t comm[2];
+
+	memcpy(comm, h->comm, sizeof(comm));
+	if (k->used && k->tid == h->tid && k->pid == h->pid && k->comm[0] == comm[0] &&
+	    k->comm[1] == comm[1])
+		return k;
+	k->used = true;
+	k->pid = h->pid;
+	k->tid = h->tid;
+	k->comm[0] = comm[0];
+	k->comm[1] = comm[1];
+	k->text_len = k->json_len = 0;
+	return k;
+}
+
+static uint64_t load32(const char *s)
+{
+	uint32_t x;
+
+	memcpy(&x, s, 4);
+	return x;
+}
+
+/*
+ * Two words that, with the length, identify a name of up to 16 bytes exactly: its first and
+ * last 8 bytes (overlapping when shorter), or for shorter names the same with 4 bytes, or
+ * for 1 to 3 bytes its first, middle and last byte. Longer names also compare their middle.
+ */
+static void name_key(const char *s, size_t n, uint64_t key[2])
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (n >= 8) {
+		memcpy(&key[0], s, 8);
+		memcpy(&key[1], s + n - 8, 8);
+	} else if (n >= 4) {
+		key[0] = load32(s);
+		key[1] = load32(s + n - 4);
+	} else if (n) {
+		key[0] = (uint64_t)u[0] | (uint64_t)u[n / 2] << 8 | (uint64_t)u[n - 1] << 16;
+		key[1] = 0;
+	} else {
+		key[0] = key[1] = 0;
+	}
+}
+
+/* The slot of a name that was not cut (a cut one only looks like a known name by accident). */
+static struct name_slot *name_slot(const struct st_view *v)
+{
+	size_t n = v->name_len;
+	struct name_slot *k;
+	uint64_t key[2], h;
+	unsigned i;
+
+	name_key(v->name, n, key);
+	h = (n * 0x9e3779b97f4a7c15ull) ^ key[0];
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= key[1] + (h >> 29);
+	h *= 0x94d049bb133111ebull;
+	k = &name_cache[h >> 58 & (NAME_SLOTS - 1)];
+	if (k->used && k->len == n && k->key[0] == key[0] && k->key[1] == key[1] &&
+	    (n <= 16 || !memcmp(k->name + 8, v->name + 8, n - 16)))
+		return k;
+	k->used = true;
+	k->ke = st_event_lookup(v->name, n);
+	for (i = 0; k->ke && i < k->ke->nargs && i < ST_EVENT_MAX_ARGS; i++) {
+		size_t l = strlen(k->ke->argnames[i]);
+
+		k->arglen[i] = l > UINT8_MAX ? 0 : (uint8_t)l;
+	}
+	k->len = (uint16_t)n;
+	k->key[0] = key[0];
+	k->key[1] = key[1];
+	memcpy(k->name, v->name, n);
+	k->text_len = k->json_len = k->argn_len = 0;
+	return k;
+}
+
+/* `PID/TID COMM ` */
+static void text_ids(struct strbuf *sb, const struct st_event *h)
+{
+	struct ids_slot *k = ids_slot(h);
+	size_t start = sb->len;
+	unsigned n;
+	char *p;
+
+	if (k->text_len) {
+		put_slot(sb, k->text, k->text_len);
+		return;
+	}
+	p = strbuf_reserve(sb, 2 * ST_U64_DEC_MAX + 2);
+	if (p) {
+		n = st_u64_dec(p, h->pid);
+		p[n++] = '/';
+		n += st_u64_dec(p + n, h->tid);
+		p[n++] = ' ';
+		strbuf_commit(sb, n);
+	}
+	raw_utf8(sb, h->comm, strnlen(h->comm, sizeof(h->comm)));
+	strbuf_addch(sb, ' ');
+	remember(sb, start, k->text, sizeof(k->text), &k->text_len);
+}
+
+/* `NAME(`, `NAME...(` for a cut name; the name's slot (NULL for a cut name). */
+static const struct name_slot *text_name(struct strbuf *sb, const struct st_view *v)
+{
+	struct name_slot *k = NULL;
+	size_t start = sb->len;
+
+	if (!(v->hdr->flags & ST_EF_NAME_TRUNC)) {
+		k = name_slot(v);
+		if (k->text_len) {
+			put_slot(sb, k->text, k->text_len);
+			return k;
+		}
+	}
+	raw_utf8(sb, v->name, v->name_len);
+	if (!k) {
+		strbuf_addstr(sb, "...(");
 		return NULL;
-	return st_event_lookup(v->name, v->name_len);
+	}
+	strbuf_addch(sb, '(');
+	remember(sb, start, k->text, sizeof(k->text), &k->text_len);
+	return k;
 }
 
 static int text_event(struct strbuf *sb, const struct st_view *v, int64_t mono_to_real_ns)
 {
 	const struct st_event *h = v->hdr;
+	const struct name_slot *k;
 	struct st_cursor c;
 	int err;
 
 	text_time(sb, real_ns(h->ts_ns, mono_to_real_ns));
-	strbuf_addf(sb, "%" PRIu32 "/%" PRIu32 " ", h->pid, h->tid);
-	raw_utf8(sb, h->comm, strnlen(h->comm, sizeof(h->comm)));
-	strbuf_addch(sb, ' ');
-	raw_utf8(sb, v->name, v->name_len);
-	if (h->flags & ST_EF_NAME_TRUNC)
-		strbuf_addstr(sb, "...");
-	strbuf_addch(sb, '(');
+	text_ids(sb, h);
+	k = text_name(sb, v);
 	st_cursor_init(&c, v);
-	err = text_args(sb, &c, known(v), h->flags);
+	err = text_args(sb, &c, k ? k->ke : NULL, k ? k->arglen : NULL, h->flags);
 	if (err)
 		return err;
 	/* Values after the arguments tuple are not part of the call: not shown. */
@@ -413,7 +765,7 @@ static int text_event(struct strbuf *sb, const struct st_view *v, int64_t mono_t
 
 struct jctx {
 	struct jsonw w;
-	struct strbuf tmp; /* scratch for one leaf at a time: never held across a recursion */
+	struct strbuf *tmp; /* scratch for one leaf at a time: never held across a recursion */
 };
 
 static int json_val(struct jctx *j, struct st_cursor *c, const struct st_val *v);
@@ -431,17 +783,21 @@ static int json_next(struct jctx *j, struct st_cursor *c)
 static void json_type_only(struct jsonw *w, const char *s, size_t n, bool cut)
 {
 	jsonw_start_object(w);
-	jsonw_name(w, "type");
+	jsonw_name_lit(w, "type");
 	jsonw_string_len(w, s, n);
-	if (cut)
-		jsonw_bool_field(w, "truncated", true);
+	if (cut) {
+		jsonw_name_lit(w, "truncated");
+		jsonw_bool(w, true);
+	}
 	jsonw_end_object(w);
 }
 
 static void json_cut_tail(struct jsonw *w, uint64_t total)
 {
-	jsonw_uint_field(w, "length", total);
-	jsonw_bool_field(w, "truncated", true);
+	jsonw_name_lit(w, "length");
+	jsonw_uint(w, total);
+	jsonw_name_lit(w, "truncated");
+	jsonw_bool(w, true);
 	jsonw_end_object(w);
 }
 
@@ -465,16 +821,16 @@ static int json_children(struct jctx *j, struct st_cursor *c, const struct st_va
 	for (i = 0; i < v->nchild; i += 2) {
 		if (st_value_next(c, &k) != 1)
 			return -EINVAL;
-		strbuf_reset(&j->tmp);
+		strbuf_reset(j->tmp);
 		if (k.tag == ST_V_STR && !st_value_truncated(&k)) {
-			st_str_to_wtf8(&k, &j->tmp);
-			jsonw_name_wtf8(&j->w, strbuf_str(&j->tmp), j->tmp.len);
+			st_str_to_wtf8(&k, j->tmp);
+			jsonw_name_wtf8(&j->w, strbuf_str(j->tmp), j->tmp->len);
 		} else {
 			/* JSON names are strings: other keys go by their text repr. */
-			err = repr_val(&j->tmp, c, &k);
+			err = repr_val(j->tmp, c, &k);
 			if (err)
 				return err;
-			jsonw_name_len(&j->w, strbuf_str(&j->tmp), j->tmp.len);
+			jsonw_name_len(&j->w, strbuf_str(j->tmp), j->tmp->len);
 		}
 		err = json_next(j, c);
 		if (err)
@@ -543,6 +899,7 @@ static int json_val(struct jctx *j, struct st_cursor *c, const struct st_val *v)
 {
 	struct jsonw *w = &j->w;
 	bool cut = st_value_truncated(v);
+	uint64_t mag;
 	char buf[40];
 	int n;
 
@@ -563,26 +920,37 @@ static int json_val(struct jctx *j, struct st_cursor *c, const struct st_val *v)
 			jsonw_end_object(w);
 			return 0;
 		}
-		strbuf_reset(&j->tmp);
-		if (st_int_to_decimal(v, &j->tmp) == -ERANGE)
+		if (st_int_small(v, &mag)) {
+			if (v->flags & ST_VF_NEG)
+				jsonw_int(w, -(int64_t)mag);
+			else
+				jsonw_uint(w, mag);
+			return 0;
+		}
+		strbuf_reset(j->tmp);
+		if (st_int_to_decimal(v, j->tmp) == -ERANGE)
 			json_type_only(w, "<invalid int>", strlen("<invalid int>"), false);
 		else
-			jsonw_number_raw(w, strbuf_str(&j->tmp), j->tmp.len);
+			jsonw_number_raw(w, strbuf_str(j->tmp), j->tmp->len);
 		return 0;
 	case ST_V_FLOAT:
 		jsonw_double(w, st_float_value(v));
 		return 0;
 	case ST_V_STR:
-		strbuf_reset(&j->tmp);
-		st_str_to_wtf8(v, &j->tmp);
-		if (!cut) {
-			jsonw_string_wtf8(w, strbuf_str(&j->tmp), j->tmp.len);
-			return 0;
+		if (cut) {
+			jsonw_start_object(w);
+			jsonw_name_lit(w, "str");
 		}
-		jsonw_start_object(w);
-		jsonw_name(w, "str");
-		jsonw_string_wtf8(w, strbuf_str(&j->tmp), j->tmp.len);
-		json_cut_tail(w, v->total);
+		if (ST_VF_KIND(v->flags) == 1) {
+			/* Latin-1 straight from the record, no UTF-8 copy first. */
+			jsonw_string_latin1(w, v->payload, v->len);
+		} else {
+			strbuf_reset(j->tmp);
+			st_str_to_wtf8(v, j->tmp);
+			jsonw_string_wtf8(w, strbuf_str(j->tmp), j->tmp->len);
+		}
+		if (cut)
+			json_cut_tail(w, v->total);
 		return 0;
 	case ST_V_BYTES:
 	case ST_V_BYTEARRAY:
@@ -614,16 +982,58 @@ static int json_val(struct jctx *j, struct st_cursor *c, const struct st_val *v)
 	}
 }
 
-static void json_ts(struct jsonw *w, int64_t ns)
+/* The text "[-]<seconds>." of the last JSON timestamp's whole seconds, remembered. */
+static __thread struct {
+	bool valid, neg;
+	uint64_t sec;
+	unsigned len;
+	char text[32]; /* read in 16-byte chunks */
+} ts_cache;
+
+/* Room ts_text() needs at buf: the text is at most 31 bytes, copied in 16-byte chunks. */
+#define TS_TEXT_MAX 32
+
+/* The JSON timestamp of ns: [-]seconds.nnnnnnnnn, at buf; its length. */
+static unsigned ts_text(char *buf, int64_t ns)
 {
 	uint64_t mag = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
-	char buf[40];
-	int n;
+	uint64_t sec = mag / 1000000000;
+	uint32_t frac = (uint32_t)(mag % 1000000000), hi;
+	unsigned n;
 
 	/* From integer nanoseconds: a double would lose the last digits. */
-	n = snprintf(buf, sizeof(buf), "%s%" PRIu64 ".%09" PRIu64, ns < 0 ? "-" : "",
-		     mag / 1000000000, mag % 1000000000);
-	jsonw_number_raw(w, buf, (size_t)n);
+	if (!ts_cache.valid || ts_cache.sec != sec || ts_cache.neg != (ns < 0)) {
+		n = 0;
+		if (ns < 0)
+			ts_cache.text[n++] = '-';
+		n += st_u64_dec(ts_cache.text + n, sec);
+		ts_cache.text[n++] = '.';
+		ts_cache.len = n;
+		ts_cache.sec = sec;
+		ts_cache.neg = ns < 0;
+		ts_cache.valid = true;
+	}
+	n = ts_cache.len;
+	memcpy(buf, ts_cache.text, 16);
+	if (n > 16)
+		memcpy(buf + 16, ts_cache.text + 16, 16);
+	/* Nine digits, zero-padded. */
+	hi = frac / 10000000;
+	frac %= 10000000;
+	memcpy(buf + n, st_digits2 + 2 * hi, 2);
+	buf[n + 2] = (char)('0' + frac / 1000000);
+	frac %= 1000000;
+	memcpy(buf + n + 3, st_digits2 + 2 * (frac / 10000), 2);
+	memcpy(buf + n + 5, st_digits2 + 2 * (frac / 100 % 100), 2);
+	memcpy(buf + n + 7, st_digits2 + 2 * (frac % 100), 2);
+	return n + 9;
+}
+
+static void json_ts(struct jsonw *w, int64_t ns)
+{
+	char buf[TS_TEXT_MAX];
+
+	jsonw_raw(w, buf, ts_text(buf, ns));
 }
 
 static int json_args(struct jctx *j, struct st_cursor *c, uint16_t ev_flags, uint64_t *cut_total)
@@ -661,51 +1071,113 @@ static int json_args(struct jctx *j, struct st_cursor *c, uint16_t ev_flags, uin
 	return 0;
 }
 
+/* `,"pid":PID,"tid":TID,"comm":"COMM","event":` */
+static void json_ids(struct strbuf *sb, const struct st_event *h)
+{
+	struct ids_slot *k = ids_slot(h);
+	size_t start = sb->len;
+
+	if (k->json_len) {
+		put_slot(sb, k->json, k->json_len);
+		return;
+	}
+	strbuf_addstr(sb, ",\"pid\":");
+	strbuf_add_u64(sb, h->pid);
+	strbuf_addstr(sb, ",\"tid\":");
+	strbuf_add_u64(sb, h->tid);
+	strbuf_addstr(sb, ",\"comm\":");
+	st_json_string(sb, h->comm, strnlen(h->comm, sizeof(h->comm)));
+	strbuf_addstr(sb, ",\"event\":");
+	remember(sb, start, k->json, sizeof(k->json), &k->json_len);
+}
+
+/* `"NAME","args":`; the name's slot, NULL for a cut name. */
+static struct name_slot *json_name(struct strbuf *sb, const struct st_view *v)
+{
+	struct name_slot *k = NULL;
+	size_t start = sb->len;
+
+	if (!(v->hdr->flags & ST_EF_NAME_TRUNC)) {
+		k = name_slot(v);
+		if (k->json_len) {
+			put_slot(sb, k->json, k->json_len);
+			return k;
+		}
+	}
+	st_json_string(sb, v->name, v->name_len);
+	strbuf_addstr(sb, ",\"args\":");
+	if (k)
+		remember(sb, start, k->json, sizeof(k->json), &k->json_len);
+	return k;
+}
+
+/* `,"argnames":["a","b"]` of a known event. */
+static void json_argnames(struct strbuf *sb, struct name_slot *k)
+{
+	const struct st_known_event *ke = k->ke;
+	size_t start = sb->len;
+	unsigned i;
+
+	if (k->argn_len) {
+		put_slot(sb, k->argn, k->argn_len);
+		return;
+	}
+	strbuf_addstr(sb, ",\"argnames\":[");
+	for (i = 0; i < ke->nargs; i++) {
+		if (i)
+			strbuf_addch(sb, ',');
+		st_json_string(sb, ke->argnames[i], strlen(ke->argnames[i]));
+	}
+	strbuf_addch(sb, ']');
+	remember(sb, start, k->argn, sizeof(k->argn), &k->argn_len);
+}
+
+/*
+ * The frame of the line (type, ts, pid, tid, comm, event, and the members after "args") has
+ * a fixed shape and is written directly; the writer does the "args" value, the one part whose
+ * shape comes from the record.
+ */
 static int json_event(struct jctx *j, const struct st_view *v, int64_t mono_to_real_ns)
 {
 	const struct st_event *h = v->hdr;
-	const struct st_known_event *ke = known(v);
-	struct jsonw *w = &j->w;
+	struct strbuf *sb = j->w.sb;
+	struct name_slot *k;
 	struct st_cursor c;
 	uint64_t cut_total;
-	unsigned i;
+	char *p;
 	int err;
 
-	jsonw_start_object(w);
-	jsonw_string_field(w, "type", "event");
-	jsonw_name(w, "ts");
-	json_ts(w, real_ns(h->ts_ns, mono_to_real_ns));
-	jsonw_uint_field(w, "pid", h->pid);
-	jsonw_uint_field(w, "tid", h->tid);
-	jsonw_name(w, "comm");
-	jsonw_string_len(w, h->comm, strnlen(h->comm, sizeof(h->comm)));
-	jsonw_name(w, "event");
-	jsonw_string_len(w, v->name, v->name_len);
-	jsonw_name(w, "args");
+	strbuf_addstr(sb, "{\"type\":\"event\",\"ts\":");
+	p = strbuf_reserve(sb, TS_TEXT_MAX);
+	if (p)
+		strbuf_commit(sb, ts_text(p, real_ns(h->ts_ns, mono_to_real_ns)));
+	json_ids(sb, h);
+	k = json_name(sb, v);
 	st_cursor_init(&c, v);
 	err = json_args(j, &c, h->flags, &cut_total);
 	if (err)
 		return err;
-	if (ke) {
-		jsonw_name(w, "argnames");
-		jsonw_start_array(w);
-		for (i = 0; i < ke->nargs; i++)
-			jsonw_string(w, ke->argnames[i]);
-		jsonw_end_array(w);
-	}
+	err = jsonw_error(&j->w);
+	if (err)
+		return err;
+	if (!jsonw_complete(&j->w))
+		return -EINVAL;
+	if (k && k->ke)
+		json_argnames(sb, k);
 	/* The arguments tuple itself was cut: "args" holds the first ones, this says how many. */
-	if (cut_total != UINT64_MAX)
-		jsonw_uint_field(w, "nargs", cut_total);
+	if (cut_total != UINT64_MAX) {
+		strbuf_addstr(sb, ",\"nargs\":");
+		strbuf_add_u64(sb, cut_total);
+	}
 	if (v->truncated)
-		jsonw_bool_field(w, "truncated", true);
-	jsonw_end_object(w);
-	return jsonw_error(w);
+		strbuf_addstr(sb, ",\"truncated\":true");
+	return strbuf_addch(sb, '}');
 }
 
 /* ------------------------------------------------------------------ API */
 
-int st_format_event(struct strbuf *sb, const struct st_view *v, enum st_format fmt,
-		    int64_t mono_to_real_ns)
+static int format_event(struct strbuf *sb, struct strbuf *tmp, const struct st_view *v,
+			enum st_format fmt, int64_t mono_to_real_ns)
 {
 	size_t start = sb->len;
 	struct jctx j;
@@ -716,12 +1188,9 @@ int st_format_event(struct strbuf *sb, const struct st_view *v, enum st_format f
 	if (fmt == ST_FMT_TEXT) {
 		err = text_event(sb, v, mono_to_real_ns);
 	} else {
-		strbuf_init(&j.tmp);
+		j.tmp = tmp;
 		jsonw_init(&j.w, sb);
 		err = json_event(&j, v, mono_to_real_ns);
-		if (!err && !jsonw_complete(&j.w))
-			err = -EINVAL;
-		strbuf_release(&j.tmp);
 		strbuf_addch(sb, '\n');
 	}
 	if (!err)
@@ -729,6 +1198,16 @@ int st_format_event(struct strbuf *sb, const struct st_view *v, enum st_format f
 	/* Never leave half a line behind. */
 	if (err)
 		strbuf_truncate(sb, start);
+	return err;
+}
+
+int st_format_event(struct strbuf *sb, const struct st_view *v, enum st_format fmt,
+		    int64_t mono_to_real_ns)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	int err = format_event(sb, &tmp, v, fmt, mono_to_real_ns);
+
+	strbuf_release(&tmp);
 	return err;
 }
 
@@ -744,74 +1223,129 @@ struct st_output *st_output_new(const struct st_output_opts *opts)
 	if (!o)
 		return NULL;
 	o->opts = *opts;
-	strbuf_init(&o->line);
+	strbuf_init(&o->batch);
+	strbuf_init(&o->tmp);
+	/* Room for a full batch and a long line: the buffer does not grow in the common case. */
+	if (strbuf_grow(&o->batch, BATCH_BYTES + ST_REC_MAX)) {
+		free(o);
+		errno = ENOMEM;
+		return NULL;
+	}
+	/*
+	 * The batch is the buffer: with stdio's on top, each batch would cost a copy and two
+	 * or three write(2)s (stdio's buffer is a few KiB); unbuffered, fwrite() of a batch is
+	 * one write(2) of whole lines. Only for streams on a file descriptor: a memory stream
+	 * (open_memstream) keeps its own buffer.
+	 */
+	if (fileno(opts->out) >= 0)
+		setvbuf(opts->out, NULL, _IONBF, 0);
 	return o;
 }
 
-static int flush_line(struct st_output *o)
+/* Write the complete lines batched so far; they are dropped from the batch either way. */
+static int write_batch(struct st_output *o)
 {
-	if (o->line.err)
-		return o->line.err;
-	if (fwrite(o->line.buf, 1, o->line.len, o->opts.out) != o->line.len)
-		return -EIO;
-	return 0;
+	size_t len = o->batch.len;
+	size_t n;
+
+	if (!len)
+		return 0;
+	n = fwrite(o->batch.buf, 1, len, o->opts.out);
+	strbuf_reset(&o->batch);
+	return n == len ? 0 : -EIO;
+}
+
+/*
+ * A line was appended to the batch (or failed, and st_format_event() took its part back):
+ * write the batch once it is big enough.
+ */
+static int line_done(struct st_output *o, int err)
+{
+	if (err) {
+		/* The batch holds only whole lines: start the next one afresh. */
+		o->batch.err = 0;
+		return err;
+	}
+	return o->batch.len >= BATCH_BYTES ? write_batch(o) : 0;
 }
 
 int st_output_event(struct st_output *o, const struct st_view *v)
 {
+	return line_done(o, format_event(&o->batch, &o->tmp, v, o->opts.fmt,
+					 o->opts.mono_to_real_ns));
+}
+
+int st_output_flush(struct st_output *o)
+{
 	int err;
 
-	strbuf_reset(&o->line);
-	err = st_format_event(&o->line, v, o->opts.fmt, o->opts.mono_to_real_ns);
-	if (err)
-		return err;
-	return flush_line(o);
+	if (!o)
+		return 0;
+	err = write_batch(o);
+	if (fflush(o->opts.out) && !err)
+		err = -EIO;
+	return err;
+}
+
+/* Rare lines (lost, invalid) append to the batch and write it out at once. */
+static int rare_line_done(struct st_output *o, size_t start)
+{
+	if (o->batch.err) {
+		strbuf_truncate(&o->batch, start);
+		return line_done(o, o->batch.err);
+	}
+	return write_batch(o);
 }
 
 int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 {
+	size_t start = o->batch.len;
 	struct jsonw w;
 
-	strbuf_reset(&o->line);
 	if (o->opts.fmt == ST_FMT_TEXT) {
-		strbuf_addf(&o->line, "--- lost %" PRIu64 " events (ring buffer full) ---\n",
-			    count);
+		strbuf_addstr(&o->batch, "--- lost ");
+		strbuf_add_u64(&o->batch, count);
+		strbuf_addstr(&o->batch, " events (ring buffer full) ---\n");
 	} else {
-		jsonw_init(&w, &o->line);
+		jsonw_init(&w, &o->batch);
 		jsonw_start_object(&w);
 		jsonw_string_field(&w, "type", "lost");
 		jsonw_name(&w, "ts");
 		json_ts(&w, real_ns(mono_ts_ns, o->opts.mono_to_real_ns));
 		jsonw_uint_field(&w, "count", count);
 		jsonw_end_object(&w);
-		strbuf_addch(&o->line, '\n');
+		strbuf_addch(&o->batch, '\n');
 	}
-	return flush_line(o);
+	return rare_line_done(o, start);
 }
 
 int st_output_invalid(struct st_output *o, size_t size, int err)
 {
+	size_t start = o->batch.len;
 	struct jsonw w;
 
-	strbuf_reset(&o->line);
 	if (o->opts.fmt == ST_FMT_TEXT) {
-		strbuf_addf(&o->line, "--- invalid record (%zu bytes) ---\n", size);
+		strbuf_addstr(&o->batch, "--- invalid record (");
+		strbuf_add_u64(&o->batch, size);
+		strbuf_addstr(&o->batch, " bytes) ---\n");
 	} else {
-		jsonw_init(&w, &o->line);
+		jsonw_init(&w, &o->batch);
 		jsonw_start_object(&w);
 		jsonw_string_field(&w, "type", "invalid");
 		jsonw_uint_field(&w, "size", size);
 		jsonw_end_object(&w);
-		strbuf_addch(&o->line, '\n');
+		strbuf_addch(&o->batch, '\n');
 	}
-	return flush_line(o);
+	return rare_line_done(o, start);
 }
 
 void st_output_free(struct st_output *o)
 {
 	if (!o)
 		return;
-	strbuf_release(&o->line);
+	st_output_flush(o);
+	strbuf_release(&o->batch);
+	strbuf_release(&o->tmp);
 	free(o);
 }
 
@@ -1012,4 +1546,226 @@ bool st_unicode_printable(uint32_t cp)
 			return false;
 	}
 	return true;
+}
+
+/* ---- records other than audit events: syscalls, alerts, spans ---------- */
+
+/* The line's head for records that have no st_event: time, pid/tid, comm. */
+static void text_head(struct strbuf *sb, int64_t real, uint32_t pid, uint32_t tid, const char *comm)
+{
+	text_time(sb, real);
+	strbuf_add_u64(sb, pid);
+	strbuf_addch(sb, '/');
+	strbuf_add_u64(sb, tid);
+	strbuf_addch(sb, ' ');
+	raw_utf8(sb, comm, strnlen(comm, ST_COMM_LEN));
+	strbuf_addch(sb, ' ');
+}
+
+static void json_head(struct jsonw *w, const char *type, int64_t real, uint32_t pid, uint32_t tid,
+		      const char *comm)
+{
+	jsonw_start_object(w);
+	jsonw_string_field(w, "type", type);
+	jsonw_name(w, "ts");
+	json_ts(w, real);
+	jsonw_uint_field(w, "pid", pid);
+	jsonw_uint_field(w, "tid", tid);
+	jsonw_name(w, "comm");
+	jsonw_string_len(w, comm, strnlen(comm, ST_COMM_LEN));
+}
+
+/* A line built from `start`: kept whole in the batch, or dropped whole on error. */
+static int other_line_done(struct st_output *o, size_t start)
+{
+	if (o->batch.err) {
+		int err = o->batch.err;
+
+		strbuf_truncate(&o->batch, start);
+		return line_done(o, err);
+	}
+	return line_done(o, 0);
+}
+
+int st_output_syscall(struct st_output *o, const struct st_sys_view *v)
+{
+	const struct st_syscall *r = v->rec;
+	enum st_sys_verdict verdict = st_sys_verdict(v);
+	int64_t real = real_ns(r->ts_ns, o->opts.mono_to_real_ns);
+	size_t start = o->batch.len;
+	struct jsonw w;
+
+	if (o->opts.fmt == ST_FMT_TEXT) {
+		text_head(&o->batch, real, r->pid, r->tid, r->comm);
+		/* strace's form, marked by how it relates to the audit events before it. */
+		if (verdict == ST_SYS_UNAUDITED)
+			strbuf_addstr(&o->batch, "!! UNAUDITED ");
+		else
+			strbuf_addstr(&o->batch, "-> ");
+		st_sys_format_text(&o->batch, v);
+		if (verdict == ST_SYS_STARTUP) {
+			strbuf_addstr(&o->batch, " (start-up, before any audit event)");
+		} else {
+			strbuf_addstr(&o->batch, verdict == ST_SYS_UNAUDITED ? " (last event: " : " (");
+			raw_utf8(&o->batch, v->audit_name, strlen(v->audit_name));
+			if (r->flags & ST_SF_INHERITED)
+				strbuf_addstr(&o->batch, ", in the parent");
+			strbuf_addch(&o->batch, ')');
+		}
+		strbuf_addch(&o->batch, '\n');
+	} else {
+		jsonw_init(&w, &o->batch);
+		json_head(&w, "syscall", real, r->pid, r->tid, r->comm);
+		st_sys_format_json(&w, v);
+		jsonw_end_object(&w);
+		strbuf_addch(&o->batch, '\n');
+	}
+	return other_line_done(o, start);
+}
+
+int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
+		    const char *comm, const char *reason)
+{
+	int64_t real = real_ns(mono_ts_ns, o->opts.mono_to_real_ns);
+	size_t start = o->batch.len;
+	struct jsonw w;
+
+	if (o->opts.fmt == ST_FMT_TEXT) {
+		text_head(&o->batch, real, pid, tid, comm);
+		strbuf_addstr(&o->batch, "!! ALERT: ");
+		strbuf_addstr(&o->batch, reason);
+		strbuf_addch(&o->batch, '\n');
+	} else {
+		jsonw_init(&w, &o->batch);
+		json_head(&w, "alert", real, pid, tid, comm);
+		jsonw_string_field(&w, "reason", reason);
+		jsonw_end_object(&w);
+		strbuf_addch(&o->batch, '\n');
+	}
+	/* Rare and important: written at once. */
+	return rare_line_done(o, start);
+}
+
+/* The items of a view's arguments tuple, as a call's arguments: `(1, 'x')`. */
+static int text_span_args(struct strbuf *sb, const struct st_view *v)
+{
+	struct st_cursor c;
+	struct st_val a;
+	int err;
+
+	st_cursor_init(&c, v);
+	if (st_value_next(&c, &a) != 1 || a.tag != ST_V_TUPLE)
+		return strbuf_addstr(sb, "<unreadable>");
+	for (uint32_t i = 0; i < a.nchild; i++) {
+		if (i)
+			strbuf_addstr(sb, ", ");
+		err = st_repr_value(sb, &c);
+		if (err)
+			return err;
+	}
+	if (st_value_truncated(&a))
+		strbuf_addstr(sb, ", ...");
+	return 0;
+}
+
+static int json_span_args(struct st_output *o, struct jsonw *w, const char *name,
+			  const struct st_view *v)
+{
+	struct jctx j = { .tmp = &o->tmp };
+	struct st_cursor c;
+	uint64_t cut;
+	int err;
+
+	jsonw_name(w, name);
+	if (!v) {
+		jsonw_null(w);
+		return 0;
+	}
+	j.w = *w;
+	st_cursor_init(&c, v);
+	err = json_args(&j, &c, v->hdr->flags, &cut);
+	*w = j.w;
+	return err;
+}
+
+int st_output_span(struct st_output *o, const struct st_span *s)
+{
+	const struct st_view *pre = (s->flags & ST_SPAN_NO_PRE) ? NULL : &s->pre;
+	const struct st_view *post = (s->flags & ST_SPAN_UNFINISHED) ? NULL : &s->post;
+	const struct st_view *any = pre ? pre : post;
+	int64_t real = real_ns(pre ? s->start_ns : s->end_ns, o->opts.mono_to_real_ns);
+	size_t start = o->batch.len;
+	struct jsonw w;
+	int err = 0;
+
+	if (!any)
+		return 0;
+	if (o->opts.fmt == ST_FMT_TEXT) {
+		struct strbuf *sb = &o->batch;
+
+		text_head(sb, real, s->pid, s->tid, any->hdr->comm);
+		strbuf_addstr(sb, "== ");
+		for (unsigned i = 0; i < s->depth && i < 32; i++)
+			strbuf_addstr(sb, "  ");
+		raw_utf8(sb, s->name, s->name_len);
+		strbuf_addch(sb, '(');
+		err = pre ? text_span_args(sb, pre) : strbuf_addstr(sb, "?");
+		strbuf_addch(sb, ')');
+		if (post) {
+			strbuf_addstr(sb, " -> ");
+			err = err ? err : text_span_args(sb, post);
+		}
+		if (s->flags & ST_SPAN_UNFINISHED)
+			strbuf_addstr(sb, " <unfinished>");
+		else if (s->flags & ST_SPAN_NO_PRE)
+			strbuf_addstr(sb, " <began before tracing>");
+		else {
+			char buf[32];
+
+			snprintf(buf, sizeof(buf), " <%.6fs>", s->dur_ns / 1e9);
+			strbuf_addstr(sb, buf);
+		}
+		if (s->flags & ST_SPAN_AMBIGUOUS)
+			strbuf_addstr(sb, " [ambiguous]");
+		strbuf_addch(sb, '\n');
+	} else {
+		jsonw_init(&w, &o->batch);
+		json_head(&w, "span", real, s->pid, s->tid, any->hdr->comm);
+		jsonw_name(&w, "name");
+		jsonw_string_wtf8(&w, s->name, s->name_len);
+		jsonw_name(&w, "pre_event");
+		if (pre)
+			jsonw_string_wtf8(&w, pre->name, pre->name_len);
+		else
+			jsonw_null(&w);
+		jsonw_name(&w, "post_event");
+		if (post)
+			jsonw_string_wtf8(&w, post->name, post->name_len);
+		else
+			jsonw_null(&w);
+		err = json_span_args(o, &w, "pre_args", pre);
+		if (!err)
+			err = json_span_args(o, &w, "post_args", post);
+		jsonw_name(&w, "start_ts");
+		if (pre)
+			json_ts(&w, real_ns(s->start_ns, o->opts.mono_to_real_ns));
+		else
+			jsonw_null(&w);
+		jsonw_name(&w, "duration_ns");
+		if (pre && post)
+			jsonw_uint(&w, s->dur_ns);
+		else
+			jsonw_null(&w);
+		jsonw_uint_field(&w, "depth", s->depth);
+		jsonw_bool_field(&w, "unfinished", s->flags & ST_SPAN_UNFINISHED);
+		jsonw_bool_field(&w, "no_pre", s->flags & ST_SPAN_NO_PRE);
+		jsonw_bool_field(&w, "ambiguous", s->flags & ST_SPAN_AMBIGUOUS);
+		jsonw_end_object(&w);
+		strbuf_addch(&o->batch, '\n');
+	}
+	if (err) {
+		strbuf_truncate(&o->batch, start);
+		return line_done(o, err);
+	}
+	return other_line_done(o, start);
 }

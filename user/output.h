@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Formatting of validated event records as text lines (strace-like, Python repr values) or
- * JSON Lines. Every line is built in memory and written with a single fwrite(), so a line is
- * never half-printed.
+ * JSON Lines. Lines are built in memory and collected into a batch that is written with one
+ * fwrite() once it is big enough (64 KiB), and at every st_output_flush(): the stream only
+ * ever gets whole lines, never half of one.
  */
 #ifndef SEATRACE_OUTPUT_H
 #define SEATRACE_OUTPUT_H
@@ -24,14 +25,33 @@ struct st_output_opts {
 
 struct st_output;
 
-/* NULL and errno (EINVAL, ENOMEM) on failure. */
+/*
+ * NULL and errno (EINVAL, ENOMEM) on failure. The output does its own buffering, in whole
+ * lines: a stream on a file descriptor is made unbuffered (setvbuf _IONBF), so each batch is
+ * one write(2). Give it a stream nothing else has written to yet.
+ */
 struct st_output *st_output_new(const struct st_output_opts *opts);
-/* One line for the event. 0, -ENOMEM, or -EIO when the write failed. */
+/*
+ * One line for the event, added to the batch. 0, -ENOMEM (nothing added), or -EIO when
+ * writing the batch failed (then the lines of that batch are dropped).
+ */
 int st_output_event(struct st_output *o, const struct st_view *v);
-/* Records lost in the ring buffer: JSON {"type":"lost","ts":..,"count":N}; a text line. */
+/*
+ * Records lost in the ring buffer: JSON {"type":"lost","ts":..,"count":N}; a text line.
+ * Written at once, with the batch before it. 0, -ENOMEM or -EIO.
+ */
 int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count);
-/* A malformed record, never dropped silently: JSON {"type":"invalid","size":N}; a text line. */
+/*
+ * A malformed record, never dropped silently: JSON {"type":"invalid","size":N}; a text line.
+ * Written at once, with the batch before it. 0, -ENOMEM or -EIO.
+ */
 int st_output_invalid(struct st_output *o, size_t size, int err);
+/*
+ * Write the batched lines and fflush() the stream: call it whenever the reader goes idle (after
+ * each drain of the ring buffer) so lines show up promptly. 0 or -EIO.
+ */
+int st_output_flush(struct st_output *o);
+/* Flushes (as st_output_flush(), whose result a caller that cares checks first), then frees. */
 void st_output_free(struct st_output *o);
 
 /*
@@ -45,5 +65,15 @@ int st_format_event(struct strbuf *sb, const struct st_view *v, enum st_format f
 int st_repr_value(struct strbuf *sb, struct st_cursor *c);
 /* Python's str.isprintable() for one code point (Unicode 14, as in CPython 3.11). */
 bool st_unicode_printable(uint32_t cp);
+
+struct st_sys_view;
+struct st_span;
+/* A syscall record, marked by how it relates to the audit event before it. */
+int st_output_syscall(struct st_output *o, const struct st_sys_view *v);
+/* A sign of tampering with auditing; written at once. */
+int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
+		    const char *comm, const char *reason);
+/* A paired call: prehook and posthook events (or what is known of them) as one record. */
+int st_output_span(struct st_output *o, const struct st_span *s);
 
 #endif /* SEATRACE_OUTPUT_H */

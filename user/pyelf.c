@@ -40,7 +40,7 @@ static void read_notes(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, __u64 base_addr, b
 	while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
 		const char *desc = (const char *)data->d_buf + desc_off;
 		const char *owner = (const char *)data->d_buf + name_off;
-		__u64 pc, base;
+		__u64 pc, base, sem;
 		const char *prov, *name;
 
 		if (nh.n_type != 3 || nh.n_namesz != 8 || memcmp(owner, "stapsdt", 8) ||
@@ -48,6 +48,7 @@ static void read_notes(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, __u64 base_addr, b
 			continue;
 		memcpy(&pc, desc, 8);
 		memcpy(&base, desc + 8, 8);
+		memcpy(&sem, desc + 16, 8);
 		prov = desc + 24;
 		if (!memchr(prov, 0, nh.n_descsz - 24))
 			continue;
@@ -58,8 +59,12 @@ static void read_notes(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, __u64 base_addr, b
 		if (strcmp(prov, "python") || strcmp(name, "audit"))
 			continue;
 		/* Prelinked binaries: notes carry the base they were written against. */
-		if (have_base)
+		if (have_base) {
 			pc += base_addr - base;
+			if (sem)
+				sem += base_addr - base;
+		}
+		py->semaphore = sem;
 		if (py->nsites < ST_MAX_SITES)
 			py->sites[py->nsites++] = pc;
 	}
@@ -225,6 +230,12 @@ int st_pyelf_read(const char *path, struct st_pyelf *py)
 	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx)) {
 		err = -ENOEXEC;
 		goto out;
+	}
+	{
+		GElf_Ehdr eh;
+
+		if (gelf_getehdr(elf, &eh))
+			py->dynamic = eh.e_type == ET_DYN;
 	}
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;

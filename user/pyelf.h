@@ -16,6 +16,8 @@ struct st_pyelf {
 	bool is_python;	 /* looks like a CPython interpreter or libpython */
 	unsigned nsites; /* python:audit probe sites; 0: built without probes */
 	__u64 sites[ST_MAX_SITES];
+	__u64 semaphore; /* link-time address of the probe's semaphore, 0 if none */
+	bool dynamic;	 /* ET_DYN: loaded at a bias (PIE or shared library) */
 	__u32 version_hex; /* PY_VERSION_HEX, 0 if unknown */
 	char version[32];
 	bool free_threaded;

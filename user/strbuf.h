@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A small growable byte buffer. Output formats a whole line into one of these and writes it
- * with a single fwrite(), so a line is never half-printed when two writers share a stream.
+ * A small growable byte buffer. Output formats lines into one of these and writes them with
+ * fwrite() in whole lines, so a line is never half-printed when two writers share a stream.
  *
  * Errors are sticky: after an allocation failure every later append is a no-op returning
  * -ENOMEM, so callers can append a whole line and check once at the end.
@@ -97,26 +97,19 @@ static inline void strbuf_commit(struct strbuf *sb, size_t k)
 /* Bytes st_u64_dec() writes at most. */
 #define ST_U64_DEC_MAX 20
 
+extern const char st_digits2[200];
+extern const uint64_t st_pow10[20];
+
 /* Decimal digits of v. */
 static inline unsigned st_dec_len(uint64_t v)
 {
-	unsigned n = 1;
+	/* v | 1 has the same number of digits, and a bit length for 0 too. */
+	uint64_t x = v | 1;
+	/* log10(2) ~ 1233/4096: digits from the bit length, then one compare to settle it. */
+	unsigned t = (unsigned)(64 - __builtin_clzll(x)) * 1233 >> 12;
 
-	for (;;) {
-		if (v < 10)
-			return n;
-		if (v < 100)
-			return n + 1;
-		if (v < 1000)
-			return n + 2;
-		if (v < 10000)
-			return n + 3;
-		v /= 10000;
-		n += 4;
-	}
+	return t + 1 - (x < st_pow10[t]);
 }
-
-extern const char st_digits2[200];
 
 /* Write the n = st_dec_len(v) decimal digits of v at out[0..n). */
 static inline void st_dec_put(char *out, uint64_t v, unsigned n)

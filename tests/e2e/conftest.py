@@ -13,7 +13,6 @@ import json
 import math
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -353,8 +352,8 @@ class Tracer:
     """seatrace running in the background (-p mode), stdout to a file, stderr collected."""
 
     def __init__(self, args, out_path, env=None, slow_reader=False):
-        """slow_reader: stdout is a pipe read 4 KiB at a time with a pause between
-        reads, a consumer much slower than a busy traced process."""
+        """slow_reader: stdout is a pipe read 2 KiB at a time with a 10 ms pause between
+        reads (about 200 KB/s), a consumer much slower than a busy traced process."""
         self.out_path = Path(out_path)
         self.out_file = open(self.out_path, "wb")
         self.argv = [SEATRACE, *map(str, args)]
@@ -379,12 +378,15 @@ class Tracer:
     def _read_slowly(self):
         fd = self.proc.stdout.fileno()
         while True:
-            data = os.read(fd, 4096)
-            if not data:
+            try:
+                data = os.read(fd, 2048)
+                if not data:
+                    break
+                self.out_file.write(data)
+                self.out_file.flush()
+            except (OSError, ValueError):  # the test gave up and closed the file
                 break
-            self.out_file.write(data)
-            self.out_file.flush()
-            time.sleep(0.005)
+            time.sleep(0.01)
 
     def _read_stderr(self):
         for raw in self.proc.stderr:
@@ -446,6 +448,8 @@ class Tracer:
                 self.proc.wait(TIMEOUT)
             except subprocess.TimeoutExpired:
                 pass
+        if self.reader:
+            self.reader.join(TIMEOUT)
         if not self.out_file.closed:
             self.out_file.close()
 

@@ -4,7 +4,7 @@ from fnmatch import fnmatchcase
 
 import pytest
 
-from conftest import trace_script
+from conftest import trace_code, trace_script
 from raise_names import NAMES
 
 # (options, description)
@@ -125,3 +125,12 @@ def test_stats_lines_format():
     assert stat_lines, res.stderr
     assert "(null)" not in res.stderr, res.stderr
     assert all(v >= 0 for v in res.stats.values())
+
+
+def test_non_ascii_names_and_question_mark():
+    """fnmatch's ? stands for one character, a non-ASCII one too."""
+    code = "import sys; sys.audit('événement', 1); sys.audit('xvénement', 2)"
+    for pattern, want in (("é*", [1]), ("?vénement", [1, 2]), ("[é]vénement", [1])):
+        res = trace_code(code, "-e", pattern)
+        assert res.returncode == 0, res
+        assert [e["args"][0] for e in res.events] == want, pattern

@@ -1,6 +1,5 @@
 # SPDX-License-Identifier: MIT
 """Real stdlib audit events: argument names from the known-events table, decoded values."""
-import json
 import os
 import re
 

@@ -6,14 +6,13 @@ One seatrace run (module fixture) traces workloads/raise_values.py, which raises
 case's decoded value exactly.
 """
 import math
-import os
 import time
 
 import pytest
 
-from conftest import (PY, assert_value, b64, conforms, digits30, short, strict_eq, to_json,
-                      trace_code, trace_script)
-from valuecases import CASES, Custom  # noqa: F401  (Custom: for the reader)
+from conftest import (assert_value, b64, conforms, short, strict_eq, to_json, trace_code,
+                      trace_script)
+from valuecases import CASES
 
 
 def cut_str(s, n):
@@ -97,7 +96,10 @@ EXPECTED = {
     "list_16": list(range(16)),
     "list_20": {"items": list(range(16)), "length": 20, "truncated": True},
     "tuple_20": {"items": list(range(100, 116)), "length": 20, "truncated": True},
-    # dict_20: checked separately (how many pairs a dict keeps is not pinned down)
+    "dict_16": {f"k{i}": i for i in range(16)},
+    "dict_20": {"dict": {f"k{i}": i for i in range(16)}, "length": 20, "truncated": True},
+    "dict_after_deletes": {str(i): i for i in range(24, 30)},
+    "dict_instance": {"a": 1, "b": "two"},
     "dict_with_list_20": {"l": {"items": list(range(16)), "length": 20, "truncated": True}},
     "depth_3": wrap(3, ["leaf"]),
     # "beyond nesting depth 4" is summarised: a container at depth 4 is still shown
@@ -105,6 +107,8 @@ EXPECTED = {
     "depth_5_list": wrap(4, [summary("list", 1)]),
     "depth_5_tuple": wrap(4, [summary("tuple", 1)]),
     "depth_5_dict": wrap(4, [summary("dict", 1)]),
+    "recursive_list": wrap(4, [summary("list", 1)]),
+    "recursive_dict": {"self": {"self": {"self": {"self": summary("dict", 1)}}}},
     "custom": {"type": "Custom"},
     "builtin_function": {"type": "builtin_function_or_method"},
     "type_object": {"type": "type"},
@@ -114,7 +118,7 @@ EXPECTED = {
 
 TRUNCATED = {"str_300", "bytes_300", "int_65_digits", "int_10_700", "int_m10_700", "list_20",
              "tuple_20", "dict_20", "dict_with_list_20", "depth_5_list", "depth_5_tuple",
-             "depth_5_dict"}
+             "depth_5_dict", "recursive_list", "recursive_dict"}
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +131,7 @@ def values_run():
 
 
 def test_expected_table_covers_all_cases():
-    assert set(EXPECTED) | {"dict_20"} == set(CASES)
+    assert set(EXPECTED) == set(CASES)
     for name, v in CASES.items():
         if name not in TRUNCATED:
             assert strict_eq(to_json(v), EXPECTED[name]), name  # the oracle agrees
@@ -138,7 +142,7 @@ def test_one_event_per_case_in_order(values_run):
     assert names == ["seatrace.v." + n for n in CASES]
 
 
-@pytest.mark.parametrize("name", [n for n in CASES if n != "dict_20"])
+@pytest.mark.parametrize("name", list(CASES))
 def test_value(values_run, name):
     ev = values_run.one("seatrace.v." + name)
     assert isinstance(ev["args"], list) and len(ev["args"]) == 1, ev
@@ -162,14 +166,14 @@ def test_big_int_exact_digits(values_run):
     assert "e+" not in line.split('"args"')[1]
 
 
-def test_dict_with_20_items_is_cut(values_run):
+def test_dict_with_20_items_keeps_a_prefix(values_run):
+    """Whatever the number of pairs kept, they are the first ones, values exact."""
     ev = values_run.one("seatrace.v.dict_20")
     v = ev["args"][0]
     assert ev.get("truncated") is True
     assert isinstance(v, dict) and v.get("truncated") is True and v.get("length") == 20, v
     kept = v["dict"]
     assert 1 <= len(kept) <= 16, v
-    # the first pairs, in insertion order, values exact
     assert list(kept.items()) == [(f"k{i}", i) for i in range(len(kept))], v
 
 
@@ -307,15 +311,26 @@ def test_long_event_name_is_cut_and_flagged():
     assert ev["args"] == [1]
 
 
-def test_str_subclass_and_int_subclass_values():
+def test_subclasses_of_builtin_types():
     """Subclasses of the built-in types share their layout: decoded as their base."""
-    code = ("import sys, enum\n"
+    code = ("import sys, enum, collections\n"
             "class S(str): pass\n"
             "class C(enum.IntEnum):\n    A = 7\n"
-            "sys.audit('seatrace.sub', S('sub'), C.A, True)\n")
+            "P = collections.namedtuple('P', 'x y')\n"
+            "class L(list): pass\n"
+            "class D(dict): pass\n"
+            "sys.audit('seatrace.sub', S('sub'), C.A, True, P(1, 'y'), L([2]), D(k=3))\n")
     res = trace_code(code, "-e", "seatrace.*")
     assert res.returncode == 0, res
-    assert_value(res.one("seatrace.sub")["args"], ["sub", 7, True])
+    assert_value(res.one("seatrace.sub")["args"], ["sub", 7, True, [1, "y"], [2], {"k": 3}])
+
+
+def test_event_names_empty_and_non_ascii():
+    code = "import sys; sys.audit('', 42); sys.audit('événement.😀', 'ü')"
+    res = trace_code(code)
+    assert res.returncode == 0, res
+    assert_value(res.one("")["args"], [42])
+    assert_value(res.one("événement.😀")["args"], ["ü"])
 
 
 def test_unicode_strings_in_every_container_position():

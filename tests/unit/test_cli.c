@@ -85,7 +85,9 @@ static void test_rejects(void **state)
 	assert_true(PARSE(&o, "--buffer-size", "12288", "-p", "1") < 0);
 	assert_true(PARSE(&o, "--no-such-option", "-p", "1") < 0);
 	assert_true(PARSE(&o, "-p", "1", "--", "python3") < 0);
-	assert_true(PARSE(&o, "-j") < 0); /* nothing to trace */
+	assert_true(PARSE(&o, "-f") < 0); /* follow what? */
+	assert_true(PARSE(&o, "--comm", "a-name-longer-than-15") < 0);
+	assert_true(PARSE(&o, "-u", "no-such-user-here") < 0);
 	assert_true(PARSE(&o, "-e", ",", "-p", "1") < 0);
 	assert_true(PARSE(&o, "-x", "", "-p", "1") < 0);
 }
@@ -102,6 +104,15 @@ static void test_sizes(void **state)
 	assert_int_equal(o.ring_size, 4096);
 	assert_int_equal(PARSE(&o, "--list-events"), 0);
 	assert_true(o.list_events);
+	/* No target: every Python on the host, narrowed by process filters. */
+	assert_int_equal(PARSE(&o, "-u", "0", "--comm", "python3.11", "-j"), 0);
+	assert_true(o.have_uid);
+	assert_int_equal(o.uid, 0);
+	assert_string_equal(o.comm, "python3.11");
+	assert_int_equal(PARSE(&o, "-u", "root"), 0);
+	assert_int_equal(o.uid, 0);
+	assert_int_equal(PARSE(&o, "-f", "-p", "5"), 0);
+	assert_true(o.follow);
 }
 
 int main(void)

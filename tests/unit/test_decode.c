@@ -670,6 +670,84 @@ static void test_int_decimal(void **state)
 	assert_string_equal(s + 558, "04589281308443672575");
 }
 
+/* Decimal text of a 128-bit value, written the slow way, for reference. */
+static void u128_text(unsigned __int128 x, bool neg, char *out)
+{
+	char tmp[64];
+	size_t n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + (int)(x % 10));
+		x /= 10;
+	} while (x);
+	if (neg && !(n == 1 && tmp[0] == '0'))
+		out[i++] = '-';
+	while (n)
+		out[i++] = tmp[--n];
+	out[i] = '\0';
+}
+
+/* Ints of 0 to 4 digits (the 64-bit fast path and the general one) against a reference. */
+static void test_int_decimal_random(void **state)
+{
+	uint64_t seed = 0x243f6a8885a308d3ull;
+	uint32_t d[4];
+	char want[64];
+
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t n = (size_t)(iter % 5), i;
+		unsigned __int128 x = 0;
+		bool neg = iter & 8;
+
+		for (i = 0; i < n; i++) {
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			switch (seed >> 62) {
+			case 0:
+				d[i] = 0;
+				break;
+			case 1:
+				d[i] = 0x3fffffff;
+				break;
+			default:
+				d[i] = (uint32_t)seed & 0x3fffffff;
+				if (seed & (1ull << 40))
+					d[i] &= 0x3ff;
+			}
+		}
+		for (i = n; i-- > 0;)
+			x = x << 30 | d[i];
+		u128_text(x, neg, want);
+		assert_string_equal(decimal(d, n, neg), want);
+	}
+}
+
+static void test_int_small(void **state)
+{
+	static const uint8_t two[8] = { 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, 0xff, 0x3f };
+	static const uint8_t bad[8] = { 1, 0, 0, 0x40, 0, 0, 0, 0 };
+	struct st_val v = { .tag = ST_V_INT };
+	uint64_t mag = 12345;
+
+	v.payload = two;
+	v.len = 0;
+	assert_true(st_int_small(&v, &mag));
+	assert_int_equal(mag, 0);
+	v.len = 4;
+	assert_true(st_int_small(&v, &mag));
+	assert_int_equal(mag, 0x3fffffff);
+	v.len = 8;
+	assert_true(st_int_small(&v, &mag));
+	assert_int_equal(mag, (1ull << 60) - 1);
+	/* Three digits, or a digit of more than 30 bits: not small. */
+	v.len = 12;
+	assert_false(st_int_small(&v, &mag));
+	v.payload = bad;
+	v.len = 4;
+	assert_false(st_int_small(&v, &mag));
+}
+
 static void test_int_bad_digit(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -677,17 +755,22 @@ static void test_int_bad_digit(void **state)
 	struct st_view v;
 	struct st_cursor c;
 	struct st_val val;
-	static const uint32_t d[] = { 1, 0x40000000 };
+	static const uint32_t d[] = { 1, 0x40000000, 0x80000000, 5 };
+	static const struct {
+		size_t off, n;
+	} cases[] = { { 0, 2 }, { 1, 1 }, { 2, 1 }, { 0, 3 }, { 1, 3 } };
 
 	/* Not a 30-bit digit: the record is fine, the number cannot be shown. */
-	rec_begin(&r, "e", 0);
-	v_digits(&r, d, 2, false);
-	rec_end(&r);
-	assert_int_equal(st_decode_event(r.buf, r.len, &v), 0);
-	st_cursor_init(&c, &v);
-	assert_int_equal(st_value_next(&c, &val), 1);
-	assert_int_equal(st_int_to_decimal(&val, &sb), -ERANGE);
-	assert_int_equal(sb.len, 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rec_begin(&r, "e", 0);
+		v_digits(&r, d + cases[i].off, cases[i].n, true);
+		rec_end(&r);
+		assert_int_equal(st_decode_event(r.buf, r.len, &v), 0);
+		st_cursor_init(&c, &v);
+		assert_int_equal(st_value_next(&c, &val), 1);
+		assert_int_equal(st_int_to_decimal(&val, &sb), -ERANGE);
+		assert_int_equal(sb.len, 0);
+	}
 	strbuf_release(&sb);
 }
 
@@ -883,6 +966,8 @@ int main(void)
 		cmocka_unit_test(test_bad_payload_sizes),
 		cmocka_unit_test(test_misaligned_buffer),
 		cmocka_unit_test(test_int_decimal),
+		cmocka_unit_test(test_int_decimal_random),
+		cmocka_unit_test(test_int_small),
 		cmocka_unit_test(test_int_bad_digit),
 		cmocka_unit_test(test_str_to_wtf8),
 		cmocka_unit_test(test_tag_names),

@@ -533,6 +533,81 @@ static void test_utf8_put(void **state)
 			    "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xed\xb2\x80\xef\xbf\xbd");
 }
 
+/* The fast-path writers: plain names, raw values, Latin-1 strings, writerless strings. */
+static void test_plain_names_and_raw(void **state)
+{
+	jsonw_start_object(&w);
+	jsonw_name_lit(&w, "a");
+	jsonw_raw(&w, "1.50", 4);
+	jsonw_name_plain(&w, "bc", 2);
+	jsonw_start_array(&w);
+	jsonw_raw(&w, "\"x\"", 3);
+	jsonw_raw(&w, "{}", 2);
+	jsonw_end_array(&w);
+	jsonw_end_object(&w);
+	assert_doc("{\"a\":1.50,\"bc\":[\"x\",{}]}");
+}
+
+static void test_plain_name_misuse(void **state)
+{
+	jsonw_start_array(&w);
+	jsonw_name_lit(&w, "a"); /* no names in an array */
+	jsonw_int(&w, 1);
+	jsonw_end_array(&w);
+	assert_int_equal(jsonw_error(&w), -EINVAL);
+	assert_string_equal(strbuf_str(&sb), "[1]");
+}
+
+static void test_string_latin1(void **state)
+{
+	struct strbuf u = STRBUF_INIT, want = STRBUF_INIT;
+	struct jsonw w2;
+	uint8_t all[256];
+
+	/* Each code unit is its code point: the same text as the UTF-8 of the same str. */
+	for (int i = 0; i < 256; i++) {
+		all[i] = (uint8_t)i;
+		st_utf8_put(&u, (uint32_t)i);
+	}
+	jsonw_init(&w2, &want);
+	jsonw_string_wtf8(&w2, strbuf_str(&u), u.len);
+	jsonw_string_latin1(&w, all, sizeof(all));
+	assert_doc(strbuf_str(&want));
+	strbuf_release(&u);
+	strbuf_release(&want);
+}
+
+static void test_json_string_writerless(void **state)
+{
+	static const char s[] = "a\"\\\n\x01\xff\xc3\xa9 \xed\xa0\x80 end";
+	struct strbuf b = STRBUF_INIT;
+
+	jsonw_string_len(&w, s, sizeof(s) - 1);
+	st_json_string(&b, s, sizeof(s) - 1);
+	assert_string_equal(strbuf_str(&b), strbuf_str(&sb));
+	strbuf_release(&b);
+	assert_doc("\"a\\\"\\\\\\n\\u0001\\udcff\xc3\xa9 \\udced\\udca0\\udc80 end\"");
+}
+
+/* A writer set up again after any state (deep, misused, overflowed) starts clean. */
+static void test_writer_reuse(void **state)
+{
+	for (int i = 0; i < JSONW_MAX_DEPTH + 3; i++)
+		jsonw_start_array(&w);
+	jsonw_name(&w, "x"); /* misuse */
+	strbuf_reset(&sb);
+	jsonw_init(&w, &sb);
+	jsonw_start_object(&w);
+	jsonw_name_lit(&w, "k");
+	jsonw_start_array(&w);
+	jsonw_uint(&w, 1);
+	jsonw_start_object(&w);
+	jsonw_end_object(&w);
+	jsonw_end_array(&w);
+	jsonw_end_object(&w);
+	assert_doc("{\"k\":[1,{}]}");
+}
+
 static void test_strbuf(void **state)
 {
 	struct strbuf b = STRBUF_INIT;
@@ -669,6 +744,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_depth_overflow_stays_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_utf8_next, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_utf8_put, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_names_and_raw, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_name_misuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_string_latin1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_string_writerless, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_reuse, setup, teardown),
 		cmocka_unit_test(test_strbuf),
 		cmocka_unit_test(test_doubles_match_python_repr),
 		cmocka_unit_test(test_all_docs_parse_in_python),

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "decode.h"
+#include "events.h"
 #include "output.h"
 #include "strbuf.h"
 
@@ -602,6 +603,177 @@ static void test_comm_full_length(void **state)
 	assert_text(&r, "22:24:02.123456 1234/1235 0123456789abcdef e()\n");
 }
 
+/* ---- remembered line parts ------------------------------------------------------------ */
+
+/* The formatter remembers per-name and per-thread parts of lines: lookalikes never mix up. */
+static void test_name_cache_lookalikes(void **state)
+{
+	/*
+	 * Same length, same first and last 8 bytes as a known event, different middle: they
+	 * fall on the same cache slot; alternating them must keep each one's own rendering.
+	 */
+	static const char *const pairs[][2] = {
+		{ "capellambse.getattr", "capellamXXX.getattr" },
+		{ "open", "opeN" },
+		{ "builtins.id", "builtinX.id" },
+		{ "os.system", "os.systeM" },
+		{ "exec", "exeC" },
+	};
+	struct rec r;
+	char want[512];
+
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+			for (int k = 0; k < 2; k++) {
+				const char *name = pairs[i][k];
+				const struct st_known_event *ke =
+					st_event_lookup(name, strlen(name));
+
+				assert_true(k == 0 ? ke != NULL : ke == NULL);
+				rec_begin(&r, name, 0);
+				v_tuple(&r, 1);
+				v_int(&r, 7);
+				snprintf(want, sizeof(want), PFX "%s(%s%s7)\n", name,
+					 ke ? ke->argnames[0] : "", ke ? "=" : "");
+				assert_text(&r, want);
+				snprintf(want, sizeof(want), JPFX "\"%s\",\"args\":[7]", name);
+				if (ke) {
+					strcat(want, ",\"argnames\":[");
+					for (unsigned a = 0; a < ke->nargs; a++) {
+						strcat(want, a ? ",\"" : "\"");
+						strcat(want, ke->argnames[a]);
+						strcat(want, "\"");
+					}
+					strcat(want, "]");
+				}
+				strcat(want, "}\n");
+				assert_json(&r, want);
+				/* The same name cut: never the known event's argnames. */
+				rec_begin(&r, name, ST_EF_NAME_TRUNC);
+				v_tuple(&r, 1);
+				v_int(&r, 7);
+				snprintf(want, sizeof(want), PFX "%s...(7)\n", name);
+				assert_text(&r, want);
+				snprintf(want, sizeof(want),
+					 JPFX "\"%s\",\"args\":[7],\"truncated\":true}\n", name);
+				assert_json(&r, want);
+			}
+		}
+	}
+}
+
+/* Names longer than 16 bytes differing only in the middle; and names too long to remember. */
+static void test_name_cache_long_names(void **state)
+{
+	char a[ST_NAME_MAX + 1], b[ST_NAME_MAX + 1], want[1024];
+	struct rec r;
+
+	memset(a, 'n', ST_NAME_MAX);
+	memcpy(b, a, ST_NAME_MAX);
+	b[ST_NAME_MAX / 2] = 'm';
+	a[ST_NAME_MAX] = b[ST_NAME_MAX] = '\0';
+	for (int round = 0; round < 3; round++) {
+		for (size_t len = 17; len <= ST_NAME_MAX; len += 37) {
+			rec_begin_n(&r, a, len, 0);
+			v_tuple(&r, 0);
+			snprintf(want, sizeof(want), PFX "%.*s()\n", (int)len, a);
+			assert_text(&r, want);
+			snprintf(want, sizeof(want), JPFX "\"%.*s\",\"args\":[]}\n", (int)len, a);
+			assert_json(&r, want);
+			rec_begin_n(&r, b, len, 0);
+			v_tuple(&r, 0);
+			snprintf(want, sizeof(want), PFX "%.*s()\n", (int)len, b);
+			assert_text(&r, want);
+		}
+	}
+	/* Every byte escaped: too long a rendering to remember, made each time. */
+	memset(a, '\x01', ST_NAME_MAX);
+	for (int round = 0; round < 2; round++) {
+		rec_begin_n(&r, a, ST_NAME_MAX, 0);
+		v_tuple(&r, 0);
+		fmt(&r, ST_FMT_TEXT);
+		assert_int_equal(strlen(line), strlen(PFX) + 4 * ST_NAME_MAX + 3);
+		assert_memory_equal(line + strlen(PFX), "\\x01\\x01", 8);
+		fmt(&r, ST_FMT_JSON);
+		assert_non_null(strstr(line, "\"event\":\"\\u0001\\u0001"));
+		assert_non_null(strstr(line, "\\u0001\",\"args\":[]}\n"));
+	}
+}
+
+static void set_ids(struct rec *r, uint32_t pid, uint32_t tid, const char *comm)
+{
+	char c[ST_COMM_LEN] = { 0 };
+
+	memcpy(r->buf + offsetof(struct st_event, pid), &pid, 4);
+	memcpy(r->buf + offsetof(struct st_event, tid), &tid, 4);
+	strncpy(c, comm, sizeof(c));
+	memcpy(r->buf + offsetof(struct st_event, comm), c, sizeof(c));
+}
+
+/* Threads: the same tid with another pid or comm (exec, prctl) shows the new ones. */
+static void test_thread_cache(void **state)
+{
+	static const struct {
+		uint32_t pid, tid;
+		const char *comm;
+	} ids[] = {
+		{ 1, 1, "a" },	     { 1, 1, "b" },	{ 2, 1, "b" },
+		{ 2, 17, "b" },	     { 4294967295u, 4294967295u, "0123456789abcdef" },
+		{ 1, 1, "a" },	     { 3, 1, "a\"\\\n" },
+	};
+	struct rec r;
+	char want[512], comm[64];
+
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+			rec_begin(&r, "e", 0);
+			set_ids(&r, ids[i].pid, ids[i].tid, ids[i].comm);
+			v_tuple(&r, 0);
+			snprintf(comm, sizeof(comm), "%s",
+				 strcmp(ids[i].comm, "a\"\\\n") ? ids[i].comm : "a\"\\\\\\n");
+			snprintf(want, sizeof(want), "22:24:02.123456 %u/%u %s e()\n", ids[i].pid,
+				 ids[i].tid, comm);
+			assert_text(&r, want);
+			snprintf(comm, sizeof(comm), "%s",
+				 strcmp(ids[i].comm, "a\"\\\n") ? ids[i].comm : "a\\\"\\\\\\n");
+			snprintf(want, sizeof(want),
+				 "{\"type\":\"event\",\"ts\":1700000642.123456789,\"pid\":%u,"
+				 "\"tid\":%u,\"comm\":\"%s\",\"event\":\"e\",\"args\":[]}\n",
+				 ids[i].pid, ids[i].tid, comm);
+			assert_json(&r, want);
+		}
+	}
+}
+
+/* The remembered second of the clock: back and forth across seconds and days. */
+static void test_clock_cache(void **state)
+{
+	static const struct {
+		uint64_t ts;
+		const char *text, *json;
+	} t[] = {
+		{ 1000000000, "22:24:02.123456", "1700000642.123456789" },
+		{ 1999999999, "22:24:03.123456", "1700000643.123456788" },
+		{ 1000000001, "22:24:02.123456", "1700000642.123456790" },
+		{ 1876543210, "22:24:02.999999", "1700000642.999999999" },
+		{ 1876543211, "22:24:03.000000", "1700000643.000000000" },
+		{ 86400000000000, "22:24:01.123456", "1700087041.123456789" },
+		{ 1000000000, "22:24:02.123456", "1700000642.123456789" },
+	};
+	struct rec r;
+	char want[512];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rec_begin(&r, "e", 0);
+		memcpy(r.buf + offsetof(struct st_event, ts_ns), &t[i].ts, 8);
+		v_tuple(&r, 0);
+		snprintf(want, sizeof(want), "%s 1234/1235 python3.11 e()\n", t[i].text);
+		assert_text(&r, want);
+		snprintf(want, sizeof(want), "\"ts\":%s,", t[i].json);
+		assert_non_null(strstr(fmt(&r, ST_FMT_JSON), want));
+	}
+}
+
 static void test_timestamps(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -712,6 +884,85 @@ static void test_output_write_error(void **state)
 	assert_int_equal(st_output_lost(out, 0, 1), -EIO);
 	st_output_free(out);
 	fclose(o.out);
+}
+
+/* Lines wait in the batch until it is big or flushed, and reach the stream whole. */
+static void test_output_batches_whole_lines(void **state)
+{
+	struct st_output_opts o = { .fmt = ST_FMT_TEXT, .mono_to_real_ns = MONO_TO_REAL };
+	struct st_output *out;
+	struct st_view v;
+	struct rec r;
+	char *buf = NULL, *want;
+	size_t len = 0, one, n, i;
+
+	o.out = open_memstream(&buf, &len);
+	assert_non_null(o.out);
+	out = st_output_new(&o);
+	assert_non_null(out);
+	rec_begin(&r, "os.chdir", 0);
+	v_tuple(&r, 1);
+	v_str(&r, "/");
+	rec_end(&r);
+	assert_int_equal(st_decode_event(r.buf, r.len, &v), 0);
+	want = PFX "os.chdir(path='/')\n";
+	one = strlen(want);
+
+	assert_int_equal(st_output_event(out, &v), 0);
+	assert_int_equal(fflush(o.out), 0);
+	assert_int_equal(len, 0); /* batched */
+	assert_int_equal(st_output_flush(out), 0);
+	assert_int_equal(len, one);
+	assert_string_equal(buf, want);
+	assert_int_equal(st_output_flush(out), 0); /* nothing more */
+	assert_int_equal(len, one);
+
+	/* Enough lines to fill batches: the stream only ever sees whole lines. */
+	for (i = 0; i < 5000; i++) {
+		assert_int_equal(st_output_event(out, &v), 0);
+		assert_int_equal(fflush(o.out), 0);
+		assert_int_equal(len % one, 0);
+	}
+	assert_true(len > one); /* a batch went out on its own */
+	/* A rare line goes out at once, behind the events before it. */
+	assert_int_equal(st_output_lost(out, 2000000000, 3), 0);
+	assert_int_equal(fflush(o.out), 0);
+	n = len;
+	assert_int_equal(n, 5001 * one + strlen("--- lost 3 events (ring buffer full) ---\n"));
+	for (i = 0; i < 5001; i++)
+		assert_memory_equal(buf + i * one, want, one);
+	assert_int_equal(st_output_event(out, &v), 0);
+	/* Freeing flushes. */
+	st_output_free(out);
+	assert_int_equal(fflush(o.out), 0);
+	assert_int_equal(len, n + one);
+	fclose(o.out);
+	free(buf);
+}
+
+/* A failed batch write says so, and later lines start a fresh batch. */
+static void test_output_flush_error(void **state)
+{
+	struct st_output_opts o = { .fmt = ST_FMT_JSON };
+	struct st_output *out;
+	struct st_view v;
+	struct rec r;
+
+	o.out = fopen("/dev/null", "r");
+	assert_non_null(o.out);
+	out = st_output_new(&o);
+	assert_non_null(out);
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 0);
+	rec_end(&r);
+	assert_int_equal(st_decode_event(r.buf, r.len, &v), 0);
+	assert_int_equal(st_output_event(out, &v), 0);
+	assert_int_equal(st_output_flush(out), -EIO);
+	assert_int_equal(st_output_flush(out), 0); /* the failed lines are gone */
+	assert_int_equal(st_output_invalid(out, 10, -EINVAL), -EIO);
+	st_output_free(out);
+	fclose(o.out);
+	assert_int_equal(st_output_flush(NULL), 0);
 }
 
 static void test_repr_value(void **state)
@@ -833,11 +1084,17 @@ int main(void)
 		cmocka_unit_test(test_record_full_flag),
 		cmocka_unit_test(test_name_and_comm_escaping),
 		cmocka_unit_test(test_comm_full_length),
+		cmocka_unit_test(test_name_cache_lookalikes),
+		cmocka_unit_test(test_name_cache_long_names),
+		cmocka_unit_test(test_thread_cache),
+		cmocka_unit_test(test_clock_cache),
 		cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_output_text_stream),
 		cmocka_unit_test(test_output_json_stream),
 		cmocka_unit_test(test_output_new_errors),
 		cmocka_unit_test(test_output_write_error),
+		cmocka_unit_test(test_output_batches_whole_lines),
+		cmocka_unit_test(test_output_flush_error),
 		cmocka_unit_test(test_repr_value),
 		cmocka_unit_test(test_printable_spot_checks),
 		cmocka_unit_test(test_printable_matches_python),

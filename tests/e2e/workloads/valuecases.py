@@ -16,6 +16,34 @@ def nest(depth, leaf, kind=list):
     return v
 
 
+def after_deletes():
+    """6 items left in a dict that held 30: its entry table starts with 24 holes."""
+    d = {i: i for i in range(30)}
+    for i in range(24):
+        del d[i]
+    return d
+
+
+def instance_dict():
+    """An instance __dict__: a split-table dict on 3.11 (keys shared, values apart)."""
+    o = Custom()
+    o.a = 1
+    o.b = "two"
+    return o.__dict__
+
+
+def recursive_list():
+    x = []
+    x.append(x)
+    return x
+
+
+def recursive_dict():
+    d = {}
+    d["self"] = d
+    return d
+
+
 CASES = {
     # str, every storage kind
     "str_ascii": "hello, world",
@@ -88,7 +116,10 @@ CASES = {
     "list_16": list(range(16)),
     "list_20": list(range(20)),
     "tuple_20": tuple(range(100, 120)),
+    "dict_16": {f"k{i}": i for i in range(16)},
     "dict_20": {f"k{i}": i for i in range(20)},
+    "dict_after_deletes": after_deletes(),
+    "dict_instance": instance_dict(),
     "dict_with_list_20": {"l": list(range(20))},
     # nesting (the argument itself is at depth 1)
     "depth_3": nest(3, "leaf"),
@@ -96,6 +127,8 @@ CASES = {
     "depth_5_list": nest(5, "leaf"),
     "depth_5_tuple": nest(5, "leaf", tuple),
     "depth_5_dict": nest(5, "leaf", dict),
+    "recursive_list": recursive_list(),
+    "recursive_dict": recursive_dict(),
     # anything else is named by its type
     "custom": Custom(),
     "builtin_function": len,

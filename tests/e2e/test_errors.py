@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: MIT
+"""Errors: one clear line on stderr, a non-zero exit status, nothing on stdout."""
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import PY, PYENV_PY, SEATRACE, assert_clean_error, run_seatrace
+
+
+@pytest.fixture
+def exe_for_nobody():
+    d = tempfile.mkdtemp(prefix="seatrace-e2e-")
+    os.chmod(d, 0o755)
+    exe = os.path.join(d, "seatrace")
+    shutil.copy(SEATRACE, exe)
+    os.chmod(exe, 0o755)
+    yield exe
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.parametrize("args", [
+    ["--", PY, "-c", "pass"],
+    ["-p", "1"],
+])
+def test_not_root(exe_for_nobody, args):
+    argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", exe_for_nobody,
+            *args]
+    p = subprocess.run(argv, capture_output=True, timeout=60)
+    from conftest import Result
+    res = Result(argv, p.returncode, p.stdout, p.stderr)
+    msg = assert_clean_error(res)
+    assert "root" in msg.lower() or "permission" in msg.lower() or "CAP_BPF" in msg, msg
+
+
+def test_no_btf(tmp_path):
+    marker = tmp_path / "ran"
+    res = run_seatrace("--", PY, "-c", f"open({str(marker)!r}, 'w')",
+                       env={"SEATRACE_KERNEL_BTF": "/nonexistent"})
+    assert_clean_error(res, "BTF")
+    assert not marker.exists(), "the command ran although seatrace could not trace it"
+
+
+def test_no_btf_attach_mode(procs):
+    w = procs.workload("controlled.py")
+    w.expect("ready")
+    res = run_seatrace("-p", w.pid, env={"SEATRACE_KERNEL_BTF": "/nonexistent"})
+    assert_clean_error(res, "BTF")
+
+
+def test_no_such_pid():
+    p = subprocess.Popen(["/bin/true"])
+    p.wait()  # reaped: this pid is free now
+    res = run_seatrace("-p", p.pid)
+    assert_clean_error(res, str(p.pid))
+
+
+def test_pid_not_python(procs):
+    p = procs.popen(["sleep", "100"])
+    res = run_seatrace("-p", p.pid)
+    msg = assert_clean_error(res, str(p.pid))
+    assert "python" in msg.lower(), msg
+
+
+def test_python_without_probe_attach(procs):
+    w = procs.workload("controlled.py", python=PYENV_PY)
+    w.expect("ready")
+    res = run_seatrace("-p", w.pid)
+    msg = assert_clean_error(res)
+    # names the interpreter (its executable or its libpython)
+    assert "/root/.pyenv/versions/3.11.7/" in msg, msg
+    assert "probe" in msg.lower(), msg
+
+
+def test_python_without_probe_command(tmp_path):
+    marker = tmp_path / "ran"
+    res = run_seatrace("--", PYENV_PY, "-c", f"open({str(marker)!r}, 'w')")
+    msg = assert_clean_error(res)
+    assert PYENV_PY in msg or os.path.realpath(PYENV_PY) in msg, msg
+    assert "probe" in msg.lower(), msg
+    assert not marker.exists(), "the command ran untraced"
+
+
+def test_one_bad_pid_among_good_ones(procs):
+    w = procs.workload("controlled.py")
+    w.expect("ready")
+    p = procs.popen(["sleep", "100"])
+    res = run_seatrace("-p", w.pid, "-p", p.pid)
+    assert_clean_error(res, str(p.pid))
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["-e", "foo["], "foo["),
+    (["-x", "foo["], "foo["),
+    (["-e", "ok,bad[a-"], "bad[a-"),
+    (["-e", ""], "pattern"),
+    (["-s", "99999"], "99999"),
+    (["-s", "4097"], "4097"),
+    (["-s", "-1"], "-1"),
+    (["-s", "ten"], "ten"),
+    (["--buffer-size", "1000"], "1000"),
+    (["--buffer-size", "6000"], "6000"),
+    (["--buffer-size", "0"], "0"),
+    (["-p", "notapid"], "notapid"),
+    (["-p", "0"], "0"),
+    (["--no-such-option"], "no-such-option"),
+])
+def test_invalid_options(args, needle, tmp_path):
+    marker = tmp_path / "ran"
+    res = run_seatrace(*args, "--", PY, "-c", f"open({str(marker)!r}, 'w')")
+    assert_clean_error(res, needle)
+    assert not marker.exists()
+
+
+def test_nothing_to_trace():
+    res = run_seatrace("-j")
+    assert_clean_error(res)
+
+
+def test_both_pid_and_command():
+    res = run_seatrace("-p", "1", "--", PY, "-c", "pass")
+    assert_clean_error(res)
+
+
+def test_unwritable_output_file(tmp_path):
+    marker = tmp_path / "ran"
+    bad = tmp_path / "no-such-dir" / "out.jsonl"
+    res = run_seatrace("-o", bad, "--", PY, "-c", f"open({str(marker)!r}, 'w')")
+    assert_clean_error(res, str(bad))
+    assert not marker.exists()
+
+
+def test_valid_limits_accepted():
+    res = run_seatrace("-j", "-s", "4096", "--buffer-size", "4K", "-e", "seatrace.*", "--", PY,
+                       "-c", "import sys; sys.audit('seatrace.ok', 1)")
+    assert res.returncode == 0, res
+    assert [e["args"] for e in res.events] == [[1]]

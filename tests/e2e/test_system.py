@@ -1,0 +1,248 @@
+"""System-wide tracing, process filters, --follow, --list, and other interpreters: real
+processes under the real tracer."""
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+import interpreters
+from conftest import PY, PYENV_PY, Tracer, run_seatrace, trace_code
+
+# Workload: says "ready", waits for a line, raises one event carrying a tag, exits.
+WAITER = """
+import sys
+print("ready", flush=True)
+sys.stdin.readline()
+sys.audit("seatrace.sys", sys.argv[1])
+"""
+
+# Raises its event first thing, before reading anything.
+EAGER = "import sys; sys.audit('seatrace.sys', sys.argv[1])"
+
+
+def start(argv, tag, code=WAITER):
+    p = subprocess.Popen([*argv, "-c", code, tag], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    if code is WAITER:
+        assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+def release(p):
+    p.stdin.write("go\n")
+    p.stdin.flush()
+    p.stdin.close()
+    assert p.wait(60) == 0
+
+
+def tags(res):
+    return [e["args"][0] for e in res.events if e["event"] == "seatrace.sys"]
+
+
+def system_tracer(tmp_path, *args):
+    t = Tracer(["-j", "-e", "seatrace.sys", *args], tmp_path / "out.jsonl")
+    t.wait_attached()
+    return t
+
+
+def stop(t):
+    t.signal(2)
+    res = t.result()
+    assert res.returncode == 0, res
+    return res
+
+
+def test_before_and_after_start(tmp_path):
+    before = start([PY], "before")
+    try:
+        t = system_tracer(tmp_path)
+        after = subprocess.run([PY, "-c", EAGER, "after"], timeout=60)
+        assert after.returncode == 0
+        release(before)
+        time.sleep(0.3)
+        res = stop(t)
+    finally:
+        before.kill()
+    assert "before" in tags(res) and "after" in tags(res), res
+    assert "interpreter file" in res.stderr
+
+
+def test_new_binary_is_attached_on_exec(tmp_path):
+    """A copy of python3.11 is a new file: seatrace sees its exec and attaches to it."""
+    copy = tmp_path / "mypython"
+    shutil.copy2(PY, copy)
+    t = system_tracer(tmp_path)
+    # The first run of a new binary can start before the attach completes: try until traced.
+    seen = False
+    for i in range(20):
+        p = start([str(copy)], f"copy{i}")
+        release(p)
+        time.sleep(0.2)
+        if f"copy{i}" in [a for a in open(tmp_path / "out.jsonl").read().split('"')]:
+            seen = True
+            break
+    res = stop(t)
+    assert seen, res
+    comms = {e["comm"] for e in res.events}
+    assert "mypython" in comms
+
+
+def test_user_filter(tmp_path):
+    t = system_tracer(tmp_path, "-u", "nobody")
+    as_root = subprocess.run([PY, "-c", EAGER, "root"], timeout=60)
+    as_nobody = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                PY, "-c", EAGER, "nobody"], timeout=60)
+    assert as_root.returncode == 0 and as_nobody.returncode == 0
+    time.sleep(0.3)
+    res = stop(t)
+    assert tags(res) == ["nobody"], res
+    assert res.stats.get("events of processes filtered out", 0) >= 0
+
+
+def test_comm_filter(tmp_path):
+    copy = tmp_path / "pyalpha"
+    shutil.copy2(PY, copy)
+    t = system_tracer(tmp_path, "--comm", "python3.11")
+    subprocess.run([PY, "-c", EAGER, "mine"], timeout=60, check=True)
+    subprocess.run([str(copy), "-c", EAGER, "other"], timeout=60, check=True)
+    time.sleep(0.3)
+    res = stop(t)
+    assert tags(res) == ["mine"], res
+
+
+def test_cgroup_filter(tmp_path):
+    root = "/sys/fs/cgroup"
+    if not os.path.exists(os.path.join(root, "cgroup.controllers")):
+        pytest.skip("no cgroup v2 hierarchy at /sys/fs/cgroup")
+    cg = os.path.join(root, f"seatrace-test-{os.getpid()}")
+    os.mkdir(cg)
+    try:
+        t = system_tracer(tmp_path, "--cgroup", cg)
+        inside = subprocess.Popen(
+            ["sh", "-c", f"echo $$ > {cg}/cgroup.procs && exec {PY} -c \"{EAGER}\" inside"])
+        assert inside.wait(60) == 0
+        subprocess.run([PY, "-c", EAGER, "outside"], timeout=60, check=True)
+        time.sleep(0.3)
+        res = stop(t)
+    finally:
+        os.rmdir(cg)
+    assert tags(res) == ["inside"], res
+
+
+def test_follow_children():
+    code = f"""
+import subprocess, sys
+sys.audit("seatrace.sys", "parent")
+subprocess.run([{PY!r}, "-c", "import sys; sys.audit('seatrace.sys', 'child')"], check=True)
+"""
+    with_f = trace_code(code, "-f", "-e", "seatrace.sys")
+    without = trace_code(code, "-e", "seatrace.sys")
+    assert with_f.returncode == 0 and without.returncode == 0
+    assert sorted(tags(with_f)) == ["child", "parent"], with_f
+    assert tags(without) == ["parent"], without
+    pids = {e["pid"] for e in with_f.events}
+    assert len(pids) == 2
+
+
+def test_list_shows_pythons():
+    probe = start([PY], "listed")
+    noprobe = start([PYENV_PY], "listed2")
+    try:
+        res = run_seatrace("--list")
+    finally:
+        for p in (probe, noprobe):
+            p.kill()
+            p.wait()
+    assert res.returncode == 0, res
+    rows = {int(l.split()[0]): l for l in res.stdout.splitlines()[1:]}
+    assert probe.pid in rows and noprobe.pid in rows, res.stdout
+    assert "probe" in rows[probe.pid] and "3.11.2" in rows[probe.pid]
+    assert "without the python:audit probe" in rows[noprobe.pid]
+    assert "3.11.7" in rows[noprobe.pid]
+
+
+def test_deleted_binary(tmp_path):
+    copy = tmp_path / "deleted-python"
+    shutil.copy2(PY, copy)
+    p = start([str(copy)], "deleted")
+    try:
+        os.unlink(copy)
+        t = Tracer(["-j", "-e", "seatrace.sys", "-p", p.pid], tmp_path / "out.jsonl")
+        t.wait_attached()
+        release(p)
+        res = t.result()
+    finally:
+        p.kill()
+    assert res.returncode == 0, res
+    assert tags(res) == ["deleted"], res
+
+
+def test_other_mount_namespace(tmp_path):
+    """A Python whose binary is only visible in its own mount namespace."""
+    if not shutil.which("unshare"):
+        pytest.skip("unshare not installed")
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    shutil.copy2(PY, hidden / "python3.11")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    t = system_tracer(tmp_path)
+    script = (f"mount --bind {hidden} {mnt} && umount -l {hidden} 2>/dev/null; "
+              f"exec {mnt}/python3.11 -c \"{EAGER}\" namespaced")
+    seen = False
+    for _ in range(10):
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                           timeout=60)
+        assert r.returncode == 0
+        time.sleep(0.3)
+        if b"namespaced" in (tmp_path / "out.jsonl").read_bytes():
+            seen = True
+            break
+    res = stop(t)
+    assert seen, res
+
+
+def test_hundred_processes(tmp_path):
+    procs = [start([PY], f"p{i}") for i in range(100)]
+    try:
+        t = system_tracer(tmp_path)
+        for p in procs:
+            release(p)
+        time.sleep(0.5)
+        res = stop(t)
+    finally:
+        for p in procs:
+            p.kill()
+    assert sorted(tags(res)) == sorted(f"p{i}" for i in range(100)), res
+
+
+def test_processes_exiting_during_attach(tmp_path):
+    """Short-lived processes come and go while seatrace scans /proc: no error, no hang."""
+    churn = subprocess.Popen(["sh", "-c", f"for i in $(seq 200); do {PY} -c pass; done"])
+    try:
+        t = system_tracer(tmp_path)
+        res = stop(t)
+    finally:
+        churn.kill()
+        churn.wait()
+    assert res.returncode == 0, res
+
+
+@pytest.mark.parametrize("interp", interpreters.params(probe=True))
+def test_values_on_each_interpreter(interp):
+    code = ("import sys; sys.audit('seatrace.v', 'é€😀', -(2**100), 2.5, b'\\x00\\xff', "
+            "[1, (2, None)], {'k': True}, 10**30)")
+    res = run_seatrace("-j", "-e", "seatrace.v", "--", *interp.argv, "-c", code)
+    assert res.returncode == 0, res
+    ev = res.one("seatrace.v")
+    assert ev["args"] == ["é€😀", -(2**100), 2.5, {"bytes": "AP8="}, [1, [2, None]],
+                          {"k": True}, 10**30], res
+
+
+def test_free_threaded_or_unknown_refused_clearly():
+    """A pyenv build has no probe: refused with the binary named, never decoded by guess."""
+    res = run_seatrace("-j", "--", PYENV_PY, "-c", "pass")
+    assert res.returncode != 0
+    assert "without the python:audit probe" in res.stderr and "python3.11" in res.stderr
