@@ -9,7 +9,7 @@
  * mismatch after a '*', resume one byte further along the name. Each step
  * moves the pattern or the name forward, and every backtrack moves `mark`
  * forward, so a match ends within (name_len + 2) * (ntok + 2) steps.
- * '?' and classes match one byte (event names are ASCII in practice).
+ * '?' matches one UTF-8 character; classes match one byte (ASCII ranges).
  */
 #ifndef SEATRACE_GLOB_MATCH_H
 #define SEATRACE_GLOB_MATCH_H
@@ -73,8 +73,17 @@ static __always_inline int st_glob_step(struct st_glob_state *st, const volatile
 			}
 			if (op == ST_G_LIT)
 				ok = c == arg;
-			else if (op == ST_G_ANY)
-				ok = 1;
+			else if (op == ST_G_ANY) {
+				/* One character: all the bytes of a UTF-8 sequence, as fnmatch(3)
+				 * does in a UTF-8 locale and Python's fnmatch does. */
+				__u32 w = c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+
+				if (s + w > name_len)
+					w = name_len - s;
+				st->p = (__s32)p + 1;
+				st->s = (__s32)(s + w);
+				return 0;
+			}
 			else if (op == ST_G_CLASS)
 				ok = st_class_has(classes, arg, c);
 			else

@@ -325,10 +325,10 @@ static __always_inline void push_frame(struct dec_ctx *d, __u8 kind, __u64 base,
 	d->s->fsp = i + 1;
 }
 
-/* Children a container may promise, given the value budget: `per` values each. */
+/* Items (dict: pairs) a container may promise, given the value budget: `per` values each. */
 static __always_inline __u32 take(struct dec_ctx *d, __u64 len, __u32 per)
 {
-	__u64 n = len > ST_MAX_ITEMS / per ? ST_MAX_ITEMS / per : len;
+	__u64 n = len > ST_MAX_ITEMS ? ST_MAX_ITEMS : len;
 
 	if (n * per > d->s->budget)
 		n = d->s->budget / per;

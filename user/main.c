@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
@@ -139,6 +140,9 @@ struct tracer {
 	int nsems;
 	__u64 received;
 	__u64 invalid;
+	/* Records left to handle in this drain: a producer faster than the reader must not
+	 * keep it from seeing signals and exits. */
+	int budget;
 	int out_err;
 	bool watch_exec; /* attach to new interpreters as processes exec them */
 	__u32 ctypes_alerted[64]; /* recent processes already warned about ctypes */
@@ -236,6 +240,20 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (err == -EINVAL || err == -EPROTO) {
 		t->invalid++;
 		err = st_output_invalid(t->out, size, err);
+	}
+	/* libbpf has consumed this record already; a negative return only ends the drain. */
+	if (--t->budget <= 0 && !err)
+		return -EAGAIN;
+	/*
+	 * Writing may block (a slow reader of our output): look for a pending signal now and
+	 * then, so a Ctrl-C is seen within one batch, not after a whole drain.
+	 */
+	if (!(t->received & 1023) && !err) {
+		sigset_t pend;
+
+		if (!sigpending(&pend) && (sigismember(&pend, SIGINT) ||
+					   sigismember(&pend, SIGTERM) || sigismember(&pend, SIGHUP)))
+			return -EAGAIN;
 	}
 	if (err && !t->out_err)
 		t->out_err = err;
@@ -756,6 +774,7 @@ int main(int argc, char **argv)
 			} else if (fd != ring_buffer__epoll_fd(t.rb)) {
 				/* A traced process ended: its events are all in the ring by now. */
 				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+				t.budget = INT_MAX;
 				ring_buffer__consume(t.rb);
 				for (int k = 0; k < npidfds; k++)
 					if (pidfds[k] == fd)
@@ -763,10 +782,17 @@ int main(int argc, char **argv)
 				live--;
 			}
 		}
+		/* Stopping: detach first, then drain; the process may still be producing. */
+		if (stopping)
+			break;
 		/* Wake-ups are batched in the kernel: always drain, whatever woke us. */
+		t.budget = 65536;
 		ring_buffer__consume(t.rb);
 		report_lost(&t);
 		check_semaphores(&t);
+		/* Lines are batched while records stream in; out they go whenever the ring is dry. */
+		if (!t.out_err)
+			t.out_err = st_output_flush(t.out);
 		if (t.out_err) {
 			die_msg("cannot write events: %s", strerror(-t.out_err));
 			exit_code = 1;
@@ -774,9 +800,15 @@ int main(int argc, char **argv)
 		}
 	}
 	st_attach_detach_all(&t.att);
+	/* Nothing new arrives once detached: drain all of it. */
+	t.budget = INT_MAX;
 	ring_buffer__consume(t.rb);
 	report_lost(&t);
 	drain_spans(&t, 0);
+	if (st_output_flush(t.out) && exit_code == 0) {
+		die_msg("cannot write events: %s", strerror(errno));
+		exit_code = 1;
+	}
 	if (child) {
 		if (stopping) {
 			exit_code = 128 + SIGINT;

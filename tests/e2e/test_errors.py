@@ -114,11 +114,6 @@ def test_invalid_options(args, needle, tmp_path):
     assert not marker.exists()
 
 
-def test_nothing_to_trace():
-    res = run_seatrace("-j")
-    assert_clean_error(res)
-
-
 def test_both_pid_and_command():
     res = run_seatrace("-p", "1", "--", PY, "-c", "pass")
     assert_clean_error(res)

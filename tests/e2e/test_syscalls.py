@@ -106,7 +106,7 @@ s.close()
 
 
 def test_subprocess_run_new_pid_and_exec_path():
-    res = trace_code("import subprocess; p = subprocess.run(['/bin/true']); print(p.returncode)",
+    res = trace_code("import subprocess; subprocess.run(['/bin/true'], check=True)",
                      "-S", "-e", "subprocess.Popen")
     assert res.returncode == 0, res
     popen = res.one("subprocess.Popen")

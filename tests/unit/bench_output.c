@@ -5,7 +5,9 @@
  * run it). Build by hand against the pure sources:
  *
  *   cc -O2 -std=gnu11 -D_GNU_SOURCE -Ibpf -Iuser tests/unit/bench_output.c \
- *      user/decode.c user/output.c user/json.c user/events.c user/strbuf.c -lm -o /tmp/bench
+ *      user/decode.c user/output.c user/json.c user/events.c user/strbuf.c \
+ *      user/pair.c user/syscalls.c -lm -o /tmp/bench
+ * (pair.c and syscalls.c only because output.c also formats their records.)
  *   /tmp/bench            # ns/record for builtins.id(i) and open(path, mode, flags), text/JSON
  *                         # (CPU time, best of -r 5 runs of -n 1000000 records each)
  *   /tmp/bench -n 5000000 -r 1 -o FILE    # more records, output kept

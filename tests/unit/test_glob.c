@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,7 +31,8 @@ static const char *const patterns[] = {
 	"[!o]*",      "[^o]*",	    "os.[a-m]*", "*connect",	"*.__*",	  "a*b*c",
 	"**",	      "*?",	    "?*?",	 "[]]x",	"[!]]*",	  "[a-]*",
 	"\\*lit",     "x\\?y",	    "[.]*",	 "*[0-9]",	"builtins.id",	  "prehook:*",
-	"*/result",   "c*o*m*p*e", "[a-c][d-f]?",
+	"*/result",   "c*o*m*p*e", "[a-c][d-f]?", "?v?nement", "caf?", "?uro", "??", "?!",
+	"*?", "*??", "caf*",
 };
 
 static const char *const names[] = {
@@ -59,6 +61,10 @@ static const char *const names[] = {
 	"cadence",
 	"bdz",
 	"sys.audit.with.many.dots.and.a.long.name.that.goes.on.and.on.to.make.backtracking.work.hard",
+	"\xc3\xa9v\xc3\xa9nement",	/* événement: '?' takes a whole character */
+	"caf\xc3\xa9",
+	"\xe2\x82\xacuro",		/* €uro */
+	"\xf0\x9f\x98\x80!",		/* 😀! */
 };
 
 static void test_agrees_with_fnmatch(void **state)
@@ -157,6 +163,9 @@ static void test_classes_shared(void **state)
 
 int main(void)
 {
+	/* seatrace's '?' is one UTF-8 character: compare with fnmatch(3) in a UTF-8 locale. */
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_agrees_with_fnmatch), cmocka_unit_test(test_specific),
 		cmocka_unit_test(test_invalid),		    cmocka_unit_test(test_set_semantics),
