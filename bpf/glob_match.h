@@ -9,7 +9,7 @@
  * mismatch after a '*', resume one byte further along the name. Each step
  * moves the pattern or the name forward, and every backtrack moves `mark`
  * forward, so a match ends within (name_len + 2) * (ntok + 2) steps.
- * '?' matches one UTF-8 character; classes match one byte (ASCII ranges).
+ * '?' and '[...]' match one UTF-8 character, as fnmatch(3) in a UTF-8 locale.
  */
 #ifndef SEATRACE_GLOB_MATCH_H
 #define SEATRACE_GLOB_MATCH_H
@@ -18,6 +18,9 @@
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
+#endif
+#ifndef barrier_var
+#define barrier_var(var) asm volatile("" : "+r"(var))
 #endif
 
 struct st_glob_state {
@@ -42,9 +45,49 @@ static __always_inline __u32 st_glob_max_steps(__u32 name_len, __u32 ntok)
 	return (name_len + 2) * (ntok + 2);
 }
 
-static __always_inline int st_class_has(const volatile __u8 (*classes)[32], __u8 idx, __u8 c)
+/* The character at name[s]: its code point, and its length in *w (1 for a stray byte). */
+static __always_inline __u32 st_utf8_at(const __u8 *name, __u32 s, __u32 len, __u32 *w)
 {
-	return (classes[idx & (ST_MAX_CLASSES - 1)][(c >> 3) & 31] >> (c & 7)) & 1;
+	__u32 c0 = name[s & (ST_NAME_MAX - 1)], n, cp;
+
+	*w = 1;
+	if (c0 < 0xc0 || c0 >= 0xf8)
+		return c0; /* ASCII, or a byte that starts no sequence: itself */
+	n = c0 < 0xe0 ? 2 : c0 < 0xf0 ? 3 : 4;
+	if (s + n > len)
+		return c0;
+	cp = c0 & (0x7f >> n);
+	for (__u32 i = 1; i < 4; i++) {
+		__u32 b;
+
+		if (i >= n)
+			break;
+		b = name[(s + i) & (ST_NAME_MAX - 1)];
+		if ((b & 0xc0) != 0x80)
+			return c0;
+		cp = cp << 6 | (b & 0x3f);
+	}
+	*w = n;
+	return cp;
+}
+
+static __always_inline int st_class_has(const volatile struct st_class *classes, __u8 idx,
+					__u32 cp)
+{
+	const volatile struct st_class *k = &classes[idx & (ST_MAX_CLASSES - 1)];
+
+	if (cp < 0x80) {
+		__u32 b = cp;
+
+		/* Keep the mask: clang would drop it, knowing cp < 0x80; the verifier needs it. */
+		barrier_var(b);
+		b &= 0x7f;
+		return (k->bits[b >> 3] >> (b & 7)) & 1;
+	}
+	for (int i = 0; i < ST_CLASS_RANGES; i++)
+		if (cp >= k->range[i][0] && cp <= k->range[i][1])
+			return 1;
+	return 0;
 }
 
 /*
@@ -52,7 +95,7 @@ static __always_inline int st_class_has(const volatile __u8 (*classes)[32], __u8
  * 0 to be called again.
  */
 static __always_inline int st_glob_step(struct st_glob_state *st, const volatile struct st_glob *g,
-					const volatile __u8 (*classes)[32], const __u8 *name,
+					const volatile struct st_class *classes, const __u8 *name,
 					__u32 name_len)
 {
 	__u32 p = (__u32)st->p, s = (__u32)st->s;
@@ -84,10 +127,17 @@ static __always_inline int st_glob_step(struct st_glob_state *st, const volatile
 				st->s = (__s32)(s + w);
 				return 0;
 			}
-			else if (op == ST_G_CLASS)
-				ok = st_class_has(classes, arg, c);
-			else
-				ok = !st_class_has(classes, arg, c);
+			else {
+				/* A class takes one character, like '?'. */
+				__u32 w, cp = st_utf8_at(name, s, name_len, &w);
+
+				ok = st_class_has(classes, arg, cp) == (op == ST_G_CLASS);
+				if (ok) {
+					st->p = (__s32)p + 1;
+					st->s = (__s32)(s + w);
+					return 0;
+				}
+			}
 			if (ok) {
 				st->p = (__s32)p + 1;
 				st->s = (__s32)s + 1;

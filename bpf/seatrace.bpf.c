@@ -49,7 +49,7 @@ struct {
 /* Capture the raising frame of every event (user-defined pairing rules), not only likely pairs. */
 const volatile __u32 cfg_frames_all;
 const volatile struct st_glob cfg_globs[ST_MAX_GLOBS];
-const volatile __u8 cfg_classes[ST_MAX_CLASSES][32];
+const volatile struct st_class cfg_classes[ST_MAX_CLASSES];
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -50,6 +50,13 @@
 #define ST_MAX_GLOBS 32
 #define ST_GLOB_TOKENS 64
 #define ST_MAX_CLASSES 32
+/* Non-ASCII members of a class, as code point ranges (ASCII ones are in its bitmap). */
+#define ST_CLASS_RANGES 4
+
+struct st_class {
+	__u8 bits[32];			 /* ASCII members */
+	__u32 range[ST_CLASS_RANGES][2]; /* inclusive code point ranges; lo > hi: unused */
+};
 
 enum st_rec_type {
 	ST_REC_EVENT = 1,

@@ -9,19 +9,55 @@
 #include "glob.h"
 #include "glob_match.h"
 
+/* One character of a pattern: its code point; *pp moves past it. Invalid UTF-8: the byte. */
+static __u32 next_char(const char **pp)
+{
+	const unsigned char *p = (const unsigned char *)*pp;
+	__u32 w, cp = st_utf8_at(p, 0, (__u32)strnlen((const char *)p, 4), &w);
+
+	*pp += w;
+	return cp;
+}
+
+static int add_range(struct st_class *k, unsigned *nr, __u32 lo, __u32 hi, const char **why)
+{
+	/* ASCII members go to the bitmap, the rest to code point ranges. */
+	for (__u32 c = lo; c <= hi && c < 0x80; c++)
+		k->bits[c >> 3] |= (__u8)(1u << (c & 7));
+	if (hi < 0x80)
+		return 0;
+	if (lo < 0x80)
+		lo = 0x80;
+	if (*nr >= ST_CLASS_RANGES) {
+		*why = "too many non-ASCII characters or ranges in one '[...]' (at most 4)";
+		return -E2BIG;
+	}
+	k->range[*nr][0] = lo;
+	k->range[*nr][1] = hi;
+	(*nr)++;
+	return 0;
+}
+
 static int add_class(struct st_globset *set, const char **pp, bool *negated, const char **why)
 {
 	const char *p = *pp; /* just past '[' */
-	__u8 map[32] = { 0 };
+	struct st_class k;
+	unsigned nr = 0;
 	bool first = true;
+	int err;
 
+	memset(&k, 0, sizeof(k));
+	for (int i = 0; i < ST_CLASS_RANGES; i++) {
+		k.range[i][0] = 1; /* lo > hi: unused */
+		k.range[i][1] = 0;
+	}
 	*negated = false;
 	if (*p == '!' || *p == '^') {
 		*negated = true;
 		p++;
 	}
 	for (;; first = false) {
-		unsigned char lo, hi;
+		__u32 lo, hi;
 
 		if (*p == '\0') {
 			*why = "unterminated '[' (write '\\[' for a literal bracket)";
@@ -31,30 +67,31 @@ static int add_class(struct st_globset *set, const char **pp, bool *negated, con
 			break;
 		if (*p == '\\' && p[1])
 			p++;
-		lo = (unsigned char)*p++;
+		lo = next_char(&p);
 		hi = lo;
 		if (*p == '-' && p[1] && p[1] != ']') {
 			p++;
 			if (*p == '\\' && p[1])
 				p++;
-			hi = (unsigned char)*p++;
+			hi = next_char(&p);
 			if (hi < lo) {
 				*why = "reversed range in '[...]'";
 				return -EINVAL;
 			}
 		}
-		for (unsigned c = lo; c <= hi; c++)
-			map[c >> 3] |= (__u8)(1u << (c & 7));
+		err = add_range(&k, &nr, lo, hi, why);
+		if (err)
+			return err;
 	}
 	*pp = p + 1;
 	for (unsigned i = 0; i < set->nclasses; i++)
-		if (!memcmp(set->classes[i], map, sizeof(map)))
+		if (!memcmp(&set->classes[i], &k, sizeof(k)))
 			return (int)i;
 	if (set->nclasses >= ST_MAX_CLASSES) {
 		*why = "too many '[...]' classes across all patterns";
 		return -E2BIG;
 	}
-	memcpy(set->classes[set->nclasses], map, sizeof(map));
+	set->classes[set->nclasses] = k;
 	return (int)set->nclasses++;
 }
 
@@ -129,8 +166,7 @@ bool st_glob_match(const struct st_globset *set, unsigned idx, const char *name,
 	steps = st_glob_max_steps((__u32)len, g->ntok);
 	st_glob_init(&st);
 	for (__u32 i = 0; i < steps; i++)
-		if (st_glob_step(&st, g, (const volatile __u8(*)[32])set->classes,
-				 (const __u8 *)name, (__u32)len))
+		if (st_glob_step(&st, g, set->classes, (const __u8 *)name, (__u32)len))
 			return st.result;
 	return false;
 }

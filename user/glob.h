@@ -10,7 +10,7 @@
 
 struct st_globset {
 	struct st_glob globs[ST_MAX_GLOBS];
-	__u8 classes[ST_MAX_CLASSES][32];
+	struct st_class classes[ST_MAX_CLASSES];
 	unsigned nglobs;
 	unsigned nclasses;
 	bool have_include;

@@ -114,6 +114,8 @@ class Result:
 
     @property
     def events(self):
+        bad = [r for r in self.records if not isinstance(r, dict)]
+        assert not bad, f"JSON lines that are not objects: {bad[:5]}"
         return [r for r in self.records if r.get("type") == "event"]
 
     @property

@@ -32,7 +32,8 @@ static const char *const patterns[] = {
 	"**",	      "*?",	    "?*?",	 "[]]x",	"[!]]*",	  "[a-]*",
 	"\\*lit",     "x\\?y",	    "[.]*",	 "*[0-9]",	"builtins.id",	  "prehook:*",
 	"*/result",   "c*o*m*p*e", "[a-c][d-f]?", "?v?nement", "caf?", "?uro", "??", "?!",
-	"*?", "*??", "caf*",
+	"*?", "*??", "caf*", "[\xc3\xa9]v\xc3\xa9nement", "[!\xc3\xa9]*", "caf[\xc3\xa0-\xc3\xbf]",
+	"[\xe2\x82\xac$]uro", "[^a-z\xc3\xa9]*",
 };
 
 static const char *const names[] = {
