@@ -101,6 +101,23 @@ static __always_inline int st_glob_step(struct st_glob_state *st, const volatile
 	__u32 p = (__u32)st->p, s = (__u32)st->s;
 	__u32 ntok = g->ntok;
 
+	/* "open", "socket.*": one comparison, not one step per byte. */
+	if (p == 0 && s == 0 && g->shape != ST_GS_GENERAL) {
+		__u32 n = g->nlit;
+
+		st->result = 0;
+		if (g->shape == ST_GS_LITERAL ? name_len != n : name_len < n)
+			return 1;
+		for (__u32 i = 0; i < ST_GLOB_TOKENS; i++) {
+			if (i >= n)
+				break;
+			if (name[i & (ST_NAME_MAX - 1)] != g->arg[i & (ST_GLOB_TOKENS - 1)])
+				return 1;
+		}
+		st->result = 1;
+		return 1;
+	}
+
 	if (s < name_len) {
 		if (p < ntok) {
 			__u8 op = g->op[p & (ST_GLOB_TOKENS - 1)];

@@ -263,9 +263,17 @@ enum st_glob_op {
 	ST_G_NCLASS,  /* negated class */
 };
 
+enum st_glob_shape {
+	ST_GS_GENERAL = 0,
+	ST_GS_LITERAL,	   /* no wildcard: ntok literal bytes */
+	ST_GS_PREFIX_STAR, /* literal bytes then one final '*' */
+};
+
 struct st_glob {
 	__u8 ntok;
 	__u8 exclude; /* 1: -x, 0: -e */
+	__u8 shape;   /* enum st_glob_shape: the common shapes are decided in one step */
+	__u8 nlit;    /* literal bytes at the start */
 	__u8 op[ST_GLOB_TOKENS];
 	__u8 arg[ST_GLOB_TOKENS];
 };

@@ -148,6 +148,13 @@ int st_globset_add(struct st_globset *set, const char *pattern, bool exclude, co
 		g.arg[g.ntok] = arg;
 		g.ntok++;
 	}
+	/* Literal bytes first: if that is the whole pattern, or all but a final '*', say so. */
+	while (g.nlit < g.ntok && g.op[g.nlit] == ST_G_LIT)
+		g.nlit++;
+	if (g.nlit == g.ntok)
+		g.shape = ST_GS_LITERAL;
+	else if (g.nlit + 1 == g.ntok && g.op[g.nlit] == ST_G_STAR)
+		g.shape = ST_GS_PREFIX_STAR;
 	set->globs[set->nglobs++] = g;
 	if (!exclude)
 		set->have_include = true;

@@ -117,6 +117,31 @@ static void test_invalid(void **state)
 	assert_int_equal(set.globs[0].ntok, 1);
 }
 
+/* The one-step shapes are recognised, and only when they apply. */
+static void test_shapes(void **state)
+{
+	struct st_globset set = { 0 };
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(st_globset_add(&set, "open", false, &why), 0);
+	assert_int_equal(st_globset_add(&set, "socket.*", false, &why), 0);
+	assert_int_equal(st_globset_add(&set, "a*b", false, &why), 0);
+	assert_int_equal(st_globset_add(&set, "x?", false, &why), 0);
+	assert_int_equal(st_globset_add(&set, "*", false, &why), 0);
+	assert_int_equal(set.globs[0].shape, ST_GS_LITERAL);
+	assert_int_equal(set.globs[0].nlit, 4);
+	assert_int_equal(set.globs[1].shape, ST_GS_PREFIX_STAR);
+	assert_int_equal(set.globs[1].nlit, 7);
+	assert_int_equal(set.globs[2].shape, ST_GS_GENERAL);
+	assert_int_equal(set.globs[3].shape, ST_GS_GENERAL);
+	assert_int_equal(set.globs[4].shape, ST_GS_PREFIX_STAR);
+	assert_true(st_glob_match(&set, 4, "", 0));
+	assert_false(st_glob_match(&set, 0, "ope", 3));
+	assert_false(st_glob_match(&set, 1, "socket", 6));
+	assert_true(st_glob_match(&set, 1, "socket.", 7));
+}
+
 static void test_set_semantics(void **state)
 {
 	struct st_globset set = { 0 };
@@ -171,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_agrees_with_fnmatch), cmocka_unit_test(test_specific),
 		cmocka_unit_test(test_invalid),		    cmocka_unit_test(test_set_semantics),
 		cmocka_unit_test(test_classes_shared),
+		cmocka_unit_test(test_shapes),
 	};
 
 	return cmocka_run_group_tests_name("glob", tests, NULL, NULL);
