@@ -159,7 +159,7 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 nr = (__u32)ctx->args[1], zero = 0;
 	__u64 id, a[6];
-	struct pt_regs *regs;
+	struct pt_regs *regs, saved;
 	struct pending *p;
 	__u32 *mode, tgid, tid;
 	int s0, s1, sock;
@@ -174,13 +174,16 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	if (*mode == ST_TRACE_EXEC && nr != NR_execve && nr != NR_execveat)
 		return 0;
+	/* One read of the saved registers rather than one per argument. */
 	regs = (struct pt_regs *)ctx->args[0];
-	a[0] = BPF_CORE_READ(regs, di);
-	a[1] = BPF_CORE_READ(regs, si);
-	a[2] = BPF_CORE_READ(regs, dx);
-	a[3] = BPF_CORE_READ(regs, r10);
-	a[4] = BPF_CORE_READ(regs, r8);
-	a[5] = BPF_CORE_READ(regs, r9);
+	if (bpf_probe_read_kernel(&saved, sizeof(saved), regs))
+		return 0;
+	a[0] = saved.di;
+	a[1] = saved.si;
+	a[2] = saved.dx;
+	a[3] = saved.r10;
+	a[4] = saved.r8;
+	a[5] = saved.r9;
 	/* sendto/sendmsg on a connected socket name no address: nothing audited to match. */
 	if (nr == NR_sendto && !a[4])
 		return 0;

@@ -10,6 +10,12 @@ workload times its own loop, so start-up and attach are not counted. Modes:
   json      the same, as JSON Lines
   excluded  seatrace with builtins.id excluded by -x (filtered in the kernel)
   bpftrace  bpftrace counting events by name in a map, when bpftrace is present
+  procfilt  every Python on the host traced, this process left out by -u (in-kernel filter)
+
+Then, with -S (syscall correlation), ns per syscall for a process seatrace does not trace
+(its other processes pay the tracepoint's test) and for a traced one, on a cheap untracked
+syscall (getppid) and a recorded one (openat of /dev/null); and the time to attach to every
+Python on the host with 100 Python processes running.
 
 Each mode runs ROUNDS times, interleaved, and the median is kept. Overhead is
 ns per event above `none`; ratios are to the floor's overhead. This is a
@@ -55,6 +61,84 @@ def stat(stderr, name):
     return int(m.group(1)) if m else None
 
 
+def start_tracer(args):
+    """seatrace in the background; returns once it says it is attached."""
+    p = subprocess.Popen([SEATRACE, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+    for line in p.stderr:
+        if line.startswith("seatrace: attached:"):
+            return p
+    raise RuntimeError(f"seatrace {args} did not attach")
+
+
+def stop_tracer(p):
+    p.send_signal(2)
+    p.wait(60)
+
+
+def run_under_system_tracer(args, cmd):
+    p = start_tracer(args)
+    try:
+        ns, _ = run(cmd)
+    finally:
+        stop_tracer(p)
+    return ns
+
+
+SYSCALL_LOOP = """
+import os, time, sys
+n = int(sys.argv[1]); what = sys.argv[2]
+def body():
+    if what == "getppid":
+        for i in range(n): os.getppid()
+    else:
+        for i in range(n): os.close(os.open("/dev/null", os.O_RDONLY))
+body()
+t0 = time.perf_counter_ns(); body(); t1 = time.perf_counter_ns()
+print((t1 - t0) / n)
+"""
+
+
+def syscall_bench(rounds):
+    """ns per syscall: no tracer, seatrace -S tracing another process, seatrace -S tracing this one."""
+    n = 200000
+    out = {}
+    idle = subprocess.Popen([PY, "-c", "import time; time.sleep(3600)"])
+    try:
+        for what in ("getppid", "open"):
+            base = [PY, "-c", SYSCALL_LOOP, str(n), what]
+            rows = {"none": [], "untraced": [], "audit_only": [], "traced": []}
+            for _ in range(rounds):
+                rows["none"].append(run(base)[0])
+                rows["untraced"].append(run_under_system_tracer(
+                    ["-S", "-p", str(idle.pid)], base))
+                rows["audit_only"].append(run([SEATRACE, "-o", "/dev/null", "--", *base])[0])
+                rows["traced"].append(run([SEATRACE, "-S", "-o", "/dev/null", "--", *base])[0])
+            out[what] = {k: statistics.median(v) for k, v in rows.items()}
+    finally:
+        idle.kill()
+        idle.wait()
+    return out
+
+
+def attach_bench(nproc=100):
+    """Seconds from start to 'attached' for seatrace system-wide with nproc Pythons running."""
+    import time
+    procs = [subprocess.Popen([PY, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+             for _ in range(nproc)]
+    try:
+        time.sleep(1)
+        t0 = time.monotonic()
+        p = start_tracer(["-o", "/dev/null"])
+        t1 = time.monotonic()
+        stop_tracer(p)
+    finally:
+        for q in procs:
+            q.kill()
+            q.wait()
+    return t1 - t0
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (sudo make bench)")
@@ -68,6 +152,7 @@ def main():
         "json": [SEATRACE, "--stats", "-j", "-o", out, "--", *loop],
         "excluded": [SEATRACE, "--stats", "-x", "builtins.id", "-o", out, "--", *loop],
     }
+    modes["procfilt"] = loop  # run under a system-wide seatrace -u nobody, started apart
     bt = shutil.which("bpftrace")
     if bt:
         modes["bpftrace"] = [bt, "-q", "-e",
@@ -89,6 +174,10 @@ def main():
                 if p.returncode != 0 or not nums:
                     raise RuntimeError(f"bpftrace failed: {p.stderr[-500:]}")
                 results[m].append(float(nums[-1]))
+                continue
+            if m == "procfilt":
+                ns = run_under_system_tracer(["-u", "nobody", "-o", out], loop)
+                results[m].append(ns)
                 continue
             ns, err = run(cmd)
             results[m].append(ns)
@@ -130,6 +219,22 @@ def main():
     targets.append(("zero lost", all(sum(d or 0 for _, d in r) == 0 for r in lost.values()), ""))
     for name, ok, detail in targets:
         print(f"target {name}: {'met' if ok else 'NOT met'} {detail}")
+    if "procfilt" in med and floor > 0:
+        pf = (med["procfilt"] - base) / floor
+        print(f"target filtered-out process <= 1.1x floor (issue 3): {pf:.2f}x")
+    sc = syscall_bench(max(1, ROUNDS // 2))
+    report["syscalls"] = sc
+    print("syscall probes (-S), ns per syscall (median):")
+    print(f"{'syscall':10} {'none':>8} {'untraced':>9} {'traced':>8} {'audit only':>11}")
+    for what, r in sc.items():
+        print(f"{what:10} {r['none']:8.1f} {r['untraced']:9.1f} {r['traced']:8.1f} "
+              f"{r['audit_only']:11.1f}")
+    for what, r in sc.items():
+        print(f"{what}: untraced process pays {r['untraced'] - r['none']:+.1f} ns per syscall; "
+              f"traced pays {r['traced'] - r['audit_only']:+.1f} ns beyond its audit events")
+    secs = attach_bench()
+    report["attach_100_processes_s"] = secs
+    print(f"system-wide attach with 100 Python processes running: {secs:.3f} s")
     with open(os.path.join(ROOT, "build", "bench.json"), "w") as fh:
         json.dump(report, fh, indent=1)
 
