@@ -1,6 +1,7 @@
 """System-wide tracing, process filters, --follow, --list, and other interpreters: real
 processes under the real tracer."""
 import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -22,8 +23,13 @@ sys.audit("seatrace.sys", sys.argv[1])
 EAGER = "import sys; sys.audit('seatrace.sys', sys.argv[1])"
 
 
+# System-wide tracing sees every process on the host, a concurrent run of these tests
+# included: tags carry this run's token, and only those are counted.
+TOKEN = f"{os.getpid()}.{secrets.token_hex(3)}:"
+
+
 def start(argv, tag, code=WAITER):
-    p = subprocess.Popen([*argv, "-c", code, tag], stdin=subprocess.PIPE,
+    p = subprocess.Popen([*argv, "-c", code, TOKEN + tag], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True)
     if code is WAITER:
         assert p.stdout.readline().strip() == "ready"
@@ -38,7 +44,8 @@ def release(p):
 
 
 def tags(res):
-    return [e["args"][0] for e in res.events if e["event"] == "seatrace.sys"]
+    return [e["args"][0][len(TOKEN):] for e in res.events
+            if e["event"] == "seatrace.sys" and str(e["args"][0]).startswith(TOKEN)]
 
 
 def system_tracer(tmp_path, *args):
@@ -58,7 +65,7 @@ def test_before_and_after_start(tmp_path):
     before = start([PY], "before")
     try:
         t = system_tracer(tmp_path)
-        after = subprocess.run([PY, "-c", EAGER, "after"], timeout=60)
+        after = subprocess.run([PY, "-c", EAGER, TOKEN + "after"], timeout=60)
         assert after.returncode == 0
         release(before)
         time.sleep(0.3)
@@ -80,7 +87,7 @@ def test_new_binary_is_attached_on_exec(tmp_path):
         p = start([str(copy)], f"copy{i}")
         release(p)
         time.sleep(0.2)
-        if f"copy{i}" in [a for a in open(tmp_path / "out.jsonl").read().split('"')]:
+        if f"{TOKEN}copy{i}" in (tmp_path / "out.jsonl").read_text():
             seen = True
             break
     res = stop(t)
@@ -91,9 +98,9 @@ def test_new_binary_is_attached_on_exec(tmp_path):
 
 def test_user_filter(tmp_path):
     t = system_tracer(tmp_path, "-u", "nobody")
-    as_root = subprocess.run([PY, "-c", EAGER, "root"], timeout=60)
+    as_root = subprocess.run([PY, "-c", EAGER, TOKEN + "root"], timeout=60)
     as_nobody = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                                PY, "-c", EAGER, "nobody"], timeout=60)
+                                PY, "-c", EAGER, TOKEN + "nobody"], timeout=60)
     assert as_root.returncode == 0 and as_nobody.returncode == 0
     time.sleep(0.3)
     res = stop(t)
@@ -105,8 +112,8 @@ def test_comm_filter(tmp_path):
     copy = tmp_path / "pyalpha"
     shutil.copy2(PY, copy)
     t = system_tracer(tmp_path, "--comm", "python3.11")
-    subprocess.run([PY, "-c", EAGER, "mine"], timeout=60, check=True)
-    subprocess.run([str(copy), "-c", EAGER, "other"], timeout=60, check=True)
+    subprocess.run([PY, "-c", EAGER, TOKEN + "mine"], timeout=60, check=True)
+    subprocess.run([str(copy), "-c", EAGER, TOKEN + "other"], timeout=60, check=True)
     time.sleep(0.3)
     res = stop(t)
     assert tags(res) == ["mine"], res
@@ -121,9 +128,9 @@ def test_cgroup_filter(tmp_path):
     try:
         t = system_tracer(tmp_path, "--cgroup", cg)
         inside = subprocess.Popen(
-            ["sh", "-c", f"echo $$ > {cg}/cgroup.procs && exec {PY} -c \"{EAGER}\" inside"])
+            ["sh", "-c", f"echo $$ > {cg}/cgroup.procs && exec {PY} -c \"{EAGER}\" {TOKEN}inside"])
         assert inside.wait(60) == 0
-        subprocess.run([PY, "-c", EAGER, "outside"], timeout=60, check=True)
+        subprocess.run([PY, "-c", EAGER, TOKEN + "outside"], timeout=60, check=True)
         time.sleep(0.3)
         res = stop(t)
     finally:
@@ -140,8 +147,12 @@ subprocess.run([{PY!r}, "-c", "import sys; sys.audit('seatrace.sys', 'child')"],
     with_f = trace_code(code, "-f", "-e", "seatrace.sys")
     without = trace_code(code, "-e", "seatrace.sys")
     assert with_f.returncode == 0 and without.returncode == 0
-    assert sorted(tags(with_f)) == ["child", "parent"], with_f
-    assert tags(without) == ["parent"], without
+    # Command mode sees only its own processes: no run token needed.
+    def names(res):
+        return [e["args"][0] for e in res.events if e["event"] == "seatrace.sys"]
+
+    assert sorted(names(with_f)) == ["child", "parent"], with_f
+    assert names(without) == ["parent"], without
     pids = {e["pid"] for e in with_f.events}
     assert len(pids) == 2
 
@@ -190,14 +201,14 @@ def test_other_mount_namespace(tmp_path):
     mnt.mkdir()
     t = system_tracer(tmp_path)
     script = (f"mount --bind {hidden} {mnt} && umount -l {hidden} 2>/dev/null; "
-              f"exec {mnt}/python3.11 -c \"{EAGER}\" namespaced")
+              f"exec {mnt}/python3.11 -c \"{EAGER}\" {TOKEN}namespaced")
     seen = False
     for _ in range(10):
         r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
                            timeout=60)
         assert r.returncode == 0
         time.sleep(0.3)
-        if b"namespaced" in (tmp_path / "out.jsonl").read_bytes():
+        if f"{TOKEN}namespaced" in (tmp_path / "out.jsonl").read_text():
             seen = True
             break
     res = stop(t)

@@ -1,0 +1,515 @@
+# SPDX-License-Identifier: MIT
+"""Pairing of events into spans (user/pair.h), end to end: Seagrass-style runtime events
+(workloads/pair_hooks.py raises them exactly as Seagrass does with raise_runtime_events=True),
+CPython's own paired events, user rules, and the edge cases: calls cut short by a kill, calls
+begun before seatrace attached, --no-pair, the text format.
+
+Every complete span is checked against the raw events printed beside it: its start_ts is
+the ts of the very prehook event (same args), and start_ts + duration_ns is the ts of the
+very posthook event. Timestamps are compared exactly, as decimals."""
+import json
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import time
+from decimal import Decimal
+
+import pytest
+
+from conftest import (PY, SEATRACE, TIMEOUT, WORKLOADS, assert_clean_error, assert_value,
+                      parse_json_lines, run_seatrace, trace_code, trace_script)
+
+SPAN_KEYS = ["type", "ts", "pid", "tid", "comm", "name", "pre_event", "post_event", "pre_args",
+             "post_args", "start_ts", "duration_ns", "depth", "unfinished", "no_pre",
+             "ambiguous"]
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+
+def exact_records(res_or_bytes):
+    """The JSON records with numbers exact (timestamps as Decimal)."""
+    data = res_or_bytes if isinstance(res_or_bytes, bytes) else res_or_bytes.output
+    parse_json_lines(data)  # well-formed, line by line
+    return [json.loads(l, parse_float=Decimal) for l in data.decode("utf-8").splitlines()]
+
+
+def spans_of(recs, name=None):
+    out = [r for r in recs if r.get("type") == "span"]
+    for s in out:
+        assert list(s.keys()) == SPAN_KEYS, f"span keys/order: {list(s.keys())}"
+    if name is not None:
+        out = [s for s in out if s["name"] == name]
+    return out
+
+
+def events_of(recs, name):
+    return [r for r in recs if r.get("type") == "event" and r["event"] == name]
+
+
+def check_complete_span(recs, span, depth=None):
+    """A span with both sides: flags clear, its times are those of its own two raw events
+    (found by name, pid and exact args), and it is written after its posthook event."""
+    __tracebackhide__ = True
+    assert span["unfinished"] is False and span["no_pre"] is False, span
+    assert span["ambiguous"] is False, span
+    assert isinstance(span["duration_ns"], int) and span["duration_ns"] >= 0, span
+    assert isinstance(span["start_ts"], Decimal) and span["ts"] == span["start_ts"], span
+    pre = [e for e in events_of(recs, span["pre_event"])
+           if e["pid"] == span["pid"] and e["args"] == span["pre_args"]]
+    assert len(pre) == 1, f"no single pre event for {span}: {pre}"
+    post = [e for e in events_of(recs, span["post_event"])
+            if e["pid"] == span["pid"] and e["args"] == span["post_args"]]
+    assert len(post) == 1, f"no single post event for {span}: {post}"
+    pre, post = pre[0], post[0]
+    assert span["start_ts"] == pre["ts"], (span, pre)
+    assert span["tid"] == pre["tid"] and span["comm"] == pre["comm"], (span, pre)
+    assert post["ts"] - pre["ts"] == Decimal(span["duration_ns"]) / Decimal(10**9), \
+        (span, pre, post)
+    assert recs.index(span) > recs.index(post), "span written before its post event"
+    if depth is not None:
+        assert span["depth"] == depth, span
+    return pre, post
+
+
+def assert_span(span, name, pre_event, post_event, pre_args, post_args):
+    __tracebackhide__ = True
+    assert span["name"] == name, span
+    assert span["pre_event"] == pre_event and span["post_event"] == post_event, span
+    assert_value(span["pre_args"], pre_args, f"pre_args of {name}")
+    assert_value(span["post_args"], post_args, f"post_args of {name}")
+
+
+def scenario(name, *opts):
+    res = trace_script("pair_scenarios.py", *opts, script_args=[name])
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    assert events_of(recs, "pair.done")[0]["args"] == [name], res
+    return res, recs
+
+
+# ---------------------------------------------------------------------------
+# Seagrass-style prehook:NAME / posthook:NAME
+
+
+def test_nested_calls():
+    res, recs = scenario("nested")
+    g, f = spans_of(recs)  # the inner call ends, and is written, first
+    assert_span(g, "g", "prehook:g", "posthook:g", [[2], {}], [102])
+    assert_span(f, "f", "prehook:f", "posthook:f", [[1], {"k": "v"}], [1020])
+    check_complete_span(recs, g, depth=1)
+    check_complete_span(recs, f, depth=0)
+    assert f["duration_ns"] >= g["duration_ns"]
+    assert f["start_ts"] <= g["start_ts"]
+    assert f["pid"] == f["tid"] == g["tid"]
+    assert f["comm"] == "python3.11"
+
+
+def test_recursion_five_nested_spans():
+    res, recs = scenario("recursive")
+    spans = spans_of(recs, "fact")
+    assert len(spans) == 5, spans
+    facts = {1: 1, 2: 2, 3: 6, 4: 24, 5: 120}
+    # Innermost first: fact(1) at depth 4, ..., fact(5) at depth 0.
+    for span, n in zip(spans, (1, 2, 3, 4, 5)):
+        assert_span(span, "fact", "prehook:fact", "posthook:fact", [[n], {}], [facts[n]])
+        check_complete_span(recs, span, depth=5 - n)
+    starts = [s["start_ts"] for s in spans]
+    assert starts == sorted(starts, reverse=True)
+
+
+def test_raising_call_posthook_none():
+    res, recs = scenario("raising")
+    boom, ok = spans_of(recs)
+    assert_span(boom, "boom", "prehook:boom", "posthook:boom", [["bad"], {}], [None])
+    check_complete_span(recs, boom, depth=0)
+    # The posthook came from the wrapper's finally, before the handler outside ran.
+    caught = events_of(recs, "pair.caught")
+    assert [c["args"] for c in caught] == [["bad"]]
+    post = events_of(recs, "posthook:boom")[0]
+    assert recs.index(post) < recs.index(caught[0])
+    assert post["ts"] <= caught[0]["ts"]
+    # The next call, from the same place, is paired on its own.
+    assert_span(ok, "ok", "prehook:ok", "posthook:ok", [[3], {}], [6])
+    check_complete_span(recs, ok, depth=0)
+
+
+def test_threads_each_span_pairs_its_own_call():
+    res, recs = scenario("threaded")
+    spans = spans_of(recs, "work")
+    assert len(spans) == 200, len(spans)
+    seen = set()
+    for s in spans:
+        assert s["pre_event"] == "prehook:work" and s["post_event"] == "posthook:work"
+        (tid, i), kwargs = s["pre_args"]
+        assert kwargs == {}
+        assert s["post_args"] == [i * 2], s
+        assert s["tid"] == tid, f"span on tid {s['tid']}, call made on {tid}: {s}"
+        assert s["pid"] != tid
+        check_complete_span(recs, s, depth=0)
+        seen.add((tid, i))
+    tids = {t for t, _ in seen}
+    assert len(tids) == 4 and seen == {(t, i) for t in tids for i in range(50)}
+
+
+def test_asyncio_interleaved_tasks():
+    res, recs = scenario("asyncio_tasks")
+    # The raw order is what the workload promises: pre A, B, C, then post A, C, B.
+    hooks = [(r["event"], r["args"]) for r in recs if r.get("type") == "event"
+             and r["event"] in ("prehook:job", "posthook:job")]
+    assert hooks == [("prehook:job", [["A"], {"n": 1}]), ("prehook:job", [["B"], {"n": 2}]),
+                     ("prehook:job", [["C"], {"n": 3}]), ("posthook:job", ["A-result"]),
+                     ("posthook:job", ["C-result"]), ("posthook:job", ["B-result"])], hooks
+    spans = spans_of(recs, "job")
+    assert len(spans) == 3, spans
+    for span, (tag, n) in zip(spans, (("A", 1), ("C", 3), ("B", 2))):
+        assert_span(span, "job", "prehook:job", "posthook:job", [[tag], {"n": n}],
+                    [f"{tag}-result"])
+        check_complete_span(recs, span)
+    assert len({s["tid"] for s in spans}) == 1
+
+
+def test_generators_interleaved():
+    res, recs = scenario("generators")
+    hooks = [(r["event"], r["args"]) for r in recs if r.get("type") == "event"
+             and r["event"] in ("prehook:gen", "posthook:gen")]
+    assert hooks == [("prehook:gen", [["A"], {}]), ("prehook:gen", [["B"], {}]),
+                     ("posthook:gen", ["A-done"]), ("posthook:gen", ["B-done"])], hooks
+    a, b = spans_of(recs, "gen")
+    assert_span(a, "gen", "prehook:gen", "posthook:gen", [["A"], {}], ["A-done"])
+    assert_span(b, "gen", "prehook:gen", "posthook:gen", [["B"], {}], ["B-done"])
+    check_complete_span(recs, a)
+    check_complete_span(recs, b)
+
+
+def test_generator_finished_on_another_thread():
+    """pair.h: the post may come from another thread; the span is the pre's (pid, tid)."""
+    res, recs = scenario("gen_thread")
+    other = events_of(recs, "pair.tid")[0]["args"][0]
+    (span,) = spans_of(recs, "moved")
+    assert_span(span, "moved", "prehook:moved", "posthook:moved", [["M"], {}], ["M-done"])
+    pre, post = check_complete_span(recs, span, depth=0)
+    assert post["tid"] == other != pre["tid"] == span["tid"] == span["pid"]
+
+
+def test_same_frame_reopened_before_its_post():
+    """pair.h: a second pre from the frame of one still open closes the old one as
+    unfinished, and the new one is ambiguous; a post with no pre at all is no_pre."""
+    res = trace_code("import sys\n"
+                     "sys.audit('prehook:x', 1)\n"
+                     "sys.audit('prehook:x', 2)\n"
+                     "sys.audit('posthook:x', 3)\n"
+                     "sys.audit('posthook:y', 4)\n", "-e", "prehook:*,posthook:*")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    x1, x2, y = spans_of(recs)
+    assert_span(x1, "x", "prehook:x", None, [1], None)
+    assert x1["unfinished"] is True and x1["ambiguous"] is False and x1["no_pre"] is False
+    assert x1["duration_ns"] is None
+    assert x1["start_ts"] == events_of(recs, "prehook:x")[0]["ts"]
+    assert_span(x2, "x", "prehook:x", "posthook:x", [2], [3])
+    assert x2["ambiguous"] is True and x2["unfinished"] is False and x2["no_pre"] is False
+    assert x2["start_ts"] == events_of(recs, "prehook:x")[1]["ts"]
+    assert x2["duration_ns"] >= 0
+    assert_span(y, "y", None, "posthook:y", None, [4])
+    assert y["no_pre"] is True and y["start_ts"] is None and y["duration_ns"] is None
+    assert y["depth"] == 0
+
+
+def test_truncated_event_names_not_paired():
+    """pair.h: events whose name the probe cut (over 127 bytes) are never paired."""
+    long = "n" * 200
+    res = trace_code(f"import sys\nsys.audit('prehook:{long}', 1)\n"
+                     f"sys.audit('posthook:{long}', 2)\n", "-e", "prehook:*,posthook:*")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    assert [r["type"] for r in recs] == ["event", "event"], recs
+
+
+# ---------------------------------------------------------------------------
+# CPython's own paired events
+
+
+def test_input_from_pipe(tmp_path):
+    """The brief's case: input() with stdin a pipe. CPython 3.11 raises builtins.input but
+    not builtins.input/result when stdin/stdout are not terminals (the non-interactive
+    branch of builtin_input_impl; checked with sys.addaudithook, no tracer involved), so the
+    span has its pre side only and is reported unfinished at seatrace's exit."""
+    hook = subprocess.run(
+        [PY, "-c", "import sys\nsys.addaudithook(lambda e, a: e.startswith('builtins.input') "
+         "and print(e, a, file=sys.stderr))\nprint(repr(input('> ')))"],
+        input=b"hello\n", capture_output=True, timeout=TIMEOUT)
+    assert hook.stdout == b"> 'hello'\n"
+    assert hook.stderr == b"builtins.input ('> ',)\n", hook.stderr
+    out = tmp_path / "ev.jsonl"
+    res = run_seatrace("-j", "-o", out, "--", PY, "-c",
+                       "x = input('> ')\nassert x == 'hello'", input=b"hello\n", out_path=out)
+    assert res.returncode == 0, res
+    assert res.stdout_bytes == b"> ", res
+    recs = exact_records(res)
+    assert [e["args"] for e in events_of(recs, "builtins.input")] == [["> "]]
+    assert events_of(recs, "builtins.input/result") == []
+    (span,) = spans_of(recs, "builtins.input")
+    assert_span(span, "builtins.input", "builtins.input", None, ["> "], None)
+    assert span["unfinished"] is True and span["no_pre"] is False
+    assert span["start_ts"] == events_of(recs, "builtins.input")[0]["ts"]
+
+
+def test_input_from_terminal(tmp_path):
+    """input() on a terminal (a pty): builtins.input ('> ',) then builtins.input/result
+    ('hello',) make one span."""
+    out = tmp_path / "ev.jsonl"
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([SEATRACE, "-j", "-o", out, "--", PY, "-c",
+                              "x = input('> ')\nassert x == 'hello', x"],
+                             stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+    finally:
+        os.close(slave)
+    try:
+        os.write(master, b"hello\n")
+        deadline = time.monotonic() + TIMEOUT
+        while p.poll() is None and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    os.read(master, 4096)
+                except OSError:
+                    break
+        rc = p.wait(TIMEOUT)
+        err = p.stderr.read().decode()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    assert rc == 0, err
+    recs = exact_records(out.read_bytes())
+    (span,) = spans_of(recs, "builtins.input")
+    assert_span(span, "builtins.input", "builtins.input", "builtins.input/result", ["> "],
+                ["hello"])
+    check_complete_span(recs, span, depth=0)
+
+
+def test_sqlite3_connect():
+    res = trace_code("import sqlite3\nc = sqlite3.connect(':memory:')\nc.close()")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    (span,) = spans_of(recs)
+    assert_span(span, "sqlite3.connect", "sqlite3.connect", "sqlite3.connect/handle",
+                [":memory:"], [{"type": "sqlite3.Connection"}])
+    check_complete_span(recs, span, depth=0)
+
+
+# ---------------------------------------------------------------------------
+# User rules
+
+
+def test_user_rule():
+    res = trace_code("import sys\nsys.audit('enter:job', 1)\nsys.audit('exit:job', 2)\n"
+                     "sys.audit('prehook:d', 3)\nsys.audit('posthook:d', 4)",
+                     "--pair", "enter:*=exit:*")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    job, d = spans_of(recs)
+    assert_span(job, "job", "enter:job", "exit:job", [1], [2])
+    check_complete_span(recs, job, depth=0)
+    # The defaults still apply beside a user rule.
+    assert_span(d, "d", "prehook:d", "posthook:d", [3], [4])
+    check_complete_span(recs, d, depth=0)
+
+
+def test_user_rule_exact_names():
+    """Exact names on both sides: NAME is the PRE name."""
+    res = trace_code("import sys\nsys.audit('a.begin', 'x')\nsys.audit('a.end', 'y')",
+                     "--pair", "a.begin=a.end", "-e", "a.*")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    (span,) = spans_of(recs)
+    assert_span(span, "a.begin", "a.begin", "a.end", ["x"], ["y"])
+    check_complete_span(recs, span, depth=0)
+
+
+def test_user_rule_post_side_wins():
+    """pair.h precedence 1: an event matching a rule's POST side is a POST, so under
+    '*=*.done' the end marker task.done closes task's span instead of opening one."""
+    res = trace_code("import sys\nsys.audit('task', 1)\nsys.audit('task.done', 2)",
+                     "--pair", "*=*.done", "-e", "task*")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    (span,) = spans_of(recs)
+    assert_span(span, "task", "task", "task.done", [1], [2])
+    check_complete_span(recs, span, depth=0)
+
+
+def test_user_rule_interleaved_by_frame():
+    """With --pair the kernel records the frame of every event: a user rule's events
+    raised from two interleaved generators pair by generator, not last-in first-out."""
+    code = ("import sys\n"
+            "def g(tag):\n"
+            "    sys.audit('enter:job', tag)\n"
+            "    yield\n"
+            "    sys.audit('exit:job', tag + '-end')\n"
+            "a, b = g('A'), g('B')\n"
+            "next(a); next(b)\n"
+            "for _ in a: pass\n"
+            "for _ in b: pass\n")
+    res = trace_code(code, "--pair", "enter:*=exit:*", "-e", "enter:*,exit:*")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    assert [r["args"] for r in recs if r["type"] == "event"] == [["A"], ["B"], ["A-end"],
+                                                                 ["B-end"]]
+    a, b = spans_of(recs, "job")
+    assert_span(a, "job", "enter:job", "exit:job", ["A"], ["A-end"])
+    assert_span(b, "job", "enter:job", "exit:job", ["B"], ["B-end"])
+    check_complete_span(recs, a)
+    check_complete_span(recs, b)
+
+
+@pytest.mark.parametrize("spec", ["enter", "a*=b", "a**=b*", "a=b=c", "=b", "a*="])
+def test_invalid_pair_spec(spec):
+    res = run_seatrace("--pair", spec, "--", PY, "-c", "pass")
+    assert_clean_error(res, "--pair", spec)
+
+
+# ---------------------------------------------------------------------------
+# Calls cut short, calls begun before tracing, --no-pair
+
+
+def check_unfinished_slow(output, pid):
+    recs = exact_records(output)
+    pre = events_of(recs, "prehook:slow")
+    assert [e["args"] for e in pre] == [[["zzz"], {}]], output
+    assert events_of(recs, "posthook:slow") == []
+    (span,) = spans_of(recs, "slow")
+    assert_span(span, "slow", "prehook:slow", None, [["zzz"], {}], None)
+    assert span["unfinished"] is True and span["no_pre"] is False
+    assert span["ambiguous"] is False
+    assert span["duration_ns"] is None
+    assert span["start_ts"] == span["ts"] == pre[0]["ts"]
+    assert span["pid"] == span["tid"] == pid and span["depth"] == 0
+    assert recs.index(span) > recs.index(pre[0]), output
+
+
+def test_killed_inside_span_attached(procs, tmp_path):
+    w = procs.workload("pair_controlled.py", "slow")
+    w.expect("ready")
+    t = procs.tracer(["-j", "-p", w.pid], tmp_path / "ev.jsonl")
+    t.wait_attached()
+    w.send("go")
+    w.expect("inside")
+    w.proc.send_signal(signal.SIGKILL)
+    assert w.wait() == -signal.SIGKILL
+    res = t.result()  # seatrace exits once the process is gone
+    assert res.returncode == 0, res
+    check_unfinished_slow(res.output, w.pid)
+
+
+def test_killed_inside_span_command(tmp_path):
+    out = tmp_path / "ev.jsonl"
+    p = subprocess.Popen([SEATRACE, "-j", "-o", out, "--", PY,
+                          WORKLOADS / "pair_controlled.py", "slow"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = p.stdout.readline().split()
+        assert line[0] == b"ready", line
+        pid = int(line[1])
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+        assert p.stdout.readline() == b"inside\n"
+        os.kill(pid, signal.SIGKILL)
+        rc = p.wait(TIMEOUT)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    err = p.stderr.read().decode()
+    assert rc == 128 + signal.SIGKILL, err
+    check_unfinished_slow(out.read_bytes(), pid)
+
+
+def test_posthook_before_tracing_no_pre(procs, tmp_path):
+    # early() has raised its prehook when it prints "ready": seatrace is not there yet.
+    w = procs.workload("pair_controlled.py", "early")
+    w.expect("ready")
+    t = procs.tracer(["-j", "-p", w.pid], tmp_path / "ev.jsonl")
+    t.wait_attached()
+    w.send("go")
+    w.expect("done")
+    w.close_stdin()
+    assert w.wait() == 0
+    res = t.result()
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    assert events_of(recs, "prehook:early") == []
+    post = events_of(recs, "posthook:early")
+    assert [e["args"] for e in post] == [["early-result"]], res
+    assert [e["args"] for e in events_of(recs, "pair.after")] == [[1]]
+    (span,) = spans_of(recs)
+    assert_span(span, "early", None, "posthook:early", None, ["early-result"])
+    assert span["no_pre"] is True and span["unfinished"] is False
+    assert span["ambiguous"] is False
+    assert span["start_ts"] is None and span["duration_ns"] is None and span["depth"] == 0
+    assert span["pid"] == span["tid"] == w.pid
+    assert span["ts"] == post[0]["ts"]
+
+
+@pytest.mark.parametrize("script", ["nested", "asyncio_tasks"])
+def test_no_pair(script):
+    res, recs = scenario(script, "--no-pair")
+    assert [r for r in recs if r.get("type") == "span"] == []
+    paired, _ = scenario(script)
+    hooks = lambda rs: [(r["event"], r["args"]) for r in rs if r.get("type") == "event"
+                        and r["event"].startswith(("prehook:", "posthook:"))]
+    assert hooks(recs) == hooks(paired) and len(hooks(recs)) in (4, 6), hooks(recs)
+    res = trace_code("import sqlite3\nsqlite3.connect(':memory:').close()", "--no-pair")
+    assert res.returncode == 0, res
+    assert [r for r in res.records if r.get("type") == "span"] == []
+    assert res.one("sqlite3.connect")["args"] == [":memory:"]
+    assert res.one("sqlite3.connect/handle")["args"] == [{"type": "sqlite3.Connection"}]
+
+
+# ---------------------------------------------------------------------------
+# Text format
+
+SPAN_LINE = (r"^(\d\d:\d\d:\d\d\.\d{6}) (\d+)/(\d+) python3\.11 == "
+             r"(?P<indent>(?:  )*)(?P<rest>\S.*)$")
+
+
+def test_text_format():
+    res = run_seatrace("--", PY, WORKLOADS / "pair_scenarios.py", "nested")
+    assert res.returncode == 0, res
+    lines = [l for l in res.stdout.splitlines() if " == " in l]
+    assert len(lines) == 2, res
+    g = re.match(SPAN_LINE, lines[0])
+    f = re.match(SPAN_LINE, lines[1])
+    assert g and f, lines
+    assert g.group("indent") == "  " and f.group("indent") == "", lines
+    assert re.fullmatch(r"g\(\(2,\), \{\}\) -> 102 <\d+\.\d{6}s>", g.group("rest")), lines
+    assert re.fullmatch(r"f\(\(1,\), \{'k': 'v'\}\) -> 1020 <\d+\.\d{6}s>",
+                        f.group("rest")), lines
+    # The span line carries its pre event's time, pid and tid.
+    pre_f = [l for l in res.stdout.splitlines() if " prehook:f(" in l]
+    assert len(pre_f) == 1 and pre_f[0].split()[:2] == [f.group(1), f"{f.group(2)}/{f.group(3)}"]
+
+
+def test_text_format_markers():
+    res = run_seatrace("-e", "prehook:*,posthook:*", "--", PY, "-c",
+                       "import sys\n"
+                       "sys.audit('prehook:x', 1)\n"
+                       "sys.audit('prehook:x', 2)\n"
+                       "sys.audit('posthook:x', 3)\n"
+                       "sys.audit('posthook:y', 'r')\n"
+                       "sys.audit('prehook:z', (5, 'five'))\n")
+    assert res.returncode == 0, res
+    rests = [re.match(SPAN_LINE, l) for l in res.stdout.splitlines() if " == " in l]
+    assert all(rests), res.stdout
+    rests = [m.group("rest") for m in rests]
+    assert len(rests) == 4, rests
+    assert rests[0] == "x(1) <unfinished>"
+    assert re.fullmatch(r"x\(2\) -> 3 <\d+\.\d{6}s> \[ambiguous\]", rests[1]), rests
+    assert rests[2] == "y(?) -> 'r' <began before tracing>"
+    assert rests[3] == "z((5, 'five')) <unfinished>"

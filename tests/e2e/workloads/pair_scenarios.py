@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: MIT
+"""Seagrass-style runtime events (pair_hooks) in the patterns the pairing engine must get
+right. Usage: pair_scenarios.py SCENARIO; each scenario's comment says what it raises.
+The marker event pair.done (scenario name) is raised last."""
+import asyncio
+import sys
+import threading
+import time
+
+from pair_hooks import audit, audited_gen
+
+
+def nested():
+    # f(1, k='v') calls g(2): spans g (depth 1, -> 102) then f (depth 0, -> 1020).
+    @audit("g")
+    def g(y):
+        return y + 100
+
+    @audit("f")
+    def f(x, k=None):
+        return g(x + 1) * 10
+
+    assert f(1, k="v") == 1020
+
+
+def recursive():
+    # fact(5): five nested spans; fact(n) at depth 5 - n with result n!.
+    @audit("fact")
+    def fact(n):
+        return 1 if n <= 1 else n * fact(n - 1)
+
+    assert fact(5) == 120
+
+
+def raising():
+    # boom('bad') raises ValueError: posthook:boom (None,); caught outside, then
+    # pair.caught('bad'). Then ok(3) -> 6 from the same call site.
+    @audit("boom")
+    def boom(x):
+        raise ValueError(x)
+
+    @audit("ok")
+    def ok(x):
+        return x * 2
+
+    try:
+        boom("bad")
+    except ValueError as e:
+        sys.audit("pair.caught", e.args[0])
+    assert ok(3) == 6
+
+
+def threaded():
+    # 4 threads x 50 calls of work(native_tid, i) -> i * 2, started together, each call
+    # releasing the GIL inside, so that the threads' spans overlap.
+    barrier = threading.Barrier(4)
+
+    @audit("work")
+    def work(tid, i):
+        time.sleep(0)
+        return i * 2
+
+    def run():
+        tid = threading.get_native_id()
+        barrier.wait()
+        for i in range(50):
+            assert work(tid, i) == i * 2
+
+    ts = [threading.Thread(target=run) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
+def asyncio_tasks():
+    # Three tasks of one coroutine function on one thread: prehooks A, B, C, then posthooks
+    # A, C, B (never last-in first-out). job(tag) -> tag + '-result'.
+    async def main():
+        started = {t: asyncio.Event() for t in "ABC"}
+        go = {t: asyncio.Event() for t in "ABC"}
+
+        @audit("job")
+        async def job(tag, n=0):
+            started[tag].set()
+            await go[tag].wait()
+            await asyncio.sleep(0)
+            return f"{tag}-result"
+
+        tasks = {}
+        for tag, n in (("A", 1), ("B", 2), ("C", 3)):
+            tasks[tag] = asyncio.create_task(job(tag, n=n))
+            await started[tag].wait()   # this task's prehook is out before the next starts
+        for tag in "ACB":
+            go[tag].set()
+            assert await tasks[tag] == f"{tag}-result"
+
+    asyncio.run(main())
+
+
+def generators():
+    # Two generator objects of one function: prehook A, prehook B, posthook A, posthook B,
+    # each raised by the generator's own (persistent) frame.
+    a = audited_gen("gen", "A")
+    b = audited_gen("gen", "B")
+    assert next(a) == "A-item"
+    assert next(b) == "B-item"
+    for g, tag in ((a, "A"), (b, "B")):
+        try:
+            next(g)
+        except StopIteration as e:
+            assert e.value == f"{tag}-done"
+        else:
+            raise AssertionError("generator did not finish")
+
+
+def gen_thread():
+    # A generator started on the main thread (prehook) and finished on another thread
+    # (posthook, same frame): pair.tid gives the other thread's native id.
+    g = audited_gen("moved", "M")
+    next(g)
+    box = []
+
+    def finish():
+        box.append(threading.get_native_id())
+        sys.audit("pair.tid", box[0])
+        for _ in g:
+            pass
+
+    t = threading.Thread(target=finish)
+    t.start()
+    t.join()
+
+
+SCENARIOS = {f.__name__: f for f in (nested, recursive, raising, threaded, asyncio_tasks,
+                                      generators, gen_thread)}
+
+if __name__ == "__main__":
+    name = sys.argv[1]
+    SCENARIOS[name]()
+    sys.audit("pair.done", name)
