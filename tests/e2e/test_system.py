@@ -120,9 +120,11 @@ def test_comm_filter(tmp_path):
 
 
 def test_cgroup_filter(tmp_path):
-    root = "/sys/fs/cgroup"
-    if not os.path.exists(os.path.join(root, "cgroup.controllers")):
-        pytest.skip("no cgroup v2 hierarchy at /sys/fs/cgroup")
+    # The cgroup v2 hierarchy: /sys/fs/cgroup, or .../unified on hybrid systems.
+    roots = [l.split()[1] for l in open("/proc/mounts") if l.split()[2] == "cgroup2"]
+    if not roots:
+        pytest.skip("no cgroup v2 hierarchy mounted")
+    root = roots[0]
     cg = os.path.join(root, f"seatrace-test-{os.getpid()}")
     os.mkdir(cg)
     try:
