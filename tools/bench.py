@@ -139,6 +139,38 @@ def attach_bench(nproc=100):
     return t1 - t0
 
 
+NEW_BINARY = """
+import sys, time
+start = int(sys.argv[1])
+for i in range(4000):
+    sys.audit("bench.latency", time.monotonic_ns() - start)
+    time.sleep(0.00025)
+"""
+
+
+def new_binary_latency(rounds=3):
+    """ms from the exec of a binary seatrace has never seen to its first traced event."""
+    import json
+    import time
+    tmp = tempfile.mkdtemp(prefix="seatrace-bench-lat-")
+    out = []
+    try:
+        for r in range(rounds):
+            copy = os.path.join(tmp, f"python-new-{r}")
+            shutil.copy2(PY, copy)
+            log = os.path.join(tmp, f"log{r}")
+            p = start_tracer(["-j", "-e", "bench.latency", "-o", log])
+            t0 = time.monotonic_ns()
+            subprocess.run([copy, "-c", NEW_BINARY, str(t0)], check=True, timeout=120)
+            time.sleep(0.3)
+            stop_tracer(p)
+            firsts = [json.loads(l)["args"][0] for l in open(log) if l.strip()]
+            out.append(min(firsts) / 1e6 if firsts else float("inf"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (sudo make bench)")
@@ -235,6 +267,10 @@ def main():
     secs = attach_bench()
     report["attach_100_processes_s"] = secs
     print(f"system-wide attach with 100 Python processes running: {secs:.3f} s")
+    lat = new_binary_latency()
+    report["new_binary_latency_ms"] = lat
+    print("a new interpreter binary is traced from its first event after "
+          + ", ".join(f"{x:.1f}" for x in lat) + " ms after its exec (events before are missed)")
     with open(os.path.join(ROOT, "build", "bench.json"), "w") as fh:
         json.dump(report, fh, indent=1)
 

@@ -5,7 +5,6 @@ The marker event pair.done (scenario name) is raised last."""
 import asyncio
 import sys
 import threading
-import time
 
 from pair_hooks import audit, audited_gen
 
@@ -51,18 +50,18 @@ def raising():
 
 
 def threaded():
-    # 4 threads x 50 calls of work(native_tid, i) -> i * 2, started together, each call
-    # releasing the GIL inside, so that the threads' spans overlap.
+    # 4 threads x 50 calls of work(native_tid, i) -> i * 2. The calls overlap: each waits
+    # inside for the other threads' call with the same i, so the 4 prehooks of round i all
+    # come before any of its posthooks.
     barrier = threading.Barrier(4)
 
     @audit("work")
     def work(tid, i):
-        time.sleep(0)
+        barrier.wait()
         return i * 2
 
     def run():
         tid = threading.get_native_id()
-        barrier.wait()
         for i in range(50):
             assert work(tid, i) == i * 2
 
