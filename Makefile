@@ -26,7 +26,7 @@ BPF_SRCS := bpf/seatrace.bpf.c
 USER_SRCS := $(wildcard user/*.c)
 # Pure logic, testable without root or libbpf: everything but the loader.
 PURE_SRCS := user/decode.c user/output.c user/json.c user/events.c \
-	user/glob.c user/cli.c user/strbuf.c user/pair.c user/syscalls.c
+	user/glob.c user/cli.c user/strbuf.c user/pair.c user/syscalls.c user/layout.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/test_*.c))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -35,6 +35,8 @@ PURE_SAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/san/%.o,$(PURE_SRCS))
 
 .PHONY: all clean test check demo unit e2e bench vmlinux deps format
 .DELETE_ON_ERROR:
+# Objects reached only through pattern rules would count as intermediate and be deleted.
+.SECONDARY: $(PURE_SAN_OBJS) $(USER_OBJS)
 
 all: seatrace
 

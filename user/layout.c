@@ -6,6 +6,7 @@
  * against a real interpreter.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include "layout.h"
 
@@ -31,6 +32,61 @@ static const struct ver_layout versions[] = {
 	{ 13, 40, 56, 24, 68, 112, 128, 8, true, true, true, 0, 72, 0, false },
 	{ 14, 40, 56, 32, 68, 112, 128, 8, true, true, true, 0, 72, 0, false },
 };
+
+/*
+ * Where, inside _Py_DebugOffsets, CPython 3.13 and 3.14 store the offsets seatrace uses
+ * (Include/internal/pycore_debug_offsets.h; each a u64). The binary's own block is preferred
+ * to the table: internal layouts may change within a minor version, the block follows them.
+ */
+struct dbg_field {
+	size_t at13, at14; /* byte position in the block, 3.13 and 3.14 */
+	size_t field;	   /* offsetof(struct st_layout, ...) */
+};
+
+#define F(a13, a14, name) { a13, a14, offsetof(struct st_layout, name) }
+static const struct dbg_field dbg_fields[] = {
+	F(360, 408, ob_type),	      F(376, 424, tp_name),	   F(392, 440, tp_flags),
+	F(408, 456, tuple_items),     F(416, 464, ob_size),	   F(432, 480, list_items),
+	F(456, 536, dict_keys),	      F(464, 544, dict_values),	   F(480, 560, float_val),
+	F(496, 576, long_size),	      F(504, 584, long_digits),	   F(528, 608, bytes_sval),
+	F(544, 624, str_state),	      F(552, 632, str_length),	   F(560, 640, str_ascii_data),
+	F(280, 320, co_filename),     F(296, 336, co_name),	   F(312, 352, co_firstlineno),
+};
+#undef F
+
+/* Applies the binary's _Py_DebugOffsets; 0, or -EINVAL when the block is short or implausible. */
+static int apply_debug_offsets(const struct st_pyelf *py, unsigned minor, struct st_layout *lo)
+{
+	struct st_layout tmp = *lo;
+
+	if (minor != 13 && minor != 14)
+		return 0;
+	for (size_t i = 0; i < sizeof(dbg_fields) / sizeof(dbg_fields[0]); i++) {
+		size_t at = minor == 13 ? dbg_fields[i].at13 : dbg_fields[i].at14;
+		__u64 v;
+
+		if (at + 8 > py->debug_len)
+			return -EINVAL;
+		memcpy(&v, py->debug + at, 8);
+		/* Offsets into small objects: anything large means a block of another shape. */
+		if (v >= 1024)
+			return -EINVAL;
+		memcpy((char *)&tmp + dbg_fields[i].field, &(__u16){ (__u16)v }, sizeof(__u16));
+	}
+	/* unicode_object.size is sizeof(PyUnicodeObject): compact data ends 8 bytes before it. */
+	{
+		size_t at = minor == 13 ? 536 : 616;
+		__u64 size;
+
+		memcpy(&size, py->debug + at, 8);
+		if (size < 16 || size >= 1024)
+			return -EINVAL;
+		tmp.str_compact_data = (__u16)(size - 8);
+		tmp.str_legacy_data = (__u16)(size - 8);
+	}
+	*lo = tmp;
+	return 0;
+}
 
 int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char **why)
 {
@@ -104,6 +160,10 @@ int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char *
 	lo->co_firstlineno = v->co_firstlineno;
 	lo->co_filename = v->co_filename;
 	lo->co_name = v->co_name;
+	if (py->has_debug_offsets && apply_debug_offsets(py, minor, lo)) {
+		*why = "its _Py_DebugOffsets block is not of the expected shape";
+		return -ENOTSUP;
+	}
 	/* Frames for pairing: 3.8-3.11 keep the current thread state in _PyRuntime. */
 	if (v->rt_tstate && py->runtime) {
 		lo->flags |= ST_LF_TSTATE_GLOBAL | (v->cframe ? ST_LF_CFRAME : 0);

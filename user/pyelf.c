@@ -179,6 +179,8 @@ static void read_debug_offsets(Elf_Scn *scn, struct st_pyelf *py)
 		return;
 	memcpy(&ver, (const char *)d->d_buf + 8, 8);
 	py->has_debug_offsets = true;
+	py->debug_len = d->d_size < sizeof(py->debug) ? d->d_size : sizeof(py->debug);
+	memcpy(py->debug, d->d_buf, py->debug_len);
 	py->version_hex = (__u32)ver;
 	py->free_threaded = ((const char *)d->d_buf)[16] != 0;
 	snprintf(py->version, sizeof(py->version), "%u.%u.%u", (unsigned)(ver >> 24) & 0xff,

@@ -22,6 +22,9 @@ struct st_pyelf {
 	char version[32];
 	bool free_threaded;
 	bool has_debug_offsets;
+	/* The start of _Py_DebugOffsets (3.13+), as stored in the file. */
+	unsigned char debug[1024];
+	size_t debug_len;
 	__u64 sym[ST_T_MAX]; /* link-time addresses, 0 if absent */
 	__u64 runtime;	     /* _PyRuntime */
 	char needed_libpython[64]; /* DT_NEEDED libpython3.X.so..., if any */
