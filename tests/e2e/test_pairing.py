@@ -86,6 +86,17 @@ def assert_span(span, name, pre_event, post_event, pre_args, post_args):
     assert_value(span["post_args"], post_args, f"post_args of {name}")
 
 
+def check_after(recs, tag, tid=None):
+    """The after(tag) call made once the thread's other spans were closed: depth 0."""
+    __tracebackhide__ = True
+    spans = [s for s in spans_of(recs, "after") if s["pre_args"] == [[tag], {}]]
+    assert len(spans) == 1, spans_of(recs, "after")
+    assert_span(spans[0], "after", "prehook:after", "posthook:after", [[tag], {}], [tag])
+    check_complete_span(recs, spans[0], depth=0)
+    if tid is not None:
+        assert spans[0]["tid"] == tid, spans[0]
+
+
 def scenario(name, *opts):
     res = trace_script("pair_scenarios.py", *opts, script_args=[name])
     assert res.returncode == 0, res
@@ -179,6 +190,23 @@ def test_asyncio_interleaved_tasks():
                     [f"{tag}-result"])
         check_complete_span(recs, span)
     assert len({s["tid"] for s in spans}) == 1
+    check_after(recs, "asyncio", spans[0]["tid"])
+
+
+def test_asyncio_many_tasks_random_interleaving():
+    res, recs = scenario("asyncio_many")
+    spans = spans_of(recs, "job2")
+    assert len(spans) == 40, len(spans)
+    # The interleaving is not nested (else last-in first-out would do).
+    order = [(r["event"][:4], r["args"][0][0][0] if r["event"].startswith("pre") else None)
+             for r in recs if r.get("type") == "event" and r["event"].endswith(":job2")]
+    assert [e for e, _ in order].index("post") < 39, "the workload did not interleave"
+    for span in spans:
+        (i,), kwargs = span["pre_args"]
+        assert kwargs == {} and span["post_args"] == [i * i], span
+        check_complete_span(recs, span)
+    assert sorted(s["pre_args"][0][0] for s in spans) == list(range(40))
+    check_after(recs, "asyncio_many", spans[0]["tid"])
 
 
 def test_generators_interleaved():
@@ -192,6 +220,7 @@ def test_generators_interleaved():
     assert_span(b, "gen", "prehook:gen", "posthook:gen", [["B"], {}], ["B-done"])
     check_complete_span(recs, a)
     check_complete_span(recs, b)
+    check_after(recs, "generators", a["tid"])
 
 
 def test_generator_finished_on_another_thread():
@@ -202,6 +231,65 @@ def test_generator_finished_on_another_thread():
     assert_span(span, "moved", "prehook:moved", "posthook:moved", [["M"], {}], ["M-done"])
     pre, post = check_complete_span(recs, span, depth=0)
     assert post["tid"] == other != pre["tid"] == span["tid"] == span["pid"]
+    # Neither thread is left counting the moved span as open.
+    check_after(recs, "other", other)
+    check_after(recs, "main", span["pid"])
+
+
+def test_fork_inside_span():
+    """The child's copy of the frame has the parent's address, but another pid: its posthook
+    does not take the parent's span."""
+    res, recs = scenario("forked", "-f")
+    child = events_of(recs, "pair.child")[0]["args"][0]
+    parent = events_of(recs, "pair.done")[0]["pid"]
+    assert child != parent
+    spans = spans_of(recs, "forked")
+    assert len(spans) == 2, spans
+    c = [s for s in spans if s["pid"] == child]
+    p = [s for s in spans if s["pid"] == parent]
+    assert len(c) == len(p) == 1, spans
+    assert_span(p[0], "forked", "prehook:forked", "posthook:forked", [[], {}], ["parent"])
+    check_complete_span(recs, p[0], depth=0)
+    assert_span(c[0], "forked", None, "posthook:forked", None, ["child"])
+    assert c[0]["no_pre"] is True and c[0]["unfinished"] is False
+    assert c[0]["tid"] == child and c[0]["depth"] == 0
+
+
+def test_more_open_spans_than_kept(tmp_path):
+    """pair.h: at most 65536 spans open; one more evicts the oldest as unfinished, and its
+    post, when it comes, is a span without pre."""
+    out = tmp_path / "ev.jsonl"
+    res = trace_script("pair_scenarios.py", "--buffer-size", "64M", "--stats", "-o", out,
+                       "-e", "prehook:many,posthook:many", script_args=["many_open"],
+                       out_path=out)
+    assert res.returncode == 0, res
+    assert res.stats.get("records lost (ring buffer full)") == 0, res.stderr
+    n = 65536 + 100
+    nevents = 0
+    first_post = None
+    spans = []
+    with open(out, "rb") as f:
+        for k, line in enumerate(f):
+            if line.startswith(b'{"type":"span"'):
+                spans.append((k, json.loads(line)))
+            else:
+                nevents += 1
+                if first_post is None and b'"event":"posthook:many"' in line:
+                    first_post = k
+    assert nevents == 2 * n
+    evicted = [(k, s) for k, s in spans if s["unfinished"]]
+    no_pre = [s for _, s in spans if s["no_pre"]]
+    paired = [s for _, s in spans if not s["unfinished"] and not s["no_pre"]]
+    assert [s["pre_args"] for _, s in evicted] == [[[i], {}] for i in range(100)]
+    assert all(k < first_post for k, _ in evicted), "eviction came late"
+    assert all(s["post_args"] is None and s["pre_event"] == "prehook:many"
+               for _, s in evicted)
+    assert [s["post_args"] for s in no_pre] == [[f"{i}-done"] for i in range(100)]
+    assert all(s["pre_args"] is None for s in no_pre)
+    assert len(paired) == 65536
+    assert [s["pre_args"][0][0] for s in paired] == list(range(100, n))
+    assert all(s["post_args"] == [f"{s['pre_args'][0][0]}-done"] and not s["ambiguous"]
+               and s["duration_ns"] >= 0 for s in paired)
 
 
 def test_same_frame_reopened_before_its_post():
@@ -226,6 +314,26 @@ def test_same_frame_reopened_before_its_post():
     assert_span(y, "y", None, "posthook:y", None, [4])
     assert y["no_pre"] is True and y["start_ts"] is None and y["duration_ns"] is None
     assert y["depth"] == 0
+
+
+def test_names_at_the_limit_non_ascii_and_cut_values():
+    """NAME of 118 characters: both names fit in 127 bytes, paired. A non-ASCII NAME. Args
+    cut by -s are shown in the span as in the raw events."""
+    n118 = "n" * 118
+    res = trace_code(f"import sys\nsys.audit('prehook:{n118}', 1)\n"
+                     f"sys.audit('posthook:{n118}', 2)\n"
+                     "sys.audit('prehook:café', 'abcdefgh')\n"
+                     "sys.audit('posthook:café', b'123456')\n",
+                     "-s", "4", "-e", "prehook:*,posthook:*")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    long, cafe = spans_of(recs)
+    assert_span(long, n118, "prehook:" + n118, "posthook:" + n118, [1], [2])
+    check_complete_span(recs, long, depth=0)
+    assert_span(cafe, "café", "prehook:café", "posthook:café",
+                [{"str": "abcd", "length": 8, "truncated": True}],
+                [{"bytes": "MTIzNA==", "length": 6, "truncated": True}])
+    check_complete_span(recs, cafe, depth=0)
 
 
 def test_truncated_event_names_not_paired():
@@ -463,6 +571,38 @@ def test_posthook_before_tracing_no_pre(procs, tmp_path):
     assert span["start_ts"] is None and span["duration_ns"] is None and span["depth"] == 0
     assert span["pid"] == span["tid"] == w.pid
     assert span["ts"] == post[0]["ts"]
+
+
+def test_exit_of_one_process_leaves_others_spans_open(procs, tmp_path):
+    """Two traced processes, each inside a span; one is killed: its span is unfinished,
+    while the other's, still open then, completes normally afterwards."""
+    ws = procs.workload("pair_controlled.py", "slow")
+    wh = procs.workload("pair_controlled.py", "held")
+    ws.expect("ready")
+    wh.expect("ready")
+    t = procs.tracer(["-j", "-p", ws.pid, "-p", wh.pid], tmp_path / "ev.jsonl")
+    t.wait_attached(2)
+    ws.send("go")
+    ws.expect("inside")
+    wh.send("go")
+    wh.expect("inside")
+    ws.proc.send_signal(signal.SIGKILL)
+    assert ws.wait() == -signal.SIGKILL
+    time.sleep(0.5)  # give seatrace time to see the exit (not a timing assertion)
+    wh.send("go")
+    wh.expect("done")
+    wh.close_stdin()
+    assert wh.wait() == 0
+    res = t.result()
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    (slow,) = spans_of(recs, "slow")
+    assert slow["unfinished"] is True and slow["pid"] == ws.pid
+    assert_span(slow, "slow", "prehook:slow", None, [["zzz"], {}], None)
+    (held,) = spans_of(recs, "held")
+    assert_span(held, "held", "prehook:held", "posthook:held", [["h"], {}], ["held-result"])
+    check_complete_span(recs, held, depth=0)
+    assert held["pid"] == wh.pid
 
 
 @pytest.mark.parametrize("script", ["nested", "asyncio_tasks"])

@@ -8,6 +8,9 @@
                             prehook:early is already raised. Waits for a line on stdin,
                             returns 'early-result' (posthook:early), raises
                             pair.after(1) and prints "done".
+  pair_controlled.py held   prints "ready PID", waits for a line, then calls held('h')
+                            which raises prehook:held, prints "inside", waits for another
+                            line and returns 'held-result'; prints "done".
 """
 import os
 import sys
@@ -30,6 +33,13 @@ def early(x, n=0):
     return "early-result"
 
 
+@audit("held")
+def held(x):
+    print("inside", flush=True)
+    sys.stdin.readline()
+    return "held-result"
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "slow":
@@ -39,4 +49,9 @@ if __name__ == "__main__":
     elif mode == "early":
         assert early("e", n=7) == "early-result"
         sys.audit("pair.after", 1)
+        print("done", flush=True)
+    elif mode == "held":
+        print("ready", os.getpid(), flush=True)
+        sys.stdin.readline()
+        held("h")
         print("done", flush=True)

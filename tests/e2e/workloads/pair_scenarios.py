@@ -9,6 +9,12 @@ import threading
 from pair_hooks import audit, audited_gen
 
 
+@audit("after")
+def after(tag):
+    """Called once every other span of the thread is closed: depth 0."""
+    return tag
+
+
 def nested():
     # f(1, k='v') calls g(2): spans g (depth 1, -> 102) then f (depth 0, -> 1020).
     @audit("g")
@@ -93,6 +99,28 @@ def asyncio_tasks():
         for tag in "ACB":
             go[tag].set()
             assert await tasks[tag] == f"{tag}-result"
+        after("asyncio")
+
+    asyncio.run(main())
+
+
+def asyncio_many():
+    # 40 tasks, job2(i) -> i * i, each suspended a (seeded) random number of times in its
+    # span: starts and ends interleave on one thread in no nested order.
+    import random
+    rng = random.Random(1234)
+    waits = [rng.randrange(0, 40) for _ in range(40)]
+
+    @audit("job2")
+    async def job2(i):
+        for _ in range(waits[i]):
+            await asyncio.sleep(0)
+        return i * i
+
+    async def main():
+        assert await asyncio.gather(*(job2(i) for i in range(40))) == [i * i for i in
+                                                                       range(40)]
+        after("asyncio_many")
 
     asyncio.run(main())
 
@@ -111,6 +139,7 @@ def generators():
             assert e.value == f"{tag}-done"
         else:
             raise AssertionError("generator did not finish")
+    after("generators")
 
 
 def gen_thread():
@@ -125,14 +154,46 @@ def gen_thread():
         sys.audit("pair.tid", box[0])
         for _ in g:
             pass
+        after("other")
 
     t = threading.Thread(target=finish)
     t.start()
     t.join()
+    after("main")
+
+
+def forked():
+    # fork() inside a span: the child returns 'child' from the same frame (its own copy,
+    # same address) and raises pair.child(pid) first; the parent returns 'parent'.
+    import os
+
+    @audit("forked")
+    def fork():
+        pid = os.fork()
+        if pid == 0:
+            sys.audit("pair.child", os.getpid())
+            return "child"
+        os.waitpid(pid, 0)
+        return "parent"
+
+    if fork() == "child":
+        os._exit(0)
+
+
+def many_open():
+    # 65536 + 100 generators each with its span open at once (more than the pairer keeps),
+    # then finished in the same order: gen(i) -> f'{i}-done'.
+    gens = [audited_gen("many", i) for i in range(65536 + 100)]
+    for g in gens:
+        next(g)
+    for g in gens:
+        for _ in g:
+            pass
 
 
 SCENARIOS = {f.__name__: f for f in (nested, recursive, raising, threaded, asyncio_tasks,
-                                      generators, gen_thread)}
+                                      asyncio_many, generators, gen_thread, forked,
+                                      many_open)}
 
 if __name__ == "__main__":
     name = sys.argv[1]
