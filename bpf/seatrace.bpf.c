@@ -719,14 +719,33 @@ static __always_inline int may_pair(const __u8 *n, __u32 len)
 	return 0;
 }
 
-/* The frame executing when the event was raised, or 0 when this layout cannot tell. */
-static __always_inline __u64 current_frame(struct st_layout *lo, __u64 bias)
-{
-	__u64 ts, fr;
+/* Threads of the main interpreter looked at to find the current one (3.12+). */
+#define MAX_THREAD_WALK 32
 
-	if (!(lo->flags & ST_LF_TSTATE_GLOBAL) || !lo->runtime)
+/* The frame executing when the event was raised, or 0 when this layout cannot tell. */
+static __always_inline __u64 current_frame(struct st_layout *lo, __u64 bias, __u32 tid)
+{
+	__u64 ts = 0, fr;
+
+	if (!lo->runtime)
 		return 0;
-	ts = rd64(lo->runtime + bias + lo->rt_tstate);
+	if (lo->flags & ST_LF_TSTATE_GLOBAL) {
+		ts = rd64(lo->runtime + bias + lo->rt_tstate);
+	} else if (lo->flags & ST_LF_TSTATE_WALK) {
+		/* The current thread state is thread-local now: find ours in the list. */
+		__u64 t = rd64(rd64(lo->runtime + bias + lo->rt_interp_head) + lo->interp_threads);
+
+		for (int i = 0; i < MAX_THREAD_WALK && t; i++) {
+			__u32 native = 0;
+
+			bpf_probe_read_user(&native, 4, (const void *)(t + lo->ts_native_tid));
+			if (native == tid) {
+				ts = t;
+				break;
+			}
+			t = rd64(t + lo->ts_next);
+		}
+	}
 	if (!ts)
 		return 0;
 	fr = rd64(ts + lo->ts_frame);
@@ -858,7 +877,9 @@ int BPF_USDT(audit, const char *event, void *args)
 	struct dec_ctx dd, *d = &dd;
 	__u64 bias = load_bias(lo, PT_REGS_IP(ctx));
 
-	e->frame = may_pair(e->tail, e->name_len & (ST_NAME_MAX - 1)) ? current_frame(lo, bias) : 0;
+	e->frame = may_pair(e->tail, e->name_len & (ST_NAME_MAX - 1))
+			   ? current_frame(lo, bias, (__u32)id)
+			   : 0;
 
 	d->sc = sc;
 	d->s = &sc->st;

@@ -170,6 +170,7 @@ enum st_layout_flags {
 	ST_LF_HAS_QUALNAME = 1 << 3,
 	ST_LF_TSTATE_GLOBAL = 1 << 4, /* <=3.11: *(runtime + rt_tstate) is the current thread state */
 	ST_LF_CFRAME = 1 << 5,	      /* 3.11/3.12: the frame hangs off tstate->cframe */
+	ST_LF_TSTATE_WALK = 1 << 6,   /* 3.12+: find the thread state by native thread id */
 };
 
 enum st_layout_type {
@@ -211,6 +212,8 @@ struct st_layout {
 	/* the raising frame: runtime -> thread state -> (cframe ->) frame */
 	__u64 runtime;	/* link-time address of _PyRuntime */
 	__u16 rt_tstate, ts_frame, cf_frame, _pad4;
+	/* 3.12+: runtime -> interpreters.head -> threads.head -> next ..., matched by tid */
+	__u16 rt_interp_head, interp_threads, ts_next, ts_native_tid;
 };
 
 /*

@@ -20,17 +20,20 @@ struct ver_layout {
 	/* the raising frame; rt_tstate 0: no global current thread state (3.12+) */
 	__u16 rt_tstate, ts_frame, cf_frame;
 	bool cframe;
+	/* 3.12+: interpreters.head in _PyRuntime, threads.head in the interpreter,
+	 * native_thread_id in the thread state */
+	__u16 interp_head, threads_head, native_tid;
 };
 
 static const struct ver_layout versions[] = {
 	/*minor ascii compact tuple line file name dvals tag  log2  qualname rt_ts ts_fr cf_fr cframe */
-	{ 8, 48, 72, 24, 40, 104, 112, 0, false, false, false, 1368, 24, 0, false },
-	{ 9, 48, 72, 24, 40, 104, 112, 0, false, false, false, 568, 24, 0, false },
-	{ 10, 48, 72, 24, 40, 104, 112, 0, false, false, false, 568, 24, 0, false },
-	{ 11, 48, 72, 24, 72, 112, 128, 0, false, true, true, 576, 56, 8, true },
-	{ 12, 40, 56, 24, 68, 112, 128, 0, true, true, true, 0, 56, 0, true },
-	{ 13, 40, 56, 24, 68, 112, 128, 8, true, true, true, 0, 72, 0, false },
-	{ 14, 40, 56, 32, 68, 112, 128, 8, true, true, true, 0, 72, 0, false },
+	{ 8, 48, 72, 24, 40, 104, 112, 0, false, false, false, 1368, 24, 0, false, 0, 0, 0 },
+	{ 9, 48, 72, 24, 40, 104, 112, 0, false, false, false, 568, 24, 0, false, 0, 0, 0 },
+	{ 10, 48, 72, 24, 40, 104, 112, 0, false, false, false, 568, 24, 0, false, 0, 0, 0 },
+	{ 11, 48, 72, 24, 72, 112, 128, 0, false, true, true, 576, 56, 8, true, 0, 0, 0 },
+	{ 12, 40, 56, 24, 68, 112, 128, 0, true, true, true, 0, 56, 0, true, 40, 72, 144 },
+	{ 13, 40, 56, 24, 68, 112, 128, 8, true, true, true, 0, 72, 0, false, 632, 7344, 160 },
+	{ 14, 40, 56, 32, 68, 112, 128, 8, true, true, true, 0, 72, 0, false, 808, 7344, 160 },
 };
 
 /*
@@ -165,12 +168,17 @@ int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char *
 		return -ENOTSUP;
 	}
 	/* Frames for pairing: 3.8-3.11 keep the current thread state in _PyRuntime. */
-	if (v->rt_tstate && py->runtime) {
-		lo->flags |= ST_LF_TSTATE_GLOBAL | (v->cframe ? ST_LF_CFRAME : 0);
+	if (py->runtime && (v->rt_tstate || v->interp_head)) {
+		lo->flags |= (v->rt_tstate ? ST_LF_TSTATE_GLOBAL : ST_LF_TSTATE_WALK) |
+			     (v->cframe ? ST_LF_CFRAME : 0);
 		lo->runtime = py->runtime;
 		lo->rt_tstate = v->rt_tstate;
 		lo->ts_frame = v->ts_frame;
 		lo->cf_frame = v->cf_frame;
+		lo->rt_interp_head = v->interp_head;
+		lo->interp_threads = v->threads_head;
+		lo->ts_next = 8;
+		lo->ts_native_tid = v->native_tid;
 	}
 	return 0;
 }

@@ -198,9 +198,9 @@ def test_asyncio_many_tasks_random_interleaving():
     spans = spans_of(recs, "job2")
     assert len(spans) == 40, len(spans)
     # The interleaving is not nested (else last-in first-out would do).
-    order = [(r["event"][:4], r["args"][0][0][0] if r["event"].startswith("pre") else None)
-             for r in recs if r.get("type") == "event" and r["event"].endswith(":job2")]
-    assert [e for e, _ in order].index("post") < 39, "the workload did not interleave"
+    order = [r["event"] for r in recs if r.get("type") == "event"
+             and r["event"] in ("prehook:job2", "posthook:job2")]
+    assert len(order) == 80 and order.index("posthook:job2") < 39, order
     for span in spans:
         (i,), kwargs = span["pre_args"]
         assert kwargs == {} and span["post_args"] == [i * i], span
@@ -612,7 +612,7 @@ def test_no_pair(script):
     _, paired = scenario(script)
     hooks = lambda rs: [(r["event"], r["args"]) for r in rs if r.get("type") == "event"
                         and r["event"].startswith(("prehook:", "posthook:"))]
-    assert hooks(recs) == hooks(paired) and len(hooks(recs)) in (4, 6), hooks(recs)
+    assert hooks(recs) == hooks(paired) and len(hooks(recs)) >= 4, hooks(recs)
     res = trace_code("import sqlite3\nsqlite3.connect(':memory:').close()", "--no-pair")
     assert res.returncode == 0, res
     assert [r for r in res.records if r.get("type") == "span"] == []

@@ -259,3 +259,29 @@ def test_free_threaded_or_unknown_refused_clearly():
     res = run_seatrace("-j", "--", PYENV_PY, "-c", "pass")
     assert res.returncode != 0
     assert "without the python:audit probe" in res.stderr and "python3.11" in res.stderr
+
+
+@pytest.mark.parametrize("interp", interpreters.params(probe=True))
+def test_asyncio_pairing_each_interpreter(interp):
+    """Interleaved tasks on one thread pair by their frames on every version with a probe
+    (3.12+ find the thread's state by walking the interpreter's threads)."""
+    code = """
+import sys, asyncio
+async def task(n):
+    sys.audit("prehook:t", (n,), {})
+    await asyncio.sleep(0.02 * (4 - n))
+    sys.audit("posthook:t", n * 10)
+async def main():
+    await asyncio.gather(task(1), task(2), task(3))
+asyncio.run(main())
+"""
+    res = run_seatrace("-j", "-e", "p*hook:t", "--", *interp.argv, "-c", code)
+    assert res.returncode == 0, res
+    spans = [r for r in res.records if r.get("type") == "span"]
+    assert len(spans) == 3, res
+    for s in spans:
+        n = s["pre_args"][0][0]
+        assert s["post_args"] == [n * 10], s
+        assert not s["ambiguous"] and not s["unfinished"] and not s["no_pre"], s
+    # The last started finishes first: the spans close in reverse order.
+    assert [s["pre_args"][0][0] for s in spans] == [3, 2, 1]
