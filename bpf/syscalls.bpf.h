@@ -327,6 +327,17 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 
 	if (cfg_follow && tid == tgid)
 		bpf_map_delete_elem(&targets, &tgid);
+	/*
+	 * Watching the host: say when a process ends, so its open spans are closed then, and a
+	 * new process that reuses its pid is not taken for it.
+	 */
+	if (cfg_watch_exec && tid == tgid) {
+		struct st_exec x = { .type = ST_REC_EXIT, .size = sizeof(x), .pid = tgid };
+
+		x.ts_ns = bpf_ktime_get_ns();
+		if (bpf_ringbuf_output(&events, &x, sizeof(x), 0))
+			stat_inc(ST_STAT_EXEC_LOST);
+	}
 	if (!bpf_map_lookup_elem(&traced, &tgid))
 		return 0;
 	bpf_map_delete_elem(&last_audit, &tid);

@@ -62,6 +62,7 @@ enum st_rec_type {
 	ST_REC_EVENT = 1,
 	ST_REC_SYSCALL = 2,
 	ST_REC_EXEC = 3,
+	ST_REC_EXIT = 4, /* struct st_exec with no filename: a process ended */
 };
 
 /*

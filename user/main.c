@@ -216,8 +216,14 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (size >= sizeof(struct st_exec) && *(const __u16 *)data == ST_REC_EXEC) {
 		const struct st_exec *x = data;
 
+		/* A new image: spans its old one left open will not close. */
+		drain_spans(t, x->pid);
 		if (t->watch_exec)
 			on_exec(t, (pid_t)x->pid);
+		return 0;
+	}
+	if (size >= sizeof(struct st_exec) && *(const __u16 *)data == ST_REC_EXIT) {
+		drain_spans(t, ((const struct st_exec *)data)->pid);
 		return 0;
 	}
 	if (size >= sizeof(__u16) && *(const __u16 *)data == ST_REC_SYSCALL) {
@@ -577,7 +583,8 @@ int main(int argc, char **argv)
 	bpf_program__set_autoload(t.skel->progs.sys_enter, opts.syscalls);
 	bpf_program__set_autoload(t.skel->progs.sys_exit, opts.syscalls);
 	bpf_program__set_autoload(t.skel->progs.proc_fork, opts.syscalls || opts.follow);
-	bpf_program__set_autoload(t.skel->progs.proc_exit, opts.syscalls || opts.follow);
+	bpf_program__set_autoload(t.skel->progs.proc_exit,
+				  opts.syscalls || opts.follow || t.watch_exec);
 	bpf_program__set_autoload(t.skel->progs.proc_exec, t.watch_exec);
 	err = seatrace_bpf__load(t.skel);
 	if (err) {

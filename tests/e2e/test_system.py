@@ -285,3 +285,51 @@ asyncio.run(main())
         assert not s["ambiguous"] and not s["unfinished"] and not s["no_pre"], s
     # The last started finishes first: the spans close in reverse order.
     assert [s["pre_args"][0][0] for s in spans] == [3, 2, 1]
+
+
+def test_pid_reuse_and_death_inside_span(tmp_path):
+    """A process killed inside a span: its span is reported unfinished as it dies, not at the
+    end; a new process given the same pid does not close it."""
+    import json
+    import signal as sig
+    t = Tracer(["-j", "-e", "p*hook:reuse"], tmp_path / "out.jsonl")
+    t.wait_attached()
+    a = subprocess.Popen([PY, "-c", "import sys, time\nsys.audit('prehook:reuse', ('a',), {})\n"
+                          "print('in', flush=True)\ntime.sleep(600)"],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert a.stdout.readline().strip() == "in"
+        pid = a.pid
+        a.send_signal(sig.SIGKILL)
+        a.wait(60)
+
+        def records():
+            return [json.loads(l) for l in (tmp_path / "out.jsonl").read_text().splitlines()]
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            spans = [r for r in records() if r.get("type") == "span"]
+            if spans:
+                break
+            time.sleep(0.1)
+        assert len(spans) == 1 and spans[0]["unfinished"] and spans[0]["pid"] == pid, records()
+        # Put a new Python on the same pid: the kernel hands out ns_last_pid + 1 next.
+        b = None
+        for _ in range(50):
+            with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                f.write(str(pid - 1))
+            b = subprocess.Popen([PY, "-c", "import sys\nsys.audit('posthook:reuse', 'b')"])
+            b.wait(60)
+            if b.pid == pid:
+                break
+        if b.pid != pid:
+            pytest.skip("could not get the same pid again (a busy machine)")
+        time.sleep(0.3)
+        res = stop(t)
+    finally:
+        a.kill()
+        t.kill()
+    spans = [r for r in res.records if r.get("type") == "span" and r["pid"] == pid]
+    assert len(spans) == 2, res
+    assert spans[0]["unfinished"] and spans[0]["post_args"] is None
+    assert spans[1]["no_pre"] and spans[1]["post_args"] == ["b"] and spans[1]["pre_args"] is None

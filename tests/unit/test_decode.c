@@ -18,106 +18,9 @@
 #include "output.h"
 #include "strbuf.h"
 
-/* ---- record builder ---------------------------------------------------------------------- */
+#include "recbuild.h"
 
-struct rec {
-	_Alignas(8) uint8_t buf[ST_REC_MAX];
-	size_t len;
-	unsigned nvalues;
-};
-
-static void rec_begin(struct rec *r, const char *name, uint16_t flags)
-{
-	struct st_event h;
-
-	memset(r, 0, sizeof(*r));
-	memset(&h, 0, sizeof(h));
-	h.type = ST_REC_EVENT;
-	h.flags = flags;
-	h.ts_ns = 1000000000;
-	h.pid = 1234;
-	h.tid = 1235;
-	h.name_len = (uint16_t)strlen(name);
-	strcpy(h.comm, "python3.11");
-	memcpy(r->buf, &h, sizeof(h));
-	memcpy(r->buf + sizeof(h), name, h.name_len);
-	r->len = sizeof(h) + h.name_len;
-}
-
-static void rec_val(struct rec *r, uint8_t tag, uint8_t flags, const void *payload, uint16_t len,
-		    uint32_t nchild, uint64_t total)
-{
-	struct st_value v = {
-		.tag = tag, .flags = flags, .len = len, .nchild = nchild, .total = total
-	};
-
-	assert_true(r->len + sizeof(v) + len <= sizeof(r->buf));
-	memcpy(r->buf + r->len, &v, sizeof(v));
-	r->len += sizeof(v);
-	if (len)
-		memcpy(r->buf + r->len, payload, len);
-	r->len += len;
-	r->nvalues++;
-}
-
-/* Fill in size and nvalues from what was appended. */
-static void rec_end(struct rec *r)
-{
-	uint32_t size = (uint32_t)r->len;
-	uint16_t nv = (uint16_t)r->nvalues;
-
-	memcpy(r->buf + offsetof(struct st_event, size), &size, sizeof(size));
-	memcpy(r->buf + offsetof(struct st_event, nvalues), &nv, sizeof(nv));
-}
-
-static void v_leaf(struct rec *r, uint8_t tag)
-{
-	rec_val(r, tag, 0, NULL, 0, 0, 0);
-}
-
-static void v_seq(struct rec *r, uint8_t tag, uint32_t nchild, uint64_t total)
-{
-	rec_val(r, tag, nchild < total ? ST_VF_TRUNC : 0, NULL, 0, nchild, total);
-}
-
-static void v_str(struct rec *r, const char *latin1)
-{
-	size_t n = strlen(latin1);
-
-	rec_val(r, ST_V_STR, 1 << ST_VF_KIND_SHIFT, latin1, (uint16_t)n, 0, n);
-}
-
-/* Code units, little-endian, of kind 2 or 4. */
-static void v_ucs(struct rec *r, unsigned kind, const uint32_t *cu, size_t n, uint64_t total)
-{
-	uint8_t p[256];
-	size_t i, k;
-
-	assert_true(n * kind <= sizeof(p));
-	for (i = 0; i < n; i++)
-		for (k = 0; k < kind; k++)
-			p[i * kind + k] = (uint8_t)(cu[i] >> (8 * k));
-	rec_val(r, ST_V_STR, (uint8_t)((kind << ST_VF_KIND_SHIFT) | (n < total ? ST_VF_TRUNC : 0)),
-		p, (uint16_t)(n * kind), 0, total);
-}
-
-static void v_digits(struct rec *r, const uint32_t *d, size_t n, bool neg)
-{
-	uint8_t p[4 * ST_MAX_DIGITS];
-
-	for (size_t i = 0; i < n; i++) {
-		p[4 * i] = (uint8_t)d[i];
-		p[4 * i + 1] = (uint8_t)(d[i] >> 8);
-		p[4 * i + 2] = (uint8_t)(d[i] >> 16);
-		p[4 * i + 3] = (uint8_t)(d[i] >> 24);
-	}
-	rec_val(r, ST_V_INT, neg ? ST_VF_NEG : 0, p, (uint16_t)(4 * n), 0, n);
-}
-
-static void v_float(struct rec *r, double d)
-{
-	rec_val(r, ST_V_FLOAT, 0, &d, 8, 0, 0);
-}
+/* ---- records (built with recbuild.h) ----------------------------------------------------- */
 
 /* The record in a heap block of exactly its size (ASan's redzone starts right after). */
 static void *exact_copy(const void *data, size_t size)
@@ -147,18 +50,18 @@ static void build_rich(struct rec *r)
 	int32_t line = 42;
 
 	rec_begin(r, "open", 0);
-	v_seq(r, ST_V_TUPLE, 14, 14);
+	v_cont(r, ST_V_TUPLE, 14, 14);
 	v_str(r, "/tmp/x");
-	v_ucs(r, 2, ucs2, 3, 3);
-	v_ucs(r, 4, ucs4, 1, 1);
+	v_ucsn(r, 2, ucs2, 3, 3);
+	v_ucsn(r, 4, ucs4, 1, 1);
 	v_digits(r, two_100, 4, true);
 	v_float(r, 0.1);
 	v_leaf(r, ST_V_NONE);
 	v_leaf(r, ST_V_TRUE);
 	rec_val(r, ST_V_BYTES, ST_VF_TRUNC, "ab\0'", 4, 0, 10);
-	v_seq(r, ST_V_LIST, 2, 5); /* [False, {'k': (...)}, ...] */
+	v_cont(r, ST_V_LIST, 2, 5); /* [False, {'k': (...)}, ...] */
 	v_leaf(r, ST_V_FALSE);
-	v_seq(r, ST_V_DICT, 2, 1);
+	v_cont(r, ST_V_DICT, 2, 1);
 	v_str(r, "k");
 	rec_val(r, ST_V_TUPLE, ST_VF_TRUNC | ST_VF_DEPTH, NULL, 0, 0, 3);
 	rec_val(r, ST_V_CODE, 0, &line, 4, 2, 0);
@@ -179,7 +82,7 @@ static void test_minimal_record(void **state)
 	struct st_view v;
 
 	rec_begin(&r, "os.fork", 0);
-	v_seq(&r, ST_V_TUPLE, 0, 0);
+	v_cont(&r, ST_V_TUPLE, 0, 0);
 	rec_end(&r);
 	assert_int_equal(decode_exact(r.buf, r.len, &v), 0);
 	assert_int_equal(st_decode_event(r.buf, r.len, &v), 0);
@@ -261,7 +164,7 @@ static void test_truncation_flags(void **state)
 
 	/* Nothing cut. */
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 1, 1);
+	v_cont(&r, ST_V_TUPLE, 1, 1);
 	v_str(&r, "abc");
 	rec_end(&r);
 	assert_int_equal(decode_exact(r.buf, r.len, &v), 0);
@@ -269,7 +172,7 @@ static void test_truncation_flags(void **state)
 
 	/* A str shorter than its length, even without the TRUNC flag. */
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 1, 1);
+	v_cont(&r, ST_V_TUPLE, 1, 1);
 	rec_val(&r, ST_V_STR, 1 << ST_VF_KIND_SHIFT, "ab", 2, 0, 3);
 	rec_end(&r);
 	assert_int_equal(decode_exact(r.buf, r.len, &v), 0);
@@ -277,14 +180,14 @@ static void test_truncation_flags(void **state)
 
 	/* A cut name. */
 	rec_begin(&r, "e", ST_EF_NAME_TRUNC);
-	v_seq(&r, ST_V_TUPLE, 0, 0);
+	v_cont(&r, ST_V_TUPLE, 0, 0);
 	rec_end(&r);
 	assert_int_equal(decode_exact(r.buf, r.len, &v), 0);
 	assert_true(v.truncated);
 
 	/* A cut int. */
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 1, 1);
+	v_cont(&r, ST_V_TUPLE, 1, 1);
 	rec_val(&r, ST_V_INT, ST_VF_TRUNC, "\0\0\0\0", 4, 0, 100);
 	rec_end(&r);
 	assert_int_equal(decode_exact(r.buf, r.len, &v), 0);
@@ -298,7 +201,7 @@ static void test_unknown_tags_kept(void **state)
 
 	/* A newer probe's tag, with a payload and children of its own: still delimited. */
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 2, 2);
+	v_cont(&r, ST_V_TUPLE, 2, 2);
 	rec_val(&r, 0, 0, NULL, 0, 0, 0);
 	rec_val(&r, ST_V_TAG_MAX, 0, "xyz", 3, 2, 0);
 	v_leaf(&r, ST_V_NONE);
@@ -315,7 +218,7 @@ static void test_code_without_line_or_children(void **state)
 
 	/* The probe had no room for the line, nor budget for filename and name. */
 	rec_begin(&r, "exec", 0);
-	v_seq(&r, ST_V_TUPLE, 1, 1);
+	v_cont(&r, ST_V_TUPLE, 1, 1);
 	rec_val(&r, ST_V_CODE, ST_VF_TRUNC, NULL, 0, 0, 0);
 	rec_end(&r);
 	assert_int_equal(decode_exact(r.buf, r.len, &v), 0);
@@ -331,7 +234,7 @@ static void test_deepest_allowed_nesting(void **state)
 	/* Containers with children at depths 0..ST_MAX_DEPTH, then a summarised one. */
 	rec_begin(&r, "e", 0);
 	for (i = 0; i <= ST_MAX_DEPTH; i++)
-		v_seq(&r, ST_V_TUPLE, 1, 1);
+		v_cont(&r, ST_V_TUPLE, 1, 1);
 	rec_val(&r, ST_V_LIST, ST_VF_TRUNC | ST_VF_DEPTH, NULL, 0, 0, 7);
 	rec_end(&r);
 	assert_int_equal(decode_exact(r.buf, r.len, &v), 0);
@@ -456,7 +359,7 @@ static void test_trailing_garbage(void **state)
 	struct rec r;
 
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 0, 0);
+	v_cont(&r, ST_V_TUPLE, 0, 0);
 	r.buf[r.len++] = 0;
 	expect_invalid(&r);
 }
@@ -467,15 +370,15 @@ static void test_nchild_overflow(void **state)
 
 	/* A tuple promising 5 children with 2 there. */
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 5, 5);
+	v_cont(&r, ST_V_TUPLE, 5, 5);
 	v_leaf(&r, ST_V_NONE);
 	v_leaf(&r, ST_V_NONE);
 	expect_invalid(&r);
 
 	/* A nested container whose children run past its parent's last value. */
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 1, 1);
-	v_seq(&r, ST_V_LIST, 0xffffffff, 0xffffffff);
+	v_cont(&r, ST_V_TUPLE, 1, 1);
+	v_cont(&r, ST_V_LIST, 0xffffffff, 0xffffffff);
 	v_leaf(&r, ST_V_NONE);
 	expect_invalid(&r);
 }
@@ -487,7 +390,7 @@ static void test_len_past_end(void **state)
 	uint16_t len = 100;
 
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 1, 1);
+	v_cont(&r, ST_V_TUPLE, 1, 1);
 	v_str(&r, "abcd");
 	rec_end(&r);
 	/* The str's len field (after tag and flags) claims more than the record holds. */
@@ -501,7 +404,7 @@ static void test_header_past_end(void **state)
 	struct st_view v;
 
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 1, 1);
+	v_cont(&r, ST_V_TUPLE, 1, 1);
 	v_leaf(&r, ST_V_NONE);
 	rec_end(&r);
 	/* The last header cut in half, size field adjusted: it does not fit. */
@@ -517,7 +420,7 @@ static void test_nesting_too_deep(void **state)
 
 	rec_begin(&r, "e", 0);
 	for (i = 0; i <= ST_MAX_DEPTH + 1; i++)
-		v_seq(&r, ST_V_TUPLE, 1, 1);
+		v_cont(&r, ST_V_TUPLE, 1, 1);
 	v_leaf(&r, ST_V_NONE);
 	expect_invalid(&r);
 
@@ -534,29 +437,29 @@ static void test_str_payload_multiple(void **state)
 	struct rec r;
 
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 1, 1);
+	v_cont(&r, ST_V_TUPLE, 1, 1);
 	rec_val(&r, ST_V_STR, 2 << ST_VF_KIND_SHIFT, "abc", 3, 0, 3);
 	expect_invalid(&r);
 
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 1, 1);
+	v_cont(&r, ST_V_TUPLE, 1, 1);
 	rec_val(&r, ST_V_STR, 4 << ST_VF_KIND_SHIFT, "abcdef", 6, 0, 3);
 	expect_invalid(&r);
 
 	/* Kinds other than 1, 2, 4. */
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 1, 1);
+	v_cont(&r, ST_V_TUPLE, 1, 1);
 	rec_val(&r, ST_V_STR, 3 << ST_VF_KIND_SHIFT, "abc", 3, 0, 1);
 	expect_invalid(&r);
 
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 1, 1);
+	v_cont(&r, ST_V_TUPLE, 1, 1);
 	rec_val(&r, ST_V_STR, 0, "", 0, 0, 0);
 	expect_invalid(&r);
 
 	/* More code points kept than the str has. */
 	rec_begin(&r, "e", 0);
-	v_seq(&r, ST_V_TUPLE, 1, 1);
+	v_cont(&r, ST_V_TUPLE, 1, 1);
 	rec_val(&r, ST_V_STR, 1 << ST_VF_KIND_SHIFT, "abc", 3, 0, 2);
 	expect_invalid(&r);
 }
@@ -594,7 +497,7 @@ static void test_bad_payload_sizes(void **state)
 		uint32_t k;
 
 		rec_begin(&r, "e", 0);
-		v_seq(&r, ST_V_TUPLE, 1, 1);
+		v_cont(&r, ST_V_TUPLE, 1, 1);
 		rec_val(&r, bad[i].tag, bad[i].flags, zeros, bad[i].len, bad[i].nchild,
 			bad[i].total);
 		for (k = 0; k < bad[i].nchild && k < 8; k++)
@@ -784,7 +687,7 @@ static const char *wtf8(unsigned kind, const uint32_t *cu, size_t n)
 	struct st_val val;
 
 	rec_begin(&r, "e", 0);
-	v_ucs(&r, kind, cu, n, n);
+	v_ucsn(&r, kind, cu, n, n);
 	rec_end(&r);
 	assert_int_equal(st_decode_event(r.buf, r.len, &v), 0);
 	st_cursor_init(&c, &v);

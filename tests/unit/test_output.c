@@ -25,133 +25,14 @@
 #include "output.h"
 #include "strbuf.h"
 
+#include "recbuild.h"
+
 /* ts_ns 1 s + this = 1700000642.123456789 s since the epoch: 22:24:02.123456 UTC. */
 #define MONO_TO_REAL 1700000641123456789LL
 #define PFX "22:24:02.123456 1234/1235 python3.11 "
 #define JPFX                                                                               \
 	"{\"type\":\"event\",\"ts\":1700000642.123456789,\"pid\":1234,\"tid\":1235,"       \
 	"\"comm\":\"python3.11\",\"event\":"
-
-/* ---- record builder ---------------------------------------------------------------------- */
-
-struct rec {
-	_Alignas(8) uint8_t buf[ST_REC_MAX];
-	size_t len;
-	unsigned nvalues;
-};
-
-static void rec_begin_n(struct rec *r, const char *name, size_t name_len, uint16_t flags)
-{
-	struct st_event h;
-
-	memset(r, 0, sizeof(*r));
-	memset(&h, 0, sizeof(h));
-	h.type = ST_REC_EVENT;
-	h.flags = flags;
-	h.ts_ns = 1000000000;
-	h.pid = 1234;
-	h.tid = 1235;
-	h.name_len = (uint16_t)name_len;
-	strcpy(h.comm, "python3.11");
-	memcpy(r->buf, &h, sizeof(h));
-	memcpy(r->buf + sizeof(h), name, name_len);
-	r->len = sizeof(h) + name_len;
-}
-
-static void rec_begin(struct rec *r, const char *name, uint16_t flags)
-{
-	rec_begin_n(r, name, strlen(name), flags);
-}
-
-static void rec_val(struct rec *r, uint8_t tag, uint8_t flags, const void *payload, uint16_t len,
-		    uint32_t nchild, uint64_t total)
-{
-	struct st_value v = {
-		.tag = tag, .flags = flags, .len = len, .nchild = nchild, .total = total
-	};
-
-	assert_true(r->len + sizeof(v) + len <= sizeof(r->buf));
-	memcpy(r->buf + r->len, &v, sizeof(v));
-	r->len += sizeof(v);
-	if (len)
-		memcpy(r->buf + r->len, payload, len);
-	r->len += len;
-	r->nvalues++;
-}
-
-static void rec_end(struct rec *r)
-{
-	uint32_t size = (uint32_t)r->len;
-	uint16_t nv = (uint16_t)r->nvalues;
-
-	memcpy(r->buf + offsetof(struct st_event, size), &size, sizeof(size));
-	memcpy(r->buf + offsetof(struct st_event, nvalues), &nv, sizeof(nv));
-}
-
-static void v_leaf(struct rec *r, uint8_t tag)
-{
-	rec_val(r, tag, 0, NULL, 0, 0, 0);
-}
-
-/* A tuple, list or dict with nchild children kept of total (pairs for a dict). */
-static void v_cont(struct rec *r, uint8_t tag, uint32_t nchild, uint64_t total)
-{
-	uint64_t kept = tag == ST_V_DICT ? nchild / 2 : nchild;
-
-	rec_val(r, tag, kept < total ? ST_VF_TRUNC : 0, NULL, 0, nchild, total);
-}
-
-static void v_tuple(struct rec *r, uint32_t n)
-{
-	v_cont(r, ST_V_TUPLE, n, n);
-}
-
-static void v_strn(struct rec *r, const char *latin1, size_t n, uint64_t total)
-{
-	rec_val(r, ST_V_STR, (uint8_t)((1 << ST_VF_KIND_SHIFT) | (n < total ? ST_VF_TRUNC : 0)),
-		latin1, (uint16_t)n, 0, total);
-}
-
-static void v_str(struct rec *r, const char *latin1)
-{
-	v_strn(r, latin1, strlen(latin1), strlen(latin1));
-}
-
-static void v_ucs(struct rec *r, unsigned kind, const uint32_t *cu, size_t n)
-{
-	uint8_t p[256];
-
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < kind; k++)
-			p[i * kind + k] = (uint8_t)(cu[i] >> (8 * k));
-	rec_val(r, ST_V_STR, (uint8_t)(kind << ST_VF_KIND_SHIFT), p, (uint16_t)(n * kind), 0, n);
-}
-
-static void v_digits(struct rec *r, const uint32_t *d, size_t n, bool neg)
-{
-	uint8_t p[4 * ST_MAX_DIGITS];
-
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < 4; k++)
-			p[4 * i + k] = (uint8_t)(d[i] >> (8 * k));
-	rec_val(r, ST_V_INT, neg ? ST_VF_NEG : 0, p, (uint16_t)(4 * n), 0, n);
-}
-
-static void v_int(struct rec *r, int64_t x)
-{
-	uint64_t m = x < 0 ? -(uint64_t)x : (uint64_t)x;
-	uint32_t d[3];
-	size_t n = 0;
-
-	for (; m; m >>= 30)
-		d[n++] = (uint32_t)(m & 0x3fffffff);
-	v_digits(r, d, n, x < 0);
-}
-
-static void v_float(struct rec *r, double d)
-{
-	rec_val(r, ST_V_FLOAT, 0, &d, 8, 0, 0);
-}
 
 /* ---- formatting helpers ------------------------------------------------------------------ */
 

@@ -21,44 +21,12 @@
 #include "decode.h"
 #include "pair.h"
 
+#include "recbuild.h"
+
 /* ---- record builder ---------------------------------------------------------------------- */
 
-static _Alignas(8) uint8_t buf[ST_REC_MAX];
-static size_t buf_len;
-
-static void put_val(uint8_t tag, uint8_t flags, const void *payload, uint16_t len, uint32_t nchild,
-		    uint64_t total, unsigned *nvalues)
-{
-	struct st_value v = { .tag = tag, .flags = flags, .len = len, .nchild = nchild,
-			      .total = total };
-
-	assert_true(buf_len + sizeof(v) + len <= sizeof(buf));
-	memcpy(buf + buf_len, &v, sizeof(v));
-	buf_len += sizeof(v);
-	if (len)
-		memcpy(buf + buf_len, payload, len);
-	buf_len += len;
-	(*nvalues)++;
-}
-
-static void put_int(int64_t id, unsigned *nv)
-{
-	uint64_t mag = id < 0 ? (uint64_t)-id : (uint64_t)id;
-	uint8_t p[8];
-	uint16_t n = 0;
-
-	while (mag) {
-		uint32_t d = (uint32_t)(mag & ((1u << 30) - 1));
-
-		p[n] = (uint8_t)d;
-		p[n + 1] = (uint8_t)(d >> 8);
-		p[n + 2] = (uint8_t)(d >> 16);
-		p[n + 3] = (uint8_t)(d >> 24);
-		n += 4;
-		mag >>= 30;
-	}
-	put_val(ST_V_INT, id < 0 ? ST_VF_NEG : 0, p, n, 0, n / 4, nv);
-}
+/* One record buffer for every event, as the ring buffer slot. */
+static struct rec rec;
 
 enum args_shape {
 	A_PRE,	 /* ((id,), {}) as Seagrass's prehook */
@@ -80,50 +48,39 @@ struct evspec {
 static struct st_view build(const struct evspec *e)
 {
 	static uint8_t padding[ST_REC_MAX];
-	struct st_event h;
+	const struct rec_hdr h = { .flags = e->flags,
+				   .ts_ns = e->ts,
+				   .frame = e->frame,
+				   .pid = e->pid,
+				   .tid = e->tid,
+				   .comm = "python3",
+				   .comm_len = 7 };
 	struct st_view v;
-	unsigned nv = 0;
-	uint32_t size;
-	uint16_t nv16;
 
-	memset(&h, 0, sizeof(h));
-	h.type = ST_REC_EVENT;
-	h.flags = e->flags;
-	h.ts_ns = e->ts;
-	h.frame = e->frame;
-	h.pid = e->pid;
-	h.tid = e->tid;
-	h.name_len = (uint16_t)strlen(e->name);
-	strcpy(h.comm, "python3");
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), e->name, h.name_len);
-	buf_len = sizeof(h) + h.name_len;
+	rec_begin_hdr(&rec, e->name, strlen(e->name), &h);
 	switch (e->shape) {
 	case A_PRE:
-		put_val(ST_V_TUPLE, 0, NULL, 0, 2, 2, &nv);
-		put_val(ST_V_TUPLE, 0, NULL, 0, 1, 1, &nv);
-		put_int(e->id, &nv);
-		put_val(ST_V_DICT, 0, NULL, 0, 0, 0, &nv);
+		v_tuple(&rec, 2);
+		v_tuple(&rec, 1);
+		v_int(&rec, e->id);
+		v_cont(&rec, ST_V_DICT, 0, 0);
 		break;
 	case A_POST:
-		put_val(ST_V_TUPLE, 0, NULL, 0, 1, 1, &nv);
-		put_int(e->id, &nv);
+		v_tuple(&rec, 1);
+		v_int(&rec, e->id);
 		break;
 	case A_NONE:
-		put_val(ST_V_TUPLE, 0, NULL, 0, 1, 1, &nv);
-		put_val(ST_V_NONE, 0, NULL, 0, 0, 0, &nv);
+		v_tuple(&rec, 1);
+		v_leaf(&rec, ST_V_NONE);
 		break;
 	case A_PAD:
-		put_val(ST_V_TUPLE, 0, NULL, 0, 2, 2, &nv);
-		put_int(e->id, &nv);
-		put_val(ST_V_BYTES, 0, padding, e->pad, 0, e->pad, &nv);
+		v_tuple(&rec, 2);
+		v_int(&rec, e->id);
+		rec_val(&rec, ST_V_BYTES, 0, padding, e->pad, 0, e->pad);
 		break;
 	}
-	size = (uint32_t)buf_len;
-	nv16 = (uint16_t)nv;
-	memcpy(buf + offsetof(struct st_event, size), &size, sizeof(size));
-	memcpy(buf + offsetof(struct st_event, nvalues), &nv16, sizeof(nv16));
-	assert_int_equal(st_decode_event(buf, buf_len, &v), 0);
+	rec_end(&rec);
+	assert_int_equal(st_decode_event(rec.buf, rec.len, &v), 0);
 	return v;
 }
 
@@ -136,7 +93,8 @@ static int64_t view_id(const struct st_view *v)
 
 	assert_non_null(v->hdr);
 	/* Never the caller's buffer: the span must own a copy. */
-	assert_true((const uint8_t *)v->hdr < buf || (const uint8_t *)v->hdr >= buf + sizeof(buf));
+	assert_true((const uint8_t *)v->hdr < rec.buf ||
+		    (const uint8_t *)v->hdr >= rec.buf + sizeof(rec.buf));
 	st_cursor_init(&c, v);
 	while (st_value_next(&c, &val) == 1) {
 		if (val.tag != ST_V_INT)
@@ -182,7 +140,7 @@ static size_t feed(struct st_pairer *p, struct sink *k, const struct evspec *e)
 
 	rc = st_pairer_event(p, &v, &s);
 	assert_true(rc == 0 || rc == 1);
-	memset(buf, 0x5a, sizeof(buf)); /* the ring buffer slot is gone */
+	memset(rec.buf, 0x5a, sizeof(rec.buf)); /* the ring buffer slot is gone */
 	if (rc == 1) {
 		do {
 			sink_push(k, &s);
@@ -891,7 +849,7 @@ static void test_queue(void **state)
 	/* ...and, if the caller feeds on without st_pairer_next(), the queue keeps the order. */
 	v = build(&nopre);
 	assert_int_equal(st_pairer_event(p, &v, &s), 1);
-	memset(buf, 0x5a, sizeof(buf));
+	memset(rec.buf, 0x5a, sizeof(rec.buf));
 	sink_push(&k, &s);
 	while (st_pairer_next(p, &s) == 1)
 		sink_push(&k, &s);
