@@ -27,69 +27,7 @@
 #include "decode.h"
 #include "output.h"
 
-struct rec {
-	_Alignas(8) uint8_t buf[ST_REC_MAX];
-	size_t len;
-	unsigned nvalues;
-};
-
-static void rec_begin(struct rec *r, const char *name, size_t name_len, uint16_t flags,
-		      const char *comm, size_t comm_len)
-{
-	struct st_event h;
-
-	memset(&h, 0, sizeof(h));
-	h.type = ST_REC_EVENT;
-	h.flags = flags;
-	h.ts_ns = 1000000000;
-	h.pid = 4242;
-	h.tid = 4242;
-	h.name_len = (uint16_t)name_len;
-	memcpy(h.comm, comm, comm_len > ST_COMM_LEN ? ST_COMM_LEN : comm_len);
-	memcpy(r->buf, &h, sizeof(h));
-	memcpy(r->buf + sizeof(h), name, name_len);
-	r->len = sizeof(h) + name_len;
-	r->nvalues = 0;
-}
-
-static int rec_val(struct rec *r, uint8_t tag, uint8_t flags, const void *payload, uint16_t len,
-		   uint32_t nchild, uint64_t total)
-{
-	struct st_value v = {
-		.tag = tag, .flags = flags, .len = len, .nchild = nchild, .total = total
-	};
-
-	if (r->len + sizeof(v) + len > sizeof(r->buf))
-		return -1;
-	memcpy(r->buf + r->len, &v, sizeof(v));
-	r->len += sizeof(v);
-	if (len)
-		memcpy(r->buf + r->len, payload, len);
-	r->len += len;
-	r->nvalues++;
-	return 0;
-}
-
-static void rec_end(struct rec *r)
-{
-	uint32_t size = (uint32_t)r->len;
-	uint16_t nv = (uint16_t)r->nvalues;
-
-	memcpy(r->buf + offsetof(struct st_event, size), &size, sizeof(size));
-	memcpy(r->buf + offsetof(struct st_event, nvalues), &nv, sizeof(nv));
-}
-
-static void v_str(struct rec *r, const char *s)
-{
-	size_t n = strlen(s);
-
-	rec_val(r, ST_V_STR, 1 << ST_VF_KIND_SHIFT, s, (uint16_t)n, 0, n);
-}
-
-static void v_int(struct rec *r, uint32_t d)
-{
-	rec_val(r, ST_V_INT, 0, &d, 4, 0, 1);
-}
+#include "recbuild.h"
 
 static double now(void)
 {
@@ -105,18 +43,25 @@ static size_t id_int_off(void)
 	return sizeof(struct st_event) + strlen("builtins.id") + 2 * sizeof(struct st_value);
 }
 
+/* The header of the timed records. */
+static const struct rec_hdr bench_hdr = {
+	.ts_ns = 1000000000, .pid = 4242, .tid = 4242, .comm = "python3.11", .comm_len = 10
+};
+
 static void build_id(struct rec *r)
 {
-	rec_begin(r, "builtins.id", strlen("builtins.id"), 0, "python3.11", 10);
-	rec_val(r, ST_V_TUPLE, 0, NULL, 0, 1, 1);
-	v_int(r, 0);
+	static const uint32_t zero = 0; /* one digit, patched per record */
+
+	rec_begin_hdr(r, "builtins.id", strlen("builtins.id"), &bench_hdr);
+	v_tuple(r, 1);
+	v_digits(r, &zero, 1, false);
 	rec_end(r);
 }
 
 static void build_open(struct rec *r)
 {
-	rec_begin(r, "open", 4, 0, "python3.11", 10);
-	rec_val(r, ST_V_TUPLE, 0, NULL, 0, 3, 3);
+	rec_begin_hdr(r, "open", 4, &bench_hdr);
+	v_tuple(r, 3);
 	v_str(r, "/usr/lib/python3.11/x.py");
 	v_str(r, "rb");
 	v_int(r, 524288);
@@ -257,7 +202,7 @@ static int gen_value(struct rec *r, unsigned depth, unsigned *budget)
 	case ST_V_TRUE:
 	case ST_V_FALSE:
 	case ST_V_FAULT:
-		return rec_val(r, (uint8_t)tag, 0, NULL, 0, 0, 0);
+		return rec_try_val(r, (uint8_t)tag, 0, NULL, 0, 0, 0);
 	case ST_V_INT: {
 		uint32_t d[ST_MAX_DIGITS];
 
@@ -283,7 +228,7 @@ static int gen_value(struct rec *r, unsigned depth, unsigned *budget)
 			flags |= ST_VF_TRUNC;
 			total = n + rn(1000000);
 		}
-		return rec_val(r, ST_V_INT, flags, d, (uint16_t)(4 * n), 0, total);
+		return rec_try_val(r, ST_V_INT, flags, d, (uint16_t)(4 * n), 0, total);
 	}
 	case ST_V_FLOAT: {
 		static const double sp[] = { 0.0, -0.0, 1.0, 0.1, 1e16, 1e-5, 1e-4, 123456789.0,
@@ -298,7 +243,7 @@ static int gen_value(struct rec *r, unsigned depth, unsigned *budget)
 			bits = rnd();
 			memcpy(&dv, &bits, 8);
 		}
-		return rec_val(r, ST_V_FLOAT, 0, &dv, 8, 0, 0);
+		return rec_try_val(r, ST_V_FLOAT, 0, &dv, 8, 0, 0);
 	}
 	case ST_V_STR:
 		kind = rn(4) ? 1 : rn(2) ? 2 : 4;
@@ -323,7 +268,7 @@ static int gen_value(struct rec *r, unsigned depth, unsigned *budget)
 		if (rn(30) == 0)
 			flags |= ST_VF_SUBCLASS;
 		flags |= (uint8_t)(kind << ST_VF_KIND_SHIFT);
-		return rec_val(r, ST_V_STR, flags, pay, (uint16_t)(n * kind), 0, total);
+		return rec_try_val(r, ST_V_STR, flags, pay, (uint16_t)(n * kind), 0, total);
 	case ST_V_BYTES:
 	case ST_V_BYTEARRAY:
 	case ST_V_OTHER:
@@ -331,12 +276,12 @@ static int gen_value(struct rec *r, unsigned depth, unsigned *budget)
 		for (i = 0; i < n; i++)
 			pay[i] = rn(3) ? (uint8_t)(0x20 + rn(0x5f)) : (uint8_t)rnd();
 		total = n + (rn(8) == 0 ? rn(50) : 0);
-		return rec_val(r, (uint8_t)tag, 0, pay, (uint16_t)n, 0, total);
+		return rec_try_val(r, (uint8_t)tag, 0, pay, (uint16_t)n, 0, total);
 	case ST_V_TUPLE:
 	case ST_V_LIST:
 	case ST_V_DICT:
 		if (rn(15) == 0)
-			return rec_val(r, (uint8_t)tag, ST_VF_DEPTH, NULL, 0, 0, rn(10));
+			return rec_try_val(r, (uint8_t)tag, ST_VF_DEPTH, NULL, 0, 0, rn(10));
 		max = *budget < 6 ? *budget : 6;
 		n = max ? rn(max + 1) : 0;
 		if (tag == ST_V_DICT)
@@ -346,14 +291,14 @@ static int gen_value(struct rec *r, unsigned depth, unsigned *budget)
 			total += 1 + rn(20);
 		if (total > (tag == ST_V_DICT ? n / 2 : n))
 			flags |= ST_VF_TRUNC;
-		if (rec_val(r, (uint8_t)tag, flags, NULL, 0, n, total))
+		if (rec_try_val(r, (uint8_t)tag, flags, NULL, 0, n, total))
 			return -1;
 		return gen_children(r, n, depth + 1, budget);
 	case ST_V_CODE: {
 		int32_t line = (int32_t)rnd();
 
 		n = *budget >= 2 ? rn(3) : 0;
-		if (rec_val(r, ST_V_CODE, 0, &line, rn(4) ? 4 : 0, n, 0))
+		if (rec_try_val(r, ST_V_CODE, 0, &line, rn(4) ? 4 : 0, n, 0))
 			return -1;
 		return gen_children(r, n, depth + 1, budget);
 	}
@@ -361,7 +306,7 @@ static int gen_value(struct rec *r, unsigned depth, unsigned *budget)
 		n = depth < ST_MAX_DEPTH && *budget >= 2 && rn(3) == 0 ? 1 + rn(2) : 0;
 		i = rn(20);
 		memset(pay, 'u', i);
-		if (rec_val(r, (uint8_t)tag, 0, pay, (uint16_t)i, n, rn(100)))
+		if (rec_try_val(r, (uint8_t)tag, 0, pay, (uint16_t)i, n, rn(100)))
 			return -1;
 		return gen_children(r, n, depth + 1, budget);
 	}
@@ -374,10 +319,9 @@ static const char *const names[] = { "builtins.id", "open", "os.chdir", "exec", 
 static void gen_record(struct rec *r)
 {
 	char name[ST_NAME_MAX], comm[ST_COMM_LEN];
-	size_t nl, cl, i;
-	uint16_t flags = 0;
+	size_t nl, i;
+	struct rec_hdr h = { .comm = comm };
 	unsigned budget = rn(10) ? 1 + rn(20) : ST_MAX_VALUES;
-	uint64_t ts;
 
 	if (rn(4)) {
 		const char *s = names[rn(sizeof(names) / sizeof(names[0]))];
@@ -390,37 +334,31 @@ static void gen_record(struct rec *r)
 			name[i] = rn(4) ? (char)(0x20 + rn(0x5f)) : (char)rnd();
 	}
 	if (rn(20) == 0)
-		flags |= ST_EF_NAME_TRUNC;
+		h.flags |= ST_EF_NAME_TRUNC;
 	if (rn(20) == 0)
-		flags |= ST_EF_REC_FULL;
+		h.flags |= ST_EF_REC_FULL;
 	if (rn(20) == 0)
-		flags |= ST_EF_ARGS_FAULT;
+		h.flags |= ST_EF_ARGS_FAULT;
 	if (rn(5)) {
 		memcpy(comm, "python3.11", 10);
-		cl = 10;
+		h.comm_len = 10;
 	} else {
-		cl = rn(ST_COMM_LEN + 1);
-		for (i = 0; i < cl; i++)
+		h.comm_len = rn(ST_COMM_LEN + 1);
+		for (i = 0; i < h.comm_len; i++)
 			comm[i] = rn(2) ? (char)(0x20 + rn(0x5f)) : (char)rnd();
 	}
-	rec_begin(r, name, nl, flags, comm, cl);
 	switch (rn(20)) {
 	case 0:
-		ts = rnd();
+		h.ts_ns = rnd();
 		break;
 	case 1:
-		ts = rnd() % 100000000000ull;
+		h.ts_ns = rnd() % 100000000000ull;
 		break;
 	default:
-		ts = 3000000000000ull + rnd() % 50000000000000000ull;
+		h.ts_ns = 3000000000000ull + rnd() % 50000000000000000ull;
 	}
-	memcpy(r->buf + offsetof(struct st_event, ts_ns), &ts, 8);
-	{
-		uint32_t pid = rn(3) ? rn(100000) : (uint32_t)rnd();
-
-		memcpy(r->buf + offsetof(struct st_event, pid), &pid, 4);
-		memcpy(r->buf + offsetof(struct st_event, tid), &pid, 4);
-	}
+	h.pid = h.tid = rn(3) ? rn(100000) : (uint32_t)rnd();
+	rec_begin_hdr(r, name, nl, &h);
 	if (rn(30)) {
 		/* The args tuple, or (rarely) something else in its place. */
 		if (rn(20)) {
@@ -431,9 +369,9 @@ static void gen_record(struct rec *r)
 			if (rn(10) == 0)
 				tot = n + 1 + rn(5);
 			if (rn(30) == 0) {
-				rec_val(r, ST_V_TUPLE, ST_VF_DEPTH, NULL, 0, 0, tot);
+				rec_try_val(r, ST_V_TUPLE, ST_VF_DEPTH, NULL, 0, 0, tot);
 			} else {
-				rec_val(r, ST_V_TUPLE, tot > n ? ST_VF_TRUNC : 0, NULL, 0, n, tot);
+				rec_try_val(r, ST_V_TUPLE, tot > n ? ST_VF_TRUNC : 0, NULL, 0, n, tot);
 				budget--;
 				gen_children(r, n, 1, &budget);
 			}
