@@ -495,6 +495,100 @@ static void print_stats(struct tracer *t)
 			ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 }
 
+/*
+ * Opens the BPF object, configures it for this run (only the programs it needs are loaded:
+ * each has a cost on the host), loads it and attaches the tracepoint programs. The probe
+ * programs are attached per interpreter later. 0, or -1 after saying why.
+ */
+static int load_bpf(struct tracer *t, bool system_wide)
+{
+	const struct st_opts *o = t->opts;
+	int err;
+
+	t->skel = seatrace_bpf__open();
+	if (!t->skel) {
+		die_msg("cannot open the BPF object: %s", strerror(errno));
+		return -1;
+	}
+	t->skel->rodata->cfg_str_max = o->str_max;
+	t->skel->rodata->cfg_wakeup_bytes = o->ring_size / 4;
+	t->skel->rodata->cfg_nglobs = o->globs.nglobs;
+	t->skel->rodata->cfg_have_include = o->globs.have_include;
+	memcpy((void *)t->skel->rodata->cfg_globs, o->globs.globs, sizeof(o->globs.globs));
+	memcpy((void *)t->skel->rodata->cfg_classes, o->globs.classes,
+	       sizeof(o->globs.classes));
+	bpf_map__set_max_entries(t->skel->maps.events, (__u32)o->ring_size);
+	bpf_map__set_max_entries(t->skel->maps.scratch_map, (__u32)libbpf_num_possible_cpus());
+	bpf_program__set_autoload(o->floor ? t->skel->progs.audit : t->skel->progs.audit_floor,
+				  false);
+	t->skel->rodata->cfg_syscalls = o->syscalls;
+	st_syscalls_bits((__u64 *)t->skel->rodata->cfg_sys_bits);
+	t->skel->rodata->cfg_follow = o->follow;
+	/* The kernel knows the default pairs' names; user rules need frames for every event. */
+	t->skel->rodata->cfg_frames_all = o->npairs > 0 && !o->no_pair;
+	t->watch_exec = system_wide || o->follow;
+	t->skel->rodata->cfg_watch_exec = t->watch_exec;
+	t->skel->rodata->cfg_proc_filter = (o->follow ? ST_PF_TARGETS : 0) |
+					  (o->have_uid ? ST_PF_UID : 0) |
+					  (o->comm ? ST_PF_COMM : 0) | (o->cgroup ? ST_PF_CGROUP : 0);
+	t->skel->rodata->cfg_uid = o->uid;
+	if (o->comm)
+		strncpy((char *)t->skel->rodata->cfg_comm, o->comm, ST_COMM_LEN - 1);
+	/* Only what this run needs is loaded: each program has a cost on the host. */
+	bpf_program__set_autoload(t->skel->progs.sys_enter, o->syscalls);
+	bpf_program__set_autoload(t->skel->progs.sys_exit, o->syscalls);
+	bpf_program__set_autoload(t->skel->progs.proc_fork, o->syscalls || o->follow);
+	bpf_program__set_autoload(t->skel->progs.proc_exit,
+				  o->syscalls || o->follow || t->watch_exec);
+	bpf_program__set_autoload(t->skel->progs.proc_exec, t->watch_exec);
+	err = seatrace_bpf__load(t->skel);
+	if (err) {
+		die_msg("cannot load the BPF programs: %s (run with -v for the verifier's log)",
+			strerror(-err));
+		return -1;
+	}
+	t->att.skel = t->skel;
+	t->att.floor = o->floor;
+	if (o->cgroup) {
+		__u32 zero = 0;
+		int cfd = open(o->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (cfd < 0 || bpf_map_update_elem(bpf_map__fd(t->skel->maps.cgroup_filter), &zero,
+						   &cfd, BPF_ANY)) {
+			die_msg("cannot use cgroup %s: %s (give a cgroup v2 directory, such as "
+				"/sys/fs/cgroup/system.slice/docker-ID.scope)",
+				o->cgroup, strerror(errno));
+			if (cfd >= 0)
+				close(cfd);
+			return -1;
+		}
+		close(cfd);
+	}
+	{
+		struct bpf_program *progs[] = { t->skel->progs.sys_enter, t->skel->progs.sys_exit,
+						t->skel->progs.proc_fork, t->skel->progs.proc_exit,
+						t->skel->progs.proc_exec };
+
+		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+			struct bpf_link *l;
+
+			if (!bpf_program__autoload(progs[i]))
+				continue;
+			l = bpf_program__attach(progs[i]);
+
+			if (!l || t->att.nlinks >= ST_MAX_LINKS) {
+				die_msg("cannot attach %s: %s", bpf_program__name(progs[i]),
+					strerror(errno));
+				bpf_link__destroy(l);
+				return -1;
+			}
+			t->att.links[t->att.nlinks++] = l;
+		}
+	}
+
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct st_opts opts;
@@ -550,86 +644,8 @@ int main(int argc, char **argv)
 		npidfds++;
 	}
 
-	t.skel = seatrace_bpf__open();
-	if (!t.skel) {
-		die_msg("cannot open the BPF object: %s", strerror(errno));
+	if (load_bpf(&t, system_wide))
 		goto cleanup;
-	}
-	t.skel->rodata->cfg_str_max = opts.str_max;
-	t.skel->rodata->cfg_wakeup_bytes = opts.ring_size / 4;
-	t.skel->rodata->cfg_nglobs = opts.globs.nglobs;
-	t.skel->rodata->cfg_have_include = opts.globs.have_include;
-	memcpy((void *)t.skel->rodata->cfg_globs, opts.globs.globs, sizeof(opts.globs.globs));
-	memcpy((void *)t.skel->rodata->cfg_classes, opts.globs.classes,
-	       sizeof(opts.globs.classes));
-	bpf_map__set_max_entries(t.skel->maps.events, (__u32)opts.ring_size);
-	bpf_map__set_max_entries(t.skel->maps.scratch_map, (__u32)libbpf_num_possible_cpus());
-	bpf_program__set_autoload(opts.floor ? t.skel->progs.audit : t.skel->progs.audit_floor,
-				  false);
-	t.skel->rodata->cfg_syscalls = opts.syscalls;
-	st_syscalls_bits((__u64 *)t.skel->rodata->cfg_sys_bits);
-	t.skel->rodata->cfg_follow = opts.follow;
-	/* The kernel knows the default pairs' names; user rules need frames for every event. */
-	t.skel->rodata->cfg_frames_all = opts.npairs > 0 && !opts.no_pair;
-	t.watch_exec = system_wide || opts.follow;
-	t.skel->rodata->cfg_watch_exec = t.watch_exec;
-	t.skel->rodata->cfg_proc_filter = (opts.follow ? ST_PF_TARGETS : 0) |
-					  (opts.have_uid ? ST_PF_UID : 0) |
-					  (opts.comm ? ST_PF_COMM : 0) | (opts.cgroup ? ST_PF_CGROUP : 0);
-	t.skel->rodata->cfg_uid = opts.uid;
-	if (opts.comm)
-		strncpy((char *)t.skel->rodata->cfg_comm, opts.comm, ST_COMM_LEN - 1);
-	/* Only what this run needs is loaded: each program has a cost on the host. */
-	bpf_program__set_autoload(t.skel->progs.sys_enter, opts.syscalls);
-	bpf_program__set_autoload(t.skel->progs.sys_exit, opts.syscalls);
-	bpf_program__set_autoload(t.skel->progs.proc_fork, opts.syscalls || opts.follow);
-	bpf_program__set_autoload(t.skel->progs.proc_exit,
-				  opts.syscalls || opts.follow || t.watch_exec);
-	bpf_program__set_autoload(t.skel->progs.proc_exec, t.watch_exec);
-	err = seatrace_bpf__load(t.skel);
-	if (err) {
-		die_msg("cannot load the BPF programs: %s (run with -v for the verifier's log)",
-			strerror(-err));
-		goto cleanup;
-	}
-	t.att.skel = t.skel;
-	t.att.floor = opts.floor;
-	if (opts.cgroup) {
-		__u32 zero = 0;
-		int cfd = open(opts.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (cfd < 0 || bpf_map_update_elem(bpf_map__fd(t.skel->maps.cgroup_filter), &zero,
-						   &cfd, BPF_ANY)) {
-			die_msg("cannot use cgroup %s: %s (give a cgroup v2 directory, such as "
-				"/sys/fs/cgroup/system.slice/docker-ID.scope)",
-				opts.cgroup, strerror(errno));
-			if (cfd >= 0)
-				close(cfd);
-			goto cleanup;
-		}
-		close(cfd);
-	}
-	{
-		struct bpf_program *progs[] = { t.skel->progs.sys_enter, t.skel->progs.sys_exit,
-						t.skel->progs.proc_fork, t.skel->progs.proc_exit,
-						t.skel->progs.proc_exec };
-
-		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-			struct bpf_link *l;
-
-			if (!bpf_program__autoload(progs[i]))
-				continue;
-			l = bpf_program__attach(progs[i]);
-
-			if (!l || t.att.nlinks >= ST_MAX_LINKS) {
-				die_msg("cannot attach %s: %s", bpf_program__name(progs[i]),
-					strerror(errno));
-				bpf_link__destroy(l);
-				goto cleanup;
-			}
-			t.att.links[t.att.nlinks++] = l;
-		}
-	}
 
 	oo.fmt = opts.json ? ST_FMT_JSON : ST_FMT_TEXT;
 	oo.out = outf;

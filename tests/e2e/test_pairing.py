@@ -135,6 +135,22 @@ def test_recursion_five_nested_spans():
     assert starts == sorted(starts, reverse=True)
 
 
+def test_deep_recursion_depth():
+    """40 nested calls: depths 39 down to 0 in JSON."""
+    res = run_seatrace(
+        "-j", "-e", "prehook:deep,posthook:deep", "--", PY, "-c",
+        "import sys\nsys.path.insert(0, sys.argv[1])\nfrom pair_hooks import audit\n"
+        "@audit('deep')\ndef deep(n):\n    return n if n == 0 else deep(n - 1) + 1\n"
+        "assert deep(39) == 39\n", WORKLOADS)
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    spans = spans_of(recs, "deep")
+    assert len(spans) == 40
+    for k, span in enumerate(spans):  # deep(0) first, at depth 39
+        assert_span(span, "deep", "prehook:deep", "posthook:deep", [[k], {}], [k])
+        check_complete_span(recs, span, depth=39 - k)
+
+
 def test_raising_call_posthook_none():
     res, recs = scenario("raising")
     boom, ok = spans_of(recs)
@@ -253,6 +269,70 @@ def test_fork_inside_span():
     assert_span(c[0], "forked", None, "posthook:forked", None, ["child"])
     assert c[0]["no_pre"] is True and c[0]["unfinished"] is False
     assert c[0]["tid"] == child and c[0]["depth"] == 0
+
+
+def test_open_spans_bounded_in_bytes(tmp_path):
+    """pair.h: at most 64 MiB of pre record copies are kept; opening one more evicts the
+    oldest. 3000 open spans of about 28 KiB each: the oldest k are evicted (unfinished,
+    their posts no_pre), the 3000 - k others pair; with records between 28 KiB (the string
+    data) and 32 KiB (the most a record holds), 2048 <= 3000 - k <= 2340."""
+    out = tmp_path / "ev.jsonl"
+    # 128 MiB of ring: all 86 MB of records fit even if the reader never ran.
+    res = trace_script("pair_scenarios.py", "--buffer-size", "128M", "--stats", "-s", "4096",
+                       "-o", out, "-e", "prehook:big,posthook:big", script_args=["big_open"],
+                       out_path=out)
+    try:
+        assert res.returncode == 0, res
+        assert res.stats.get("records lost (ring buffer full)") == 0, res.stderr
+        evicted, no_pre, paired = [], [], []
+        nevents = 0
+        with open(out, "rb") as f:
+            for line in f:
+                if not line.startswith(b'{"type":"span"'):
+                    nevents += 1
+                    continue
+                s = json.loads(line)
+                if s["unfinished"]:
+                    assert s["post_args"] is None
+                    evicted.append(s["pre_args"][0][0])
+                elif s["no_pre"]:
+                    assert s["pre_args"] is None
+                    no_pre.append(s["post_args"][0])
+                else:
+                    i = s["pre_args"][0][0]
+                    assert s["pre_args"] == [[i] + [chr(97 + k) * 4096 for k in range(7)],
+                                             {}]
+                    assert s["post_args"] == [i] and not s["ambiguous"], s["post_args"]
+                    paired.append(i)
+    finally:
+        out.unlink(missing_ok=True)
+    assert nevents == 6000
+    k = len(evicted)
+    assert evicted == list(range(k)) and no_pre == list(range(k)), (evicted[:5], no_pre[:5])
+    assert paired == list(range(k, 3000))
+    assert 2048 <= 3000 - k <= 2340, k
+
+
+@pytest.mark.parametrize("follow", [False, True])
+def test_exec_inside_span(follow):
+    """A span open when its process execs never pairs with a post of the new program."""
+    res = trace_code("import os, sys\n"
+                     "sys.audit('prehook:x', 1)\n"
+                     "os.execv(sys.executable, [sys.executable, '-c', "
+                     "'import sys; sys.audit(\"pair.new\"); sys.audit(\"posthook:x\", 2)'])\n",
+                     *(["-f"] if follow else []), "-e", "prehook:*,posthook:*,pair.*")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    assert len(events_of(recs, "pair.new")) == 1, res
+    spans = spans_of(recs, "x")
+    assert len(spans) == 2, spans
+    old = [s for s in spans if s["pre_event"]]
+    new = [s for s in spans if s["post_event"]]
+    assert len(old) == len(new) == 1, spans
+    assert_span(old[0], "x", "prehook:x", None, [1], None)
+    assert old[0]["unfinished"] is True
+    assert_span(new[0], "x", None, "posthook:x", None, [2])
+    assert new[0]["no_pre"] is True
 
 
 def test_more_open_spans_than_kept(tmp_path):
@@ -420,6 +500,22 @@ def test_sqlite3_connect():
     check_complete_span(recs, span, depth=0)
 
 
+def test_sqlite3_connect_python_factory():
+    """With a Python subclass as factory, CPython 3.11 raises both events from its __init__:
+    one frame, one span, the post showing the subclass."""
+    res = trace_code("import sqlite3\n"
+                     "class MyConn(sqlite3.Connection):\n"
+                     "    def __init__(self, *a, **k):\n"
+                     "        super().__init__(*a, **k)\n"
+                     "sqlite3.connect(':memory:', factory=MyConn).close()\n")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    (span,) = spans_of(recs)
+    assert_span(span, "sqlite3.connect", "sqlite3.connect", "sqlite3.connect/handle",
+                [":memory:"], [{"type": "MyConn"}])
+    check_complete_span(recs, span, depth=0)
+
+
 # ---------------------------------------------------------------------------
 # User rules
 
@@ -483,6 +579,49 @@ def test_user_rule_interleaved_by_frame():
     assert_span(b, "job", "enter:job", "exit:job", ["B"], ["B-end"])
     check_complete_span(recs, a)
     check_complete_span(recs, b)
+
+
+@pytest.mark.parametrize("spec,pre,post,name", [("begin.*.x=end.*.x", "begin.foo.x",
+                                                   "end.foo.x", "foo"),
+                                                  ("*.start=*.stop", "dl.start", "dl.stop",
+                                                   "dl")])
+def test_user_rule_prefix_and_suffix(spec, pre, post, name):
+    res = trace_code(f"import sys\nsys.audit({pre!r}, 1)\nsys.audit({post!r}, 2)",
+                     "--pair", spec, "-e", f"{pre},{post}")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    (span,) = spans_of(recs)
+    assert_span(span, name, pre, post, [1], [2])
+    check_complete_span(recs, span, depth=0)
+
+
+def test_rules_are_part_of_the_key():
+    """pair.h: two rules yielding the same NAME never pair with each other; the first rule
+    added wins for an event's role, and user rules come before the defaults."""
+    res = trace_code("import sys\n"
+                     "sys.audit('x:a', 1); sys.audit('z:a', 2)\n"
+                     "sys.audit('x:b', 3); sys.audit('y:b', 4)\n"
+                     "sys.audit('prehook:f', 5); sys.audit('posthook:f', 6)\n"
+                     "sys.audit('done:f', 7)\n",
+                     "--pair", "x:*=y:*", "--pair", "x:*=z:*", "--pair", "prehook:*=done:*",
+                     "-e", "x:*,y:*,z:*,prehook:*,posthook:*,done:*")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    za, b, posthook_f, f, xa = spans_of(recs)
+    # x:a opened under the first rule (x:*=y:*): z:a, a post of the second, finds no pre.
+    assert_span(za, "a", None, "z:a", None, [2])
+    assert za["no_pre"] is True
+    assert_span(b, "b", "x:b", "y:b", [3], [4])
+    check_complete_span(recs, b)
+    # prehook:f opened under the user rule: posthook:f (default rule) finds no pre,
+    # done:f closes it.
+    assert_span(posthook_f, "f", None, "posthook:f", None, [6])
+    assert posthook_f["no_pre"] is True
+    assert_span(f, "f", "prehook:f", "done:f", [5], [7])
+    check_complete_span(recs, f)
+    # x:a is still open at the end.
+    assert_span(xa, "a", "x:a", None, [1], None)
+    assert xa["unfinished"] is True
 
 
 @pytest.mark.parametrize("spec", ["enter", "a*=b", "a**=b*", "a=b=c", "=b", "a*="])

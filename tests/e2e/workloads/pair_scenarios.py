@@ -191,9 +191,26 @@ def many_open():
             pass
 
 
+def big_open():
+    # 3000 generators with their span open at once, each prehook carrying 7 strings of
+    # 4096 characters (about 28 KiB a record: more than the pairer's 64 MiB in all), then
+    # finished in the same order: posthook:big (i,).
+    def big(i):
+        sys.audit("prehook:big", (i,) + tuple(chr(97 + k) * 4096 for k in range(7)), {})
+        yield
+        sys.audit("posthook:big", i)
+
+    gens = [big(i) for i in range(3000)]
+    for g in gens:
+        next(g)
+    for g in gens:
+        for _ in g:
+            pass
+
+
 SCENARIOS = {f.__name__: f for f in (nested, recursive, raising, threaded, asyncio_tasks,
                                       asyncio_many, generators, gen_thread, forked,
-                                      many_open)}
+                                      many_open, big_open)}
 
 if __name__ == "__main__":
     name = sys.argv[1]
