@@ -31,7 +31,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SEATRACE = os.path.join(ROOT, "seatrace")
+SEATRACE = os.environ.get("SEATRACE", os.path.join(ROOT, "seatrace"))
 PY = "/usr/bin/python3.11"
 N = int(os.environ.get("BENCH_EVENTS", "1000000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
