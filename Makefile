@@ -26,7 +26,8 @@ BPF_SRCS := bpf/seatrace.bpf.c
 USER_SRCS := $(wildcard user/*.c)
 # Pure logic, testable without root or libbpf: everything but the loader.
 PURE_SRCS := user/decode.c user/output.c user/json.c user/events.c \
-	user/glob.c user/cli.c user/strbuf.c user/pair.c user/syscalls.c user/layout.c
+	user/glob.c user/cli.c user/strbuf.c user/pair.c user/syscalls.c user/layout.c \
+	user/prologue.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/test_*.c))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -813,30 +813,51 @@ static __always_inline __u64 load_bias(struct st_layout *lo, __u64 ip)
 	return 0;
 }
 
-SEC("usdt")
-int BPF_USDT(audit, const char *event, void *args)
+/*
+ * The uprobe fallback (bpf/fallback.bpf.h) knows which site fired from its
+ * cookie: the bias is the difference, whichever way the kernel reports it.
+ */
+static __always_inline __u64 site_bias(struct st_layout *lo, __u32 site, __u64 ip)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 cpu = bpf_get_smp_processor_id(), slot = (__u32)bpf_usdt_cookie(ctx);
+	__u64 diff = ip - lo->site[site & (ST_MAX_SITES - 1)];
+
+	return ((diff - 1) & 0xfff) == 0 ? diff - 1 : diff;
+}
+
+/*
+ * Record building, shared by the USDT program and the uprobe fallback
+ * (bpf/fallback.bpf.h): the process filter and the scratch and layout
+ * lookups (rec_scratch), the name (rec_name), the name filter and header
+ * (rec_begin), then the values, then the ring buffer (rec_end). All
+ * inlined: the USDT path runs the same instructions it ran as one function.
+ */
+static __always_inline struct scratch *rec_scratch(__u64 id, __u32 slot, struct st_layout **lop)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
 	struct st_layout *lo;
 	struct scratch *sc;
-	struct st_event *e;
-	long n;
 
 	if (!proc_wanted(id >> 32)) {
 		stat_inc(ST_STAT_PROC_FILTERED);
-		return 0;
+		return NULL;
 	}
 	sc = bpf_map_lookup_elem(&scratch_map, &cpu);
 	lo = bpf_map_lookup_elem(&layouts, &slot);
 	if (!sc || !lo)
-		return 0;
+		return NULL;
 	if (!(lo->flags & ST_LF_VALID)) {
 		stat_inc(ST_STAT_NO_LAYOUT);
-		return 0;
+		return NULL;
 	}
+	*lop = lo;
+	return sc;
+}
 
-	e = (struct st_event *)sc->buf;
+/* The event name, a C string in the traced process, at the start of the tail. */
+static __always_inline void rec_name(struct st_event *e, const char *event)
+{
+	long n;
+
 	n = bpf_probe_read_user_str(e->tail, ST_NAME_MAX, event);
 	if (n <= 0) {
 		stat_inc(ST_STAT_NAME_FAULT);
@@ -852,6 +873,19 @@ int BPF_USDT(audit, const char *event, void *args)
 			e->flags |= ST_EF_NAME_TRUNC;
 	}
 	e->name_len = (__u16)(n - 1);
+}
+
+/*
+ * With the name in place: filters by name, fills the header and readies
+ * the decoder for the first value, the arguments tuple (owed, not yet
+ * written). `site`: the layout site that fired, or -1 to find it from ip.
+ * Returns 0 when the event is filtered out.
+ */
+static __always_inline int rec_begin(struct dec_ctx *d, struct scratch *sc, struct st_layout *lo,
+				     __u64 id, __u32 slot, __u64 ip, int site)
+{
+	struct st_event *e = (struct st_event *)sc->buf;
+
 	/* Before the filter: an event not shown still explains the syscalls that follow. */
 	if (cfg_syscalls) {
 		e->ts_ns = bpf_ktime_get_ns();
@@ -873,9 +907,7 @@ int BPF_USDT(audit, const char *event, void *args)
 	e->layout = slot;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 
-	/* On the stack: bpf_loop() wants its context there, and map memory cannot hold pointers. */
-	struct dec_ctx dd, *d = &dd;
-	__u64 bias = load_bias(lo, PT_REGS_IP(ctx));
+	__u64 bias = site < 0 ? load_bias(lo, ip) : site_bias(lo, (__u32)site, ip);
 
 	e->frame = may_pair(e->tail, e->name_len & (ST_NAME_MAX - 1))
 			   ? current_frame(lo, bias, (__u32)id)
@@ -891,9 +923,14 @@ int BPF_USDT(audit, const char *event, void *args)
 	d->s->rec_full = 0;
 	d->s->owed = 1;
 	d->s->fsp = 0;
-	push_frame(d, FR_OBJ, (__u64)args, 0, 1, 0, 0, 0);
-	/* Deleted dict entries cost iterations too, hence the margin. */
-	bpf_loop(ST_MAX_VALUES * 2, dec_cb, d, 0);
+	return 1;
+}
+
+/* Placeholders for values promised but not written, then the record onto the ring. */
+static __always_inline void rec_end(struct dec_ctx *d)
+{
+	struct st_event *e = (struct st_event *)d->sc->buf;
+
 	if (d->s->owed)
 		bpf_loop(ST_MAX_VALUES, fill_cb, d, 0);
 
@@ -902,7 +939,7 @@ int BPF_USDT(audit, const char *event, void *args)
 	e->nvalues = (__u16)d->s->nvalues;
 	__u32 size = d->s->off;
 	if (size > ST_REC_MAX)
-		return 0;
+		return;
 	e->size = size;
 
 	/*
@@ -916,10 +953,36 @@ int BPF_USDT(audit, const char *event, void *args)
 			      ? BPF_RB_FORCE_WAKEUP
 			      : BPF_RB_NO_WAKEUP;
 
-	if (bpf_ringbuf_output(&events, sc->buf, size, flags))
+	if (bpf_ringbuf_output(&events, d->sc->buf, size, flags))
 		stat_inc(ST_STAT_LOST);
+}
+
+SEC("usdt")
+int BPF_USDT(audit, const char *event, void *args)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 slot = (__u32)bpf_usdt_cookie(ctx);
+	struct st_layout *lo = NULL;
+	struct scratch *sc = rec_scratch(id, slot, &lo);
+
+	if (!sc || !lo)
+		return 0;
+	rec_name((struct st_event *)sc->buf, event);
+
+	/* On the stack: bpf_loop() wants its context there, and map memory cannot hold pointers. */
+	struct dec_ctx dd, *d = &dd;
+
+	if (!rec_begin(d, sc, lo, id, slot, PT_REGS_IP(ctx), -1))
+		return 0;
+	push_frame(d, FR_OBJ, (__u64)args, 0, 1, 0, 0, 0);
+	/* Deleted dict entries cost iterations too, hence the margin. */
+	bpf_loop(ST_MAX_VALUES * 2, dec_cb, d, 0);
+	rec_end(d);
 	return 0;
 }
+
+/* Interpreters built without the probe: uprobes on the audit functions instead. */
+#include "fallback.bpf.h"
 
 /* The benchmark's floor: the same probe with nothing done. */
 SEC("usdt")

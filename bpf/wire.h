@@ -299,4 +299,27 @@ enum st_stat {
 	ST_STAT_MAX,
 };
 
+/*
+ * Uprobe fallback, for interpreters built without the python:audit probe
+ * (bpf/fallback.bpf.h, user/fallback.c). Each uprobe's attach cookie says
+ * which layout slot, which of the slot's sites (st_layout.site[]: the
+ * uprobe addresses), which function it is in, and how far the stack
+ * pointer has moved between the function's entry and the probed
+ * instruction (probes sit on the first instruction the kernel emulates,
+ * not always the first one).
+ */
+enum st_fb_kind {
+	ST_FB_TSTATE = 1,  /* sys_audit_tstate(ts, event, fmt, va_list) (3.9+): the funnel of C events */
+	ST_FB_VARIADIC,	   /* PySys_Audit(event, fmt, ...) */
+	ST_FB_VARIADIC_TS, /* _PySys_Audit(ts, event, fmt, ...) (3.9+) */
+	ST_FB_SYS_AUDIT,   /* static sys_audit(self, args, nargs): Python-level sys.audit() */
+};
+
+#define ST_FB_COOKIE(slot, site, kind, spadj)                                              \
+	((__u64)(slot) | (__u64)(site) << 8 | (__u64)(kind) << 16 | (__u64)(spadj) << 32)
+#define ST_FB_SLOT(c) ((__u32)(c)&0xff)
+#define ST_FB_SITE(c) ((__u32)((c) >> 8) & 0xff)
+#define ST_FB_KIND(c) ((__u32)((c) >> 16) & 0xff)
+#define ST_FB_SPADJ(c) ((__u32)((c) >> 32))
+
 #endif /* SEATRACE_WIRE_H */

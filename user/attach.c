@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "attach.h"
+#include "fallback.h"
 #include "layout.h"
 #include "seatrace.skel.h"
 
@@ -89,11 +90,17 @@ int st_find_python(pid_t pid, struct st_pyelf *py, char *err, size_t errlen)
 	}
 	fclose(maps);
 	if (python_seen || looks_like_python_name(exe)) {
+		char why[PATH_MAX + 128];
+
+		/* No probe: uprobes on its audit functions instead, if it has them (user/fallback.c). */
+		if (!st_fallback_find(pid, py, why, sizeof(why)))
+			return 0;
 		snprintf(err, errlen,
 			 "PID %d runs %s, a Python built without the python:audit probe "
-			 "(configure --with-dtrace); use an interpreter that has it, such as "
+			 "(configure --with-dtrace) whose audit functions cannot be probed "
+			 "instead (%s); use an interpreter that has the probe, such as "
 			 "Debian's /usr/bin/python3",
-			 pid, python_seen ? python_path : exe);
+			 pid, python_seen ? python_path : exe, why);
 		return -ENOTSUP;
 	}
 	snprintf(err, errlen, "PID %d (%s) is not a Python process", pid, exe);
@@ -141,6 +148,8 @@ int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, cha
 	struct bpf_link *link;
 	int slot;
 
+	if (py->fallback) /* built without the probe: uprobes (user/fallback.c) */
+		return st_fallback_attach(a, pid, py, err, errlen);
 	if (a->nlinks >= ST_MAX_LINKS) {
 		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
 		return -E2BIG;
@@ -276,6 +285,16 @@ int st_attach_system(struct st_attach *a, pid_t pid, char *err, size_t errlen)
 		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
 		return -E2BIG;
 	}
+	if (py.fallback) { /* built without the probe: uprobes (user/fallback.c) */
+		ret = st_fallback_attach(a, -1, &py, err, errlen);
+		if (ret == -ENOENT || ret == -ESRCH)
+			return 0; /* exited while we looked (its map_files path is gone) */
+		if (ret) {
+			remember(a, py.dev, py.ino, ST_SEEN_REFUSED);
+			return ret;
+		}
+		goto attached;
+	}
 	slot = slot_for(a, &py, err, errlen);
 	if (slot < 0) {
 		remember(a, py.dev, py.ino, ST_SEEN_REFUSED);
@@ -294,6 +313,7 @@ int st_attach_system(struct st_attach *a, pid_t pid, char *err, size_t errlen)
 		return ret;
 	}
 	a->links[a->nlinks++] = link;
+attached:
 	a->nfiles++;
 	remember(a, py.dev, py.ino, ST_SEEN_ATTACHED);
 	remember(a, exe.st_dev, exe.st_ino, ST_SEEN_ATTACHED);
@@ -335,6 +355,8 @@ int st_list_process(pid_t pid, char *line, size_t len)
 		how = "no: built without the python:audit probe";
 	} else if (ret) {
 		how = "no: cannot be read";
+	} else if (py.fallback) {
+		how = "uprobes: built without the python:audit probe";
 	} else if (st_layout_fill(&py, &lo, &why)) {
 		how = why;
 	} else {

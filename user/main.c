@@ -273,13 +273,21 @@ static int on_record(void *ctx, void *data, size_t size)
  */
 static __u64 prog_misses(struct tracer *t)
 {
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	struct bpf_program *p = t->opts->floor ? t->skel->progs.audit_floor : t->skel->progs.audit;
+	/* The probe program and the uprobe fallback's: both deliver events. */
+	struct bpf_program *progs[] = { t->skel->progs.audit, t->skel->progs.audit_floor,
+					t->skel->progs.audit_fallback,
+					t->skel->progs.audit_fallback_floor };
+	__u64 total = 0;
 
-	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
-		return 0;
-	return info.recursion_misses;
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(progs[i]);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			total += info.recursion_misses;
+	}
+	return total;
 }
 
 /* A lost-events record whenever the kernel's counts have grown since the last one. */

@@ -71,6 +71,44 @@ static void read_notes(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, __u64 base_addr, b
 	(void)sh;
 }
 
+static const char *const audit_fn_names[ST_FN_MAX] = {
+	[ST_FN_SYS_AUDIT_TSTATE] = "sys_audit_tstate",
+	[ST_FN_SYS_AUDIT] = "sys_audit",
+	[ST_FN_PYSYS_AUDIT] = "PySys_Audit",
+	[ST_FN__PYSYS_AUDIT] = "_PySys_Audit",
+};
+
+/*
+ * The audit functions the uprobe fallback attaches to (user/fallback.c).
+ * Static names may repeat across objects linked in: a second definition at
+ * another address makes the name ambiguous, and it is dropped (addr 0).
+ */
+static void read_audit_fn(Elf *elf, const GElf_Sym *s, const char *nm, struct st_pyelf *py)
+{
+	Elf_Scn *scn;
+	GElf_Shdr sh;
+
+	for (int f = 0; f < ST_FN_MAX; f++) {
+		struct st_pyelf_fn *fn = &py->fn[f];
+
+		if (strcmp(nm, audit_fn_names[f]))
+			continue;
+		if (fn->off == (__u64)-1 || fn->addr == s->st_value)
+			return;
+		scn = elf_getscn(elf, s->st_shndx);
+		if (fn->addr || !scn || !gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    s->st_value < sh.sh_addr || s->st_value - sh.sh_addr >= sh.sh_size) {
+			memset(fn, 0, sizeof(*fn));
+			fn->off = (__u64)-1; /* ambiguous, or not in the file: unusable */
+			return;
+		}
+		fn->addr = s->st_value;
+		fn->size = s->st_size;
+		fn->off = sh.sh_offset + (s->st_value - sh.sh_addr);
+		return;
+	}
+}
+
 static void read_symbols(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct st_pyelf *py)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
@@ -85,8 +123,12 @@ static void read_symbols(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct st_pyelf 
 		if (!gelf_getsym(data, (int)i, &s) || !s.st_value || s.st_shndx == SHN_UNDEF)
 			continue;
 		nm = elf_strptr(elf, sh->sh_link, s.st_name);
+		if (nm && nm[0] == 's' && GELF_ST_TYPE(s.st_info) == STT_FUNC)
+			read_audit_fn(elf, &s, nm, py);
 		if (!nm || (nm[0] != '_' && nm[0] != 'P'))
 			continue;
+		if (GELF_ST_TYPE(s.st_info) == STT_FUNC)
+			read_audit_fn(elf, &s, nm, py);
 		for (int t = 0; t < ST_T_MAX; t++)
 			if (!py->sym[t] && !strcmp(nm, sym_names[t]))
 				py->sym[t] = s.st_value;
@@ -196,7 +238,17 @@ static void read_needed(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct st_pyelf *
 		GElf_Dyn dyn;
 		const char *nm;
 
-		if (!gelf_getdyn(d, (int)i, &dyn) || dyn.d_tag != DT_NEEDED)
+		if (!gelf_getdyn(d, (int)i, &dyn))
+			continue;
+		/* Where the loader looks for it: the uprobe fallback finds libpython before it is mapped. */
+		if (dyn.d_tag == DT_RPATH || dyn.d_tag == DT_RUNPATH) {
+			nm = elf_strptr(elf, sh->sh_link, dyn.d_un.d_val);
+			if (nm)
+				snprintf(dyn.d_tag == DT_RPATH ? py->rpath : py->runpath,
+					 sizeof(py->rpath), "%s", nm);
+			continue;
+		}
+		if (dyn.d_tag != DT_NEEDED)
 			continue;
 		nm = elf_strptr(elf, sh->sh_link, dyn.d_un.d_val);
 		if (nm && !strncmp(nm, "libpython3", 10))
@@ -270,6 +322,9 @@ int st_pyelf_read(const char *path, struct st_pyelf *py)
 		find_version(elf, shstrndx, py);
 	/* CPython defines these in every build; their presence is what makes it one. */
 	py->is_python = py->sym[ST_T_NONE_OBJ] && py->sym[ST_T_TUPLE] && py->sym[ST_T_STR];
+	for (int f = 0; f < ST_FN_MAX; f++)
+		if (py->fn[f].off == (__u64)-1) /* ambiguous: as if absent */
+			memset(&py->fn[f], 0, sizeof(py->fn[f]));
 out:
 	if (elf)
 		elf_end(elf);

@@ -9,6 +9,15 @@
 #include <linux/types.h>
 #include "wire.h"
 
+/* Indexes of st_pyelf.fn. */
+enum st_audit_fn {
+	ST_FN_SYS_AUDIT_TSTATE, /* static, 3.9+ */
+	ST_FN_SYS_AUDIT,	/* static: Python-level sys.audit() */
+	ST_FN_PYSYS_AUDIT,	/* exported */
+	ST_FN__PYSYS_AUDIT,	/* hidden, 3.9+ */
+	ST_FN_MAX,
+};
+
 struct st_pyelf {
 	char path[PATH_MAX]; /* a path the kernel can resolve to this file */
 	dev_t dev;
@@ -28,7 +37,19 @@ struct st_pyelf {
 	__u64 sym[ST_T_MAX]; /* link-time addresses, 0 if absent */
 	__u64 runtime;	     /* _PyRuntime */
 	char needed_libpython[64]; /* DT_NEEDED libpython3.X.so..., if any */
+	/* For the uprobe fallback (user/fallback.c): the loader's search paths, */
+	char rpath[512];   /* DT_RPATH, "" if none */
+	char runpath[512]; /* DT_RUNPATH, "" if none */
+	/* the audit functions, from .symtab/.dynsym (enum st_audit_fn), */
+	struct st_pyelf_fn {
+		__u64 addr; /* link-time address, 0 if absent (or named twice: ambiguous) */
+		__u64 size;
+		__u64 off; /* offset in the file */
+	} fn[ST_FN_MAX];
+	/* and whether user/fallback.c found them usable: attach uprobes instead of the probe. */
+	bool fallback;
 };
+
 
 /* Reads `path`. Returns 0, or a negative errno (-ENOEXEC: not an ELF file). */
 int st_pyelf_read(const char *path, struct st_pyelf *out);

@@ -29,6 +29,8 @@ SEATRACE = os.environ.get("SEATRACE", str(REPO / "seatrace"))
 PY = "/usr/bin/python3.11"
 # A CPython built without the probe (pyenv).
 PYENV_PY = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+# A Python seatrace cannot trace at all: 3.7 raises no audit events (PEP 578 is 3.8).
+UNTRACEABLE_PY = "/root/.pyenv/versions/3.7.16/bin/python3.7"
 # Hang guard for one seatrace run; generous, never a timing assertion.
 TIMEOUT = 90
 

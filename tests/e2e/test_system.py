@@ -9,7 +9,7 @@ import time
 import pytest
 
 import interpreters
-from conftest import PY, PYENV_PY, Tracer, run_seatrace, trace_code
+from conftest import PY, PYENV_PY, UNTRACEABLE_PY, Tracer, run_seatrace, trace_code
 
 # Workload: says "ready", waits for a line, raises one event carrying a tag, exits.
 WAITER = """
@@ -254,11 +254,14 @@ def test_values_on_each_interpreter(interp):
                           {"k": True}, 10**30], res
 
 
-def test_free_threaded_or_unknown_refused_clearly():
-    """A pyenv build has no probe: refused with the binary named, never decoded by guess."""
-    res = run_seatrace("-j", "--", PYENV_PY, "-c", "pass")
+def test_untraceable_refused_clearly():
+    """A Python older than 3.8 (no audit events): refused with the binary named, never
+    decoded by guess. (Free-threaded builds are refused too: see tests/unit/test_layout.c.)"""
+    if not os.path.exists(UNTRACEABLE_PY):
+        pytest.skip(f"{UNTRACEABLE_PY} not installed")
+    res = run_seatrace("-j", "--", UNTRACEABLE_PY, "-c", "pass")
     assert res.returncode != 0
-    assert "without the python:audit probe" in res.stderr and "python3.11" in res.stderr
+    assert "python3.7" in res.stderr and "3.8" in res.stderr, res
 
 
 @pytest.mark.parametrize("interp", interpreters.params(probe=True))

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Interpreters built without the python:audit probe (pyenv, python-build-
+ * standalone, the official Docker images): uprobes on CPython's audit
+ * functions instead, decoded by bpf/fallback.bpf.h.
+ */
+#ifndef SEATRACE_FALLBACK_H
+#define SEATRACE_FALLBACK_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "attach.h"
+#include "pyelf.h"
+
+/* One uprobe: where, and the cookie's kind (enum st_fb_kind) and stack adjustment. */
+struct st_fb_point {
+	__u64 addr;	/* link-time address of the probed instruction */
+	__u64 off;	/* its offset in the file */
+	unsigned fn;	/* enum st_audit_fn */
+	unsigned kind;	/* enum st_fb_kind */
+	unsigned delta; /* bytes past the function's entry */
+	unsigned spadj; /* bytes the stack pointer moved down by then */
+};
+
+/*
+ * For process `pid`, whose Python has no probe: finds the file holding its
+ * audit functions (a libpython it maps, the executable, or the libpython
+ * the executable names in DT_NEEDED, found as the dynamic loader would:
+ * right after exec nothing but the executable is mapped) and checks that
+ * they can be probed and its objects decoded. Returns 0 with *py that file
+ * (py->fallback set), or -ENOTSUP with `why` saying what is missing.
+ */
+int st_fallback_find(pid_t pid, struct st_pyelf *py, char *why, size_t whylen);
+
+/*
+ * The uprobes for `py`: sys_audit_tstate (3.9+) or PySys_Audit (3.8, or
+ * without sys_audit_tstate in the symbol tables, with _PySys_Audit then),
+ * and sys_audit (Python-level sys.audit()). Returns how many, or -ENOTSUP
+ * with *why set.
+ */
+int st_fallback_points(const struct st_pyelf *py, struct st_fb_point *pts, int max,
+		       const char **why);
+
+/* Attaches them for `pid` (-1: every process running the file). 0 or a negative errno, err set. */
+int st_fallback_attach(struct st_attach *a, pid_t pid, const struct st_pyelf *py, char *err,
+		       size_t errlen);
+
+#endif
