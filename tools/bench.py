@@ -12,6 +12,8 @@ workload times its own loop, so start-up and attach are not counted. Modes:
   bpftrace  bpftrace counting events by name in a map, when bpftrace is present
   procfilt  every Python on the host traced, this process left out by -u (in-kernel filter)
 
+And the uprobe fallback (a pyenv build without probes) next to the probe path.
+
 Then, with -S (syscall correlation), ns per syscall for a process seatrace does not trace
 (its other processes pay the tracepoint's test) and for a traced one, on a cheap untracked
 syscall (getppid) and a recorded one (openat of /dev/null); and the time to attach to every
@@ -171,6 +173,27 @@ def new_binary_latency(rounds=3):
     return out
 
 
+PYENV311 = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+
+
+def fallback_bench(rounds):
+    """Overhead per event of the uprobe fallback (pyenv 3.11, no probe) next to the probe path
+    (Debian 3.11), each against its own interpreter's untraced run."""
+    if not os.path.exists(PYENV311):
+        return None
+    out = {}
+    for name, py in (("probe", PY), ("fallback", PYENV311)):
+        loop = [py, "-c", LOOP]
+        rows = {"none": [], "empty": [], "full": []}
+        for _ in range(rounds):
+            rows["none"].append(run(loop)[0])
+            rows["empty"].append(run([SEATRACE, "--bench-floor", "--", *loop])[0])
+            rows["full"].append(run([SEATRACE, "-o", "/dev/null", "--", *loop])[0])
+        med = {k: statistics.median(v) for k, v in rows.items()}
+        out[name] = {"empty": med["empty"] - med["none"], "full": med["full"] - med["none"]}
+    return out
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (sudo make bench)")
@@ -264,6 +287,13 @@ def main():
     for what, r in sc.items():
         print(f"{what}: untraced process pays {r['untraced'] - r['none']:+.1f} ns per syscall; "
               f"traced pays {r['traced'] - r['audit_only']:+.1f} ns beyond its audit events")
+    fb = fallback_bench(max(1, ROUNDS // 2))
+    if fb:
+        report["fallback"] = fb
+        print("uprobe fallback (pyenv 3.11.7) vs probe (Debian 3.11.2), overhead ns per event:")
+        for k in ("empty", "full"):
+            print(f"  {k:6} probe {fb['probe'][k]:8.1f}  fallback {fb['fallback'][k]:8.1f}  "
+                  f"ratio {fb['fallback'][k] / fb['probe'][k]:.2f}")
     secs = attach_bench()
     report["attach_100_processes_s"] = secs
     print(f"system-wide attach with 100 Python processes running: {secs:.3f} s")
