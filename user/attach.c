@@ -107,7 +107,7 @@ int st_find_python(pid_t pid, struct st_pyelf *py, char *err, size_t errlen)
 	return -ENOENT;
 }
 
-static int slot_for(struct st_attach *a, const struct st_pyelf *py, char *err, size_t errlen)
+int st_attach_slot(struct st_attach *a, const struct st_pyelf *py, char *err, size_t errlen)
 {
 	struct st_layout lo;
 	const char *why = NULL;
@@ -154,7 +154,7 @@ int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, cha
 		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
 		return -E2BIG;
 	}
-	slot = slot_for(a, py, err, errlen);
+	slot = st_attach_slot(a, py, err, errlen);
 	if (slot < 0)
 		return slot;
 	opts.usdt_cookie = (__u64)slot;
@@ -295,7 +295,7 @@ int st_attach_system(struct st_attach *a, pid_t pid, char *err, size_t errlen)
 		}
 		goto attached;
 	}
-	slot = slot_for(a, &py, err, errlen);
+	slot = st_attach_slot(a, &py, err, errlen);
 	if (slot < 0) {
 		remember(a, py.dev, py.ino, ST_SEEN_REFUSED);
 		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_REFUSED);

@@ -56,6 +56,12 @@ int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, cha
 void st_attach_detach_all(struct st_attach *a);
 
 /*
+ * The layout slot of py's file, filled on first use: shared by every attachment of that
+ * file, probe or uprobe. The slot index, or a negative errno with err set.
+ */
+int st_attach_slot(struct st_attach *a, const struct st_pyelf *py, char *err, size_t errlen);
+
+/*
  * System-wide: attaches, for every process, to the interpreter file of
  * `pid` unless that file is attached already. One attachment per file
  * (device, inode), whatever the number of processes running it. Returns 1

@@ -371,40 +371,6 @@ out:
 	return ret;
 }
 
-/* The layout slot of py's file: shared by every attachment of it (as attach.c's slot_for). */
-static int fb_slot(struct st_attach *a, const struct st_pyelf *py, char *err, size_t errlen)
-{
-	struct st_layout lo;
-	const char *why = NULL;
-	__u32 key;
-	int ret;
-
-	for (unsigned i = 0; i < a->nslots; i++)
-		if (a->slots[i].dev == py->dev && a->slots[i].ino == py->ino)
-			return (int)i;
-	if (a->nslots >= ST_MAX_LAYOUTS) {
-		snprintf(err, errlen, "too many distinct interpreter binaries (at most %d)",
-			 ST_MAX_LAYOUTS);
-		return -E2BIG;
-	}
-	ret = st_layout_fill(py, &lo, &why);
-	if (ret) {
-		snprintf(err, errlen, "cannot decode %s (CPython %s): %s", py->path,
-			 py->version[0] ? py->version : "of unknown version", why);
-		return ret;
-	}
-	key = a->nslots;
-	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.layouts), &key, &lo, BPF_ANY)) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot store the interpreter layout: %s", strerror(errno));
-		return ret;
-	}
-	a->slots[key].dev = py->dev;
-	a->slots[key].ino = py->ino;
-	a->nslots++;
-	return (int)key;
-}
-
 int st_fallback_attach(struct st_attach *a, pid_t pid, const struct st_pyelf *py, char *err,
 		       size_t errlen)
 {
@@ -435,7 +401,7 @@ int st_fallback_attach(struct st_attach *a, pid_t pid, const struct st_pyelf *py
 	lay->nsites = (unsigned)n;
 	for (int i = 0; i < n; i++)
 		lay->sites[i] = pts[i].addr;
-	slot = fb_slot(a, lay, err, errlen);
+	slot = st_attach_slot(a, lay, err, errlen);
 	free(lay);
 	if (slot < 0)
 		return slot;
