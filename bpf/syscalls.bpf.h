@@ -74,6 +74,30 @@ struct {
 	__type(value, struct pending);
 } pending_build SEC(".maps");
 
+/*
+ * Records of the raw-tracepoint programs are built in buffers of their own. Those programs
+ * are kept from re-entering only by a per-program guard, not by the one that keeps the
+ * probe programs apart, so a syscall exit on a CPU where a preempted audit event is half
+ * built must not write into the probe's scratch. One buffer per program and CPU.
+ */
+struct rec_buf {
+	__u8 buf[2048];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rec_buf);
+} sys_exit_buf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rec_buf);
+} exec_buf SEC(".maps");
+
 /* Called by the audit program for every event of a traced thread, filtered or not. */
 static __always_inline void note_audit(__u32 tid, __u64 ts, const __u8 *name)
 {
@@ -226,18 +250,17 @@ SEC("raw_tp/sys_exit")
 int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, cpu;
+	__u32 tid = (__u32)id, zero = 0;
 	struct pending *p;
 	struct last_audit *la;
 	struct st_syscall *r;
-	struct scratch *sc;
+	struct rec_buf *sc;
 	__u32 off, n0, n1;
 
 	p = bpf_map_lookup_elem(&pending, &tid);
 	if (!p)
 		return 0;
-	cpu = bpf_get_smp_processor_id();
-	sc = bpf_map_lookup_elem(&scratch_map, &cpu);
+	sc = bpf_map_lookup_elem(&sys_exit_buf, &zero);
 	if (!sc)
 		goto out;
 	r = (struct st_syscall *)sc->buf;
@@ -358,13 +381,13 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u32 cpu = bpf_get_smp_processor_id();
-	struct scratch *sc;
+	__u32 zero = 0;
+	struct rec_buf *sc;
 	struct st_exec *r;
 	const char *fn;
 	long n;
 
-	sc = bpf_map_lookup_elem(&scratch_map, &cpu);
+	sc = bpf_map_lookup_elem(&exec_buf, &zero);
 	if (!sc)
 		return 0;
 	r = (struct st_exec *)sc->buf;
