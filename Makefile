@@ -27,7 +27,7 @@ USER_SRCS := $(wildcard user/*.c)
 # Pure logic, testable without root or libbpf: everything but the loader.
 PURE_SRCS := user/decode.c user/output.c user/json.c user/events.c \
 	user/glob.c user/cli.c user/strbuf.c user/pair.c user/syscalls.c user/layout.c \
-	user/prologue.c
+	user/prologue.c user/pyelf.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/test_*.c))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -70,7 +70,7 @@ $(OUTPUT)/san/%.o: user/%.c | $(OUTPUT)/san
 
 $(OUTPUT)/unit/%: tests/unit/%.c $(PURE_SAN_OBJS) | $(OUTPUT)/unit
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) -O1 -g $(SAN) $(BASE_CFLAGS) $< $(PURE_SAN_OBJS) -lcmocka -lm -o $@
+	$(Q)$(CC) -O1 -g $(SAN) $(BASE_CFLAGS) $< $(PURE_SAN_OBJS) -lcmocka -lelf -lm -o $@
 
 unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do \

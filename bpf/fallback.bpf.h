@@ -1090,7 +1090,11 @@ static __always_inline int fb_sys_audit(struct pt_regs *ctx, struct scratch *sc,
 	utf8 = fb_name_from_str(d, e, obj);
 	if (!utf8)
 		return 0;
-	if (!rec_begin(d, sc, lo, id, slot, PT_REGS_IP(ctx), site))
+
+	/* A name from a str object: on the heap, never in the name cache. */
+	__u8 pair = 0, verdict = rec_verdict(sc, e, &pair);
+
+	if (!rec_begin(d, sc, lo, id, slot, d->bias, verdict, pair))
 		return 0;
 	/*
 	 * Kept: the funnel must not write it again. (Filtered out, its funnel
@@ -1150,12 +1154,13 @@ int audit_fallback(struct pt_regs *ctx)
 	barrier_var(r3);
 	event = (const char *)(kind == ST_FB_VARIADIC ? r1 : r2);
 	fmt = (const char *)(kind == ST_FB_VARIADIC ? r2 : r3);
-	rec_name((struct st_event *)sc->buf, event);
+	__u64 bias = site_bias(lo, site, PT_REGS_IP(ctx));
+	__u8 pair = 0, verdict = rec_name_cached(sc, lo, slot, bias, event, &pair);
 
 	struct fb_ctx cc = {}, *c = &cc;
 
 	/* The name filter first: an event filtered out costs no more reads. */
-	if (!rec_begin(&c->d, sc, lo, id, slot, PT_REGS_IP(ctx), site))
+	if (!rec_begin(&c->d, sc, lo, id, slot, bias, verdict, pair))
 		return 0;
 	fb = bpf_map_lookup_elem(&fb_scratch_map, &zero);
 	if (!fb)

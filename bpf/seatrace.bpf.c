@@ -210,10 +210,36 @@ struct dec_state {
  * The slack after ST_REC_MAX lets the verifier accept a masked offset plus
  * a bounded copy length.
  */
+/*
+ * Event names CPython's C code raises are literals in the interpreter's
+ * read-only segments: the same address always holds the same name. Each CPU
+ * remembers the last NC_SLOTS such names with what the filters decided, so a
+ * repeated event costs no read of its name and no pattern matching. Names
+ * raised from Python (sys.audit) live on the heap and are never kept.
+ */
+#define NC_SLOTS 64
+#define NC_NAME 64 /* longer names are not kept */
+
+enum nc_verdict {
+	NC_KEEP = 1,
+	NC_DROP,  /* filtered out */
+	NC_ALERT, /* filtered out, but a tampering sign: kept, flagged */
+};
+
+struct name_ent {
+	__u64 key; /* (slot + 1) << 48 | link-time address; 0: empty or being written */
+	__u16 len;
+	__u8 verdict; /* enum nc_verdict */
+	__u8 pair;    /* may_pair() */
+	__u32 _pad;
+	__u8 name[NC_NAME];
+};
+
 struct scratch {
 	__u8 buf[ST_REC_MAX + 2 * ST_VALUE_MAX];
 	struct dec_state st;
 	struct glob_state_all gs;
+	struct name_ent nc[NC_SLOTS];
 };
 
 struct {
@@ -825,6 +851,19 @@ static __always_inline __u64 site_bias(struct st_layout *lo, __u32 site, __u64 i
 }
 
 /*
+ * The thread's name, straight from its task: two loads instead of a helper
+ * call. The kernel keeps comm NUL-padded (strscpy_pad), so the bytes are
+ * those bpf_get_current_comm() would copy.
+ */
+static __always_inline void cur_comm(char *dst)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	((__u64 *)dst)[0] = *(__u64 *)&t->comm[0];
+	((__u64 *)dst)[1] = *(__u64 *)&t->comm[8];
+}
+
+/*
  * Record building, shared by the USDT program and the uprobe fallback
  * (bpf/fallback.bpf.h): the process filter and the scratch and layout
  * lookups (rec_scratch), the name (rec_name), the name filter and header
@@ -875,14 +914,76 @@ static __always_inline void rec_name(struct st_event *e, const char *event)
 	e->name_len = (__u16)(n - 1);
 }
 
+/* What becomes of an event, from its name in the record: enum nc_verdict, and may_pair(). */
+static __always_inline __u8 rec_verdict(struct scratch *sc, struct st_event *e, __u8 *pair)
+{
+	__u32 len = e->name_len & (ST_NAME_MAX - 1);
+
+	*pair = (__u8)may_pair(e->tail, len);
+	if (cfg_nglobs && !name_wanted(&sc->gs, e->tail, len))
+		return tamper_sign(e->tail, e->name_len) ? NC_ALERT : NC_DROP;
+	return NC_KEEP;
+}
+
 /*
- * With the name in place: filters by name, fills the header and readies
- * the decoder for the first value, the arguments tuple (owed, not yet
- * written). `site`: the layout site that fired, or -1 to find it from ip.
- * Returns 0 when the event is filtered out.
+ * The event name into the record, and its verdict: from the name cache
+ * when `event` lies in the interpreter's read-only segments and was seen
+ * before on this CPU, else read and decided (rec_name, rec_verdict), and
+ * remembered when it may be. A dropped name is not even copied, unless
+ * syscall correlation needs it.
+ *
+ * An entry's key is cleared while it is written and checked again after it
+ * is read: a program preempted mid-way by another on this CPU never uses a
+ * half-written entry.
+ */
+static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout *lo, __u32 slot,
+					    __u64 bias, const char *event, __u8 *pair)
+{
+	struct st_event *e = (struct st_event *)sc->buf;
+	__u64 at = (__u64)event - bias, key = 0;
+	struct name_ent *ne = NULL;
+	__u8 verdict;
+
+	if (at >= lo->ro_lo && at < lo->ro_hi && at < (1ULL << 48)) {
+		key = (__u64)(slot + 1) << 48 | at;
+		ne = &sc->nc[((at * 0x9E3779B97F4A7C15ULL) >> 58) & (NC_SLOTS - 1)];
+		if (*(volatile __u64 *)&ne->key == key) {
+			__u16 len = ne->len;
+
+			verdict = ne->verdict;
+			*pair = ne->pair;
+			if (verdict != NC_DROP || cfg_syscalls)
+				__builtin_memcpy(e->tail, ne->name, NC_NAME);
+			asm volatile("" ::: "memory");
+			if (*(volatile __u64 *)&ne->key == key) {
+				e->flags = 0;
+				e->name_len = len;
+				return verdict;
+			}
+		}
+	}
+	rec_name(e, event);
+	verdict = rec_verdict(sc, e, pair);
+	if (ne && e->name_len && e->name_len < NC_NAME && !(e->flags & ST_EF_NAME_TRUNC)) {
+		*(volatile __u64 *)&ne->key = 0;
+		asm volatile("" ::: "memory");
+		__builtin_memcpy(ne->name, e->tail, NC_NAME);
+		ne->len = e->name_len;
+		ne->verdict = verdict;
+		ne->pair = *pair;
+		asm volatile("" ::: "memory");
+		*(volatile __u64 *)&ne->key = key;
+	}
+	return verdict;
+}
+
+/*
+ * With the name in place and its verdict known: fills the header and
+ * readies the decoder for the first value, the arguments tuple (owed, not
+ * yet written). Returns 0 when the event is filtered out.
  */
 static __always_inline int rec_begin(struct dec_ctx *d, struct scratch *sc, struct st_layout *lo,
-				     __u64 id, __u32 slot, __u64 ip, int site)
+				     __u64 id, __u32 slot, __u64 bias, __u8 verdict, __u8 pair)
 {
 	struct st_event *e = (struct st_event *)sc->buf;
 
@@ -891,13 +992,12 @@ static __always_inline int rec_begin(struct dec_ctx *d, struct scratch *sc, stru
 		e->ts_ns = bpf_ktime_get_ns();
 		note_audit((__u32)id, e->ts_ns, e->tail);
 	}
-	if (cfg_nglobs && !name_wanted(&sc->gs, e->tail, e->name_len & (ST_NAME_MAX - 1))) {
-		if (!tamper_sign(e->tail, e->name_len)) {
-			stat_inc(ST_STAT_FILTERED);
-			return 0;
-		}
-		e->flags |= ST_EF_ALERT_ONLY;
+	if (verdict == NC_DROP) {
+		stat_inc(ST_STAT_FILTERED);
+		return 0;
 	}
+	if (verdict == NC_ALERT)
+		e->flags |= ST_EF_ALERT_ONLY;
 
 	e->type = ST_REC_EVENT;
 	if (!cfg_syscalls) /* read after the filter: excluded events skip the clock */
@@ -905,13 +1005,8 @@ static __always_inline int rec_begin(struct dec_ctx *d, struct scratch *sc, stru
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->layout = slot;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-
-	__u64 bias = site < 0 ? load_bias(lo, ip) : site_bias(lo, (__u32)site, ip);
-
-	e->frame = may_pair(e->tail, e->name_len & (ST_NAME_MAX - 1))
-			   ? current_frame(lo, bias, (__u32)id)
-			   : 0;
+	cur_comm(e->comm);
+	e->frame = pair ? current_frame(lo, bias, (__u32)id) : 0;
 
 	d->sc = sc;
 	d->s = &sc->st;
@@ -967,12 +1062,14 @@ int BPF_USDT(audit, const char *event, void *args)
 
 	if (!sc || !lo)
 		return 0;
-	rec_name((struct st_event *)sc->buf, event);
+
+	__u64 bias = load_bias(lo, PT_REGS_IP(ctx));
+	__u8 pair = 0, verdict = rec_name_cached(sc, lo, slot, bias, event, &pair);
 
 	/* On the stack: bpf_loop() wants its context there, and map memory cannot hold pointers. */
 	struct dec_ctx dd, *d = &dd;
 
-	if (!rec_begin(d, sc, lo, id, slot, PT_REGS_IP(ctx), -1))
+	if (!rec_begin(d, sc, lo, id, slot, bias, verdict, pair))
 		return 0;
 	push_frame(d, FR_OBJ, (__u64)args, 0, 1, 0, 0, 0);
 	/* Deleted dict entries cost iterations too, hence the margin. */

@@ -215,6 +215,12 @@ struct st_layout {
 	__u16 rt_tstate, ts_frame, cf_frame, _pad4;
 	/* 3.12+: runtime -> interpreters.head -> threads.head -> next ..., matched by tid */
 	__u16 rt_interp_head, interp_threads, ts_next, ts_native_tid;
+	/*
+	 * The file's read-only segments, link-time addresses: an event name
+	 * there is a literal that cannot change, so the name cache may keep
+	 * it. ro_lo == ro_hi: nothing is cached for this binary.
+	 */
+	__u64 ro_lo, ro_hi;
 };
 
 /*

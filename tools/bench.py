@@ -19,7 +19,7 @@ Then, with -S (syscall correlation), ns per syscall for a process seatrace does 
 syscall (getppid) and a recorded one (openat of /dev/null); and the time to attach to every
 Python on the host with 100 Python processes running.
 
-Each mode runs ROUNDS times, interleaved, and the median is kept. Overhead is
+BENCH_CORE=1 stops after the per-event modes. Each mode runs ROUNDS times, interleaved, and the median is kept. Overhead is
 ns per event above `none`; ratios are to the floor's overhead. This is a
 benchmark, not a test: it reports, it does not fail on a slow machine.
 """
@@ -37,6 +37,8 @@ SEATRACE = os.environ.get("SEATRACE", os.path.join(ROOT, "seatrace"))
 PY = "/usr/bin/python3.11"
 N = int(os.environ.get("BENCH_EVENTS", "1000000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+# BENCH_CORE=1: only the per-event modes above, for quick comparisons while tuning.
+CORE_ONLY = os.environ.get("BENCH_CORE") == "1"
 
 LOOP = f"""
 import time
@@ -277,6 +279,10 @@ def main():
     if "procfilt" in med and floor > 0:
         pf = (med["procfilt"] - base) / floor
         print(f"target filtered-out process <= 1.1x floor (issue 3): {pf:.2f}x")
+    if CORE_ONLY:
+        with open(os.path.join(ROOT, "build", "bench.json"), "w") as fh:
+            json.dump(report, fh, indent=1)
+        return
     sc = syscall_bench(max(1, ROUNDS // 2))
     report["syscalls"] = sc
     print("syscall probes (-S), ns per syscall (median):")

@@ -127,6 +127,8 @@ int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char *
 	}
 	lo->nsites = py->nsites;
 	memcpy(lo->site, py->sites, sizeof(lo->site[0]) * py->nsites);
+	lo->ro_lo = py->ro_lo;
+	lo->ro_hi = py->ro_hi;
 	lo->version = py->version_hex;
 	lo->flags = ST_LF_VALID | (v->long_tag ? ST_LF_LONG_TAG : 0) |
 		    (v->dict_log2 ? ST_LF_DICT_LOG2 : 0) | (v->qualname ? ST_LF_HAS_QUALNAME : 0);

@@ -256,6 +256,45 @@ static void read_needed(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct st_pyelf *
 	}
 }
 
+/*
+ * The span of the file's read-only, non-writable PT_LOAD segments, link-time
+ * addresses: the event names CPython's C code raises are literals there.
+ * Bytes in it cannot change while the file is mapped, so the BPF program may
+ * remember a name by its address (bpf/seatrace.bpf.c, name cache). A
+ * writable segment inside the span ends it.
+ */
+static void read_only_span(Elf *elf, struct st_pyelf *py)
+{
+	size_t n = 0;
+	__u64 lo = ~0ULL, hi = 0;
+
+	if (elf_getphdrnum(elf, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || (ph.p_flags & PF_W))
+			continue;
+		if (ph.p_vaddr < lo)
+			lo = ph.p_vaddr;
+		if (ph.p_vaddr + ph.p_filesz > hi)
+			hi = ph.p_vaddr + ph.p_filesz;
+	}
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_W))
+			continue;
+		/* A writable segment overlapping the span: keep only what lies before it. */
+		if (ph.p_vaddr < hi && ph.p_vaddr + ph.p_memsz > lo)
+			hi = ph.p_vaddr > lo ? ph.p_vaddr : lo;
+	}
+	if (lo < hi) {
+		py->ro_lo = lo;
+		py->ro_hi = hi;
+	}
+}
+
 int st_pyelf_read(const char *path, struct st_pyelf *py)
 {
 	Elf_Scn *scn = NULL, *notes = NULL, *pyrt = NULL;
@@ -291,6 +330,7 @@ int st_pyelf_read(const char *path, struct st_pyelf *py)
 		if (gelf_getehdr(elf, &eh))
 			py->dynamic = eh.e_type == ET_DYN;
 	}
+	read_only_span(elf, py);
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 		const char *nm;

@@ -48,6 +48,8 @@ struct st_pyelf {
 	} fn[ST_FN_MAX];
 	/* and whether user/fallback.c found them usable: attach uprobes instead of the probe. */
 	bool fallback;
+	/* Read-only PT_LOAD span, link-time addresses; ro_lo == ro_hi: none. */
+	__u64 ro_lo, ro_hi;
 };
 
 
