@@ -1127,20 +1127,15 @@ static __always_inline int fb_seen_already(struct st_layout *lo, __u64 id, struc
 	return 1;
 }
 
-SEC("uprobe")
-int audit_fallback(struct pt_regs *ctx)
+/* One event from a fallback uprobe, into the scratch rec_scratch() handed out. */
+static __always_inline int fb_event(struct pt_regs *ctx, struct scratch *sc, struct st_layout *lo,
+				    __u64 id, __u64 cookie)
 {
-	__u64 id = bpf_get_current_pid_tgid(), cookie = bpf_get_attach_cookie(ctx);
 	__u32 slot = ST_FB_SLOT(cookie), site = ST_FB_SITE(cookie), kind = ST_FB_KIND(cookie);
-	struct st_layout *lo = NULL;
-	struct scratch *sc = rec_scratch(id, slot, &lo);
 	struct fb_scratch *fb;
 	struct fb_state *f;
 	const char *event, *fmt;
 	__u32 zero = 0;
-
-	if (!sc || !lo)
-		return 0;
 	if (kind == ST_FB_SYS_AUDIT)
 		return fb_sys_audit(ctx, sc, lo, id, slot, site);
 	/* sys_audit_tstate() drops events raised without a thread state (early start-up). */
@@ -1206,6 +1201,20 @@ int audit_fallback(struct pt_regs *ctx)
 	fb_args(c);
 	bpf_loop(FB_FMT_MAX * 2 + ST_MAX_VALUES * 2, fb_cb, c, 0);
 	rec_end(&c->d);
+	return 0;
+}
+
+SEC("uprobe")
+int audit_fallback(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), cookie = bpf_get_attach_cookie(ctx);
+	struct st_layout *lo = NULL;
+	struct scratch *sc = rec_scratch(id, ST_FB_SLOT(cookie), &lo);
+
+	if (!sc || !lo)
+		return 0;
+	fb_event(ctx, sc, lo, id, cookie);
+	rec_release(sc);
 	return 0;
 }
 

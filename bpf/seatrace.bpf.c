@@ -240,6 +240,7 @@ struct scratch {
 	struct dec_state st;
 	struct glob_state_all gs;
 	struct name_ent nc[NC_SLOTS];
+	__u32 busy; /* a program is building a record here (rec_scratch) */
 };
 
 struct {
@@ -888,8 +889,24 @@ static __always_inline struct scratch *rec_scratch(__u64 id, __u32 slot, struct 
 		stat_inc(ST_STAT_NO_LAYOUT);
 		return NULL;
 	}
+	/*
+	 * A kernel that preempts tracing programs (preempt=full, RT) may run
+	 * this program for another thread on this CPU while a record is half
+	 * built here. That event is dropped and counted as lost, never mixed
+	 * into the other. The caller clears the mark (rec_release).
+	 */
+	if (sc->busy) {
+		stat_inc(ST_STAT_BUSY);
+		return NULL;
+	}
+	sc->busy = 1;
 	*lop = lo;
 	return sc;
+}
+
+static __always_inline void rec_release(struct scratch *sc)
+{
+	*(volatile __u32 *)&sc->busy = 0;
 }
 
 /* The event name, a C string in the traced process, at the start of the tail. */
@@ -1052,6 +1069,25 @@ static __always_inline void rec_end(struct dec_ctx *d)
 		stat_inc(ST_STAT_LOST);
 }
 
+/* One event from the probe, into the scratch rec_scratch() handed out. */
+static __always_inline void audit_event(struct pt_regs *ctx, struct scratch *sc,
+					struct st_layout *lo, __u64 id, __u32 slot,
+					const char *event, void *args)
+{
+	__u64 bias = load_bias(lo, PT_REGS_IP(ctx));
+	__u8 pair = 0, verdict = rec_name_cached(sc, lo, slot, bias, event, &pair);
+
+	/* On the stack: bpf_loop() wants its context there, and map memory cannot hold pointers. */
+	struct dec_ctx dd, *d = &dd;
+
+	if (!rec_begin(d, sc, lo, id, slot, bias, verdict, pair))
+		return;
+	push_frame(d, FR_OBJ, (__u64)args, 0, 1, 0, 0, 0);
+	/* Deleted dict entries cost iterations too, hence the margin. */
+	bpf_loop(ST_MAX_VALUES * 2, dec_cb, d, 0);
+	rec_end(d);
+}
+
 SEC("usdt")
 int BPF_USDT(audit, const char *event, void *args)
 {
@@ -1062,19 +1098,8 @@ int BPF_USDT(audit, const char *event, void *args)
 
 	if (!sc || !lo)
 		return 0;
-
-	__u64 bias = load_bias(lo, PT_REGS_IP(ctx));
-	__u8 pair = 0, verdict = rec_name_cached(sc, lo, slot, bias, event, &pair);
-
-	/* On the stack: bpf_loop() wants its context there, and map memory cannot hold pointers. */
-	struct dec_ctx dd, *d = &dd;
-
-	if (!rec_begin(d, sc, lo, id, slot, bias, verdict, pair))
-		return 0;
-	push_frame(d, FR_OBJ, (__u64)args, 0, 1, 0, 0, 0);
-	/* Deleted dict entries cost iterations too, hence the margin. */
-	bpf_loop(ST_MAX_VALUES * 2, dec_cb, d, 0);
-	rec_end(d);
+	audit_event(ctx, sc, lo, id, slot, event, args);
+	rec_release(sc);
 	return 0;
 }
 

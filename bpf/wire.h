@@ -302,6 +302,7 @@ enum st_stat {
 	ST_STAT_SYS_NOSLOT, /* syscall entries not tracked: too many in flight */
 	ST_STAT_PROC_FILTERED, /* events of processes the -p/-u/--comm/--cgroup filters leave out */
 	ST_STAT_EXEC_LOST,  /* exec notices lost: ring buffer full */
+	ST_STAT_BUSY,	    /* events dropped: the probe was preempted mid-record on that CPU */
 	ST_STAT_MAX,
 };
 

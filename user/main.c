@@ -294,7 +294,7 @@ static __u64 prog_misses(struct tracer *t)
 static void report_lost(struct tracer *t)
 {
 	__u64 lost = sum_stat(t->skel, ST_STAT_LOST) + sum_stat(t->skel, ST_STAT_SYS_LOST) +
-		     prog_misses(t);
+		     sum_stat(t->skel, ST_STAT_BUSY) + prog_misses(t);
 
 	if (lost > t->lost_reported) {
 		st_output_lost(t->out, now_mono_ns(), lost - t->lost_reported);
@@ -484,6 +484,7 @@ static void print_stats(struct tracer *t)
 		[ST_STAT_SYS_NOSLOT] = "syscalls not tracked (too many)",
 		[ST_STAT_PROC_FILTERED] = "events of processes filtered out",
 		[ST_STAT_EXEC_LOST] = "exec notices lost",
+		[ST_STAT_BUSY] = "events lost (probe preempted)",
 	};
 
 	struct rusage ru;
