@@ -86,6 +86,8 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/fetch-pythons.sh >/dev/null || \
 		echo "check: Debian's trixie/sid interpreters could not be fetched: their tests skip"
+	$(Q)tools/build-freethreaded.sh >/dev/null || \
+		echo "check: a free-threaded CPython could not be built: its tests skip"
 	$(Q)$(MAKE) --no-print-directory test
 
 demo: deps

@@ -3,12 +3,14 @@
 #
 # Fetches Debian's own CPython builds that carry the python:audit USDT probe
 # and are newer than this machine's bookworm: trixie's python3.13 and sid's
-# python3.13 and python3.14. Nothing is installed system-wide: a private apt
+# python3.13, python3.14 and python3.15 (newer than seatrace supports: the
+# tests check that it is refused clearly, not decoded). Nothing is installed system-wide: a private apt
 # configuration (own state, cache and sources, no system apt.conf.d parts)
 # downloads the .debs, and `dpkg -x` unpacks each suite into its own root:
 #
 #   $CACHE/trixie/root/usr/bin/python3.13
 #   $CACHE/sid/root/usr/bin/python3.13   $CACHE/sid/root/usr/bin/python3.14
+#   $CACHE/sid/root/usr/bin/python3.15
 #
 # They need a newer glibc than bookworm's 2.36, so they must run with the
 # unpacked suite's own loader and libraries. Two ways, both set up here:
@@ -47,7 +49,7 @@ force=0
 [ "${1:-}" = "-f" ] && force=1
 
 # suite:version pairs
-INTERPRETERS="trixie:3.13 sid:3.13 sid:3.14"
+INTERPRETERS="trixie:3.13 sid:3.13 sid:3.14 sid:3.15"
 
 # What the interpreter needs to start and to import the stdlib's extension
 # modules (pyexpat, zlib, _ctypes, _decimal, _bz2, _lzma, _ssl/_hashlib,

@@ -3,8 +3,9 @@
 # and this machine lacks. Safe to run again: it does nothing when all is there.
 set -eu
 
+# systemtap-sdt-dev: dtrace, for tools/build-freethreaded.sh (configure --with-dtrace)
 pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
-libcmocka-dev python3-pytest python3.11 bpftrace"
+libcmocka-dev python3-pytest python3.11 bpftrace systemtap-sdt-dev"
 
 missing=""
 for p in $pkgs; do

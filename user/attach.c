@@ -31,6 +31,25 @@ static bool looks_like_python_name(const char *path)
 	return !strncmp(base, "python", 6) || strstr(base, "libpython");
 }
 
+/*
+ * A file with the probe is taken only if its objects can be decoded: a
+ * free-threaded build or a version beyond the table is refused here, at
+ * discovery, before anything is loaded or attached (and before a command is
+ * let run).
+ */
+static int decodable(pid_t pid, struct st_pyelf *py, char *err, size_t errlen)
+{
+	struct st_layout lo;
+	const char *why = NULL;
+
+	if (!st_layout_fill(py, &lo, &why))
+		return 0;
+	py->refusal = why;
+	snprintf(err, errlen, "PID %d runs %s (CPython %s), which seatrace cannot decode: %s", pid,
+		 py->name, py->version[0] ? py->version : "of unknown version", why);
+	return -EPROTONOSUPPORT;
+}
+
 int st_find_python(pid_t pid, struct st_pyelf *py, char *err, size_t errlen)
 {
 	char path[64], exe[PATH_MAX] = "?", line[PATH_MAX + 128];
@@ -59,10 +78,12 @@ int st_find_python(pid_t pid, struct st_pyelf *py, char *err, size_t errlen)
 
 	/* The executable first: Debian's python3.X links libpython in. */
 	ret = st_pyelf_read(path, &cand);
+	if (!ret && n > 0)
+		snprintf(cand.name, sizeof(cand.name), "%s", exe);
 	if (!ret && cand.nsites) {
 		*py = cand;
 		fclose(maps);
-		return 0;
+		return decodable(pid, py, err, errlen);
 	}
 	if (!ret && cand.is_python) {
 		python_seen = true;
@@ -78,10 +99,11 @@ int st_find_python(pid_t pid, struct st_pyelf *py, char *err, size_t errlen)
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, start, end);
 		if (st_pyelf_read(path, &cand))
 			continue;
+		snprintf(cand.name, sizeof(cand.name), "%s", file);
 		if (cand.nsites) {
 			*py = cand;
 			fclose(maps);
-			return 0;
+			return decodable(pid, py, err, errlen);
 		}
 		if (cand.is_python && !python_seen) {
 			python_seen = true;
@@ -93,8 +115,15 @@ int st_find_python(pid_t pid, struct st_pyelf *py, char *err, size_t errlen)
 		char why[PATH_MAX + 128];
 
 		/* No probe: uprobes on its audit functions instead, if it has them (user/fallback.c). */
-		if (!st_fallback_find(pid, py, why, sizeof(why)))
+		ret = st_fallback_find(pid, py, why, sizeof(why));
+		if (!ret)
 			return 0;
+		if (ret == -EPROTONOSUPPORT) { /* probe-able, but its objects cannot be decoded */
+			snprintf(err, errlen,
+				 "PID %d runs %s (CPython %s), which seatrace cannot decode: %s", pid,
+				 py->name, py->version[0] ? py->version : "of unknown version", why);
+			return ret;
+		}
 		snprintf(err, errlen,
 			 "PID %d runs %s, a Python built without the python:audit probe "
 			 "(configure --with-dtrace) whose audit functions cannot be probed "
@@ -124,7 +153,7 @@ int st_attach_slot(struct st_attach *a, const struct st_pyelf *py, char *err, si
 	}
 	ret = st_layout_fill(py, &lo, &why);
 	if (ret) {
-		snprintf(err, errlen, "cannot decode %s (CPython %s): %s", py->path,
+		snprintf(err, errlen, "cannot decode %s (CPython %s): %s", py->name,
 			 py->version[0] ? py->version : "of unknown version", why);
 		return ret;
 	}
@@ -322,7 +351,7 @@ attached:
 
 int st_list_process(pid_t pid, char *line, size_t len)
 {
-	char path[64], exe[PATH_MAX] = "?", err[PATH_MAX + 256], user[32];
+	char path[64], exe[PATH_MAX] = "?", err[PATH_MAX + 256], user[32], reason[256];
 	struct st_pyelf py;
 	struct st_layout lo;
 	const char *why = NULL, *how;
@@ -347,7 +376,12 @@ int st_list_process(pid_t pid, char *line, size_t len)
 	ret = st_find_python(pid, &py, err, sizeof(err));
 	if (ret == -ENOENT || ret == -ESRCH)
 		return 0;
-	if (ret == -ENOTSUP) {
+	if (ret == -EPROTONOSUPPORT) {
+		/* The reason alone: what to do follows the ';' (layout.h). */
+		snprintf(reason, sizeof(reason), "no: %.*s", (int)strcspn(py.refusal, ";"),
+			 py.refusal);
+		how = reason;
+	} else if (ret == -ENOTSUP) {
 		/* Read the executable or libpython again for its version. */
 		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 		if (st_pyelf_read(path, &py) || !py.is_python)

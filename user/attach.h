@@ -45,7 +45,10 @@ struct st_attach {
  * Finds the object that carries python:audit in process `pid` (its
  * executable, or a libpython it maps). Returns 0 with *py filled; otherwise
  * a negative errno with a one-line explanation in err: -ESRCH no such
- * process, -ENOENT not a Python, -ENOTSUP a Python without the probe.
+ * process, -ENOENT not a Python, -ENOTSUP a Python without the probe,
+ * -EPROTONOSUPPORT a Python whose objects seatrace cannot decode (a
+ * free-threaded build, a version it does not know): *py is filled then,
+ * with py->refusal saying why.
  */
 int st_find_python(pid_t pid, struct st_pyelf *py, char *err, size_t errlen);
 

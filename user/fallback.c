@@ -244,7 +244,8 @@ static int usable(struct st_pyelf *py, const char **why)
 		py->sites[i] = pts[i].addr;
 	if (st_layout_fill(py, &lo, why)) {
 		py->nsites = 0;
-		return -ENOTSUP;
+		py->refusal = *why;
+		return -EPROTONOSUPPORT;
 	}
 	py->nsites = 0;
 	py->fallback = true;
@@ -311,15 +312,17 @@ int st_fallback_find(pid_t pid, struct st_pyelf *py, char *why, size_t whylen)
 	const char *reason =
 	    "none of its files has PySys_Audit: audit events came with CPython 3.8";
 	struct st_pyelf *cand = malloc(sizeof(*cand)), *exe = malloc(sizeof(*exe));
+	struct st_pyelf *refused = malloc(sizeof(*refused));
 	unsigned long last_ino = 0;
 	FILE *maps;
 	ssize_t n;
 	int ret = -ENOTSUP;
 
-	if (!cand || !exe) {
+	if (!cand || !exe || !refused) {
 		snprintf(why, whylen, "out of memory");
 		goto out;
 	}
+	refused->refusal = NULL;
 	/* A libpython it maps already (-p, system-wide), or a static build's executable. */
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	maps = fopen(path, "re");
@@ -335,31 +338,47 @@ int st_fallback_find(pid_t pid, struct st_pyelf *py, char *why, size_t whylen)
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, start, end);
 		if (st_pyelf_read(path, cand) || !cand->is_python)
 			continue;
+		snprintf(cand->name, sizeof(cand->name), "%s", file);
 		ret = usable(cand, &reason);
 		if (!ret)
 			break;
+		/* Kept to name it: cand is read over by the next file. */
+		if (ret == -EPROTONOSUPPORT)
+			*refused = *cand;
 	}
 	if (maps)
 		fclose(maps);
 	if (ret) {
 		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		n = readlink(path, exe_path, sizeof(exe_path) - 1);
+		exe_path[n > 0 ? n : 0] = 0;
 		if (!st_pyelf_read(path, exe)) {
+			if (n > 0)
+				snprintf(exe->name, sizeof(exe->name), "%s", exe_path);
 			if (exe->is_python) {
 				*cand = *exe;
 				ret = usable(cand, &reason);
+				if (ret == -EPROTONOSUPPORT)
+					*refused = *cand;
 			} else if (exe->needed_libpython[0]) {
 				/* Just exec'd: libpython is not mapped yet. Attach to its file all the same. */
-				n = readlink(path, exe_path, sizeof(exe_path) - 1);
-				exe_path[n > 0 ? n : 0] = 0;
 				snprintf(origin, sizeof(origin), "%s", exe_path);
 				if (strrchr(origin, '/'))
 					*strrchr(origin, '/') = 0;
-				if (!find_needed(pid, exe, origin, cand))
+				if (!find_needed(pid, exe, origin, cand)) {
 					ret = usable(cand, &reason);
-				else
+					if (ret == -EPROTONOSUPPORT)
+						*refused = *cand;
+				} else
 					reason = "the libpython it needs cannot be found";
 			}
 		}
+	}
+	if (ret && refused->refusal) {
+		/* A file it could probe but not decode says more than one without audit functions. */
+		*py = *refused;
+		reason = refused->refusal;
+		ret = -EPROTONOSUPPORT;
 	}
 	if (!ret)
 		*py = *cand;
@@ -368,6 +387,7 @@ int st_fallback_find(pid_t pid, struct st_pyelf *py, char *why, size_t whylen)
 out:
 	free(cand);
 	free(exe);
+	free(refused);
 	return ret;
 }
 

@@ -28,7 +28,9 @@ struct st_fb_point {
  * the executable names in DT_NEEDED, found as the dynamic loader would:
  * right after exec nothing but the executable is mapped) and checks that
  * they can be probed and its objects decoded. Returns 0 with *py that file
- * (py->fallback set), or -ENOTSUP with `why` saying what is missing.
+ * (py->fallback set), -EPROTONOSUPPORT with *py the file whose objects
+ * cannot be decoded (py->refusal, `why`), or -ENOTSUP with `why` saying
+ * what is missing.
  */
 int st_fallback_find(pid_t pid, struct st_pyelf *py, char *why, size_t whylen);
 

@@ -98,25 +98,31 @@ int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char *
 
 	memset(lo, 0, sizeof(*lo));
 	if (!py->version_hex) {
-		*why = "its CPython version could not be read from the file";
+		*why = "its CPython version could not be read from the file, and seatrace does "
+		       "not guess object layouts; use a CPython 3.8 to 3.14 built from an "
+		       "unmodified source tree";
 		return -ENOTSUP;
 	}
 	if (py->free_threaded) {
+		/* Its objects differ from the GIL build's (ob_tid, ob_ref_local...): never decode them so. */
 		*why = "it is a free-threaded build (3.13t/3.14t), whose object layout seatrace "
-		       "does not decode yet";
+		       "does not decode yet; run the program with a build that has the GIL "
+		       "(python3.X, not python3.Xt)";
 		return -ENOTSUP;
 	}
 	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
 		if (major == 3 && versions[i].minor == minor)
 			v = &versions[i];
 	if (!v) {
-		*why = "seatrace knows the object layouts of CPython 3.8 to 3.14 only";
+		*why = "seatrace knows the object layouts of CPython 3.8 to 3.14 only; run the "
+		       "program with one of those";
 		return -ENOTSUP;
 	}
 	for (int t = 0; t < ST_T_MAX; t++) {
 		if (!py->sym[t]) {
 			*why = "a core symbol (such as PyTuple_Type or _Py_NoneStruct) is missing "
-			       "from its symbol tables";
+			       "from its symbol tables; use an interpreter whose symbols were not "
+			       "stripped";
 			return -ENOTSUP;
 		}
 		lo->addr[t] = py->sym[t];
@@ -166,7 +172,9 @@ int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char *
 	lo->co_filename = v->co_filename;
 	lo->co_name = v->co_name;
 	if (py->has_debug_offsets && apply_debug_offsets(py, minor, lo)) {
-		*why = "its _Py_DebugOffsets block is not of the expected shape";
+		*why = "its _Py_DebugOffsets block is not of the expected shape, and seatrace "
+		       "does not guess object layouts; use a CPython 3.8 to 3.14 built from an "
+		       "unmodified source tree";
 		return -ENOTSUP;
 	}
 	/* Frames for pairing: 3.8-3.11 keep the current thread state in _PyRuntime. */

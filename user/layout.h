@@ -9,7 +9,9 @@
 /*
  * Fills *lo for the binary described by *py. Returns 0, or -ENOTSUP with
  * *why saying why this interpreter cannot be decoded (unknown version,
- * free-threaded build, missing symbols): never a guessed layout.
+ * free-threaded build, missing symbols): never a guessed layout. *why is
+ * "reason; what to do": the part before the first ';' stands alone where
+ * space is short (--list).
  */
 int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char **why);
 

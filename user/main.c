@@ -715,7 +715,7 @@ int main(int argc, char **argv)
 			goto cleanup;
 		watch_semaphore(&t, opts.pids[i], &pys[i]);
 		fprintf(stderr, "seatrace: attached: PID %d, %s (CPython %s)\n", opts.pids[i],
-			pys[i].path, pys[i].version[0] ? pys[i].version : "?");
+			pys[i].name, pys[i].version[0] ? pys[i].version : "?");
 	}
 	if (opts.cmd) {
 		struct exec_ctx x = { .t = &t, .cmd = opts.cmd };

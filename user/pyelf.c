@@ -308,6 +308,7 @@ int st_pyelf_read(const char *path, struct st_pyelf *py)
 
 	memset(py, 0, sizeof(*py));
 	snprintf(py->path, sizeof(py->path), "%s", path);
+	snprintf(py->name, sizeof(py->name), "%s", path);
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EINVAL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -20,6 +20,8 @@ enum st_audit_fn {
 
 struct st_pyelf {
 	char path[PATH_MAX]; /* a path the kernel can resolve to this file */
+	/* The file's name for messages: /proc/PID/exe or map_files/ resolved, else path. */
+	char name[PATH_MAX];
 	dev_t dev;
 	ino_t ino;
 	bool is_python;	 /* looks like a CPython interpreter or libpython */
@@ -50,6 +52,8 @@ struct st_pyelf {
 	bool fallback;
 	/* Read-only PT_LOAD span, link-time addresses; ro_lo == ro_hi: none. */
 	__u64 ro_lo, ro_hi;
+	/* Set by st_find_python when it refuses the file: st_layout_fill's why. */
+	const char *refusal;
 };
 
 

@@ -28,6 +28,12 @@ the loader and sys.executable cannot be re-run: `direct` tells which.
 
 pyenv builds have no probe: they are listed for the "no probe" paths (error message,
 uprobe fallback) and for layout checks.
+
+refused_interpreters() are those seatrace must refuse rather than decode, kept out of
+all_interpreters() (whose tests expect decoded values): a free-threaded build from
+tools/build-freethreaded.sh (cache: $CACHE/freethreaded, run in place from its build
+tree) and sid's python3.15, newer than seatrace knows. Each has `refusal`, a phrase the
+refusal message must contain.
 """
 import os
 import struct
@@ -37,6 +43,8 @@ REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("SEATRACE_PYTHON_CACHE", REPO / ".cache" / "pythons"))
 PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
 FETCH_HINT = "run tools/fetch-pythons.sh"
+FT_DIR = CACHE / "freethreaded"
+BUILD_FT_HINT = "run tools/build-freethreaded.sh"
 
 
 class Interpreter:
@@ -47,6 +55,7 @@ class Interpreter:
         self.binary = str(binary)    # what carries the probe
         self.source = source         # "debian", "trixie", "sid", "pyenv"
         self.wrapper = str(wrapper) if wrapper else None
+        self.refusal = None          # refused_interpreters(): what the refusal must say
         self._probe = None
         self._direct = None
 
@@ -56,6 +65,12 @@ class Interpreter:
         """None when the interpreter can be run here, else why not."""
         if not os.access(self.exe, os.X_OK):
             hint = FETCH_HINT if self.source in ("trixie", "sid") else "not installed"
+            if self.source == "build":
+                # The script leaves why it failed (no network, no compiler...).
+                failed = FT_DIR / "failed"
+                hint = BUILD_FT_HINT
+                if failed.is_file():
+                    hint += f"; it failed: {failed.read_text().strip()}"
             return f"{self.name}: {self.exe} is missing ({hint})"
         if not os.path.isfile(self.binary):
             return f"{self.name}: {self.binary} is missing"
@@ -116,6 +131,29 @@ def _cached(suite, minor):
     exe = CACHE / suite / "root" / "usr" / "bin" / f"python3.{minor}"
     return Interpreter(f"{suite}-3.{minor}", (3, minor), exe, exe, suite,
                        wrapper=CACHE / "bin" / f"python3.{minor}-{suite}")
+
+
+def _freethreaded():
+    """The free-threaded build of tools/build-freethreaded.sh; its version from its source."""
+    src = FT_DIR / "src"
+    version = (3, 13)
+    try:
+        defs = dict(l.split()[1:3] for l in (src / "Include" / "patchlevel.h").read_text()
+                    .splitlines() if l.startswith("#define PY_M") and len(l.split()) >= 3)
+        version = (int(defs["PY_MAJOR_VERSION"]), int(defs["PY_MINOR_VERSION"]))
+    except (OSError, KeyError, ValueError):
+        pass
+    exe = src / "python"
+    i = Interpreter(f"freethreaded-{version[0]}.{version[1]}", version, exe, exe, "build")
+    i.refusal = "free-threaded"
+    return i
+
+
+def refused_interpreters():
+    """Interpreters seatrace must refuse (see the module docstring), present or not."""
+    sid315 = _cached("sid", 15)
+    sid315.refusal = "3.8 to 3.14"
+    return [_freethreaded(), sid315]
 
 
 def all_interpreters():
@@ -245,7 +283,7 @@ def audit_probe_sites(path):
 
 
 if __name__ == "__main__":
-    for i in all_interpreters():
+    for i in all_interpreters() + refused_interpreters():
         r = i.missing_reason()
         print(f"{i.name:12} {'present' if r is None else 'missing':8} "
               f"probe={'yes' if r is None and i.has_probe else 'no ' if r is None else '?  '} "

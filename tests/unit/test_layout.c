@@ -102,12 +102,67 @@ static void test_refusals(void **state)
 	assert_int_equal(st_layout_fill(&py, &lo, &why), -ENOTSUP);
 }
 
+/* "reason; what to do": --list shows the reason alone, the messages both (layout.h). */
+static void assert_reason_and_hint(const char *why, const char *needle)
+{
+	const char *semi = strchr(why, ';');
+
+	assert_non_null(strstr(why, needle));
+	assert_non_null(semi);
+	assert_true(semi > why && semi - why < 100);
+	assert_true(strstr(why, needle) < semi); /* the reason names the problem */
+	assert_true(strlen(semi + 1) > 10);
+	assert_null(strchr(why, '\n'));
+}
+
+/*
+ * Interpreters that look decodable in every other respect (symbols, a probe, a
+ * _Py_DebugOffsets block whose values are plausible) are still refused: a
+ * free-threaded build of any version, and a version newer than the table.
+ */
+static void test_refused_whatever_else(void **state)
+{
+	struct st_pyelf py;
+	struct st_layout lo;
+	const char *why = NULL;
+
+	(void)state;
+	for (unsigned minor = 13; minor <= 15; minor++) {
+		fake_python(&py, minor);
+		py.has_debug_offsets = true;
+		for (size_t at = 24; at + 8 <= 700; at += 8)
+			put(&py, at, 64);
+		py.free_threaded = true;
+		memset(&lo, 0xaa, sizeof(lo));
+		why = NULL;
+		assert_int_equal(st_layout_fill(&py, &lo, &why), -ENOTSUP);
+		assert_reason_and_hint(why, "free-threaded");
+		/* Nothing a caller could use by mistake. */
+		assert_int_equal(lo.flags & ST_LF_VALID, 0);
+	}
+	fake_python(&py, 15);
+	py.has_debug_offsets = true;
+	for (size_t at = 24; at + 8 <= 700; at += 8)
+		put(&py, at, 64);
+	assert_int_equal(st_layout_fill(&py, &lo, &why), -ENOTSUP);
+	assert_reason_and_hint(why, "3.8 to 3.14");
+	assert_int_equal(lo.flags & ST_LF_VALID, 0);
+	fake_python(&py, 7);
+	assert_int_equal(st_layout_fill(&py, &lo, &why), -ENOTSUP);
+	assert_reason_and_hint(why, "3.8 to 3.14");
+	fake_python(&py, 14);
+	py.version_hex = 0;
+	assert_int_equal(st_layout_fill(&py, &lo, &why), -ENOTSUP);
+	assert_reason_and_hint(why, "version could not be read");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table_by_version),
 		cmocka_unit_test(test_debug_offsets_win),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_refused_whatever_else),
 	};
 
 	return cmocka_run_group_tests_name("layout", tests, NULL, NULL);
