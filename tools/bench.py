@@ -178,6 +178,72 @@ def new_binary_latency(rounds=3):
 PYENV311 = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 
 
+KLOOP = f"""
+import sys
+sys.stdin.readline()
+for i in range({N // 4}): id(i)
+print("done", flush=True)
+sys.stdin.readline()
+"""
+
+
+def prog_stats(pid):
+    """run_time_ns and run_cnt summed over the BPF programs the process `pid` holds."""
+    t = c = 0
+    seen = set()
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as fh:
+                info = fh.read()
+        except OSError:
+            continue
+        m = re.search(r"^prog_id:\s+(\d+)", info, re.M)
+        if not m or m.group(1) in seen or "run_cnt:" not in info:
+            continue
+        seen.add(m.group(1))
+        c += int(re.search(r"^run_cnt:\s+(\d+)", info, re.M).group(1))
+        t += int(re.search(r"^run_time_ns:\s+(\d+)", info, re.M).group(1))
+    return t, c
+
+
+def kernel_bench(rounds):
+    """In-kernel ns per event (kernel.bpf_stats_enabled): the BPF programs' own run time,
+    apart from the trap every probe pays. Less disturbed by other load than wall time."""
+    knob = "/proc/sys/kernel/bpf_stats_enabled"
+    if not os.path.exists(knob):
+        return None
+    with open(knob) as fh:
+        old = fh.read().strip()
+    modes = {"floor": ["--bench-floor"], "full": ["-o", "/dev/null"],
+             "excluded": ["-x", "builtins.id", "-o", "/dev/null"]}
+    rows = {m: [] for m in modes}
+    try:
+        with open(knob, "w") as fh:
+            fh.write("1")
+        for _ in range(rounds):
+            for m, args in modes.items():
+                py = subprocess.Popen([PY, "-c", KLOOP], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+                st = start_tracer([*args, "-p", str(py.pid)])
+                try:
+                    t0, c0 = prog_stats(st.pid)
+                    py.stdin.write("\n")
+                    py.stdin.flush()
+                    py.stdout.readline()
+                    t1, c1 = prog_stats(st.pid)
+                finally:
+                    py.stdin.write("\n")
+                    py.stdin.close()
+                    py.wait(60)
+                    stop_tracer(st)
+                if c1 > c0:
+                    rows[m].append((t1 - t0) / (c1 - c0))
+    finally:
+        with open(knob, "w") as fh:
+            fh.write(old)
+    return {m: statistics.median(v) for m, v in rows.items() if v}
+
+
 def fallback_bench(rounds):
     """Overhead per event of the uprobe fallback (pyenv 3.11, no probe) next to the probe path
     (Debian 3.11), each against its own interpreter's untraced run."""
@@ -279,6 +345,14 @@ def main():
     if "procfilt" in med and floor > 0:
         pf = (med["procfilt"] - base) / floor
         print(f"target filtered-out process <= 1.1x floor (issue 3): {pf:.2f}x")
+    kt = kernel_bench(ROUNDS)
+    if kt:
+        report["kernel_ns_per_event"] = kt
+        print("in-kernel time per event (bpf_stats, median): " +
+              ", ".join(f"{m} {v:.0f} ns" for m, v in kt.items()) +
+              (f"; over the floor: full {kt['full'] - kt['floor']:+.0f} ns, "
+               f"excluded {kt['excluded'] - kt['floor']:+.0f} ns"
+               if {"floor", "full", "excluded"} <= kt.keys() else ""))
     if CORE_ONLY:
         with open(os.path.join(ROOT, "build", "bench.json"), "w") as fh:
             json.dump(report, fh, indent=1)
