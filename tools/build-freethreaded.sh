@@ -91,29 +91,8 @@ APTDIR=$FT/apt
 mkdir -p "$APTDIR/etc/apt.conf.d" "$APTDIR/etc/sources.list.d" "$APTDIR/etc/preferences.d" \
 	"$APTDIR/state/lists/partial" "$APTDIR/cache/archives/partial" "$FT/dl"
 echo "deb-src [signed-by=$KEYRING] $MIRROR $suite main" >"$APTDIR/sources.list"
-# Dir::Etc points at the private folder: no system apt.conf.d part or source applies.
-cat >"$APTDIR/apt.conf" <<EOF
-Dir::State "$APTDIR/state";
-Dir::State::status "/var/lib/dpkg/status";
-Dir::Cache "$APTDIR/cache";
-Dir::Etc "$APTDIR/etc";
-Dir::Etc::main "/dev/null";
-Dir::Etc::Parts "$APTDIR/etc/apt.conf.d";
-Dir::Etc::SourceList "$APTDIR/sources.list";
-Dir::Etc::SourceParts "$APTDIR/etc/sources.list.d";
-Dir::Etc::Preferences "/dev/null";
-Dir::Etc::PreferencesParts "$APTDIR/etc/preferences.d";
-Dir::Etc::Trusted "/dev/null";
-Dir::Etc::TrustedParts "$APTDIR/etc/trusted.gpg.d";
-APT::Sandbox::User "root";
-Acquire::Languages "none";
-Acquire::IndexTargets::deb-src::Contents-dsc::DefaultEnabled "false";
-// As in fetch-pythons.sh: the archive may be a dated snapshot; signatures are still checked.
-Acquire::Check-Valid-Until "false";
-Acquire::Retries "2";
-Acquire::http::Timeout "30";
-EOF
-export APT_CONFIG="$APTDIR/apt.conf"
+. "$here/private-apt.sh"
+private_apt "$APTDIR" 'Acquire::IndexTargets::deb-src::Contents-dsc::DefaultEnabled "false";'
 
 start=$(date +%s)
 echo "build-freethreaded: apt-get update ($suite sources) from $MIRROR" >&2

@@ -90,34 +90,10 @@ deb [arch=$ARCH signed-by=$KEYRING] $MIRROR sid main
 deb [arch=$ARCH signed-by=$KEYRING] $MIRROR bookworm main
 EOF
 
-# Dir::Etc points at the private folder, so no system apt.conf.d part (hooks,
-# proxies, DEP-11 targets) and no system source applies.
-cat >"$APTDIR/apt.conf" <<EOF
-Dir::State "$APTDIR/state";
-Dir::State::status "/var/lib/dpkg/status";
-Dir::Cache "$APTDIR/cache";
-Dir::Etc "$APTDIR/etc";
-Dir::Etc::main "/dev/null";
-Dir::Etc::Parts "$APTDIR/etc/apt.conf.d";
-Dir::Etc::SourceList "$APTDIR/sources.list";
-Dir::Etc::SourceParts "$APTDIR/etc/sources.list.d";
-Dir::Etc::Preferences "/dev/null";
-Dir::Etc::PreferencesParts "$APTDIR/etc/preferences.d";
-Dir::Etc::Trusted "/dev/null";
-Dir::Etc::TrustedParts "$APTDIR/etc/trusted.gpg.d";
-APT::Architecture "$ARCH";
-APT::Architectures { "$ARCH"; };
-APT::Sandbox::User "root";
-Acquire::Languages "none";
-Acquire::IndexTargets::deb::DEP-11::DefaultEnabled "false";
-Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled "false";
-// The archive reachable here may be a dated snapshot (as this machine's own
-// apt configuration assumes): signatures are still checked, dates are not.
-Acquire::Check-Valid-Until "false";
-Acquire::Retries "2";
-Acquire::http::Timeout "30";
-EOF
-export APT_CONFIG="$APTDIR/apt.conf"
+. "$here/private-apt.sh"
+private_apt "$APTDIR" "APT::Architecture \"$ARCH\";" "APT::Architectures { \"$ARCH\"; };" \
+	'Acquire::IndexTargets::deb::DEP-11::DefaultEnabled "false";' \
+	'Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled "false";'
 
 # True when every interpreter has its wrapper and starts through it.
 all_present() {
