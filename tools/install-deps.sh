@@ -4,7 +4,7 @@
 set -eu
 
 pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
-libcmocka-dev python3-pytest python3.11 bpftrace libpython3.11 patchelf"
+libcmocka-dev python3-pytest python3.11 bpftrace libpython3.11-dev patchelf"
 
 missing=""
 for p in $pkgs; do

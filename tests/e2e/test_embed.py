@@ -17,6 +17,7 @@ from conftest import (SEATRACE, TIMEOUT, WORKLOADS, Tracer, assert_clean_error,
                       parse_json_lines, run_seatrace)
 
 LIBPYTHON = Path("/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0")
+STATIC_LIB = Path("/usr/lib/python3.11/config-3.11-x86_64-linux-gnu/libpython3.11.a")
 VERSION = "3.11.2"
 # System-wide runs see every process on the host: this run's events carry this tag.
 TAG = f"{os.getpid()}.{secrets.token_hex(3)}"
@@ -46,7 +47,14 @@ def embed(tmp_path_factory):
     needed = subprocess.run(["readelf", "-d", str(linked)], capture_output=True, text=True,
                             check=True).stdout
     assert "[libscripting.so]" in needed and "libpython" not in needed, needed
-    return {"lib": lib, "linked": linked, "loader": loader}
+    built = {"lib": lib, "linked": linked, "loader": loader, "static": None}
+    if STATIC_LIB.exists():
+        # The interpreter inside the executable itself (libpython3.11.a is not PIC: no PIE).
+        built["static"] = d / "myapp"
+        subprocess.run(["cc", "-O1", "-no-pie", "-o", str(built["static"]), str(src),
+                        str(STATIC_LIB), "-lm", "-lz", "-lexpat", "-ldl", "-lpthread", "-lutil"],
+                       check=True)
+    return built
 
 
 def embed_env():
@@ -310,6 +318,27 @@ def test_list_shows_embedders(embed, started):
         assert row, after.stdout
         assert VERSION in row and "probe" in row and str(exe) in row, row
         assert "libscripting.so" in row, row
+
+
+def test_static_embedder(embed, started, tmp_path):
+    """CPython linked statically into an executable named myapp: -p and --list find it in the
+    executable itself."""
+    if not embed["static"]:
+        pytest.skip(f"{STATIC_LIB} missing (package libpython3.11-dev)")
+    app = started([embed["static"]])
+    app.expect("loaded")
+    listed = run_seatrace("--list")
+    row = {int(l.split()[0]): l for l in listed.stdout.splitlines()[1:]}.get(app.pid)
+    assert row and VERSION in row and "probe" in row and str(embed["static"]) in row, listed
+    assert "CPython in" not in row, row
+    t = Tracer(["-j", "-e", "embed.test", "-p", app.pid], tmp_path / "out.jsonl")
+    t.wait_attached()
+    app.raise_event()
+    app.finish()
+    res = t.result()
+    assert res.returncode == 0, res
+    assert [e["args"] for e in res.events] == [EXPECTED], res
+    assert res.events[0]["comm"] == "myapp"
 
 
 def test_not_python_still_refused(started, tmp_path):
