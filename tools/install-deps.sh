@@ -5,7 +5,7 @@ set -eu
 
 # systemtap-sdt-dev: dtrace, for tools/build-freethreaded.sh (configure --with-dtrace)
 pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
-libcmocka-dev python3-pytest python3.11 bpftrace systemtap-sdt-dev"
+libcmocka-dev python3-pytest python3.11 bpftrace systemtap-sdt-dev libpython3.11-dev patchelf"
 
 missing=""
 for p in $pkgs; do

@@ -21,6 +21,7 @@
 #include "attach.h"
 #include "fallback.h"
 #include "layout.h"
+#include "prologue.h"
 #include "seatrace.skel.h"
 
 static bool looks_like_python_name(const char *path)
@@ -31,109 +32,250 @@ static bool looks_like_python_name(const char *path)
 	return !strncmp(base, "python", 6) || strstr(base, "libpython");
 }
 
-/*
- * A file with the probe is taken only if its objects can be decoded: a
- * free-threaded build or a version beyond the table is refused here, at
- * discovery, before anything is loaded or attached (and before a command is
- * let run).
- */
-static int decodable(pid_t pid, struct st_pyelf *py, char *err, size_t errlen)
+/* A path in pid's mount namespace, as this process can open it. */
+static void in_root(pid_t pid, const char *path, char *out, size_t len)
 {
-	struct st_layout lo;
-	const char *why = NULL;
+	char root[64];
+	struct stat ours, theirs;
 
-	if (!st_layout_fill(py, &lo, &why))
-		return 0;
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	/* The same root as ours: the plain path reads better in messages. */
+	if (!stat("/", &ours) && !stat(root, &theirs) && ours.st_dev == theirs.st_dev &&
+	    ours.st_ino == theirs.st_ino)
+		snprintf(out, len, "%s", path);
+	else
+		snprintf(out, len, "%s%s", root, path);
+}
+
+/*
+ * The first CPython among the libraries the executable names in DT_NEEDED,
+ * whatever their names, each found as ld.so would: DT_RPATH (without
+ * DT_RUNPATH), LD_LIBRARY_PATH, DT_RUNPATH, then the usual system
+ * directories (ld.so.cache is not read), the first file of that name
+ * winning. Right after exec nothing but the executable and the loader is
+ * mapped. Libraries those libraries need are not followed. 1 with *py, or 0.
+ */
+static int find_needed(pid_t pid, const char *exe_file, struct st_pyelf *py)
+{
+	char env[8192] = "", *ldlp = NULL, path[64], origin[PATH_MAX];
+	struct st_pyelf *exe = malloc(sizeof(*exe));
+	const char *lists[4];
+	int nl = 0, ret = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (!exe || st_pyelf_read_needed(path, exe) || !exe->nneeded)
+		goto out;
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	f = fopen(path, "re");
+	if (f) {
+		size_t n = fread(env, 1, sizeof(env) - 1, f);
+
+		env[n] = 0;
+		for (size_t i = 0; i < n; i += strlen(env + i) + 1)
+			if (!strncmp(env + i, "LD_LIBRARY_PATH=", 16))
+				ldlp = env + i + 16;
+		fclose(f);
+	}
+	snprintf(origin, sizeof(origin), "%s", exe_file);
+	if (strrchr(origin, '/'))
+		*strrchr(origin, '/') = 0;
+	if (exe->rpath[0] && !exe->runpath[0])
+		lists[nl++] = exe->rpath;
+	if (ldlp && *ldlp)
+		lists[nl++] = ldlp;
+	if (exe->runpath[0])
+		lists[nl++] = exe->runpath;
+	lists[nl++] = "/usr/local/lib:/usr/local/lib64:/lib/x86_64-linux-gnu:"
+		      "/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:/usr/lib";
+	for (const char *name = exe->needed; !ret && *name; name += strlen(name) + 1) {
+		bool found = false;
+
+		for (int l = 0; l < nl && !found; l++) {
+			for (const char *s = lists[l]; *s && !found;) {
+				size_t len = strcspn(s, ":");
+				char dir[PATH_MAX], file[PATH_MAX * 2], full[PATH_MAX * 2 + 64];
+
+				if (len && !st_expand_origin(s, len, origin, dir, sizeof(dir))) {
+					snprintf(file, sizeof(file), "%s/%s", dir[0] ? dir : ".",
+						 name);
+					in_root(pid, file, full, sizeof(full));
+					if (!access(full, R_OK)) {
+						found = true;
+						ret = st_pyelf_lookup(full, file, py) > 0;
+					}
+				}
+				s += len;
+				if (*s == ':')
+					s++;
+			}
+		}
+	}
+out:
+	free(exe);
+	return ret;
+}
+
+/*
+ * A CPython is taken only if its objects can be decoded: a free-threaded
+ * build or a version beyond the table is refused at discovery, before
+ * anything is loaded or attached (and before a command is let run).
+ */
+static int refuse(pid_t pid, const char *exe, struct st_pyelf *py, const char *why, char *err,
+		  size_t errlen)
+{
 	py->refusal = why;
 	snprintf(err, errlen, "PID %d runs %s (CPython %s), which seatrace cannot decode: %s", pid,
-		 py->name, py->version[0] ? py->version : "of unknown version", why);
+		 py->file[0] ? py->file : exe, py->version[0] ? py->version : "of unknown version",
+		 why);
 	return -EPROTONOSUPPORT;
 }
 
-int st_find_python(pid_t pid, struct st_pyelf *py, char *err, size_t errlen)
+/* Files of one process already judged: a file is mapped several times (text, data...). */
+struct mapped {
+	dev_t dev;
+	ino_t ino;
+};
+
+static bool mapped_before(struct mapped *m, unsigned *n, unsigned max, dev_t dev, ino_t ino)
 {
-	char path[64], exe[PATH_MAX] = "?", line[PATH_MAX + 128];
-	struct st_pyelf cand;
-	bool python_seen = false;
-	char python_path[PATH_MAX] = "";
+	for (unsigned i = 0; i < *n; i++)
+		if (m[i].dev == dev && m[i].ino == ino)
+			return true;
+	if (*n < max) {
+		m[*n].dev = dev;
+		m[*n].ino = ino;
+		(*n)++;
+	}
+	return false;
+}
+
+int st_find_python(pid_t pid, unsigned flags, struct st_pyelf *py, char *err, size_t errlen)
+{
+	char path[64], exe[PATH_MAX] = "?", line[PATH_MAX + 128], why[PATH_MAX + 128] = "";
+	struct st_pyelf *cand = malloc(sizeof(*cand)), *nop = malloc(sizeof(*nop));
+	struct mapped seen[128];
+	unsigned nseen = 0;
+	bool have_nop = false;
+	const char *reason = NULL;
+	struct stat est;
+	FILE *maps = NULL;
 	ssize_t n;
-	FILE *maps;
 	int ret;
 
+	if (!cand || !nop) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	maps = fopen(path, "re");
 	if (!maps) {
+		ret = -errno;
 		if (errno == ENOENT || errno == ESRCH) {
 			snprintf(err, errlen, "no process with PID %d", pid);
-			return -ESRCH;
+			ret = -ESRCH;
+		} else {
+			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		}
-		ret = -errno;
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-		return ret;
+		goto out;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, exe, sizeof(exe) - 1);
 	if (n > 0)
 		exe[n] = 0;
-
-	/* The executable first: Debian's python3.X links libpython in. */
-	ret = st_pyelf_read(path, &cand);
-	if (!ret && n > 0)
-		snprintf(cand.name, sizeof(cand.name), "%s", exe);
-	if (!ret && cand.nsites) {
-		*py = cand;
-		fclose(maps);
-		return decodable(pid, py, err, errlen);
-	}
-	if (!ret && cand.is_python) {
-		python_seen = true;
-		snprintf(python_path, sizeof(python_path), "%s", exe);
+	/*
+	 * Any file may hold the interpreter: Debian's python3.X has it linked in,
+	 * shared builds and embedders map a libpython, perhaps renamed or vendored
+	 * (libscripting.so). Judged by content, each file once per run. The
+	 * executable first, then every executable mapping; one with the probe wins.
+	 */
+	if (!stat(path, &est)) {
+		mapped_before(seen, &nseen, 128, est.st_dev, est.st_ino);
+		if (st_pyelf_lookup(path, exe, cand) > 0) {
+			if (cand->nsites)
+				goto found;
+			*nop = *cand;
+			have_nop = true;
+		}
 	}
 	while (fgets(line, sizeof(line), maps)) {
-		unsigned long start, end;
-		char file[PATH_MAX];
+		unsigned long start, end, ino;
+		unsigned maj, min;
+		char perms[8], file[PATH_MAX];
 
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %4095[^\n]", &start, &end, file) != 3 ||
-		    file[0] != '/' || !strstr(file, "python"))
+		/* Executable mappings of files only: not data, [vdso], [stack], anonymous. */
+		if (sscanf(line, "%lx-%lx %7s %*s %x:%x %lu %4095[^\n]", &start, &end, perms, &maj,
+			   &min, &ino, file) != 7 ||
+		    perms[2] != 'x' || file[0] != '/' ||
+		    mapped_before(seen, &nseen, 128, makedev(maj, min), (ino_t)ino))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, start, end);
-		if (st_pyelf_read(path, &cand))
+		if (st_pyelf_lookup(path, file, cand) <= 0)
 			continue;
-		snprintf(cand.name, sizeof(cand.name), "%s", file);
-		if (cand.nsites) {
-			*py = cand;
-			fclose(maps);
-			return decodable(pid, py, err, errlen);
-		}
-		if (cand.is_python && !python_seen) {
-			python_seen = true;
-			snprintf(python_path, sizeof(python_path), "%s", file);
+		if (cand->nsites)
+			goto found;
+		if (!have_nop) {
+			*nop = *cand;
+			have_nop = true;
 		}
 	}
-	fclose(maps);
-	if (python_seen || looks_like_python_name(exe)) {
-		char why[PATH_MAX + 128];
-
+	/* Just exec'd: the libraries are not mapped yet. What the executable links, then. */
+	if (!have_nop && (flags & ST_FIND_NEEDED) && find_needed(pid, exe, cand)) {
+		if (cand->nsites)
+			goto found;
+		*nop = *cand;
+		have_nop = true;
+	}
+	if (have_nop) {
 		/* No probe: uprobes on its audit functions instead, if it has them (user/fallback.c). */
-		ret = st_fallback_find(pid, py, why, sizeof(why));
+		*cand = *nop;
+		ret = st_fallback_usable(cand, &reason);
 		if (!ret)
-			return 0;
+			goto found;
 		if (ret == -EPROTONOSUPPORT) { /* probe-able, but its objects cannot be decoded */
-			snprintf(err, errlen,
-				 "PID %d runs %s (CPython %s), which seatrace cannot decode: %s", pid,
-				 py->name, py->version[0] ? py->version : "of unknown version", why);
-			return ret;
+			*py = *cand;
+			ret = refuse(pid, exe, py, reason, err, errlen);
+			goto out;
 		}
-		snprintf(err, errlen,
-			 "PID %d runs %s, a Python built without the python:audit probe "
-			 "(configure --with-dtrace) whose audit functions cannot be probed "
-			 "instead (%s); use an interpreter that has the probe, such as "
-			 "Debian's /usr/bin/python3",
-			 pid, python_seen ? python_path : exe, why);
-		return -ENOTSUP;
+		*py = *nop; /* the caller may still show its version */
+		snprintf(why, sizeof(why), "%s", reason);
+	} else if (looks_like_python_name(exe)) {
+		memset(py, 0, sizeof(*py));
+		snprintf(why, sizeof(why), "%s",
+			 "none of its files has PySys_Audit: audit events came with CPython 3.8");
+	} else {
+		snprintf(err, errlen, "PID %d (%s) is not a Python process", pid, exe);
+		ret = -ENOENT;
+		goto out;
 	}
-	snprintf(err, errlen, "PID %d (%s) is not a Python process", pid, exe);
-	return -ENOENT;
+	/* The executable is what the user knows the process by; the library, what was judged. */
+	bool other = have_nop && nop->file[0] && strcmp(nop->file, exe);
+
+	snprintf(err, errlen,
+		 "PID %d runs %s%s%s%s, a Python built without the python:audit probe "
+		 "(configure --with-dtrace) whose audit functions cannot be probed "
+		 "instead (%s); use an interpreter that has the probe, such as "
+		 "Debian's /usr/bin/python3",
+		 pid, exe, other ? " (CPython in " : "", other ? nop->file : "", other ? ")" : "",
+		 why);
+	ret = -ENOTSUP;
+	goto out;
+found:
+	*py = *cand;
+	ret = 0;
+	if (py->nsites && !py->fallback) {
+		struct st_layout lo;
+
+		if (st_layout_fill(py, &lo, &reason))
+			ret = refuse(pid, exe, py, reason, err, errlen);
+	}
+out:
+	if (maps)
+		fclose(maps);
+	free(cand);
+	free(nop);
+	return ret;
 }
 
 int st_attach_slot(struct st_attach *a, const struct st_pyelf *py, char *err, size_t errlen)
@@ -153,7 +295,8 @@ int st_attach_slot(struct st_attach *a, const struct st_pyelf *py, char *err, si
 	}
 	ret = st_layout_fill(py, &lo, &why);
 	if (ret) {
-		snprintf(err, errlen, "cannot decode %s (CPython %s): %s", py->name,
+		snprintf(err, errlen, "cannot decode %s (CPython %s): %s",
+			 py->file[0] ? py->file : py->path,
 			 py->version[0] ? py->version : "of unknown version", why);
 		return ret;
 	}
@@ -274,7 +417,7 @@ static void remember(struct st_attach *a, dev_t dev, ino_t ino, int state)
 	}
 }
 
-int st_attach_system(struct st_attach *a, pid_t pid, char *err, size_t errlen)
+int st_attach_system(struct st_attach *a, pid_t pid, bool at_exec, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_usdt_opts, opts);
 	struct bpf_program *prog = a->floor ? a->skel->progs.audit_floor : a->skel->progs.audit;
@@ -288,13 +431,19 @@ int st_attach_system(struct st_attach *a, pid_t pid, char *err, size_t errlen)
 	if (stat(path, &exe))
 		return 0; /* gone, or a kernel thread */
 	state = seen_state(a, exe.st_dev, exe.st_ino);
-	if (state == ST_SEEN_NOT_PYTHON || state == ST_SEEN_REFUSED)
+	/* Its interpreter is attached already (for every process), or was refused (said once). */
+	if (state == ST_SEEN_ATTACHED || state == ST_SEEN_REFUSED)
 		return 0;
-	ret = st_find_python(pid, &py, err, errlen);
+	/*
+	 * What the executable maps at start is what it links, the same for every process that
+	 * runs it; only a process that has run a while can have loaded a libpython since.
+	 */
+	if (state == ST_SEEN_NOT_PYTHON && at_exec)
+		return 0;
+	ret = st_find_python(pid, at_exec ? ST_FIND_NEEDED : 0, &py, err, errlen);
 	if (ret == -ESRCH)
 		return 0;
 	if (ret == -ENOENT) {
-		/* A shared-library build not mapped yet looks the same: only exes named python are retried. */
 		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_NOT_PYTHON);
 		return 0;
 	}
@@ -373,7 +522,7 @@ int st_list_process(pid_t pid, char *line, size_t len)
 		snprintf(user, sizeof(user), "%s", pw->pw_name);
 	else
 		snprintf(user, sizeof(user), "%u", st.st_uid);
-	ret = st_find_python(pid, &py, err, sizeof(err));
+	ret = st_find_python(pid, 0, &py, err, sizeof(err));
 	if (ret == -ENOENT || ret == -ESRCH)
 		return 0;
 	if (ret == -EPROTONOSUPPORT) {
@@ -382,12 +531,9 @@ int st_list_process(pid_t pid, char *line, size_t len)
 			 py.refusal);
 		how = reason;
 	} else if (ret == -ENOTSUP) {
-		/* Read the executable or libpython again for its version. */
-		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-		if (st_pyelf_read(path, &py) || !py.is_python)
-			memset(&py, 0, sizeof(py));
 		how = "no: built without the python:audit probe";
 	} else if (ret) {
+		memset(&py, 0, sizeof(py));
 		how = "no: cannot be read";
 	} else if (py.fallback) {
 		how = "uprobes: built without the python:audit probe";
@@ -396,7 +542,11 @@ int st_list_process(pid_t pid, char *line, size_t len)
 	} else {
 		how = "probe";
 	}
-	snprintf(line, len, "%-8d %-12s %-10s %-40s %s", pid, user,
-		 py.version[0] ? py.version : "?", how, exe);
+	/* An embedder, or a shared build: say which of its files is the interpreter. */
+	snprintf(line, len, "%-8d %-12s %-10s %-40s %s%s%s%s", pid, user,
+		 py.version[0] ? py.version : "?", how, exe,
+		 py.file[0] && strcmp(py.file, exe) ? " (CPython in " : "",
+		 py.file[0] && strcmp(py.file, exe) ? py.file : "",
+		 py.file[0] && strcmp(py.file, exe) ? ")" : "");
 	return 1;
 }

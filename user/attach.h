@@ -41,16 +41,21 @@ struct st_attach {
 	unsigned nlinks;
 };
 
+/* st_find_python() flags. */
+#define ST_FIND_NEEDED 1u /* just exec'd: look at what the executable links (DT_NEEDED) too */
+
 /*
- * Finds the object that carries python:audit in process `pid` (its
- * executable, or a libpython it maps). Returns 0 with *py filled; otherwise
- * a negative errno with a one-line explanation in err: -ESRCH no such
- * process, -ENOENT not a Python, -ENOTSUP a Python without the probe,
- * -EPROTONOSUPPORT a Python whose objects seatrace cannot decode (a
- * free-threaded build, a version it does not know): *py is filled then,
+ * Finds the CPython in process `pid`, whatever its files are named: the
+ * object that carries python:audit (its executable, or a library it maps),
+ * else a CPython without the probe that the uprobe fallback can trace.
+ * Returns 0 with *py filled; otherwise a negative errno with a one-line
+ * explanation in err: -ESRCH no such process, -ENOENT not a Python,
+ * -ENOTSUP a Python seatrace cannot trace (*py then describes it, for its
+ * version), -EPROTONOSUPPORT a Python whose objects seatrace cannot decode
+ * (a free-threaded build, a version it does not know): *py is filled then,
  * with py->refusal saying why.
  */
-int st_find_python(pid_t pid, struct st_pyelf *py, char *err, size_t errlen);
+int st_find_python(pid_t pid, unsigned flags, struct st_pyelf *py, char *err, size_t errlen);
 
 /* Attaches to `py` for `pid`; the layout slot is shared by every process of the same file. */
 int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, char *err,
@@ -67,12 +72,15 @@ int st_attach_slot(struct st_attach *a, const struct st_pyelf *py, char *err, si
 /*
  * System-wide: attaches, for every process, to the interpreter file of
  * `pid` unless that file is attached already. One attachment per file
- * (device, inode), whatever the number of processes running it. Returns 1
- * when it attached now, 0 when there was nothing to do, or a negative errno
- * with err set when the process runs a Python seatrace cannot trace (said
- * once per file).
+ * (device, inode), whatever the number of processes running it. at_exec:
+ * the process has just exec'd, so an executable already found not to be
+ * Python is skipped at once (a process that has run for a while may have
+ * loaded one with dlopen() since: it is looked at again). Returns 1 when it
+ * attached now, 0 when there was nothing to do, or a negative errno with err
+ * set when the process runs a Python seatrace cannot trace (said once per
+ * file).
  */
-int st_attach_system(struct st_attach *a, pid_t pid, char *err, size_t errlen);
+int st_attach_system(struct st_attach *a, pid_t pid, bool at_exec, char *err, size_t errlen);
 
 /* One line for `seatrace --list`: the process if it is a Python, else nothing. */
 int st_list_process(pid_t pid, char *line, size_t len);

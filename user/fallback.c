@@ -126,21 +126,6 @@ int st_fallback_points(const struct st_pyelf *py, struct st_fb_point *pts, int m
 	return n;
 }
 
-/* A path in pid's mount namespace, as this process can open it. */
-static void in_root(pid_t pid, const char *path, char *out, size_t len)
-{
-	char root[64];
-	struct stat ours, theirs;
-
-	snprintf(root, sizeof(root), "/proc/%d/root", pid);
-	/* The same root as ours: the plain path reads better in messages. */
-	if (!stat("/", &ours) && !stat(root, &theirs) && ours.st_dev == theirs.st_dev &&
-	    ours.st_ino == theirs.st_ino)
-		snprintf(out, len, "%s", path);
-	else
-		snprintf(out, len, "%s%s", root, path);
-}
-
 /*
  * The version, when pyelf.c found no PY_VERSION literal: shared builds
  * (pyenv) let the linker merge "3.11.7" into the tail of a longer string
@@ -222,8 +207,7 @@ out:
 	close(fd);
 }
 
-/* A usable fallback file: a CPython whose audit functions and layout seatrace knows. */
-static int usable(struct st_pyelf *py, const char **why)
+int st_fallback_usable(struct st_pyelf *py, const char **why)
 {
 	struct st_fb_point pts[ST_MAX_SITES];
 	struct st_layout lo;
@@ -250,145 +234,6 @@ static int usable(struct st_pyelf *py, const char **why)
 	py->nsites = 0;
 	py->fallback = true;
 	return 0;
-}
-
-/*
- * The libpython `exe` names in DT_NEEDED, looked up as ld.so does: DT_RPATH
- * (without DT_RUNPATH), LD_LIBRARY_PATH, DT_RUNPATH, then the usual system
- * directories (ld.so.cache is not read).
- */
-static int find_needed(pid_t pid, const struct st_pyelf *exe, const char *origin,
-		       struct st_pyelf *py)
-{
-	char env[8192] = "", *ldlp = NULL, path[64];
-	const char *lists[4];
-	int nl = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
-	f = fopen(path, "re");
-	if (f) {
-		size_t n = fread(env, 1, sizeof(env) - 1, f);
-
-		env[n] = 0;
-		for (size_t i = 0; i < n; i += strlen(env + i) + 1)
-			if (!strncmp(env + i, "LD_LIBRARY_PATH=", 16))
-				ldlp = env + i + 16;
-		fclose(f);
-	}
-	if (exe->rpath[0] && !exe->runpath[0])
-		lists[nl++] = exe->rpath;
-	if (ldlp && *ldlp)
-		lists[nl++] = ldlp;
-	if (exe->runpath[0])
-		lists[nl++] = exe->runpath;
-	lists[nl++] = "/usr/local/lib:/usr/local/lib64:/lib/x86_64-linux-gnu:"
-		      "/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:/usr/lib";
-	for (int l = 0; l < nl; l++) {
-		const char *s = lists[l];
-
-		while (*s) {
-			size_t len = strcspn(s, ":");
-			char dir[PATH_MAX], file[PATH_MAX * 2], full[PATH_MAX * 2 + 64];
-
-			if (len && !st_expand_origin(s, len, origin, dir, sizeof(dir))) {
-				snprintf(file, sizeof(file), "%s/%s", dir[0] ? dir : ".",
-					 exe->needed_libpython);
-				in_root(pid, file, full, sizeof(full));
-				if (!access(full, R_OK) && !st_pyelf_read(full, py))
-					return 0;
-			}
-			s += len;
-			if (*s == ':')
-				s++;
-		}
-	}
-	return -ENOENT;
-}
-
-int st_fallback_find(pid_t pid, struct st_pyelf *py, char *why, size_t whylen)
-{
-	char path[64], line[PATH_MAX + 128], exe_path[PATH_MAX] = "", origin[PATH_MAX];
-	const char *reason =
-	    "none of its files has PySys_Audit: audit events came with CPython 3.8";
-	struct st_pyelf *cand = malloc(sizeof(*cand)), *exe = malloc(sizeof(*exe));
-	struct st_pyelf *refused = malloc(sizeof(*refused));
-	unsigned long last_ino = 0;
-	FILE *maps;
-	ssize_t n;
-	int ret = -ENOTSUP;
-
-	if (!cand || !exe || !refused) {
-		snprintf(why, whylen, "out of memory");
-		goto out;
-	}
-	refused->refusal = NULL;
-	/* A libpython it maps already (-p, system-wide), or a static build's executable. */
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	maps = fopen(path, "re");
-	while (maps && fgets(line, sizeof(line), maps)) {
-		unsigned long start, end, ino;
-		char file[PATH_MAX];
-
-		/* A file is mapped several times (text, data...): read once. */
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %lu %4095[^\n]", &start, &end, &ino, file) != 4 ||
-		    file[0] != '/' || !strstr(file, "python") || ino == last_ino)
-			continue;
-		last_ino = ino;
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, start, end);
-		if (st_pyelf_read(path, cand) || !cand->is_python)
-			continue;
-		snprintf(cand->name, sizeof(cand->name), "%s", file);
-		ret = usable(cand, &reason);
-		if (!ret)
-			break;
-		/* Kept to name it: cand is read over by the next file. */
-		if (ret == -EPROTONOSUPPORT)
-			*refused = *cand;
-	}
-	if (maps)
-		fclose(maps);
-	if (ret) {
-		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-		n = readlink(path, exe_path, sizeof(exe_path) - 1);
-		exe_path[n > 0 ? n : 0] = 0;
-		if (!st_pyelf_read(path, exe)) {
-			if (n > 0)
-				snprintf(exe->name, sizeof(exe->name), "%s", exe_path);
-			if (exe->is_python) {
-				*cand = *exe;
-				ret = usable(cand, &reason);
-				if (ret == -EPROTONOSUPPORT)
-					*refused = *cand;
-			} else if (exe->needed_libpython[0]) {
-				/* Just exec'd: libpython is not mapped yet. Attach to its file all the same. */
-				snprintf(origin, sizeof(origin), "%s", exe_path);
-				if (strrchr(origin, '/'))
-					*strrchr(origin, '/') = 0;
-				if (!find_needed(pid, exe, origin, cand)) {
-					ret = usable(cand, &reason);
-					if (ret == -EPROTONOSUPPORT)
-						*refused = *cand;
-				} else
-					reason = "the libpython it needs cannot be found";
-			}
-		}
-	}
-	if (ret && refused->refusal) {
-		/* A file it could probe but not decode says more than one without audit functions. */
-		*py = *refused;
-		reason = refused->refusal;
-		ret = -EPROTONOSUPPORT;
-	}
-	if (!ret)
-		*py = *cand;
-	else
-		snprintf(why, whylen, "%s", reason);
-out:
-	free(cand);
-	free(exe);
-	free(refused);
-	return ret;
 }
 
 int st_fallback_attach(struct st_attach *a, pid_t pid, const struct st_pyelf *py, char *err,

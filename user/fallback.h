@@ -23,16 +23,13 @@ struct st_fb_point {
 };
 
 /*
- * For process `pid`, whose Python has no probe: finds the file holding its
- * audit functions (a libpython it maps, the executable, or the libpython
- * the executable names in DT_NEEDED, found as the dynamic loader would:
- * right after exec nothing but the executable is mapped) and checks that
- * they can be probed and its objects decoded. Returns 0 with *py that file
- * (py->fallback set), -EPROTONOSUPPORT with *py the file whose objects
- * cannot be decoded (py->refusal, `why`), or -ENOTSUP with `why` saying
- * what is missing.
+ * Whether `py`, a CPython without the probe, can be traced with uprobes: its
+ * audit functions can be probed and its objects decoded. 0 with py->fallback
+ * set (and its version guessed when pyelf.c found none), -EPROTONOSUPPORT
+ * when its objects cannot be decoded (py->refusal and *why say why), or
+ * -ENOTSUP with *why saying what is missing.
  */
-int st_fallback_find(pid_t pid, struct st_pyelf *py, char *why, size_t whylen);
+int st_fallback_usable(struct st_pyelf *py, const char **why);
 
 /*
  * The uprobes for `py`: sys_audit_tstate (3.9+) or PySys_Audit (3.8, or

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "launch.h"
 
@@ -62,8 +63,43 @@ pid_t st_launch(char **argv, const sigset_t *child_mask)
 	return pid;
 }
 
-int st_launch_release(pid_t pid, st_exec_cb cb, void *ctx, int *status)
+/*
+ * Detaches from a child that runs: ptrace lets go only of a stopped tracee, so
+ * stop it (SIGSTOP, then dropped at the detach). Stops for anything else on
+ * the way are passed on. If it ends meanwhile it is left unreaped, for the
+ * caller to wait for as for a released child. 0, or a negative errno.
+ */
+static int detach_running(pid_t pid)
 {
+	if (kill(pid, SIGSTOP))
+		return -errno;
+	for (;;) {
+		siginfo_t si = { 0 };
+		int st, sig;
+
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WSTOPPED | WNOWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+			return 0;
+		if (waitpid(pid, &st, 0) < 0)
+			return -errno;
+		if (!WIFSTOPPED(st))
+			continue;
+		if (WSTOPSIG(st) == SIGSTOP && !(st >> 16)) {
+			ptrace(PTRACE_DETACH, pid, NULL, NULL);
+			return 0;
+		}
+		sig = st >> 16 || WSTOPSIG(st) == SIGTRAP ? 0 : WSTOPSIG(st);
+		ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig);
+	}
+}
+
+int st_launch_release(pid_t pid, st_exec_cb cb, st_exec_cb poll, void *ctx, int *status)
+{
+	const struct timespec pause = { 0, ST_LAUNCH_POLL_MS * 1000000L };
 	int ret = cb(pid, ctx);
 
 	for (;;) {
@@ -82,10 +118,28 @@ int st_launch_release(pid_t pid, st_exec_cb cb, void *ctx, int *status)
 		if (ptrace(PTRACE_CONT, pid, NULL, NULL) && errno != ESRCH)
 			return -errno;
 		for (;;) {
-			if (waitpid(pid, &st, 0) < 0) {
+			pid_t w = waitpid(pid, &st, poll ? WNOHANG : 0);
+
+			if (w < 0) {
 				if (errno == EINTR)
 					continue;
 				return -errno;
+			}
+			if (w == 0) {
+				/* Running, no Python yet: it may load one with dlopen(). */
+				ret = poll(pid, ctx);
+				if (ret < 0) {
+					kill(pid, SIGKILL);
+					ptrace(PTRACE_DETACH, pid, NULL, NULL);
+					waitpid(pid, &st, 0);
+					return ret;
+				}
+				if (ret > 0) {
+					ret = detach_running(pid);
+					return ret < 0 ? ret : 1;
+				}
+				nanosleep(&pause, NULL);
+				continue;
 			}
 			if (WIFEXITED(st) || WIFSIGNALED(st)) {
 				*status = st;

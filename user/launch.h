@@ -22,10 +22,14 @@ pid_t st_launch(char **argv, const sigset_t *child_mask);
 typedef int (*st_exec_cb)(pid_t pid, void *ctx);
 
 /*
- * Runs the stopped child until `cb` accepts one of its execs. Returns 1
- * when released, 0 when the child ended first (its wait status in
+ * Runs the stopped child until `cb` accepts one of its execs, or, while it
+ * runs, `poll` (if not NULL, same returns, called every ST_LAUNCH_POLL_MS)
+ * accepts it: an embedder may load libpython with dlopen() at any time.
+ * Returns 1 when released, 0 when the child ended first (its wait status in
  * *status), or the callback's error (the child is then killed).
  */
-int st_launch_release(pid_t pid, st_exec_cb cb, void *ctx, int *status);
+int st_launch_release(pid_t pid, st_exec_cb cb, st_exec_cb poll, void *ctx, int *status);
+
+#define ST_LAUNCH_POLL_MS 10
 
 #endif

@@ -149,6 +149,9 @@ struct tracer {
 	unsigned nctypes;
 	struct st_pairer *pairer;
 	__u64 execs;
+	__u64 next_rescan; /* system-wide: when to look at the processes again */
+	struct proc_sig *sigs; /* the processes at the last look, by increasing pid */
+	size_t nsigs;
 };
 
 static void on_exec(struct tracer *t, pid_t pid);
@@ -339,17 +342,57 @@ static void on_exec(struct tracer *t, pid_t pid)
 	int ret;
 
 	t->execs++;
-	ret = st_attach_system(&t->att, pid, msg, sizeof(msg));
+	ret = st_attach_system(&t->att, pid, true, msg, sizeof(msg));
 	if (ret < 0)
 		die_msg("not tracing PID %d: %s", pid, msg);
 	else if (ret > 0 && t->opts->verbose)
 		die_msg("attached to a new interpreter, first run by PID %d", pid);
 }
 
-/* Every process on the host, once, at start-up. Returns the number of files attached. */
-static int attach_existing(struct tracer *t, int *nproc)
+/* A process as seen at the last look: a dlopen() maps the library, and the size changes. */
+struct proc_sig {
+	pid_t pid;
+	unsigned long long start; /* start time: a pid reused is another process */
+	unsigned long vsize;	  /* address-space size */
+};
+
+/* Start time and size from /proc/PID/stat (fields 22 and 23): much cheaper than its maps. */
+static int read_proc_sig(pid_t pid, struct proc_sig *sig)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	/* The command name may hold anything, ')' included: the fields follow the last one. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1,
+			 " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+			 " %*s %llu %lu",
+			 &sig->start, &sig->vsize) != 2)
+		return -EIO;
+	sig->pid = pid;
+	return 0;
+}
+
+/*
+ * Every process on the host: once at start-up, then again now and then (rescan_processes()),
+ * when a process that has neither ended nor changed its size since the last look is skipped.
+ * Returns the number of interpreter files attached, or a negative errno.
+ */
+static int attach_existing(struct tracer *t, int *nproc, bool rescan)
 {
 	DIR *d = opendir("/proc");
+	struct proc_sig *fresh = NULL;
+	size_t nfresh = 0, cap = 0, j = 0;
 	struct dirent *de;
 	int files = 0;
 
@@ -359,19 +402,67 @@ static int attach_existing(struct tracer *t, int *nproc)
 	while ((de = readdir(d))) {
 		char *end, msg[PATH_MAX + 256];
 		long pid = strtol(de->d_name, &end, 10);
+		struct proc_sig sig;
+		bool have;
 		int ret;
 
 		if (*end || pid <= 0 || pid == getpid())
 			continue;
-		ret = st_attach_system(&t->att, (pid_t)pid, msg, sizeof(msg));
+		(*nproc)++;
+		/* Before its maps are read: a library mapped after this is seen next time. */
+		have = !read_proc_sig((pid_t)pid, &sig);
+		if (have && nfresh == cap) {
+			struct proc_sig *more = realloc(fresh, (cap ? 2 * cap : 512) * sizeof(*more));
+
+			if (more) {
+				fresh = more;
+				cap = cap ? 2 * cap : 512;
+			}
+		}
+		if (have && nfresh < cap)
+			fresh[nfresh++] = sig;
+		/* /proc lists pids in increasing order: the last look's list is walked along. */
+		while (j < t->nsigs && t->sigs[j].pid < pid)
+			j++;
+		if (rescan && have && j < t->nsigs && t->sigs[j].pid == pid &&
+		    t->sigs[j].start == sig.start && t->sigs[j].vsize == sig.vsize)
+			continue;
+		ret = st_attach_system(&t->att, (pid_t)pid, false, msg, sizeof(msg));
 		if (ret < 0)
 			die_msg("not tracing PID %ld: %s", pid, msg);
 		else
 			files += ret;
-		(*nproc)++;
 	}
 	closedir(d);
+	free(t->sigs);
+	t->sigs = fresh;
+	t->nsigs = nfresh;
 	return files;
+}
+
+/*
+ * An embedder may load libpython with dlopen() long after its exec, and nothing tells the
+ * reader when. System-wide, every process not yet known to run an attached interpreter is
+ * looked at again if its size changed: a read of its maps, each mapped file judged once per
+ * run (user/pyelf.c). The pass is spaced out by at least 50 times its own duration, so it
+ * takes at most 2% of a CPU however many processes there are, and by 1 s at least.
+ */
+#define RESCAN_MIN_NS 1000000000ULL
+#define RESCAN_SPACING 50
+
+static void rescan_processes(struct tracer *t)
+{
+	__u64 start = now_mono_ns(), took;
+	int nproc;
+
+	if (start < t->next_rescan)
+		return;
+	if (attach_existing(t, &nproc, true) > 0 && t->opts->verbose)
+		die_msg("attached to an interpreter loaded after its process started");
+	took = now_mono_ns() - start;
+	t->next_rescan = now_mono_ns() + (took * RESCAN_SPACING > RESCAN_MIN_NS
+						  ? took * RESCAN_SPACING
+						  : RESCAN_MIN_NS);
 }
 
 static int list_processes(void)
@@ -444,17 +535,17 @@ struct exec_ctx {
 	int attached;
 };
 
-static int at_exec(pid_t pid, void *data)
+/* at_exec: stopped right after an exec, when what it links is not mapped yet. */
+static int attach_command(pid_t pid, struct exec_ctx *x, bool at_exec)
 {
-	struct exec_ctx *x = data;
 	struct st_pyelf py;
 	char err[PATH_MAX + 256];
-	int ret = st_find_python(pid, &py, err, sizeof(err));
+	int ret = st_find_python(pid, at_exec ? ST_FIND_NEEDED : 0, &py, err, sizeof(err));
 
 	if (ret == -ENOENT)
 		return 0; /* not Python yet: a wrapper such as env or a shell */
 	if (ret == 0 && x->t->opts->follow) {
-		ret = st_attach_system(&x->t->att, pid, err, sizeof(err));
+		ret = st_attach_system(&x->t->att, pid, at_exec, err, sizeof(err));
 		ret = ret < 0 ? ret : add_target(x->t, pid);
 	} else if (ret == 0) {
 		ret = st_attach_pid(&x->t->att, pid, &py, err, sizeof(err));
@@ -471,6 +562,17 @@ static int at_exec(pid_t pid, void *data)
 	fprintf(stderr, "seatrace: attached: PID %d, %s (CPython %s)\n", pid, x->cmd[0],
 		py.version[0] ? py.version : "?");
 	return 1;
+}
+
+static int at_exec(pid_t pid, void *data)
+{
+	return attach_command(pid, data, true);
+}
+
+/* While the command runs without a Python: it may load one with dlopen(). */
+static int at_poll(pid_t pid, void *data)
+{
+	return attach_command(pid, data, false);
 }
 
 static void print_stats(struct tracer *t)
@@ -641,7 +743,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < opts.npids; i++) {
 		char msg[PATH_MAX + 256];
 
-		if (st_find_python(opts.pids[i], &pys[i], msg, sizeof(msg))) {
+		if (st_find_python(opts.pids[i], ST_FIND_NEEDED, &pys[i], msg, sizeof(msg))) {
 			die_msg("%s", msg);
 			goto cleanup;
 		}
@@ -704,7 +806,7 @@ int main(int argc, char **argv)
 		char msg[PATH_MAX + 256];
 
 		/* With --follow, children may run any interpreter: attach per file, filter by target. */
-		err = opts.follow ? st_attach_system(&t.att, opts.pids[i], msg, sizeof(msg))
+		err = opts.follow ? st_attach_system(&t.att, opts.pids[i], false, msg, sizeof(msg))
 				  : st_attach_pid(&t.att, opts.pids[i], &pys[i], msg, sizeof(msg));
 		if (err < 0 || (opts.follow && add_target(&t, opts.pids[i]))) {
 			if (err < 0)
@@ -715,7 +817,8 @@ int main(int argc, char **argv)
 			goto cleanup;
 		watch_semaphore(&t, opts.pids[i], &pys[i]);
 		fprintf(stderr, "seatrace: attached: PID %d, %s (CPython %s)\n", opts.pids[i],
-			pys[i].name, pys[i].version[0] ? pys[i].version : "?");
+			pys[i].file[0] ? pys[i].file : pys[i].path,
+			pys[i].version[0] ? pys[i].version : "?");
 	}
 	if (opts.cmd) {
 		struct exec_ctx x = { .t = &t, .cmd = opts.cmd };
@@ -726,7 +829,7 @@ int main(int argc, char **argv)
 			child = 0;
 			goto cleanup;
 		}
-		err = st_launch_release(child, at_exec, &x, &child_status);
+		err = st_launch_release(child, at_exec, at_poll, &x, &child_status);
 		if (err < 0) {
 			child = 0;
 			goto cleanup;
@@ -743,7 +846,7 @@ int main(int argc, char **argv)
 		npidfds = pidfds[0] >= 0;
 	}
 	if (system_wide) {
-		int nproc, files = attach_existing(&t, &nproc);
+		int nproc, files = attach_existing(&t, &nproc, false);
 
 		if (files < 0) {
 			die_msg("cannot scan /proc: %s", strerror(-files));
@@ -753,6 +856,7 @@ int main(int argc, char **argv)
 			"seatrace: attached: %d interpreter file%s, %d processes scanned; new "
 			"processes are traced as they start (Ctrl-C to stop)\n",
 			files, files == 1 ? "" : "s", nproc);
+		t.next_rescan = now_mono_ns() + RESCAN_MIN_NS;
 	}
 	fflush(stderr);
 
@@ -822,6 +926,8 @@ int main(int argc, char **argv)
 		ring_buffer__consume(t.rb);
 		report_lost(&t);
 		check_semaphores(&t);
+		if (system_wide)
+			rescan_processes(&t);
 		/* Lines are batched while records stream in; out they go whenever the ring is dry. */
 		if (!t.out_err)
 			t.out_err = st_output_flush(t.out);
@@ -867,6 +973,7 @@ cleanup:
 	if (t.out)
 		st_output_free(t.out);
 	st_pairer_free(t.pairer);
+	free(t.sigs);
 	seatrace_bpf__destroy(t.skel);
 	for (int i = 0; i < ST_MAX_PIDS; i++)
 		if (pidfds[i] >= 0)

@@ -10,6 +10,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,7 +233,7 @@ static void read_debug_offsets(Elf_Scn *scn, struct st_pyelf *py)
 static void read_needed(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct st_pyelf *py)
 {
 	Elf_Data *d = elf_getdata(scn, NULL);
-	size_t n = sh->sh_entsize ? sh->sh_size / sh->sh_entsize : 0;
+	size_t n = sh->sh_entsize ? sh->sh_size / sh->sh_entsize : 0, used = 0;
 
 	for (size_t i = 0; d && i < n; i++) {
 		GElf_Dyn dyn;
@@ -251,8 +252,11 @@ static void read_needed(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct st_pyelf *
 		if (dyn.d_tag != DT_NEEDED)
 			continue;
 		nm = elf_strptr(elf, sh->sh_link, dyn.d_un.d_val);
-		if (nm && !strncmp(nm, "libpython3", 10))
-			snprintf(py->needed_libpython, sizeof(py->needed_libpython), "%s", nm);
+		if (nm && *nm && used + strlen(nm) + 1 < sizeof(py->needed)) {
+			memcpy(py->needed + used, nm, strlen(nm) + 1);
+			used += strlen(nm) + 1;
+			py->nneeded++;
+		}
 	}
 }
 
@@ -295,7 +299,8 @@ static void read_only_span(Elf *elf, struct st_pyelf *py)
 	}
 }
 
-int st_pyelf_read(const char *path, struct st_pyelf *py)
+/* dyn_only: the dynamic section alone (DT_NEEDED and the search paths), nothing else. */
+static int read_elf(const char *path, struct st_pyelf *py, bool dyn_only)
 {
 	Elf_Scn *scn = NULL, *notes = NULL, *pyrt = NULL;
 	GElf_Shdr notes_sh;
@@ -308,7 +313,6 @@ int st_pyelf_read(const char *path, struct st_pyelf *py)
 
 	memset(py, 0, sizeof(*py));
 	snprintf(py->path, sizeof(py->path), "%s", path);
-	snprintf(py->name, sizeof(py->name), "%s", path);
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EINVAL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -331,7 +335,8 @@ int st_pyelf_read(const char *path, struct st_pyelf *py)
 		if (gelf_getehdr(elf, &eh))
 			py->dynamic = eh.e_type == ET_DYN;
 	}
-	read_only_span(elf, py);
+	if (!dyn_only)
+		read_only_span(elf, py);
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 		const char *nm;
@@ -341,7 +346,10 @@ int st_pyelf_read(const char *path, struct st_pyelf *py)
 		nm = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (!nm)
 			continue;
-		if (sh.sh_type == SHT_NOTE && !strcmp(nm, ".note.stapsdt")) {
+		if (dyn_only) {
+			if (sh.sh_type == SHT_DYNAMIC)
+				read_needed(elf, scn, &sh, py);
+		} else if (sh.sh_type == SHT_NOTE && !strcmp(nm, ".note.stapsdt")) {
 			notes = scn;
 			notes_sh = sh;
 		} else if (!strcmp(nm, ".stapsdt.base")) {
@@ -355,6 +363,8 @@ int st_pyelf_read(const char *path, struct st_pyelf *py)
 			read_needed(elf, scn, &sh, py);
 		}
 	}
+	if (dyn_only)
+		goto out;
 	if (notes)
 		read_notes(elf, notes, &notes_sh, base_addr, have_base, py);
 	if (pyrt)
@@ -371,4 +381,191 @@ out:
 		elf_end(elf);
 	close(fd);
 	return err;
+}
+
+int st_pyelf_read(const char *path, struct st_pyelf *py)
+{
+	return read_elf(path, py, false);
+}
+
+int st_pyelf_read_needed(const char *path, struct st_pyelf *py)
+{
+	return read_elf(path, py, true);
+}
+
+/*
+ * The cheap test before reading symbols: the python:audit note ("python\0audit\0" in its
+ * description), or _Py_NoneStruct, which every CPython defines, named in a string table
+ * (.dynstr of shared builds, .strtab of unstripped static ones). Only the section headers and
+ * those sections are touched: most files mapped by most processes stop here.
+ */
+static bool maybe_cpython(int fd)
+{
+	static const char note[] = "python\0audit", sym[] = "_Py_NoneStruct";
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	bool yes = false;
+
+	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx))
+		goto out;
+	while (!yes && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *nm;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_NOTE && sh.sh_type != SHT_STRTAB))
+			continue;
+		nm = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (sh.sh_type == SHT_NOTE && (!nm || strcmp(nm, ".note.stapsdt")))
+			continue;
+		d = elf_rawdata(scn, NULL);
+		if (!d || !d->d_buf)
+			continue;
+		/* Both needles with their terminating NUL: whole names only. */
+		if (sh.sh_type == SHT_NOTE)
+			yes = memmem(d->d_buf, d->d_size, note, sizeof(note)) != NULL;
+		else
+			yes = memmem(d->d_buf, d->d_size, sym, sizeof(sym)) != NULL;
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	return yes;
+}
+
+/* Verdicts of this run, by file identity. A Python's entry keeps what st_pyelf_read() found. */
+struct verdict {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct st_pyelf *py; /* NULL: not a CPython */
+	bool used;
+};
+
+/* A host has hundreds of distinct mapped files, rarely many thousands; past this, start over. */
+#define VERDICTS_MAX (1u << 16)
+
+static struct verdict *verdicts;
+static size_t nverdicts, verdicts_cap;
+
+static size_t verdict_hash(const struct stat *st)
+{
+	uint64_t h = (uint64_t)st->st_ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)st->st_dev;
+
+	return (size_t)(h ^ h >> 29);
+}
+
+static bool same_file(const struct verdict *v, const struct stat *st)
+{
+	return v->dev == st->st_dev && v->ino == st->st_ino && v->size == st->st_size &&
+	       v->mtime.tv_sec == st->st_mtim.tv_sec && v->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+static void verdicts_clear(void)
+{
+	for (size_t i = 0; i < verdicts_cap; i++)
+		free(verdicts[i].py);
+	free(verdicts);
+	verdicts = NULL;
+	nverdicts = verdicts_cap = 0;
+}
+
+static struct verdict *verdict_find(const struct stat *st)
+{
+	if (!verdicts_cap)
+		return NULL;
+	for (size_t i = verdict_hash(st) & (verdicts_cap - 1);; i = (i + 1) & (verdicts_cap - 1)) {
+		if (!verdicts[i].used)
+			return NULL;
+		if (same_file(&verdicts[i], st))
+			return &verdicts[i];
+	}
+}
+
+/* Keeps the verdict; `py` is taken over (freed on failure). Losing one only costs a re-read. */
+static void verdict_add(const struct stat *st, struct st_pyelf *py)
+{
+	size_t i;
+
+	if (nverdicts >= VERDICTS_MAX)
+		verdicts_clear();
+	if (2 * (nverdicts + 1) > verdicts_cap) {
+		size_t cap = verdicts_cap ? 2 * verdicts_cap : 256;
+		struct verdict *old = verdicts, *nv = calloc(cap, sizeof(*nv));
+		size_t oldcap = verdicts_cap;
+
+		if (!nv) {
+			free(py);
+			return;
+		}
+		verdicts = nv;
+		verdicts_cap = cap;
+		for (size_t k = 0; k < oldcap; k++) {
+			if (!old[k].used)
+				continue;
+			struct stat key = { .st_dev = old[k].dev, .st_ino = old[k].ino };
+
+			for (i = verdict_hash(&key) & (cap - 1); nv[i].used; i = (i + 1) & (cap - 1))
+				;
+			nv[i] = old[k];
+		}
+		free(old);
+	}
+	for (i = verdict_hash(st) & (verdicts_cap - 1); verdicts[i].used;
+	     i = (i + 1) & (verdicts_cap - 1))
+		;
+	verdicts[i] = (struct verdict){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
+					.mtime = st->st_mtim, .py = py, .used = true };
+	nverdicts++;
+}
+
+int st_pyelf_lookup(const char *path, const char *file, struct st_pyelf *py)
+{
+	struct st_pyelf *keep;
+	struct verdict *v;
+	struct stat st;
+	bool is_python = false;
+	int fd, ret;
+
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	v = verdict_find(&st);
+	if (v && !v->py)
+		return 0;
+	if (v) {
+		*py = *v->py;
+		goto found;
+	}
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = maybe_cpython(fd);
+	close(fd);
+	if (ret) {
+		ret = st_pyelf_read(path, py);
+		if (ret && ret != -ENOEXEC)
+			return ret; /* unreadable now: judge it again next time */
+		is_python = !ret && (py->is_python || py->nsites);
+	}
+	if (is_python) {
+		/* Out of memory: not remembered, read again next time. */
+		keep = malloc(sizeof(*keep));
+		if (keep) {
+			*keep = *py;
+			verdict_add(&st, keep);
+		}
+	} else {
+		verdict_add(&st, NULL);
+		return 0;
+	}
+found:
+	snprintf(py->path, sizeof(py->path), "%s", path);
+	snprintf(py->file, sizeof(py->file), "%s", file ? file : "");
+	return 1;
 }

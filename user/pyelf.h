@@ -20,8 +20,7 @@ enum st_audit_fn {
 
 struct st_pyelf {
 	char path[PATH_MAX]; /* a path the kernel can resolve to this file */
-	/* The file's name for messages: /proc/PID/exe or map_files/ resolved, else path. */
-	char name[PATH_MAX];
+	char file[PATH_MAX]; /* its name as the process knows it, for messages ("" if unknown) */
 	dev_t dev;
 	ino_t ino;
 	bool is_python;	 /* looks like a CPython interpreter or libpython */
@@ -38,8 +37,13 @@ struct st_pyelf {
 	size_t debug_len;
 	__u64 sym[ST_T_MAX]; /* link-time addresses, 0 if absent */
 	__u64 runtime;	     /* _PyRuntime */
-	char needed_libpython[64]; /* DT_NEEDED libpython3.X.so..., if any */
-	/* For the uprobe fallback (user/fallback.c): the loader's search paths, */
+	/*
+	 * DT_NEEDED names, NUL-separated, in order (as many as fit): a library that embeds CPython
+	 * may have any name, and right after exec it is not mapped yet.
+	 */
+	char needed[1024];
+	unsigned nneeded;
+	/* The loader's search paths for them, */
 	char rpath[512];   /* DT_RPATH, "" if none */
 	char runpath[512]; /* DT_RUNPATH, "" if none */
 	/* the audit functions, from .symtab/.dynsym (enum st_audit_fn), */
@@ -50,14 +54,28 @@ struct st_pyelf {
 	} fn[ST_FN_MAX];
 	/* and whether user/fallback.c found them usable: attach uprobes instead of the probe. */
 	bool fallback;
+	/* Set when the file is refused: st_layout_fill's why. */
+	const char *refusal;
 	/* Read-only PT_LOAD span, link-time addresses; ro_lo == ro_hi: none. */
 	__u64 ro_lo, ro_hi;
-	/* Set by st_find_python when it refuses the file: st_layout_fill's why. */
-	const char *refusal;
 };
 
 
 /* Reads `path`. Returns 0, or a negative errno (-ENOEXEC: not an ELF file). */
 int st_pyelf_read(const char *path, struct st_pyelf *out);
+
+/* Only what the dynamic section says (needed, rpath, runpath, dynamic): cheap. Same returns. */
+int st_pyelf_read_needed(const char *path, struct st_pyelf *out);
+
+/*
+ * Whether `path` is a CPython binary (the python:audit probe, or CPython's
+ * own symbols), judged by content whatever its name, and remembered for the
+ * run by device, inode, size and modification time: each file is read once
+ * however many processes map it. A file with neither the probe's note nor
+ * the name _Py_NoneStruct in its string tables is rejected without reading
+ * its symbols. Returns 1 with *py filled (py->path set to `path`, py->file
+ * to `file`), 0 when it is not a CPython, or a negative errno.
+ */
+int st_pyelf_lookup(const char *path, const char *file, struct st_pyelf *py);
 
 #endif
