@@ -86,8 +86,10 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/fetch-pythons.sh >/dev/null || \
 		echo "check: Debian's trixie/sid interpreters could not be fetched: their tests skip"
-	$(Q)tools/build-freethreaded.sh >/dev/null || \
+	$(Q)tools/build-cpython.sh freethreaded >/dev/null || \
 		echo "check: a free-threaded CPython could not be built: its tests skip"
+	$(Q)tools/build-cpython.sh static >/dev/null || \
+		echo "check: a statically linked CPython without the probe could not be built: its tests skip"
 	$(Q)$(MAKE) --no-print-directory test
 
 demo: deps

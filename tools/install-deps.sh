@@ -3,9 +3,11 @@
 # and this machine lacks. Safe to run again: it does nothing when all is there.
 set -eu
 
-# systemtap-sdt-dev: dtrace, for tools/build-freethreaded.sh (configure --with-dtrace)
+# systemtap-sdt-dev: dtrace, for tools/build-cpython.sh freethreaded (configure --with-dtrace);
+# libffi-dev: ctypes, built into tools/build-cpython.sh static
 pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
-libcmocka-dev python3-pytest python3.11 bpftrace systemtap-sdt-dev libpython3.11-dev patchelf"
+libcmocka-dev python3-pytest python3.11 bpftrace systemtap-sdt-dev libpython3.11-dev patchelf
+libffi-dev"
 
 missing=""
 for p in $pkgs; do

@@ -47,6 +47,7 @@ DEFAULT_INTERPRETERS = [
     os.path.join(CACHE, "bin", "python3.13-trixie"),
     os.path.join(CACHE, "bin", "python3.13-sid"),
     os.path.join(CACHE, "bin", "python3.14-sid"),
+    os.path.join(CACHE, "static", "src", "python"),  # tools/build-cpython.sh static
 ]
 
 # ---------------------------------------------------------------------------

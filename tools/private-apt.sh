@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Sourced by tools/fetch-pythons.sh and tools/build-freethreaded.sh: an apt
+# Sourced by tools/fetch-pythons.sh and tools/build-cpython.sh: an apt
 # configuration of the project's own, in a folder of the cache, so that
 # downloading Debian's packages or sources installs nothing system-wide.
 #

@@ -27,7 +27,10 @@ but `seatrace -- WRAPPER` cannot find the interpreter at exec time, /proc/PID/ex
 the loader and sys.executable cannot be re-run: `direct` tells which.
 
 pyenv builds have no probe: they are listed for the "no probe" paths (error message,
-uprobe fallback) and for layout checks.
+uprobe fallback) and for layout checks. So is "static-3.13", the python-build-standalone
+layout built by `tools/build-cpython.sh static` (cache: $CACHE/static, run in place from its
+build tree): CPython linked statically into the executable (no libpython*.so), no probe,
+.symtab kept; `binary` is the executable itself.
 
 refused_interpreters() are those seatrace must refuse rather than decode, kept out of
 all_interpreters() (whose tests expect decoded values): a free-threaded build from
@@ -44,7 +47,7 @@ CACHE = Path(os.environ.get("SEATRACE_PYTHON_CACHE", REPO / ".cache" / "pythons"
 PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
 FETCH_HINT = "run tools/fetch-pythons.sh"
 FT_DIR = CACHE / "freethreaded"
-BUILD_FT_HINT = "run tools/build-freethreaded.sh"
+BUILD_HINT = "run tools/build-cpython.sh {variant}"
 
 
 class Interpreter:
@@ -53,9 +56,12 @@ class Interpreter:
         self.version = version
         self.exe = str(exe)          # the interpreter executable
         self.binary = str(binary)    # what carries the probe
-        self.source = source         # "debian", "trixie", "sid", "pyenv"
+        self.source = source         # "debian", "trixie", "sid", "pyenv", "build"
+        self.build_dir = None        # source "build": $CACHE/VARIANT of tools/build-cpython.sh
         self.wrapper = str(wrapper) if wrapper else None
         self.refusal = None          # refused_interpreters(): what the refusal must say
+        # whether the build is meant to have the probe, known even when it is missing
+        self.probe_expected = source != "pyenv"
         self._probe = None
         self._direct = None
 
@@ -67,8 +73,8 @@ class Interpreter:
             hint = FETCH_HINT if self.source in ("trixie", "sid") else "not installed"
             if self.source == "build":
                 # The script leaves why it failed (no network, no compiler...).
-                failed = FT_DIR / "failed"
-                hint = BUILD_FT_HINT
+                failed = Path(self.build_dir) / "failed"
+                hint = BUILD_HINT.format(variant=Path(self.build_dir).name)
                 if failed.is_file():
                     hint += f"; it failed: {failed.read_text().strip()}"
             return f"{self.name}: {self.exe} is missing ({hint})"
@@ -133,9 +139,10 @@ def _cached(suite, minor):
                        wrapper=CACHE / "bin" / f"python3.{minor}-{suite}")
 
 
-def _freethreaded():
-    """The free-threaded build of tools/build-freethreaded.sh; its version from its source."""
-    src = FT_DIR / "src"
+def _built(variant, label):
+    """An interpreter of tools/build-cpython.sh VARIANT, run in place from its build tree;
+    its version from its source."""
+    src = CACHE / variant / "src"
     version = (3, 13)
     try:
         defs = dict(l.split()[1:3] for l in (src / "Include" / "patchlevel.h").read_text()
@@ -144,8 +151,22 @@ def _freethreaded():
     except (OSError, KeyError, ValueError):
         pass
     exe = src / "python"
-    i = Interpreter(f"freethreaded-{version[0]}.{version[1]}", version, exe, exe, "build")
+    i = Interpreter(f"{label}-{version[0]}.{version[1]}", version, exe, exe, "build")
+    i.build_dir = str(CACHE / variant)
+    return i
+
+
+def _freethreaded():
+    """The free-threaded build (tools/build-cpython.sh freethreaded)."""
+    i = _built("freethreaded", "freethreaded")
     i.refusal = "free-threaded"
+    return i
+
+
+def static():
+    """The python-build-standalone layout (tools/build-cpython.sh static)."""
+    i = _built("static", "static")
+    i.probe_expected = False
     return i
 
 
@@ -170,6 +191,7 @@ def all_interpreters():
         _pyenv(11, 7),
         _pyenv(12, 1),
         _pyenv(13, 0),
+        static(),
     ]
 
 
@@ -210,8 +232,9 @@ def params(probe=None, direct=None, min_version=None):
             continue
         if reason is None:
             out.append(pytest.param(i, id=i.name))
-        elif probe is None or i.source != "pyenv" or probe is False:
-            # a missing pyenv build cannot have the probe: no point listing it for probe=True
+        elif probe is None or i.probe_expected or probe is False:
+            # a missing build without the probe cannot have it: no point listing it for
+            # probe=True
             out.append(pytest.param(i, id=i.name, marks=pytest.mark.skip(reason=reason)))
     return out
 

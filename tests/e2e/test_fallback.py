@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 """The uprobe fallback: interpreters built without the python:audit probe (pyenv's
-3.8-3.13, --enable-shared, unstripped) are traced through uprobes on sys_audit_tstate
-(3.9+) or PySys_Audit (3.8), and sys_audit (Python-level sys.audit()).
+3.8-3.13, --enable-shared, unstripped; and "static-3.13", CPython linked statically into
+the executable as python-build-standalone has it, from
+tools/build-cpython.sh static) are traced through uprobes on sys_audit_tstate (3.9+) or
+PySys_Audit (3.8), and sys_audit (Python-level sys.audit()).
 
 The records must be the ones the probe path writes for the same event: every test
 compares with Debian's python3.11 (the probe) where the event is the same, and with
@@ -233,14 +235,26 @@ def test_startup_events_as_the_probe(interp):
 
 def pyenv_or_skip(minor):
     for i in interpreters.available(probe=False):
-        if i.version == (3, minor):
+        if i.version == (3, minor) and i.source == "pyenv":
             return i
     pytest.skip(f"no pyenv 3.{minor} on this machine")
 
 
-def test_pid_mode(procs, tmp_path):
-    """-p on a running pyenv process: libpython is mapped, attached through map_files."""
-    interp = pyenv_or_skip(12)
+def present_or_skip(name):
+    interp = interpreters.by_name(name)
+    reason = interp.missing_reason()
+    if reason:
+        pytest.skip(reason)
+    assert not interp.has_probe, interp
+    return interp
+
+
+# A shared libpython (pyenv) and CPython inside the executable (static).
+@pytest.mark.parametrize("name", ["pyenv-3.12", "static-3.13"])
+def test_pid_mode(procs, tmp_path, name):
+    """-p on a running process: its libpython, or its executable, is mapped, attached
+    through map_files."""
+    interp = present_or_skip(name)
     w = procs.workload("controlled.py", python=interp.python)
     w.expect("ready")
     t = procs.tracer(["-j", "-e", "seatrace.*", "-p", w.pid], tmp_path / "out.jsonl")
@@ -258,12 +272,14 @@ def test_pid_mode(procs, tmp_path):
     assert evs[0]["args"] == ["hello", "wörld"]
     assert evs[0]["pid"] == evs[0]["tid"] == w.pid
     assert evs[1]["args"] == [tid] and evs[1]["tid"] == tid
-    assert evs[0]["comm"] == "python3.12"
+    assert evs[0]["comm"] == os.path.basename(interp.python)[:15]
 
 
-def test_system_wide_new_process(procs, tmp_path):
-    """System-wide: a pyenv interpreter started after seatrace is attached by its file."""
-    interp = pyenv_or_skip(10)
+@pytest.mark.parametrize("name", ["pyenv-3.10", "static-3.13"])
+def test_system_wide_new_process(procs, tmp_path, name):
+    """System-wide: an interpreter without the probe started after seatrace is attached
+    by its file (its libpython, or the executable itself)."""
+    interp = present_or_skip(name)
     t = procs.tracer(["-j", "-e", "seatrace.fbsys"], tmp_path / "out.jsonl")
     t.wait_attached()
     # It raises its event until told to stop: attaching takes what it takes.
@@ -290,15 +306,16 @@ def test_system_wide_new_process(procs, tmp_path):
     assert ev and all(e["args"] == [42] for e in ev), res
 
 
-def test_list_shows_uprobes(procs):
-    interp = pyenv_or_skip(11)
+@pytest.mark.parametrize("name", ["pyenv-3.11", "static-3.13"])
+def test_list_shows_uprobes(procs, name):
+    interp = present_or_skip(name)
     p = procs.popen([interp.python, "-c", "import sys; sys.stdin.read()"],
                     stdin=subprocess.PIPE)
     res = run_seatrace("--list")
     assert res.returncode == 0, res
     rows = {int(l.split()[0]): l for l in res.stdout.splitlines()[1:]}
     assert p.pid in rows, res.stdout
-    assert "uprobes" in rows[p.pid] and "3.11" in rows[p.pid], rows[p.pid]
+    assert "uprobes" in rows[p.pid] and "%d.%d" % interp.version in rows[p.pid], rows[p.pid]
 
 
 def test_stripped_symtab(tmp_path):
@@ -328,6 +345,79 @@ def test_stripped_symtab(tmp_path):
     assert full["os.setxattr"][1:] == ["user.seatrace", {"bytes": "AP92"}, 0]
     code = full["code.__new__"]
     assert code[2:] == ["renamed", 2, 0, 1, 3, 1, 3], code  # 3.11: five on the stack
+    assert [e["args"][1] for e in res.events if e["event"] == "ctypes.dlsym"] == \
+        ["caf\xe9", "\u20acuro", "\U0001f600x", "plain"]
+
+
+def static_copy(tmp_path, strip):
+    """A copy of static-3.13's executable (strip --strip-all: .dynsym alone) that runs as in
+    its build tree: beside it pybuilddir.txt, and Lib, Modules, build linked from there."""
+    interp = present_or_skip("static-3.13")
+    if strip and not shutil.which("strip"):
+        pytest.skip("strip (binutils) is not installed")
+    src = os.path.dirname(interp.exe)
+    d = tmp_path / "static"
+    d.mkdir()
+    exe = d / "python"
+    shutil.copy2(interp.exe, exe)
+    shutil.copy2(os.path.join(src, "pybuilddir.txt"), d)
+    for name in ("Lib", "Modules", "build"):
+        os.symlink(os.path.join(src, name), d / name)
+    if strip:
+        subprocess.run(["strip", "--strip-all", str(exe)], check=True)
+        syms = subprocess.run(["readelf", "-W", "-s", str(exe)], capture_output=True,
+                              text=True, check=True).stdout
+        assert "sys_audit_tstate" not in syms and " PySys_Audit" in syms, syms[-2000:]
+    return interp, str(exe)
+
+
+def test_static_command_mode_from_first_event():
+    """CPython inside the executable (no libpython, no probe): command mode finds it in the
+    executable at exec and attaches before it runs, so start-up is traced from its first
+    event, as the probe path traces it (test_command.py)."""
+    interp = present_or_skip("static-3.13")
+    needed = subprocess.run(["readelf", "-d", interp.exe], capture_output=True, text=True,
+                            check=True).stdout
+    assert "libpython" not in needed, needed
+    res = run_seatrace("-j", "--", interp.exe, "-c", "pass")
+    assert res.returncode == 0, res
+    assert f"attached: PID {res.events[0]['pid']}, {interp.exe} (CPython 3.13." in res.stderr, res
+    evs = res.events
+    names = [e["event"] for e in evs]
+    run = names.index("cpython.run_command")
+    assert evs[run]["args"] == ["pass\n"]
+    first_import = names.index("import")
+    assert evs[first_import]["args"][0] == "_frozen_importlib_external", evs[first_import]
+    enc = next(k for k, e in enumerate(evs) if e["event"] == "import"
+               and e["args"][0] == "encodings")
+    assert 0 < first_import < enc < run
+    assert evs[0]["event"] in {"marshal.loads", "open", "import", "exec", "os.listdir"}, evs[0]
+
+
+def test_stripped_static(tmp_path):
+    """CPython inside a stripped executable (.dynsym only): found by PySys_Audit in its
+    .dynsym, in command mode; the C-level PySys_Audit events are decoded as in the
+    unstripped executable; Python-level sys.audit() and _PySys_Audit events are missed."""
+    interp, exe = static_copy(tmp_path, strip=True)
+    first = {}
+    for run, python in (("full", interp.exe), ("stripped", exe)):
+        (tmp_path / run).mkdir()
+        res = run_c_events(python, tmp_path / run)
+        assert f"{python} (CPython 3.13." in res.stderr, res
+        first[run] = {}
+        for e in res.events:
+            first[run].setdefault(e["event"], json.loads(
+                json.dumps(e["args"]).replace(str(tmp_path / run), "TMP")))
+    got, want = first["stripped"], first["full"]
+    assert "seatrace.mark" in want and "seatrace.mark" not in got
+    assert "seatrace.expect" not in got
+    assert "sys._getframe" in want and "sys._getframe" not in got  # _PySys_Audit in 3.13
+    for name in ("os.chmod", "os.chown", "os.lockf", "os.truncate", "array.__new__",
+                 "os.setxattr", "gc.get_objects", "code.__new__"):
+        assert got[name] == want[name], name
+    assert got["socket.__new__"][1:] == want["socket.__new__"][1:]
+    assert got["os.chown"][1:] == [2**32 - 1, 2**32 - 1, -1]
+    assert got["os.truncate"][1] == -(2**40)
     assert [e["args"][1] for e in res.events if e["event"] == "ctypes.dlsym"] == \
         ["caf\xe9", "\u20acuro", "\U0001f600x", "plain"]
 
