@@ -97,6 +97,17 @@ static int detach_running(pid_t pid)
 	}
 }
 
+/* The command must not run on untraced: killed, then reaped. */
+static int abandon(pid_t pid, int err)
+{
+	int st;
+
+	kill(pid, SIGKILL);
+	ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	waitpid(pid, &st, 0);
+	return err;
+}
+
 int st_launch_release(pid_t pid, st_exec_cb cb, st_exec_cb poll, void *ctx, int *status)
 {
 	const struct timespec pause = { 0, ST_LAUNCH_POLL_MS * 1000000L };
@@ -105,12 +116,8 @@ int st_launch_release(pid_t pid, st_exec_cb cb, st_exec_cb poll, void *ctx, int 
 	for (;;) {
 		int st, sig = 0;
 
-		if (ret < 0) {
-			kill(pid, SIGKILL);
-			ptrace(PTRACE_DETACH, pid, NULL, NULL);
-			waitpid(pid, &st, 0);
-			return ret;
-		}
+		if (ret < 0)
+			return abandon(pid, ret);
 		if (ret > 0) {
 			ptrace(PTRACE_DETACH, pid, NULL, NULL);
 			return 1;
@@ -128,12 +135,8 @@ int st_launch_release(pid_t pid, st_exec_cb cb, st_exec_cb poll, void *ctx, int 
 			if (w == 0) {
 				/* Running, no Python yet: it may load one with dlopen(). */
 				ret = poll(pid, ctx);
-				if (ret < 0) {
-					kill(pid, SIGKILL);
-					ptrace(PTRACE_DETACH, pid, NULL, NULL);
-					waitpid(pid, &st, 0);
-					return ret;
-				}
+				if (ret < 0)
+					return abandon(pid, ret);
 				if (ret > 0) {
 					ret = detach_running(pid);
 					return ret < 0 ? ret : 1;
