@@ -227,7 +227,7 @@ enum nc_verdict {
 };
 
 struct name_ent {
-	__u64 key; /* (slot + 1) << 48 | link-time address; 0: empty or being written */
+	__u64 key; /* (slot + 1) << 48 | link-time address; 0: empty */
 	__u16 len;
 	__u8 verdict; /* enum nc_verdict */
 	__u8 pair;    /* may_pair() */
@@ -947,11 +947,9 @@ static __always_inline __u8 rec_verdict(struct scratch *sc, struct st_event *e, 
  * when `event` lies in the interpreter's read-only segments and was seen
  * before on this CPU, else read and decided (rec_name, rec_verdict), and
  * remembered when it may be. A dropped name is not even copied, unless
- * syscall correlation needs it.
- *
- * An entry's key is cleared while it is written and checked again after it
- * is read: a program preempted mid-way by another on this CPU never uses a
- * half-written entry.
+ * syscall correlation needs it. The cache lives in the CPU's scratch, which
+ * rec_scratch() hands to one program at a time: no entry is ever seen half
+ * written.
  */
 static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout *lo, __u32 slot,
 					    __u64 bias, const char *event, __u8 *pair)
@@ -964,32 +962,23 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 	if (at >= lo->ro_lo && at < lo->ro_hi && at < (1ULL << 48)) {
 		key = (__u64)(slot + 1) << 48 | at;
 		ne = &sc->nc[((at * 0x9E3779B97F4A7C15ULL) >> 58) & (NC_SLOTS - 1)];
-		if (*(volatile __u64 *)&ne->key == key) {
-			__u16 len = ne->len;
-
-			verdict = ne->verdict;
+		if (ne->key == key) {
 			*pair = ne->pair;
-			if (verdict != NC_DROP || cfg_syscalls)
+			if (ne->verdict != NC_DROP || cfg_syscalls)
 				__builtin_memcpy(e->tail, ne->name, NC_NAME);
-			asm volatile("" ::: "memory");
-			if (*(volatile __u64 *)&ne->key == key) {
-				e->flags = 0;
-				e->name_len = len;
-				return verdict;
-			}
+			e->flags = 0;
+			e->name_len = ne->len;
+			return ne->verdict;
 		}
 	}
 	rec_name(e, event);
 	verdict = rec_verdict(sc, e, pair);
 	if (ne && e->name_len && e->name_len < NC_NAME && !(e->flags & ST_EF_NAME_TRUNC)) {
-		*(volatile __u64 *)&ne->key = 0;
-		asm volatile("" ::: "memory");
 		__builtin_memcpy(ne->name, e->tail, NC_NAME);
 		ne->len = e->name_len;
 		ne->verdict = verdict;
 		ne->pair = *pair;
-		asm volatile("" ::: "memory");
-		*(volatile __u64 *)&ne->key = key;
+		ne->key = key;
 	}
 	return verdict;
 }
