@@ -107,6 +107,12 @@ static __u64 sum_stat(struct seatrace_bpf *skel, __u32 idx)
 	return total;
 }
 
+/*
+ * The longest the reader sleeps: an event in a quiet process waits at most
+ * this long to be shown (a busy one wakes the reader sooner, see rec_end()).
+ */
+#define WAIT_MS 100
+
 static __u64 now_mono_ns(void)
 {
 	struct timespec ts;
@@ -861,10 +867,18 @@ int main(int argc, char **argv)
 	fflush(stderr);
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = { .events = EPOLLIN };
+	/*
+	 * The ring is watched edge-triggered: a level-triggered watch reports it
+	 * ready whenever one record is unread, so the reader would spin on a busy
+	 * ring, a few records per pass, competing with the traced process for the
+	 * machine. Edge-triggered, it sleeps until the kernel's batched wake-up
+	 * (a quarter of the ring, see rec_end()) or the timeout.
+	 */
+	int rbfd = bpf_map__fd(t.skel->maps.events);
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.fd = rbfd};
 
-	ev.data.fd = ring_buffer__epoll_fd(t.rb);
-	epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	epoll_ctl(epfd, EPOLL_CTL_ADD, rbfd, &ev);
+	ev.events = EPOLLIN;
 	ev.data.fd = sfd;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
 	for (int i = 0; i < npidfds; i++) {
@@ -875,9 +889,12 @@ int main(int argc, char **argv)
 	/* System-wide, nothing ends the run but a signal. */
 	live = system_wide ? 1 : npidfds;
 	exit_code = 0;
+	bool more = false; /* the last drain stopped on its budget: records are waiting */
+	__u64 next_chores = 0;
+
 	while (live > 0 && !stopping) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(epfd, evs, 8, 100);
+		int n = epoll_wait(epfd, evs, 8, more ? 0 : WAIT_MS);
 
 		if (n < 0 && errno != EINTR) {
 			die_msg("epoll_wait: %s", strerror(errno));
@@ -907,7 +924,7 @@ int main(int argc, char **argv)
 						stopping = 1;
 					}
 				}
-			} else if (fd != ring_buffer__epoll_fd(t.rb)) {
+			} else if (fd != rbfd) {
 				/* A traced process ended: its events are all in the ring by now. */
 				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 				t.budget = INT_MAX;
@@ -924,8 +941,15 @@ int main(int argc, char **argv)
 		/* Wake-ups are batched in the kernel: always drain, whatever woke us. */
 		t.budget = 65536;
 		ring_buffer__consume(t.rb);
-		report_lost(&t);
-		check_semaphores(&t);
+		more = t.budget <= 0;
+		/* Each chore costs system calls: once per wait period, not once per drain. */
+		__u64 now = now_mono_ns();
+
+		if (now >= next_chores) {
+			next_chores = now + WAIT_MS * 1000000ULL;
+			report_lost(&t);
+			check_semaphores(&t);
+		}
 		if (system_wide)
 			rescan_processes(&t);
 		/* Lines are batched while records stream in; out they go whenever the ring is dry. */
