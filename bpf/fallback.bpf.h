@@ -1131,7 +1131,7 @@ static __always_inline int fb_seen_already(struct st_layout *lo, __u64 id, struc
 static __always_inline int fb_event(struct pt_regs *ctx, struct scratch *sc, struct st_layout *lo,
 				    __u64 id, __u64 cookie)
 {
-	__u32 slot = ST_FB_SLOT(cookie), site = ST_FB_SITE(cookie), kind = ST_FB_KIND(cookie);
+	__u32 slot = ST_COOKIE_SLOT(cookie), site = ST_COOKIE_SITE(cookie), kind = ST_FB_KIND(cookie);
 	struct fb_scratch *fb;
 	struct fb_state *f;
 	const char *event, *fmt;
@@ -1209,7 +1209,7 @@ int audit_fallback(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), cookie = bpf_get_attach_cookie(ctx);
 	struct st_layout *lo = NULL;
-	struct scratch *sc = rec_scratch(id, ST_FB_SLOT(cookie), &lo);
+	struct scratch *sc = rec_scratch(id, ST_COOKIE_SLOT(cookie), &lo);
 
 	if (!sc || !lo)
 		return 0;

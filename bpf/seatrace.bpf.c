@@ -12,7 +12,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include <bpf/usdt.bpf.h>
 #include "wire.h"
 #include "glob_match.h"
 
@@ -820,29 +819,10 @@ static __always_inline int tamper_sign(const __u8 *n, __u32 len)
 }
 
 /*
- * The load bias of the object the probe is in: the instruction pointer
- * minus the site's link-time address. Mappings are page aligned, so the
- * site that fired is the one giving a page-aligned difference.
- */
-static __always_inline __u64 load_bias(struct st_layout *lo, __u64 ip)
-{
-	for (__u32 i = 0; i < ST_MAX_SITES; i++) {
-		if (i >= lo->nsites)
-			break;
-		__u64 diff = ip - lo->site[i];
-
-		if ((diff & 0xfff) == 0)
-			return diff;
-		/* Some kernels report the address after the trap instruction. */
-		if (((diff - 1) & 0xfff) == 0)
-			return diff - 1;
-	}
-	return 0;
-}
-
-/*
- * The uprobe fallback (bpf/fallback.bpf.h) knows which site fired from its
- * cookie: the bias is the difference, whichever way the kernel reports it.
+ * The load bias of the object the probe is in: the instruction pointer minus
+ * the link-time address of the site that fired, which the cookie names (the
+ * probe's sites and the uprobe fallback's alike). Some kernels report the
+ * address after the trap instruction: the bias is page aligned either way.
  */
 static __always_inline __u64 site_bias(struct st_layout *lo, __u32 site, __u64 ip)
 {
@@ -1059,11 +1039,9 @@ static __always_inline void rec_end(struct dec_ctx *d)
 }
 
 /* One event from the probe, into the scratch rec_scratch() handed out. */
-static __always_inline void audit_event(struct pt_regs *ctx, struct scratch *sc,
-					struct st_layout *lo, __u64 id, __u32 slot,
-					const char *event, void *args)
+static __always_inline void audit_event(struct scratch *sc, struct st_layout *lo, __u64 id,
+					__u32 slot, __u64 bias, const char *event, void *args)
 {
-	__u64 bias = load_bias(lo, PT_REGS_IP(ctx));
 	__u8 pair = 0, verdict = rec_name_cached(sc, lo, slot, bias, event, &pair);
 
 	/* On the stack: bpf_loop() wants its context there, and map memory cannot hold pointers. */
@@ -1077,17 +1055,78 @@ static __always_inline void audit_event(struct pt_regs *ctx, struct scratch *sc,
 	rec_end(d);
 }
 
-SEC("usdt")
-int BPF_USDT(audit, const char *event, void *args)
+/* A register of the trap's, by enum st_preg: constant offsets, as the verifier wants. */
+static __always_inline __u64 usdt_reg(struct pt_regs *ctx, __u8 reg)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 slot = (__u32)bpf_usdt_cookie(ctx);
+	__u64 v = 0;
+
+	/*
+	 * barrier_var() keeps each case's load its own: merged, the loads
+	 * become one at a computed offset, which the verifier refuses.
+	 */
+#define REG_CASE(r, field)      \
+	case r:                 \
+		v = ctx->field; \
+		barrier_var(v); \
+		break
+	switch (reg) {
+		REG_CASE(ST_PREG_AX, ax);
+		REG_CASE(ST_PREG_BX, bx);
+		REG_CASE(ST_PREG_CX, cx);
+		REG_CASE(ST_PREG_DX, dx);
+		REG_CASE(ST_PREG_SI, si);
+		REG_CASE(ST_PREG_DI, di);
+		REG_CASE(ST_PREG_BP, bp);
+		REG_CASE(ST_PREG_SP, sp);
+		REG_CASE(ST_PREG_R8, r8);
+		REG_CASE(ST_PREG_R9, r9);
+		REG_CASE(ST_PREG_R10, r10);
+		REG_CASE(ST_PREG_R11, r11);
+		REG_CASE(ST_PREG_R12, r12);
+		REG_CASE(ST_PREG_R13, r13);
+		REG_CASE(ST_PREG_R14, r14);
+		REG_CASE(ST_PREG_R15, r15);
+	}
+#undef REG_CASE
+	return v;
+}
+
+/* One probe argument where the note says it is (user/pyelf.c, st_usdt_parse_arg()). */
+static __always_inline __u64 usdt_arg(struct pt_regs *ctx, const struct st_usdt_arg *a)
+{
+	__u64 v = 0;
+
+	if (a->kind == ST_UA_REG)
+		v = usdt_reg(ctx, a->reg);
+	else if (a->kind == ST_UA_DEREF)
+		bpf_probe_read_user(&v, sizeof(v), (const void *)(usdt_reg(ctx, a->reg) + a->off));
+	else if (a->kind == ST_UA_CONST)
+		v = (__u64)(__s64)a->off;
+	if (a->shift < 64) {
+		v <<= a->shift;
+		v = a->is_signed ? (__u64)((__s64)v >> a->shift) : v >> a->shift;
+	}
+	return v;
+}
+
+/*
+ * The python:audit probe, one uprobe per site (user/attach.c): the cookie
+ * names the layout slot and the site, which gives the load bias and where
+ * the site keeps the event name and the arguments tuple.
+ */
+SEC("uprobe")
+int audit(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), cookie = bpf_get_attach_cookie(ctx);
+	__u32 slot = ST_COOKIE_SLOT(cookie), site = ST_COOKIE_SITE(cookie) & (ST_MAX_SITES - 1);
 	struct st_layout *lo = NULL;
 	struct scratch *sc = rec_scratch(id, slot, &lo);
 
 	if (!sc || !lo)
 		return 0;
-	audit_event(ctx, sc, lo, id, slot, event, args);
+	audit_event(sc, lo, id, slot, site_bias(lo, site, PT_REGS_IP(ctx)),
+		    (const char *)usdt_arg(ctx, &lo->site_arg[site][0]),
+		    (void *)usdt_arg(ctx, &lo->site_arg[site][1]));
 	rec_release(sc);
 	return 0;
 }
@@ -1095,9 +1134,9 @@ int BPF_USDT(audit, const char *event, void *args)
 /* Interpreters built without the probe: uprobes on the audit functions instead. */
 #include "fallback.bpf.h"
 
-/* The benchmark's floor: the same probe with nothing done. */
-SEC("usdt")
-int BPF_USDT(audit_floor, const char *event, void *args)
+/* The benchmark's floor: the same uprobes with nothing done. */
+SEC("uprobe")
+int audit_floor(struct pt_regs *ctx)
 {
 	return 0;
 }

@@ -174,6 +174,47 @@ enum st_layout_flags {
 	ST_LF_TSTATE_WALK = 1 << 6,   /* 3.12+: find the thread state by native thread id */
 };
 
+/*
+ * Where a probe site keeps one of its arguments, from the stapsdt note's
+ * argument string ("8@%rbx", "-4@-20(%rbp)", "8@$0"): the program reads
+ * it straight from the trap's registers (bpf/seatrace.bpf.c, usdt_arg()).
+ */
+enum st_usdt_arg_kind {
+	ST_UA_NONE,  /* not described: unusable */
+	ST_UA_CONST, /* the value is `off` */
+	ST_UA_REG,   /* the value is register `reg` */
+	ST_UA_DEREF, /* the value is at user address `reg` + `off` */
+};
+
+/* Registers by their pt_regs field, x86_64. */
+enum st_preg {
+	ST_PREG_AX = 1,
+	ST_PREG_BX,
+	ST_PREG_CX,
+	ST_PREG_DX,
+	ST_PREG_SI,
+	ST_PREG_DI,
+	ST_PREG_BP,
+	ST_PREG_SP,
+	ST_PREG_R8,
+	ST_PREG_R9,
+	ST_PREG_R10,
+	ST_PREG_R11,
+	ST_PREG_R12,
+	ST_PREG_R13,
+	ST_PREG_R14,
+	ST_PREG_R15,
+	ST_PREG_IP,
+};
+
+struct st_usdt_arg {
+	__s32 off;
+	__u8 kind;	/* enum st_usdt_arg_kind */
+	__u8 reg;	/* enum st_preg */
+	__u8 shift;	/* 64 - 8 * size: the value is the low `size` bytes */
+	__u8 is_signed; /* sign-extend them */
+};
+
 enum st_layout_type {
 	ST_T_NONE_OBJ, /* _Py_NoneStruct (an object, not a type) */
 	ST_T_TRUE_OBJ,
@@ -197,6 +238,7 @@ struct st_layout {
 	__u32 nsites;
 	__u32 _pad;
 	__u64 site[ST_MAX_SITES];	/* probe sites, link-time addresses */
+	struct st_usdt_arg site_arg[ST_MAX_SITES][2]; /* the probe's event, args at each site */
 	__u64 addr[ST_T_MAX];	/* link-time addresses of the singletons and types */
 	/* object header and type object */
 	__u16 ob_type, ob_size, tp_name, tp_flags;
@@ -322,10 +364,14 @@ enum st_fb_kind {
 	ST_FB_SYS_AUDIT,   /* static sys_audit(self, args, nargs): Python-level sys.audit() */
 };
 
-#define ST_FB_COOKIE(slot, site, kind, spadj)                                              \
-	((__u64)(slot) | (__u64)(site) << 8 | (__u64)(kind) << 16 | (__u64)(spadj) << 32)
-#define ST_FB_SLOT(c) ((__u32)(c)&0xff)
-#define ST_FB_SITE(c) ((__u32)((c) >> 8) & 0xff)
+/* The probe's own uprobes, one per site: which layout slot, which site. */
+#define ST_SITE_COOKIE(slot, site) ((__u64)(slot) | (__u64)(site) << 8)
+/* Both kinds of cookie start so. */
+#define ST_COOKIE_SLOT(c) ((__u32)(c)&0xff)
+#define ST_COOKIE_SITE(c) ((__u32)((c) >> 8) & 0xff)
+
+#define ST_FB_COOKIE(slot, site, kind, spadj) \
+	(ST_SITE_COOKIE(slot, site) | (__u64)(kind) << 16 | (__u64)(spadj) << 32)
 #define ST_FB_KIND(c) ((__u32)((c) >> 16) & 0xff)
 #define ST_FB_SPADJ(c) ((__u32)((c) >> 32))
 

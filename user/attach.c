@@ -312,12 +312,56 @@ int st_attach_slot(struct st_attach *a, const struct st_pyelf *py, char *err, si
 	return (int)key;
 }
 
+/*
+ * The probe's sites, one uprobe each, with the semaphore's reference counter
+ * (the kernel raises it while a uprobe is attached, so CPython raises the
+ * probe) and a cookie naming the slot and the site. Not libbpf's USDT
+ * support: its programs fetch each argument through a subprogram, a map
+ * lookup and a helper call, about 4% of a traced process's time per event
+ * here; the layout tells the program where each site keeps its arguments
+ * instead (st_layout.site_arg). All sites or none: on failure the ones made
+ * are destroyed.
+ */
+static int attach_sites(struct st_attach *a, pid_t pid, const struct st_pyelf *py, int slot,
+			char *err, size_t errlen)
+{
+	struct bpf_program *prog = a->floor ? a->skel->progs.audit_floor : a->skel->progs.audit;
+	unsigned first = a->nlinks;
+
+	if (a->nlinks + py->nsites > ST_MAX_LINKS) {
+		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
+		return -E2BIG;
+	}
+	for (unsigned i = 0; i < py->nsites; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts);
+		struct bpf_link *link;
+
+		opts.bpf_cookie = ST_SITE_COOKIE(slot, i);
+		opts.ref_ctr_offset = py->semaphore ? (size_t)py->sem_off : 0;
+		link = bpf_program__attach_uprobe_opts(prog, pid, py->path, (size_t)py->site_off[i],
+						       &opts);
+		if (!link) {
+			int ret = -errno;
+
+			while (a->nlinks > first)
+				bpf_link__destroy(a->links[--a->nlinks]);
+			if (pid > 0)
+				snprintf(err, errlen,
+					 "cannot attach to python:audit in %s for PID %d: %s",
+					 py->path, pid, strerror(-ret));
+			else
+				snprintf(err, errlen, "cannot attach to python:audit in %s: %s",
+					 py->path, strerror(-ret));
+			return ret;
+		}
+		a->links[a->nlinks++] = link;
+	}
+	return 0;
+}
+
 int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, char *err,
 		  size_t errlen)
 {
-	LIBBPF_OPTS(bpf_usdt_opts, opts);
-	struct bpf_program *prog = a->floor ? a->skel->progs.audit_floor : a->skel->progs.audit;
-	struct bpf_link *link;
 	int slot;
 
 	if (py->fallback) /* built without the probe: uprobes (user/fallback.c) */
@@ -329,17 +373,7 @@ int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, cha
 	slot = st_attach_slot(a, py, err, errlen);
 	if (slot < 0)
 		return slot;
-	opts.usdt_cookie = (__u64)slot;
-	link = bpf_program__attach_usdt(prog, pid, py->path, "python", "audit", &opts);
-	if (!link) {
-		int ret = -errno;
-
-		snprintf(err, errlen, "cannot attach to python:audit in %s for PID %d: %s", py->path,
-			 pid, strerror(-ret));
-		return ret;
-	}
-	a->links[a->nlinks++] = link;
-	return 0;
+	return attach_sites(a, pid, py, slot, err, errlen);
 }
 
 void st_attach_detach_all(struct st_attach *a)
@@ -419,11 +453,8 @@ static void remember(struct st_attach *a, dev_t dev, ino_t ino, int state)
 
 int st_attach_system(struct st_attach *a, pid_t pid, bool at_exec, char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_usdt_opts, opts);
-	struct bpf_program *prog = a->floor ? a->skel->progs.audit_floor : a->skel->progs.audit;
 	char path[64];
 	struct st_pyelf py;
-	struct bpf_link *link;
 	struct stat exe;
 	int ret, slot, state;
 
@@ -479,18 +510,13 @@ int st_attach_system(struct st_attach *a, pid_t pid, bool at_exec, char *err, si
 		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_REFUSED);
 		return slot;
 	}
-	opts.usdt_cookie = (__u64)slot;
-	link = bpf_program__attach_usdt(prog, -1, py.path, "python", "audit", &opts);
-	if (!link) {
-		ret = -errno;
-		if (ret == -ENOENT || ret == -ESRCH)
-			return 0; /* exited while we looked */
-		snprintf(err, errlen, "cannot attach to python:audit in %s (PID %d): %s", py.path, pid,
-			 strerror(-ret));
+	ret = attach_sites(a, -1, &py, slot, err, errlen);
+	if (ret == -ENOENT || ret == -ESRCH)
+		return 0; /* exited while we looked */
+	if (ret) {
 		remember(a, py.dev, py.ino, ST_SEEN_REFUSED);
 		return ret;
 	}
-	a->links[a->nlinks++] = link;
 attached:
 	a->nfiles++;
 	remember(a, py.dev, py.ino, ST_SEEN_ATTACHED);

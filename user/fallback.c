@@ -226,13 +226,14 @@ int st_fallback_usable(struct st_pyelf *py, const char **why)
 	py->nsites = (unsigned)n;
 	for (int i = 0; i < n; i++)
 		py->sites[i] = pts[i].addr;
+	py->fallback = true;
 	if (st_layout_fill(py, &lo, why)) {
 		py->nsites = 0;
+		py->fallback = false;
 		py->refusal = *why;
 		return -EPROTONOSUPPORT;
 	}
 	py->nsites = 0;
-	py->fallback = true;
 	return 0;
 }
 

@@ -133,6 +133,23 @@ int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char *
 	}
 	lo->nsites = py->nsites;
 	memcpy(lo->site, py->sites, sizeof(lo->site[0]) * py->nsites);
+	/* The uprobe fallback's sites are functions, not the probe's: no arguments to locate. */
+	for (unsigned i = 0; i < py->nsites && !py->fallback; i++) {
+		if (py->site_arg[i][0].kind == ST_UA_NONE ||
+		    py->site_arg[i][1].kind == ST_UA_NONE) {
+			*why = "its python:audit probe describes where its arguments are in a form "
+			       "seatrace does not read (see `readelf -n` on the file); please "
+			       "report it";
+			return -ENOTSUP;
+		}
+		if (py->site_off[i] == (__u64)-1 || py->sem_off == (__u64)-1) {
+			*why =
+			    "its python:audit probe lies outside the file's loaded segments; the "
+			    "file may be damaged: reinstall the interpreter";
+			return -ENOTSUP;
+		}
+		memcpy(lo->site_arg[i], py->site_arg[i], sizeof(lo->site_arg[i]));
+	}
 	lo->ro_lo = py->ro_lo;
 	lo->ro_hi = py->ro_hi;
 	lo->version = py->version_hex;

@@ -28,6 +28,154 @@ static const char *const sym_names[ST_T_MAX] = {
 	[ST_T_CODE] = "PyCode_Type",
 };
 
+/* x86_64 register names as they appear in stapsdt argument strings, all widths. */
+static const struct {
+	const char *name;
+	__u8 reg;
+} reg_names[] = {
+    {"rax", ST_PREG_AX},  {"eax", ST_PREG_AX},	 {"ax", ST_PREG_AX},	{"al", ST_PREG_AX},
+    {"rbx", ST_PREG_BX},  {"ebx", ST_PREG_BX},	 {"bx", ST_PREG_BX},	{"bl", ST_PREG_BX},
+    {"rcx", ST_PREG_CX},  {"ecx", ST_PREG_CX},	 {"cx", ST_PREG_CX},	{"cl", ST_PREG_CX},
+    {"rdx", ST_PREG_DX},  {"edx", ST_PREG_DX},	 {"dx", ST_PREG_DX},	{"dl", ST_PREG_DX},
+    {"rsi", ST_PREG_SI},  {"esi", ST_PREG_SI},	 {"si", ST_PREG_SI},	{"sil", ST_PREG_SI},
+    {"rdi", ST_PREG_DI},  {"edi", ST_PREG_DI},	 {"di", ST_PREG_DI},	{"dil", ST_PREG_DI},
+    {"rbp", ST_PREG_BP},  {"ebp", ST_PREG_BP},	 {"bp", ST_PREG_BP},	{"bpl", ST_PREG_BP},
+    {"rsp", ST_PREG_SP},  {"esp", ST_PREG_SP},	 {"sp", ST_PREG_SP},	{"spl", ST_PREG_SP},
+    {"r8", ST_PREG_R8},	  {"r8d", ST_PREG_R8},	 {"r8w", ST_PREG_R8},	{"r8b", ST_PREG_R8},
+    {"r9", ST_PREG_R9},	  {"r9d", ST_PREG_R9},	 {"r9w", ST_PREG_R9},	{"r9b", ST_PREG_R9},
+    {"r10", ST_PREG_R10}, {"r10d", ST_PREG_R10}, {"r10w", ST_PREG_R10}, {"r10b", ST_PREG_R10},
+    {"r11", ST_PREG_R11}, {"r11d", ST_PREG_R11}, {"r11w", ST_PREG_R11}, {"r11b", ST_PREG_R11},
+    {"r12", ST_PREG_R12}, {"r12d", ST_PREG_R12}, {"r12w", ST_PREG_R12}, {"r12b", ST_PREG_R12},
+    {"r13", ST_PREG_R13}, {"r13d", ST_PREG_R13}, {"r13w", ST_PREG_R13}, {"r13b", ST_PREG_R13},
+    {"r14", ST_PREG_R14}, {"r14d", ST_PREG_R14}, {"r14w", ST_PREG_R14}, {"r14b", ST_PREG_R14},
+    {"r15", ST_PREG_R15}, {"r15d", ST_PREG_R15}, {"r15w", ST_PREG_R15}, {"r15b", ST_PREG_R15},
+    {"rip", ST_PREG_IP},
+};
+
+static int reg_of(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(reg_names) / sizeof(reg_names[0]); i++)
+		if (strlen(reg_names[i].name) == len && !memcmp(reg_names[i].name, name, len))
+			return reg_names[i].reg;
+	return -1;
+}
+
+int st_usdt_parse_arg(const char *s, size_t len, struct st_usdt_arg *out)
+{
+	const char *end = s + len, *at = memchr(s, '@', len), *p;
+	char num[32];
+	long size;
+	long long v;
+	char *e;
+
+	memset(out, 0, sizeof(*out));
+	if (!at || at == s || (size_t)(at - s) >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, (size_t)(at - s));
+	num[at - s] = 0;
+	size = strtol(num, &e, 10);
+	if (*e || (labs(size) != 1 && labs(size) != 2 && labs(size) != 4 && labs(size) != 8))
+		return -EINVAL;
+	out->shift = (__u8)(64 - 8 * labs(size));
+	out->is_signed = size < 0;
+	p = at + 1;
+	if (p < end && *p == '$') { /* $imm */
+		if ((size_t)(end - p - 1) >= sizeof(num) || end - p - 1 == 0)
+			return -EINVAL;
+		memcpy(num, p + 1, (size_t)(end - p - 1));
+		num[end - p - 1] = 0;
+		v = strtoll(num, &e, 0);
+		if (*e || v < INT32_MIN || v > INT32_MAX)
+			return -EINVAL;
+		out->kind = ST_UA_CONST;
+		out->off = (__s32)v;
+		return 0;
+	}
+	if (p < end && *p == '%') { /* %reg */
+		int r = reg_of(p + 1, (size_t)(end - p - 1));
+
+		if (r < 0 || r == ST_PREG_IP)
+			return -EINVAL;
+		out->kind = ST_UA_REG;
+		out->reg = (__u8)r;
+		return 0;
+	}
+	/* [off](%reg): an address */
+	const char *open = memchr(p, '(', (size_t)(end - p));
+	int r;
+
+	if (!open || end - open < 4 || end[-1] != ')' || open[1] != '%')
+		return -EINVAL;
+	v = 0;
+	if (open > p) {
+		if ((size_t)(open - p) >= sizeof(num))
+			return -EINVAL;
+		memcpy(num, p, (size_t)(open - p));
+		num[open - p] = 0;
+		v = strtoll(num, &e, 0);
+		if (*e || v < INT32_MIN || v > INT32_MAX)
+			return -EINVAL;
+	}
+	r = reg_of(open + 2, (size_t)(end - open - 3));
+	/* %rip-relative operands name a symbol's address, which needs the site's length: unused by CPython. */
+	if (r < 0 || r == ST_PREG_IP)
+		return -EINVAL;
+	out->kind = ST_UA_DEREF;
+	out->reg = (__u8)r;
+	out->off = (__s32)v;
+	return 0;
+}
+
+/* The probe's two arguments (event, args) at site `i`, from the note's argument string. */
+static void read_site_args(const char *args, size_t max, unsigned i, struct st_pyelf *py)
+{
+	const char *p = args, *end = args + strnlen(args, max);
+	unsigned n = 0;
+
+	while (p < end) {
+		const char *tok = p;
+
+		while (p < end && *p != ' ')
+			p++;
+		if (p > tok) {
+			if (n >= 2 ||
+			    st_usdt_parse_arg(tok, (size_t)(p - tok), &py->site_arg[i][n]))
+				goto bad;
+			n++;
+		}
+		while (p < end && *p == ' ')
+			p++;
+	}
+	if (n == 2)
+		return;
+bad:
+	py->site_arg[i][0].kind = ST_UA_NONE;
+	if (!py->bad_args[0])
+		snprintf(py->bad_args, sizeof(py->bad_args), "%.*s", (int)(end - args), args);
+}
+
+/*
+ * The file offset of link-time address `addr`, from the PT_LOAD segment
+ * holding it (uprobes and the semaphore's reference counter are placed by
+ * file offset); (__u64)-1 when no segment holds it.
+ */
+static __u64 file_offset(Elf *elf, __u64 addr)
+{
+	size_t n = 0;
+
+	if (elf_getphdrnum(elf, &n))
+		return (__u64)-1;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (addr >= ph.p_vaddr && addr < ph.p_vaddr + ph.p_filesz)
+			return ph.p_offset + (addr - ph.p_vaddr);
+	}
+	return (__u64)-1;
+}
+
 /* stapsdt note: pc, base, semaphore (8 bytes each), then provider\0 name\0 args\0. */
 static void read_notes(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, __u64 base_addr, bool have_base,
 		       struct st_pyelf *py)
@@ -42,7 +190,7 @@ static void read_notes(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, __u64 base_addr, b
 		const char *desc = (const char *)data->d_buf + desc_off;
 		const char *owner = (const char *)data->d_buf + name_off;
 		__u64 pc, base, sem;
-		const char *prov, *name;
+		const char *prov, *name, *args;
 
 		if (nh.n_type != 3 || nh.n_namesz != 8 || memcmp(owner, "stapsdt", 8) ||
 		    nh.n_descsz < 3 * 8 + 4)
@@ -59,6 +207,9 @@ static void read_notes(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, __u64 base_addr, b
 			continue;
 		if (strcmp(prov, "python") || strcmp(name, "audit"))
 			continue;
+		args = name + strlen(name) + 1;
+		if ((size_t)(args - desc) >= nh.n_descsz)
+			args = "";
 		/* Prelinked binaries: notes carry the base they were written against. */
 		if (have_base) {
 			pc += base_addr - base;
@@ -66,8 +217,12 @@ static void read_notes(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, __u64 base_addr, b
 				sem += base_addr - base;
 		}
 		py->semaphore = sem;
-		if (py->nsites < ST_MAX_SITES)
+		py->sem_off = sem ? file_offset(elf, sem) : 0;
+		if (py->nsites < ST_MAX_SITES) {
+			py->site_off[py->nsites] = file_offset(elf, pc);
+			read_site_args(args, nh.n_descsz - (size_t)(args - desc), py->nsites, py);
 			py->sites[py->nsites++] = pc;
+		}
 	}
 	(void)sh;
 }

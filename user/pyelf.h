@@ -27,6 +27,11 @@ struct st_pyelf {
 	unsigned nsites; /* python:audit probe sites; 0: built without probes */
 	__u64 sites[ST_MAX_SITES];
 	__u64 semaphore; /* link-time address of the probe's semaphore, 0 if none */
+	/* Where the sites and the semaphore are in the file, (__u64)-1 if nowhere; */
+	__u64 site_off[ST_MAX_SITES], sem_off;
+	/* where each site keeps the probe's arguments (kind ST_UA_NONE: not understood), */
+	struct st_usdt_arg site_arg[ST_MAX_SITES][2];
+	char bad_args[64]; /* and the first argument string not understood, "" if none. */
 	bool dynamic;	 /* ET_DYN: loaded at a bias (PIE or shared library) */
 	__u32 version_hex; /* PY_VERSION_HEX, 0 if unknown */
 	char version[32];
@@ -60,6 +65,12 @@ struct st_pyelf {
 	__u64 ro_lo, ro_hi;
 };
 
+/*
+ * One stapsdt argument, `len` bytes of `s` ("8@%rbx", "-4@-20(%rbp)",
+ * "8@$1"), as the BPF program reads it. Returns 0, or -EINVAL for what it
+ * cannot read (%rip-relative operands, unknown registers, bad sizes).
+ */
+int st_usdt_parse_arg(const char *s, size_t len, struct st_usdt_arg *out);
 
 /* Reads `path`. Returns 0, or a negative errno (-ENOEXEC: not an ELF file). */
 int st_pyelf_read(const char *path, struct st_pyelf *out);

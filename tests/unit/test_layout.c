@@ -17,6 +17,10 @@ static void fake_python(struct st_pyelf *py, unsigned minor)
 		py->sym[t] = 0x400000 + 0x100 * (unsigned)t;
 	py->nsites = 1;
 	py->sites[0] = 0x401234;
+	py->site_off[0] = 0x1234;
+	py->site_arg[0][0] = (struct st_usdt_arg){.kind = ST_UA_REG, .reg = ST_PREG_BX};
+	py->site_arg[0][1] =
+	    (struct st_usdt_arg){.kind = ST_UA_DEREF, .reg = ST_PREG_BP, .off = -8};
 }
 
 static void put(struct st_pyelf *py, size_t at, uint64_t v)
@@ -102,6 +106,31 @@ static void test_refusals(void **state)
 	assert_int_equal(st_layout_fill(&py, &lo, &why), -ENOTSUP);
 }
 
+/* Where each site keeps the probe's arguments reaches the program; a site not understood is refused. */
+static void test_site_args(void **state)
+{
+	struct st_pyelf py;
+	struct st_layout lo;
+	const char *why = NULL;
+
+	(void)state;
+	fake_python(&py, 11);
+	assert_int_equal(st_layout_fill(&py, &lo, &why), 0);
+	assert_int_equal(lo.site_arg[0][0].kind, ST_UA_REG);
+	assert_int_equal(lo.site_arg[0][0].reg, ST_PREG_BX);
+	assert_int_equal(lo.site_arg[0][1].kind, ST_UA_DEREF);
+	assert_int_equal(lo.site_arg[0][1].off, -8);
+	py.site_arg[0][1].kind = ST_UA_NONE;
+	assert_int_equal(st_layout_fill(&py, &lo, &why), -ENOTSUP);
+	assert_non_null(strstr(why, "arguments"));
+	/* The uprobe fallback's sites are functions: they have no argument notes. */
+	py.fallback = true;
+	assert_int_equal(st_layout_fill(&py, &lo, &why), 0);
+	fake_python(&py, 11);
+	py.site_off[0] = (__u64)-1;
+	assert_int_equal(st_layout_fill(&py, &lo, &why), -ENOTSUP);
+}
+
 /* "reason; what to do": --list shows the reason alone, the messages both (layout.h). */
 static void assert_reason_and_hint(const char *why, const char *needle)
 {
@@ -159,10 +188,9 @@ static void test_refused_whatever_else(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table_by_version),
-		cmocka_unit_test(test_debug_offsets_win),
-		cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_refused_whatever_else),
+	    cmocka_unit_test(test_table_by_version),	  cmocka_unit_test(test_site_args),
+	    cmocka_unit_test(test_debug_offsets_win),	  cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_refused_whatever_else),
 	};
 
 	return cmocka_run_group_tests_name("layout", tests, NULL, NULL);
