@@ -605,43 +605,78 @@ static __always_inline void emit(struct dec_ctx *d, __u64 obj, __u8 depth)
 		finish(d, val_hdr(d), ST_V_FAULT, 0, 0, 0, 0);
 		return;
 	}
+	/*
+	 * Which emitter, then one call of it: each is inlined once, not once
+	 * per way of getting there (exact type, subclass), which keeps the
+	 * decoder's code small.
+	 */
+	__u8 kind, flags = 0;
+
 	/* Exact built-in types by address, the common case. */
 	if (type == lo->addr[ST_T_STR] + b)
-		emit_str(d, obj, 0);
+		kind = ST_V_STR;
 	else if (type == lo->addr[ST_T_LONG] + b)
-		emit_int(d, obj, 0);
+		kind = ST_V_INT;
 	else if (type == lo->addr[ST_T_TUPLE] + b)
-		emit_seq(d, obj, ST_V_TUPLE, 0, depth);
+		kind = ST_V_TUPLE;
 	else if (type == lo->addr[ST_T_BYTES] + b)
-		emit_bytes(d, obj, ST_V_BYTES, 0);
+		kind = ST_V_BYTES;
 	else if (type == lo->addr[ST_T_LIST] + b)
-		emit_seq(d, obj, ST_V_LIST, 0, depth);
+		kind = ST_V_LIST;
 	else if (type == lo->addr[ST_T_DICT] + b)
-		emit_dict(d, obj, 0, depth);
+		kind = ST_V_DICT;
 	else if (type == lo->addr[ST_T_FLOAT] + b)
-		emit_float(d, obj, 0);
+		kind = ST_V_FLOAT;
 	else if (type == lo->addr[ST_T_CODE] + b)
-		emit_code(d, obj, 0, depth);
+		kind = ST_V_CODE;
 	else if (type == lo->addr[ST_T_BYTEARRAY] + b)
-		emit_bytes(d, obj, ST_V_BYTEARRAY, 0);
+		kind = ST_V_BYTEARRAY;
 	else {
 		/* Subclasses share their base's layout; anything else is named by type. */
 		__u64 tpf = rd64(type + lo->tp_flags);
 
+		flags = ST_VF_SUBCLASS;
 		if (tpf & TPF_UNICODE)
-			emit_str(d, obj, ST_VF_SUBCLASS);
+			kind = ST_V_STR;
 		else if (tpf & TPF_LONG)
-			emit_int(d, obj, ST_VF_SUBCLASS);
+			kind = ST_V_INT;
 		else if (tpf & TPF_TUPLE)
-			emit_seq(d, obj, ST_V_TUPLE, ST_VF_SUBCLASS, depth);
+			kind = ST_V_TUPLE;
 		else if (tpf & TPF_LIST)
-			emit_seq(d, obj, ST_V_LIST, ST_VF_SUBCLASS, depth);
+			kind = ST_V_LIST;
 		else if (tpf & TPF_BYTES)
-			emit_bytes(d, obj, ST_V_BYTES, ST_VF_SUBCLASS);
+			kind = ST_V_BYTES;
 		else if (tpf & TPF_DICT)
-			emit_dict(d, obj, ST_VF_SUBCLASS, depth);
+			kind = ST_V_DICT;
 		else
-			emit_other(d, type, 0);
+			kind = ST_V_OTHER, flags = 0;
+	}
+	switch (kind) {
+	case ST_V_STR:
+		emit_str(d, obj, flags);
+		break;
+	case ST_V_INT:
+		emit_int(d, obj, flags);
+		break;
+	case ST_V_TUPLE:
+	case ST_V_LIST:
+		emit_seq(d, obj, kind, flags, depth);
+		break;
+	case ST_V_BYTES:
+	case ST_V_BYTEARRAY:
+		emit_bytes(d, obj, kind, flags);
+		break;
+	case ST_V_DICT:
+		emit_dict(d, obj, flags, depth);
+		break;
+	case ST_V_FLOAT:
+		emit_float(d, obj, flags);
+		break;
+	case ST_V_CODE:
+		emit_code(d, obj, flags, depth);
+		break;
+	default:
+		emit_other(d, type, flags);
 	}
 }
 
