@@ -5,7 +5,8 @@ The workload is `for i in range(N): id(i)`; each id() raises builtins.id. The
 workload times its own loop, so start-up and attach are not counted. Modes:
 
   none      no tracer
-  floor     an empty BPF program on the same probe (what any USDT tracer pays)
+  floor     an empty BPF program on the same probe sites, attached as seatrace attaches
+            (what any tracer of the probe pays: the trap)
   full      seatrace decoding every event and writing it to a file
   json      the same, as JSON Lines
   excluded  seatrace with builtins.id excluded by -x (filtered in the kernel)
@@ -330,6 +331,24 @@ def main():
         print(f"{m}: lost {total_lost} events over {len(rows)} runs; "
               f"fewest records sent in a run {min_sent}")
         report["modes"][m]["lost"] = total_lost
+    # Paired per round: each round ran every mode one after the other, so a slow spell of the
+    # machine moves a round's floor and its other modes together; the ratio within a round
+    # cancels much of it.
+    paired = {}
+    for m in modes:
+        if m in ("none", "floor"):
+            continue
+        rats = sorted((results[m][r] - results["none"][r]) / (results["floor"][r] - results["none"][r])
+                      for r in range(ROUNDS) if results["floor"][r] > results["none"][r])
+        if rats:
+            paired[m] = rats
+    print("ratio to the same round's floor, median [lowest-highest]: " +
+          ", ".join(f"{m} {statistics.median(v):.2f} [{v[0]:.2f}-{v[-1]:.2f}]"
+                    for m, v in paired.items()))
+    report["paired_ratios"] = paired
+    if "bpftrace" in results:
+        wins = sum(results["full"][r] < results["bpftrace"][r] for r in range(ROUNDS))
+        print(f"full decoding below bpftrace in {wins} of {ROUNDS} rounds")
     targets = []
     if floor > 0:
         full = (med["full"] - base) / floor
