@@ -88,6 +88,43 @@ def test_untraceable_python_command(tmp_path):
     assert not marker.exists(), "the command ran untraced"
 
 
+def probe_args_patched(tmp_path, new_arg):
+    """A copy of python3.11 whose probe note says its second argument is `new_arg`, same length."""
+    data = bytearray(open(PY, "rb").read())
+    head = b"python\0audit\0"
+    at = data.find(head)
+    assert at > 0 and data.find(head, at + 1) < 0, "expected one python:audit note"
+    start = at + len(head)
+    end = data.index(b"\0", start)
+    args = bytes(data[start:end]).split(b" ")
+    assert len(args) == 2, args
+    size, _, operand = args[1].partition(b"@")
+    new = size + b"@" + new_arg.encode()
+    new = new + b" " * (len(args[1]) - len(new)) if len(new) < len(args[1]) else new
+    assert len(new) == len(args[1]), (new, args[1])
+    data[start + len(args[0]) + 1:end] = new
+    copy = tmp_path / "python-patched"
+    copy.write_bytes(bytes(data))
+    copy.chmod(0o755)
+    return str(copy)
+
+
+def test_probe_arguments_not_understood(tmp_path, procs):
+    """A site whose argument string seatrace cannot read (here an unknown register) is refused,
+    by -p and in command mode, before anything runs: never a guessed pointer."""
+    copy = probe_args_patched(tmp_path, "%qq")
+    check = subprocess.run([copy, "-c", "print(6 * 7)"], capture_output=True, text=True,
+                           timeout=60)
+    assert check.stdout == "42\n", check  # the copy itself still runs
+    marker = tmp_path / "ran"
+    res = run_seatrace("--", copy, "-c", f"open({str(marker)!r}, 'w')")
+    assert_clean_error(res, copy, "arguments")
+    assert not marker.exists(), "the command ran although seatrace refused its interpreter"
+    p = procs.popen([copy, "-c", "import time; time.sleep(100)"])
+    res = run_seatrace("-p", p.pid)
+    assert_clean_error(res, str(p.pid), "arguments")
+
+
 def test_one_bad_pid_among_good_ones(procs):
     w = procs.workload("controlled.py")
     w.expect("ready")
