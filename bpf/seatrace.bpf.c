@@ -747,6 +747,24 @@ static long fill_cb(__u32 i, void *data)
 	return 0;
 }
 
+/*
+ * Records that come in floods (events, syscalls) onto the ring. The reader
+ * is woken when the backlog crosses the threshold, not on every record above
+ * it: a reader that is already behind would otherwise be woken once per
+ * record, at the traced process's expense. Between wake-ups it sleeps (it
+ * waits edge-triggered) up to its timeout, so every such producer must wake
+ * it so, or a flood of its records alone could fill the ring in between.
+ */
+static __always_inline long ring_out(void *data, __u64 size)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 flags = avail < cfg_wakeup_bytes && avail + size >= cfg_wakeup_bytes
+			      ? BPF_RB_FORCE_WAKEUP
+			      : BPF_RB_NO_WAKEUP;
+
+	return bpf_ringbuf_output(&events, data, size, flags);
+}
+
 #include "syscalls.bpf.h"
 
 /*
@@ -1058,18 +1076,7 @@ static __always_inline void rec_end(struct dec_ctx *d)
 		return;
 	e->size = size;
 
-	/*
-	 * Wake the reader when the backlog crosses the threshold, not on every
-	 * event above it: a reader that is already behind would otherwise be
-	 * woken once per event, at the traced process's expense. The reader
-	 * also drains on its own timer, so nothing waits for long.
-	 */
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 flags = avail < cfg_wakeup_bytes && avail + size >= cfg_wakeup_bytes
-			      ? BPF_RB_FORCE_WAKEUP
-			      : BPF_RB_NO_WAKEUP;
-
-	if (bpf_ringbuf_output(&events, d->sc->buf, size, flags))
+	if (ring_out(d->sc->buf, size))
 		stat_inc(ST_STAT_LOST);
 }
 

@@ -295,7 +295,7 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	bpf_probe_read_kernel(&sc->buf[off & 1023], n1, p->str[1]);
 	off += n1;
 	r->size = off;
-	if (bpf_ringbuf_output(&events, sc->buf, off & 2047, BPF_RB_NO_WAKEUP))
+	if (ring_out(sc->buf, off & 2047))
 		stat_inc(ST_STAT_SYS_LOST);
 out:
 	bpf_map_delete_elem(&pending, &tid);
