@@ -196,6 +196,7 @@ struct dec_state {
 	__u32 nvalues; /* values written */
 	__u32 rec_full;
 	__u32 head_ok;
+	__u64 head_of; /* the object head[] was read from, when it was read ahead (args_fast) */
 	__u64 head[HEAD_WORDS]; /* the first bytes of the object being written */
 	struct frame fr[MAX_FRAMES];
 };
@@ -598,7 +599,10 @@ static __always_inline void emit(struct dec_ctx *d, __u64 obj, __u8 depth)
 		return;
 	}
 	/* An object near the end of a mapping may be shorter than the head: read the type alone. */
-	d->s->head_ok = obj && !bpf_probe_read_user(d->s->head, sizeof(d->s->head), (void *)obj);
+	if (!d->s->head_ok || d->s->head_of != obj || !obj)
+		d->s->head_ok =
+		    obj && !bpf_probe_read_user(d->s->head, sizeof(d->s->head), (void *)obj);
+	d->s->head_of = 0;
 	if (d->s->head_ok)
 		type = field(d, obj, lo->ob_type);
 	else if (!obj || bpf_probe_read_user(&type, 8, (const void *)(obj + lo->ob_type))) {
@@ -678,6 +682,59 @@ static __always_inline void emit(struct dec_ctx *d, __u64 obj, __u8 depth)
 	default:
 		emit_other(d, type, flags);
 	}
+}
+
+/*
+ * The arguments tuple, and its leading items while they are None, bools,
+ * ints, floats or strings, written without the loop: most events carry only
+ * such values, and the loop's general dispatch costs more than their
+ * decoding. The first item of another type is left, its head already read,
+ * to the loop, which goes on from there with the tuple's frame.
+ */
+static __always_inline int args_fast(struct dec_ctx *d, __u64 args)
+{
+	struct st_layout *lo = d->lo;
+	__u64 b = d->bias, type;
+
+	d->s->head_ok = args && !bpf_probe_read_user(d->s->head, sizeof(d->s->head), (void *)args);
+	if (!d->s->head_ok || field(d, args, lo->ob_type) != lo->addr[ST_T_TUPLE] + b)
+		return 0;
+	d->s->owed--;
+	emit_seq(d, args, ST_V_TUPLE, 0, 0);
+	for (int k = 0; k < 4; k++) {
+		struct frame *f = &d->s->fr[0];
+		__u64 obj;
+
+		if (d->s->fsp != 1 || f->idx >= f->ninl)
+			break;
+		obj = f->inl[f->idx & 3];
+		if (!obj || obj == lo->addr[ST_T_NONE_OBJ] + b ||
+		    obj == lo->addr[ST_T_TRUE_OBJ] + b || obj == lo->addr[ST_T_FALSE_OBJ] + b) {
+			/* The loop's emit() knows these by address: no read to save. */
+			break;
+		}
+		d->s->head_ok = !bpf_probe_read_user(d->s->head, sizeof(d->s->head), (void *)obj);
+		if (!d->s->head_ok)
+			break;
+		type = field(d, obj, lo->ob_type);
+		if (type != lo->addr[ST_T_LONG] + b && type != lo->addr[ST_T_STR] + b &&
+		    type != lo->addr[ST_T_FLOAT] + b) {
+			d->s->head_of = obj; /* the loop starts with it: no second read */
+			break;
+		}
+		f->idx++;
+		f->base += f->stride;
+		if (--f->left == 0)
+			d->s->fsp = 0;
+		d->s->owed--;
+		if (type == lo->addr[ST_T_LONG] + b)
+			emit_int(d, obj, 0);
+		else if (type == lo->addr[ST_T_STR] + b)
+			emit_str(d, obj, 0);
+		else
+			emit_float(d, obj, 0);
+	}
+	return 1;
 }
 
 static long dec_cb(__u32 i, void *data)
@@ -1057,6 +1114,7 @@ static __always_inline int rec_begin(struct dec_ctx *d, struct scratch *sc, stru
 	d->s->rec_full = 0;
 	d->s->owed = 1;
 	d->s->fsp = 0;
+	d->s->head_of = 0;
 	return 1;
 }
 
@@ -1091,9 +1149,11 @@ static __always_inline void audit_event(struct scratch *sc, struct st_layout *lo
 
 	if (!rec_begin(d, sc, lo, id, slot, bias, verdict, pair))
 		return;
-	push_frame(d, FR_OBJ, (__u64)args, 0, 1, 0, 0, 0);
+	if (!args_fast(d, (__u64)args))
+		push_frame(d, FR_OBJ, (__u64)args, 0, 1, 0, 0, 0);
 	/* Deleted dict entries cost iterations too, hence the margin. */
-	bpf_loop(ST_MAX_VALUES * 2, dec_cb, d, 0);
+	if (d->s->fsp)
+		bpf_loop(ST_MAX_VALUES * 2, dec_cb, d, 0);
 	rec_end(d);
 }
 
