@@ -12,14 +12,16 @@ the programs each tracer loaded), and the end prints the medians and the paired 
 Timing a build in its own run, one after the other, moved the same build by up to 50% on a
 shared 2-CPU machine; side by side, an A/A comparison stays within about 30 ns. What this
 measures is the BPF program alone: not the trap every probe hit costs (see `make bench`).
-Needs root; turns kernel.bpf_stats_enabled on for the run and back off after.
+Needs root; turns kernel.bpf_stats_enabled on for the run, and restores it after.
 """
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import prog_stats  # noqa: E402  (run_time_ns, run_cnt) of a process's programs
 
 PY = "/usr/bin/python3.11"
 LOOP = "for i in range({n}): id(i)"
@@ -30,24 +32,6 @@ sys.stdin.readline()
 print("done", flush=True)
 sys.stdin.readline()
 """
-
-
-def prog_stats(pid):
-    """(run_time_ns, run_cnt) summed over the BPF programs process `pid` holds."""
-    t = c = 0
-    seen = set()
-    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
-        try:
-            info = open(f"/proc/{pid}/fdinfo/{fd}").read()
-        except OSError:
-            continue
-        m = re.search(r"^prog_id:\s+(\d+)", info, re.M)
-        if not m or m.group(1) in seen or "run_cnt:" not in info:
-            continue
-        seen.add(m.group(1))
-        c += int(re.search(r"^run_cnt:\s+(\d+)", info, re.M).group(1))
-        t += int(re.search(r"^run_time_ns:\s+(\d+)", info, re.M).group(1))
-    return t, c
 
 
 def attach(binary, opts, pid):
