@@ -66,14 +66,14 @@ def stat(stderr, name):
     return int(m.group(1)) if m else None
 
 
-def start_tracer(args):
+def start_tracer(args, binary=SEATRACE):
     """seatrace in the background; returns once it says it is attached."""
-    p = subprocess.Popen([SEATRACE, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    p = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=True)
     for line in p.stderr:
         if line.startswith("seatrace: attached:"):
             return p
-    raise RuntimeError(f"seatrace {args} did not attach")
+    raise RuntimeError(f"{binary} {args} did not attach")
 
 
 def stop_tracer(p):

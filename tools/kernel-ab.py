@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import prog_stats  # noqa: E402  (run_time_ns, run_cnt) of a process's programs
+from bench import prog_stats, start_tracer, stop_tracer  # noqa: E402
 
 PY = "/usr/bin/python3.11"
 LOOP = "for i in range({n}): id(i)"
@@ -34,20 +34,10 @@ sys.stdin.readline()
 """
 
 
-def attach(binary, opts, pid):
-    st = subprocess.Popen([binary, *opts, "-p", str(pid)], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
-    for line in st.stderr:
-        if line.startswith("seatrace: attached:"):
-            return st
-    st.wait()
-    sys.exit(f"kernel-ab: {binary} did not attach (exit status {st.returncode})")
-
-
 def one_round(tracers, code):
     py = subprocess.Popen([PY, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           text=True)
-    sts = [attach(b, o, py.pid) for b, o in tracers]
+    sts = [start_tracer([*o, "-p", str(py.pid)], b) for b, o in tracers]
     before = [prog_stats(s.pid) for s in sts]
     py.stdin.write("\n")
     py.stdin.flush()
@@ -57,8 +47,7 @@ def one_round(tracers, code):
     py.stdin.close()
     py.wait()
     for s in sts:
-        s.send_signal(2)
-        s.wait()
+        stop_tracer(s)
     return [(t1 - t0) / max(1, c1 - c0) for (t0, c0), (t1, c1) in zip(before, after)]
 
 
