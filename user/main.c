@@ -32,6 +32,7 @@
 #include "output.h"
 #include "seatrace.skel.h"
 #include "pair.h"
+#include "ring.h"
 #include "syscalls.h"
 
 static int verbose;
@@ -135,7 +136,7 @@ struct tracer {
 	struct seatrace_bpf *skel;
 	struct st_attach att;
 	struct st_output *out;
-	struct ring_buffer *rb;
+	struct st_ring *rb;
 	__u64 lost_reported;
 	/* Semaphores watched for tampering, one per traced process. */
 	struct {
@@ -256,7 +257,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		t->invalid++;
 		err = st_output_invalid(t->out, size, err);
 	}
-	/* libbpf has consumed this record already; a negative return only ends the drain. */
+	/* The ring has consumed this record already; a negative return only ends the drain. */
 	if (--t->budget <= 0 && !err)
 		return -EAGAIN;
 	/*
@@ -789,7 +790,7 @@ int main(int argc, char **argv)
 		}
 		st_pairer_add_defaults(t.pairer);
 	}
-	t.rb = ring_buffer__new(bpf_map__fd(t.skel->maps.events), on_record, &t, NULL);
+	t.rb = st_ring_new(bpf_map__fd(t.skel->maps.events), on_record, &t);
 	if (!t.rb) {
 		die_msg("cannot open the ring buffer: %s", strerror(errno));
 		goto cleanup;
@@ -928,7 +929,7 @@ int main(int argc, char **argv)
 				/* A traced process ended: its events are all in the ring by now. */
 				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 				t.budget = INT_MAX;
-				ring_buffer__consume(t.rb);
+				st_ring_consume(t.rb);
 				for (int k = 0; k < npidfds; k++)
 					if (pidfds[k] == fd)
 						drain_spans(&t, (__u32)(opts.cmd ? child : opts.pids[k]));
@@ -940,7 +941,7 @@ int main(int argc, char **argv)
 			break;
 		/* Wake-ups are batched in the kernel: always drain, whatever woke us. */
 		t.budget = 65536;
-		ring_buffer__consume(t.rb);
+		st_ring_consume(t.rb);
 		more = t.budget <= 0;
 		/* Each chore costs system calls: once per wait period, not once per drain. */
 		__u64 now = now_mono_ns();
@@ -964,7 +965,7 @@ int main(int argc, char **argv)
 	st_attach_detach_all(&t.att);
 	/* Nothing new arrives once detached: drain all of it. */
 	t.budget = INT_MAX;
-	ring_buffer__consume(t.rb);
+	st_ring_consume(t.rb);
 	report_lost(&t);
 	drain_spans(&t, 0);
 	if (st_output_flush(t.out) && exit_code == 0) {
@@ -993,7 +994,7 @@ cleanup:
 		waitpid(child, NULL, 0);
 	}
 	st_attach_detach_all(&t.att);
-	ring_buffer__free(t.rb);
+	st_ring_free(t.rb);
 	if (t.out)
 		st_output_free(t.out);
 	st_pairer_free(t.pairer);
