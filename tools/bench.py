@@ -66,6 +66,10 @@ def stat(stderr, name):
     return int(m.group(1)) if m else None
 
 
+# What bpftrace is timed doing: counting events by name.
+BPFTRACE_PROG = f"usdt:{PY}:python:audit {{ @[str(arg0)] = count(); }}"
+
+
 def start_tracer(args, binary=SEATRACE):
     """seatrace in the background; returns once it says it is attached."""
     p = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -279,9 +283,7 @@ def main():
     modes["procfilt"] = loop  # run under a system-wide seatrace -u nobody, started apart
     bt = shutil.which("bpftrace")
     if bt:
-        modes["bpftrace"] = [bt, "-q", "-e",
-                             f'usdt:{PY}:python:audit {{ @[str(arg0)] = count(); }}',
-                             "-c", f"{PY} -c '{LOOP}'"]
+        modes["bpftrace"] = [bt, "-q", "-e", BPFTRACE_PROG, "-c", f"{PY} -c '{LOOP}'"]
     results = {m: [] for m in modes}
     lost = {}
     for _ in range(ROUNDS):
@@ -291,8 +293,7 @@ def main():
                 f = os.path.join(tmp, "loop.py")
                 with open(f, "w") as fh:
                     fh.write(LOOP)
-                cmd = [bt, "-q", "-e", f'usdt:{PY}:python:audit {{ @[str(arg0)] = count(); }}',
-                       "-c", f"{PY} {f}"]
+                cmd = [bt, "-q", "-e", BPFTRACE_PROG, "-c", f"{PY} {f}"]
                 p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
                 nums = [l for l in p.stdout.splitlines() if re.fullmatch(r"[0-9.]+", l.strip())]
                 if p.returncode != 0 or not nums:

@@ -1,27 +1,32 @@
 #!/usr/bin/python3.11
-"""In-kernel cost of two seatrace builds (or option sets), compared on the same events.
+"""In-kernel cost of seatrace builds (or option sets), and bpftrace's, compared on the same events.
 
-    tools/kernel-ab.py [-r ROUNDS] [-n EVENTS] [--loop CODE] A[:OPTIONS] B[:OPTIONS]
+    tools/kernel-ab.py [-r ROUNDS] [-n EVENTS] [--loop CODE] A[:OPTIONS] B[:OPTIONS] ...
 
-A and B are seatrace binaries; OPTIONS (default `-o /dev/null`) are passed to each. Both
-tracers attach to one python3.11 process at once, so every event runs both BPF programs
-under the same conditions; which one attaches first alternates from round to round. Each
+Each of A, B, ... is a seatrace binary, with OPTIONS (default `-o /dev/null`) passed to it,
+or the word `bpftrace` for bpftrace counting events by name (what `make bench` times). All
+of them attach to one python3.11 process at once, so every event runs each BPF program
+under the same conditions; the order they attach in rotates from round to round. Each
 round prints their ns per event from the kernel's BPF statistics (run_time_ns / run_cnt of
-the programs each tracer loaded), and the end prints the medians and the paired differences.
+the programs each tracer loaded); the end prints the medians, and each one's paired
+difference from the first.
 
 Timing a build in its own run, one after the other, moved the same build by up to 50% on a
-shared 2-CPU machine; side by side, an A/A comparison stays within about 30 ns. What this
-measures is the BPF program alone: not the trap every probe hit costs (see `make bench`).
-Needs root; turns kernel.bpf_stats_enabled on for the run, and restores it after.
+shared 2-CPU machine; side by side, an A/A comparison stays within about 30 ns. Every
+tracer attached adds to the others' figures a little (their readers share the CPUs), so
+compare differences taken in one run. What this measures is the BPF program alone: not the
+trap every probe hit costs (see `make bench`). Needs root; turns kernel.bpf_stats_enabled
+on for the run, and restores it after.
 """
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import prog_stats, start_tracer, stop_tracer  # noqa: E402
+from bench import BPFTRACE_PROG, prog_stats, start_tracer, stop_tracer  # noqa: E402
 
 PY = "/usr/bin/python3.11"
 LOOP = "for i in range({n}): id(i)"
@@ -34,20 +39,38 @@ sys.stdin.readline()
 """
 
 
+def start_bpftrace(pid):
+    """bpftrace on `pid`, returned once its probes are attached (its BEGIN has run)."""
+    p = subprocess.Popen([shutil.which("bpftrace"), "-q", "-p", str(pid), "-e",
+                          BPFTRACE_PROG + ' BEGIN { printf("attached\\n"); }'],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if p.stdout.readline().strip() != "attached":
+        raise RuntimeError("bpftrace did not attach")
+    return p
+
+
 def one_round(tracers, code):
+    """ns per event of each tracer, in the order given."""
     py = subprocess.Popen([PY, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           text=True)
-    sts = [start_tracer([*o, "-p", str(py.pid)], b) for b, o in tracers]
-    before = [prog_stats(s.pid) for s in sts]
-    py.stdin.write("\n")
-    py.stdin.flush()
-    py.stdout.readline()
-    after = [prog_stats(s.pid) for s in sts]
-    py.stdin.write("\n")
-    py.stdin.close()
-    py.wait()
-    for s in sts:
-        stop_tracer(s)
+    procs = []
+    try:
+        for binary, opts in tracers:
+            if binary == "bpftrace":
+                procs.append(start_bpftrace(py.pid))
+            else:
+                procs.append(start_tracer([*opts, "-p", str(py.pid)], binary))
+        before = [prog_stats(p.pid) for p in procs]
+        py.stdin.write("\n")
+        py.stdin.flush()
+        py.stdout.readline()
+        after = [prog_stats(p.pid) for p in procs]
+    finally:
+        py.stdin.write("\n")
+        py.stdin.close()
+        py.wait()
+        for p in procs:
+            stop_tracer(p)
     return [(t1 - t0) / max(1, c1 - c0) for (t0, c0), (t1, c1) in zip(before, after)]
 
 
@@ -56,33 +79,39 @@ def main():
     ap.add_argument("-r", "--rounds", type=int, default=8)
     ap.add_argument("-n", "--events", type=int, default=200000)
     ap.add_argument("--loop", help="Python code raising the events (default: id() in a loop)")
-    ap.add_argument("a")
-    ap.add_argument("b")
+    ap.add_argument("specs", nargs="+", metavar="BUILD[:OPTIONS]")
     args = ap.parse_args()
+    if len(args.specs) < 2:
+        ap.error("give two builds or more to compare")
+    if "bpftrace" in args.specs and not shutil.which("bpftrace"):
+        ap.error("bpftrace is not installed")
     tracers = []
-    for spec in (args.a, args.b):
+    for spec in args.specs:
         binary, _, opts = spec.partition(":")
         tracers.append((binary, opts.split() if opts else ["-o", "/dev/null"]))
     code = WORKLOAD.format(loop=args.loop or LOOP.format(n=args.events))
+    n = len(tracers)
+    res = [[] for _ in range(n)]
     stats = "/proc/sys/kernel/bpf_stats_enabled"
     old = open(stats).read().strip()
     open(stats, "w").write("1")
-    a, b = [], []
     try:
         for r in range(args.rounds):
-            if r % 2 == 0:
-                x, y = one_round(tracers, code)
-            else:
-                y, x = one_round(tracers[::-1], code)
-            a.append(x)
-            b.append(y)
-            print(f"round {r + 1}: A {x:7.1f}  B {y:7.1f}  A-B {x - y:6.1f} ns/event", flush=True)
+            order = [(r + k) % n for k in range(n)]
+            got = one_round([tracers[i] for i in order], code)
+            for i, v in zip(order, got):
+                res[i].append(v)
+            print(f"round {r + 1}: " + "  ".join(f"{chr(65 + i) if i < 26 else i} {res[i][-1]:7.1f}"
+                                                 for i in range(n)) + " ns/event", flush=True)
     finally:
         open(stats, "w").write(old)
-    d = sorted(x - y for x, y in zip(a, b))
-    print(f"A {args.a}: median {statistics.median(a):.1f} ns/event")
-    print(f"B {args.b}: median {statistics.median(b):.1f} ns/event")
-    print(f"A-B paired: median {statistics.median(d):.1f}, range {d[0]:.1f} to {d[-1]:.1f}")
+    for i, spec in enumerate(args.specs):
+        line = f"{chr(65 + i) if i < 26 else i} {spec}: median {statistics.median(res[i]):.1f} ns/event"
+        if i:
+            d = sorted(x - y for x, y in zip(res[i], res[0]))
+            line += (f"; minus A, paired: median {statistics.median(d):.1f},"
+                     f" range {d[0]:.1f} to {d[-1]:.1f}")
+        print(line)
 
 
 if __name__ == "__main__":
