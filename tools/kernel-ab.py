@@ -26,7 +26,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import BPFTRACE_PROG, prog_stats, start_tracer, stop_tracer  # noqa: E402
+from bench import prog_stats, start_bpftrace, start_tracer, stop_tracer  # noqa: E402
 
 PY = "/usr/bin/python3.11"
 LOOP = "for i in range({n}): id(i)"
@@ -37,16 +37,6 @@ sys.stdin.readline()
 print("done", flush=True)
 sys.stdin.readline()
 """
-
-
-def start_bpftrace(pid):
-    """bpftrace on `pid`, returned once its probes are attached (its BEGIN has run)."""
-    p = subprocess.Popen([shutil.which("bpftrace"), "-q", "-p", str(pid), "-e",
-                          BPFTRACE_PROG + ' BEGIN { printf("attached\\n"); }'],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    if p.stdout.readline().strip() != "attached":
-        raise RuntimeError("bpftrace did not attach")
-    return p
 
 
 def one_round(tracers, code):
