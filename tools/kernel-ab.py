@@ -39,6 +39,11 @@ sys.stdin.readline()
 """
 
 
+def label(i):
+    """A, B, ... as the specs were given; numbers past Z."""
+    return chr(ord("A") + i) if i < 26 else str(i)
+
+
 def one_round(tracers, code):
     """ns per event of each tracer, in the order given."""
     py = subprocess.Popen([PY, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -91,12 +96,12 @@ def main():
             got = one_round([tracers[i] for i in order], code)
             for i, v in zip(order, got):
                 res[i].append(v)
-            print(f"round {r + 1}: " + "  ".join(f"{chr(65 + i) if i < 26 else i} {res[i][-1]:7.1f}"
-                                                 for i in range(n)) + " ns/event", flush=True)
+            print(f"round {r + 1}: " + "  ".join(f"{label(i)} {res[i][-1]:7.1f}" for i in range(n))
+                  + " ns/event", flush=True)
     finally:
         open(stats, "w").write(old)
     for i, spec in enumerate(args.specs):
-        line = f"{chr(65 + i) if i < 26 else i} {spec}: median {statistics.median(res[i]):.1f} ns/event"
+        line = f"{label(i)} {spec}: median {statistics.median(res[i]):.1f} ns/event"
         if i:
             d = sorted(x - y for x, y in zip(res[i], res[0]))
             line += (f"; minus A, paired: median {statistics.median(d):.1f},"
