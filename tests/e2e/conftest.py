@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -441,6 +442,13 @@ class Tracer:
     def result(self, timeout=TIMEOUT):
         rc = self.wait(timeout)
         return Result(self.argv, rc, self.out_path.read_bytes(), self.stderr)
+
+    def stop(self):
+        """Ctrl-C, as a user ends a -p or system-wide run: it must drain and exit 0."""
+        self.signal(signal.SIGINT)
+        res = self.result()
+        assert res.returncode == 0, res
+        return res
 
     def output_size(self):
         return self.out_path.stat().st_size

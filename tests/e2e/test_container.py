@@ -171,13 +171,6 @@ def tracers():
         t.kill()
 
 
-def stop(t):
-    t.signal(signal.SIGINT)
-    res = t.result()
-    assert res.returncode == 0, res
-    return res
-
-
 def the_event(res, tag, pid):
     evs = [e for e in res.events if e["event"] == EVENT and e["args"][0] == TOKEN + tag]
     assert len(evs) == 1, res
@@ -221,7 +214,7 @@ def test_system_wide_before_the_sandbox(tmp_path, sandboxes, tracers, cgroup):
     s.raise_event("in-container")
     time.sleep(0.3)
     assert_sandboxed(s.pid, cgroup)
-    res = stop(t)
+    res = t.stop()
     assert tags(res) == ["in-container"], res
     the_event(res, "in-container", s.pid)
 
@@ -238,7 +231,7 @@ def test_attach_to_running_sandbox(tmp_path, sandboxes, tracers, cgroup):
     assert "(CPython 3.11.2)" in by_pid.stderr, by_pid.stderr
     s.raise_event("attached-later")
     time.sleep(0.3)
-    res = stop(system)
+    res = system.stop()
     assert tags(res) == ["attached-later"], res
     the_event(res, "attached-later", s.pid)
     # -p exits by itself once its process is gone.
@@ -274,8 +267,8 @@ sys.stdin.readline()
         host.expect("raised")
         assert s.expect("raised ") == "raised in-container"
         time.sleep(0.3)
-        res = stop(filtered)
-        res_all = stop(everything)
+        res = filtered.stop()
+        res_all = everything.stop()
     finally:
         host.kill()
     assert tags(res) == ["in-container"], res

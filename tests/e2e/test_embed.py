@@ -178,13 +178,6 @@ def system_tracer(tmp_path):
     return t
 
 
-def stop(t):
-    t.signal(2)
-    res = t.result()
-    assert res.returncode == 0, res
-    return res
-
-
 def test_system_running_before(embed, started, tmp_path):
     """Running when seatrace starts: found in /proc/PID/maps by content, every event seen."""
     linked = started([embed["linked"]])
@@ -201,7 +194,7 @@ def test_system_running_before(embed, started, tmp_path):
             app.finish()
         time.sleep(0.3)
     finally:
-        res = stop(t)
+        res = t.stop()
     evs = ours(res.events)
     assert [e["args"] for e in evs] == [EXPECTED] * 4, res
     assert [e["pid"] for e in evs] == [linked.pid] * 2 + [loader.pid] * 2
@@ -219,7 +212,7 @@ def test_system_linked_after_start(embed, started, tmp_path):
         app.finish()
         time.sleep(0.3)
     finally:
-        res = stop(t)
+        res = t.stop()
     evs = ours(res.events)
     assert evs and all(e["args"] == EXPECTED and e["pid"] == app.pid for e in evs), res
     assert evs[-1]["comm"] == "embedapp"
@@ -240,7 +233,7 @@ def test_system_dlopen_after_start(embed, started, tmp_path):
         app.finish()
         time.sleep(0.3)
     finally:
-        res = stop(t)
+        res = t.stop()
     evs = ours(res.events)
     assert len(evs) >= 2 and all(e["args"] == EXPECTED and e["pid"] == app.pid for e in evs), res
 

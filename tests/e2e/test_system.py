@@ -54,13 +54,6 @@ def system_tracer(tmp_path, *args):
     return t
 
 
-def stop(t):
-    t.signal(2)
-    res = t.result()
-    assert res.returncode == 0, res
-    return res
-
-
 def test_before_and_after_start(tmp_path):
     before = start([PY], "before")
     try:
@@ -69,7 +62,7 @@ def test_before_and_after_start(tmp_path):
         assert after.returncode == 0
         release(before)
         time.sleep(0.3)
-        res = stop(t)
+        res = t.stop()
     finally:
         before.kill()
     assert "before" in tags(res) and "after" in tags(res), res
@@ -90,7 +83,7 @@ def test_new_binary_is_attached_on_exec(tmp_path):
         if f"{TOKEN}copy{i}" in (tmp_path / "out.jsonl").read_text():
             seen = True
             break
-    res = stop(t)
+    res = t.stop()
     assert seen, res
     comms = {e["comm"] for e in res.events}
     assert "mypython" in comms
@@ -103,7 +96,7 @@ def test_user_filter(tmp_path):
                                 PY, "-c", EAGER, TOKEN + "nobody"], timeout=60)
     assert as_root.returncode == 0 and as_nobody.returncode == 0
     time.sleep(0.3)
-    res = stop(t)
+    res = t.stop()
     assert tags(res) == ["nobody"], res
     assert res.stats.get("events of processes filtered out", 0) >= 0
 
@@ -115,7 +108,7 @@ def test_comm_filter(tmp_path):
     subprocess.run([PY, "-c", EAGER, TOKEN + "mine"], timeout=60, check=True)
     subprocess.run([str(copy), "-c", EAGER, TOKEN + "other"], timeout=60, check=True)
     time.sleep(0.3)
-    res = stop(t)
+    res = t.stop()
     assert tags(res) == ["mine"], res
 
 
@@ -134,7 +127,7 @@ def test_cgroup_filter(tmp_path):
         assert inside.wait(60) == 0
         subprocess.run([PY, "-c", EAGER, TOKEN + "outside"], timeout=60, check=True)
         time.sleep(0.3)
-        res = stop(t)
+        res = t.stop()
     finally:
         os.rmdir(cg)
     assert tags(res) == ["inside"], res
@@ -213,7 +206,7 @@ def test_other_mount_namespace(tmp_path):
         if f"{TOKEN}namespaced" in (tmp_path / "out.jsonl").read_text():
             seen = True
             break
-    res = stop(t)
+    res = t.stop()
     assert seen, res
 
 
@@ -224,7 +217,7 @@ def test_hundred_processes(tmp_path):
         for p in procs:
             release(p)
         time.sleep(0.5)
-        res = stop(t)
+        res = t.stop()
     finally:
         for p in procs:
             p.kill()
@@ -236,7 +229,7 @@ def test_processes_exiting_during_attach(tmp_path):
     churn = subprocess.Popen(["sh", "-c", f"for i in $(seq 200); do {PY} -c pass; done"])
     try:
         t = system_tracer(tmp_path)
-        res = stop(t)
+        res = t.stop()
     finally:
         churn.kill()
         churn.wait()
@@ -328,7 +321,7 @@ def test_pid_reuse_and_death_inside_span(tmp_path):
         if b.pid != pid:
             pytest.skip("could not get the same pid again (a busy machine)")
         time.sleep(0.3)
-        res = stop(t)
+        res = t.stop()
     finally:
         a.kill()
         t.kill()
