@@ -312,6 +312,36 @@ int st_attach_slot(struct st_attach *a, const struct st_pyelf *py, char *err, si
 	return (int)key;
 }
 
+/* All or none (attach.h): shared by the probe's sites and the uprobe fallback. */
+int st_attach_uprobes(struct st_attach *a, struct bpf_program *prog, pid_t pid, const char *path,
+		      const __u64 *off, const __u64 *cookie, unsigned n, __u64 ref_ctr,
+		      unsigned *failed)
+{
+	unsigned first = a->nlinks;
+
+	*failed = n;
+	if (a->nlinks + n > ST_MAX_LINKS)
+		return -E2BIG;
+	for (unsigned i = 0; i < n; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts);
+		struct bpf_link *link;
+
+		opts.bpf_cookie = cookie[i];
+		opts.ref_ctr_offset = (size_t)ref_ctr;
+		link = bpf_program__attach_uprobe_opts(prog, pid, path, (size_t)off[i], &opts);
+		if (!link) {
+			int ret = -errno;
+
+			while (a->nlinks > first)
+				bpf_link__destroy(a->links[--a->nlinks]);
+			*failed = i;
+			return ret;
+		}
+		a->links[a->nlinks++] = link;
+	}
+	return 0;
+}
+
 /*
  * The probe's sites, one uprobe each, with the semaphore's reference counter
  * (the kernel raises it while a uprobe is attached, so CPython raises the
@@ -319,44 +349,29 @@ int st_attach_slot(struct st_attach *a, const struct st_pyelf *py, char *err, si
  * support: its programs fetch each argument through a subprogram, a map
  * lookup and a helper call, about 4% of a traced process's time per event
  * here; the layout tells the program where each site keeps its arguments
- * instead (st_layout.site_arg). All sites or none: on failure the ones made
- * are destroyed.
+ * instead (st_layout.site_arg).
  */
 static int attach_sites(struct st_attach *a, pid_t pid, const struct st_pyelf *py, int slot,
 			char *err, size_t errlen)
 {
 	struct bpf_program *prog = a->floor ? a->skel->progs.audit_floor : a->skel->progs.audit;
-	unsigned first = a->nlinks;
+	__u64 cookie[ST_MAX_SITES];
+	unsigned failed;
+	int ret;
 
-	if (a->nlinks + py->nsites > ST_MAX_LINKS) {
+	for (unsigned i = 0; i < py->nsites && i < ST_MAX_SITES; i++)
+		cookie[i] = ST_SITE_COOKIE(slot, i);
+	ret = st_attach_uprobes(a, prog, pid, py->path, py->site_off, cookie, py->nsites,
+				py->semaphore ? py->sem_off : 0, &failed);
+	if (ret == -E2BIG && failed == py->nsites)
 		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
-		return -E2BIG;
-	}
-	for (unsigned i = 0; i < py->nsites; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, opts);
-		struct bpf_link *link;
-
-		opts.bpf_cookie = ST_SITE_COOKIE(slot, i);
-		opts.ref_ctr_offset = py->semaphore ? (size_t)py->sem_off : 0;
-		link = bpf_program__attach_uprobe_opts(prog, pid, py->path, (size_t)py->site_off[i],
-						       &opts);
-		if (!link) {
-			int ret = -errno;
-
-			while (a->nlinks > first)
-				bpf_link__destroy(a->links[--a->nlinks]);
-			if (pid > 0)
-				snprintf(err, errlen,
-					 "cannot attach to python:audit in %s for PID %d: %s",
-					 py->path, pid, strerror(-ret));
-			else
-				snprintf(err, errlen, "cannot attach to python:audit in %s: %s",
-					 py->path, strerror(-ret));
-			return ret;
-		}
-		a->links[a->nlinks++] = link;
-	}
-	return 0;
+	else if (ret && pid > 0)
+		snprintf(err, errlen, "cannot attach to python:audit in %s for PID %d: %s",
+			 py->path, pid, strerror(-ret));
+	else if (ret)
+		snprintf(err, errlen, "cannot attach to python:audit in %s: %s", py->path,
+			 strerror(-ret));
+	return ret;
 }
 
 int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, char *err,
@@ -528,8 +543,7 @@ int st_list_process(pid_t pid, char *line, size_t len)
 {
 	char path[64], exe[PATH_MAX] = "?", err[PATH_MAX + 256], user[32], reason[256];
 	struct st_pyelf py;
-	struct st_layout lo;
-	const char *why = NULL, *how;
+	const char *how;
 	struct stat st;
 	struct passwd *pw;
 	ssize_t n;
@@ -563,10 +577,8 @@ int st_list_process(pid_t pid, char *line, size_t len)
 		how = "no: cannot be read";
 	} else if (py.fallback) {
 		how = "uprobes: built without the python:audit probe";
-	} else if (st_layout_fill(&py, &lo, &why)) {
-		how = why;
 	} else {
-		how = "probe";
+		how = "probe"; /* st_find_python() refused any layout it could not fill */
 	}
 	/* An embedder, or a shared build: say which of its files is the interpreter. */
 	snprintf(line, len, "%-8d %-12s %-10s %-40s %s%s%s%s", pid, user,

@@ -10,6 +10,7 @@
 
 struct seatrace_bpf;
 struct bpf_link;
+struct bpf_program;
 
 #define ST_MAX_LINKS 256
 
@@ -62,6 +63,16 @@ int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, cha
 		  size_t errlen);
 
 void st_attach_detach_all(struct st_attach *a);
+
+/*
+ * Uprobes running `prog` at the file offsets `off` of `path`, for `pid` (-1: every
+ * process), each with its cookie, and the semaphore's counter at `ref_ctr` (0: none).
+ * All or none: 0, or a negative errno with the ones made destroyed and *failed the index
+ * that failed (n when there is no room for them all: -E2BIG).
+ */
+int st_attach_uprobes(struct st_attach *a, struct bpf_program *prog, pid_t pid, const char *path,
+		      const __u64 *off, const __u64 *cookie, unsigned n, __u64 ref_ctr,
+		      unsigned *failed);
 
 /*
  * The layout slot of py's file, filled on first use: shared by every attachment of that

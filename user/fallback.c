@@ -245,17 +245,14 @@ int st_fallback_attach(struct st_attach *a, pid_t pid, const struct st_pyelf *py
 	struct st_fb_point pts[ST_MAX_SITES];
 	struct st_pyelf *lay;
 	const char *why = NULL;
-	unsigned first = a->nlinks;
-	int n, slot;
+	__u64 off[ST_MAX_SITES], cookie[ST_MAX_SITES];
+	unsigned failed;
+	int n, slot, ret;
 
 	n = st_fallback_points(py, pts, ST_MAX_SITES, &why);
 	if (n < 0) {
 		snprintf(err, errlen, "cannot probe %s: %s", py->path, why);
 		return n;
-	}
-	if (a->nlinks + (unsigned)n > ST_MAX_LINKS) {
-		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
-		return -E2BIG;
 	}
 	lay = malloc(sizeof(*lay));
 	if (!lay) {
@@ -272,22 +269,14 @@ int st_fallback_attach(struct st_attach *a, pid_t pid, const struct st_pyelf *py
 	if (slot < 0)
 		return slot;
 	for (int i = 0; i < n; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, opts);
-		struct bpf_link *link;
-
-		opts.bpf_cookie = ST_FB_COOKIE(slot, i, pts[i].kind, pts[i].spadj);
-		link =
-		    bpf_program__attach_uprobe_opts(prog, pid, py->path, (size_t)pts[i].off, &opts);
-		if (!link) {
-			int ret = -errno;
-
-			snprintf(err, errlen, "cannot attach a uprobe to %s+%u in %s: %s",
-				 fn_names[pts[i].fn], pts[i].delta, py->path, strerror(-ret));
-			while (a->nlinks > first)
-				bpf_link__destroy(a->links[--a->nlinks]);
-			return ret;
-		}
-		a->links[a->nlinks++] = link;
+		off[i] = pts[i].off;
+		cookie[i] = ST_FB_COOKIE(slot, i, pts[i].kind, pts[i].spadj);
 	}
-	return 0;
+	ret = st_attach_uprobes(a, prog, pid, py->path, off, cookie, (unsigned)n, 0, &failed);
+	if (ret == -E2BIG && failed == (unsigned)n)
+		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
+	else if (ret)
+		snprintf(err, errlen, "cannot attach a uprobe to %s+%u in %s: %s",
+			 fn_names[pts[failed].fn], pts[failed].delta, py->path, strerror(-ret));
+	return ret;
 }

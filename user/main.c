@@ -941,7 +941,13 @@ int main(int argc, char **argv)
 			break;
 		/* Wake-ups are batched in the kernel: always drain, whatever woke us. */
 		t.budget = 65536;
-		st_ring_consume(t.rb);
+		if (st_ring_consume(t.rb) == -EIO) {
+			die_msg("the ring buffer holds a record longer than the ring: this "
+				"kernel's ring layout is not the one seatrace reads; please "
+				"report it with `uname -r`");
+			exit_code = 1;
+			break;
+		}
 		more = t.budget <= 0;
 		/* Each chore costs system calls: once per wait period, not once per drain. */
 		__u64 now = now_mono_ns();

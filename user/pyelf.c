@@ -191,6 +191,7 @@ static void read_notes(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, __u64 base_addr, b
 		const char *owner = (const char *)data->d_buf + name_off;
 		__u64 pc, base, sem;
 		const char *prov, *name, *args;
+		size_t args_len;
 
 		if (nh.n_type != 3 || nh.n_namesz != 8 || memcmp(owner, "stapsdt", 8) ||
 		    nh.n_descsz < 3 * 8 + 4)
@@ -208,8 +209,12 @@ static void read_notes(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, __u64 base_addr, b
 		if (strcmp(prov, "python") || strcmp(name, "audit"))
 			continue;
 		args = name + strlen(name) + 1;
-		if ((size_t)(args - desc) >= nh.n_descsz)
+		if ((size_t)(args - desc) < nh.n_descsz) {
+			args_len = nh.n_descsz - (size_t)(args - desc);
+		} else {
 			args = "";
+			args_len = 0;
+		}
 		/* Prelinked binaries: notes carry the base they were written against. */
 		if (have_base) {
 			pc += base_addr - base;
@@ -220,7 +225,7 @@ static void read_notes(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, __u64 base_addr, b
 		py->sem_off = sem ? file_offset(elf, sem) : 0;
 		if (py->nsites < ST_MAX_SITES) {
 			py->site_off[py->nsites] = file_offset(elf, pc);
-			read_site_args(args, nh.n_descsz - (size_t)(args - desc), py->nsites, py);
+			read_site_args(args, args_len, py->nsites, py);
 			py->sites[py->nsites++] = pc;
 		}
 	}

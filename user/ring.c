@@ -84,7 +84,7 @@ long st_ring_consume(struct st_ring *r)
 	unsigned long cons = __atomic_load_n(r->consumer_pos, __ATOMIC_ACQUIRE);
 	unsigned long stored = cons, prod;
 	long n = 0;
-	int stop = 0;
+	int stop = 0, bad = 0;
 
 	do {
 		prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
@@ -96,8 +96,11 @@ long st_ring_consume(struct st_ring *r)
 			/* Reserved but not committed yet: the records after it wait too. */
 			if (word & BPF_RINGBUF_BUSY_BIT)
 				goto out;
-			if (size > r->mask + 1 - BPF_RINGBUF_HDR_SZ)
-				goto out; /* never happens with a sound kernel; do not read past the map */
+			/* Never from a sound kernel; nothing after it could be found. */
+			if (size > r->mask + 1 - BPF_RINGBUF_HDR_SZ) {
+				bad = 1;
+				goto out;
+			}
 			if (!(word & BPF_RINGBUF_DISCARD_BIT)) {
 				stop = r->fn(r->ctx, (void *)(hdr + 2), size);
 				n++;
@@ -113,7 +116,7 @@ long st_ring_consume(struct st_ring *r)
 out:
 	if (cons != stored)
 		__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
-	return n;
+	return bad ? -EIO : n;
 }
 
 void st_ring_free(struct st_ring *r)

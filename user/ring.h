@@ -18,7 +18,10 @@ struct st_ring;
 /* Maps the ring of BPF_MAP_TYPE_RINGBUF `map_fd`. NULL and errno on failure. */
 struct st_ring *st_ring_new(int map_fd, st_ring_fn fn, void *ctx);
 
-/* Hands every record committed so far to the callback: how many, or negative errno. */
+/*
+ * Hands every record committed so far to the callback: how many, or -EIO
+ * when a record's header is impossible (no record after it can be found).
+ */
 long st_ring_consume(struct st_ring *r);
 
 void st_ring_free(struct st_ring *r);
