@@ -87,7 +87,7 @@ struct fb_scratch {
 	__u8 raw[FB_RAW_MAX + 16]; /* a C string, copied to be scanned */
 };
 
-/* Per-CPU: a uprobe program does not run twice at once on one CPU (see struct scratch). */
+/* Per-CPU, used only while rec_scratch()'s mark on the CPU's scratch is held. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

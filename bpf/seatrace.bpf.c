@@ -202,15 +202,6 @@ struct dec_state {
 };
 
 /*
- * Scratch, one slot per CPU: the record is built here, then copied to the
- * ring with only the bytes used. A plain array indexed by CPU rather than a
- * per-CPU array, whose values are limited to 32 KiB. Runs cannot overlap on
- * a CPU: the kernel does not start a tracing program on a CPU where one is
- * already running (it counts a miss instead, which the reader reports).
- * The slack after ST_REC_MAX lets the verifier accept a masked offset plus
- * a bounded copy length.
- */
-/*
  * Event names CPython's C code raises are literals in the interpreter's
  * read-only segments: the same address always holds the same name. Each CPU
  * remembers the last NC_SLOTS such names with what the filters decided, so a
@@ -235,12 +226,22 @@ struct name_ent {
 	__u8 name[NC_NAME];
 };
 
+/*
+ * Scratch, one slot per CPU: the record is built here, then copied to the
+ * ring with only the bytes used. A plain array indexed by CPU rather than a
+ * per-CPU array, whose values are limited to 32 KiB. The kernel does not
+ * start a tracing program on a CPU where one is running (it counts a miss,
+ * which the reader reports), but where it preempts them another thread's
+ * run may come between: rec_scratch() hands the slot to one run at a time.
+ * The slack after ST_REC_MAX lets the verifier accept a masked offset plus
+ * a bounded copy length.
+ */
 struct scratch {
 	__u8 buf[ST_REC_MAX + 2 * ST_VALUE_MAX];
 	struct dec_state st;
 	struct glob_state_all gs;
 	struct name_ent nc[NC_SLOTS];
-	__u32 busy; /* a program is building a record here (rec_scratch) */
+	__u64 busy; /* a run is building a record here (rec_scratch); 64 bits: exchanged */
 };
 
 struct {
@@ -579,23 +580,28 @@ static __always_inline void emit_other(struct dec_ctx *d, __u64 type, __u8 flags
 #define TPF_UNICODE (1UL << 28)
 #define TPF_DICT (1UL << 29)
 
+/* None, True and False are known by address, with no read: the value's tag, or 0. */
+static __always_inline __u8 singleton_tag(const struct st_layout *lo, __u64 b, __u64 obj)
+{
+	if (obj == lo->addr[ST_T_NONE_OBJ] + b)
+		return ST_V_NONE;
+	if (obj == lo->addr[ST_T_TRUE_OBJ] + b)
+		return ST_V_TRUE;
+	if (obj == lo->addr[ST_T_FALSE_OBJ] + b)
+		return ST_V_FALSE;
+	return 0;
+}
+
 static __always_inline void emit(struct dec_ctx *d, __u64 obj, __u8 depth)
 {
 	struct st_layout *lo = d->lo;
 	__u64 type, b = d->bias;
+	__u8 tag;
 
 	d->s->owed--;
-	/* The singletons are known by address: no read at all. */
-	if (obj == lo->addr[ST_T_NONE_OBJ] + b) {
-		finish(d, val_hdr(d), ST_V_NONE, 0, 0, 0, 0);
-		return;
-	}
-	if (obj == lo->addr[ST_T_TRUE_OBJ] + b) {
-		finish(d, val_hdr(d), ST_V_TRUE, 0, 0, 0, 0);
-		return;
-	}
-	if (obj == lo->addr[ST_T_FALSE_OBJ] + b) {
-		finish(d, val_hdr(d), ST_V_FALSE, 0, 0, 0, 0);
+	tag = singleton_tag(lo, b, obj);
+	if (tag) {
+		finish(d, val_hdr(d), tag, 0, 0, 0, 0);
 		return;
 	}
 	/* An object near the end of a mapping may be shorter than the head: read the type alone. */
@@ -697,42 +703,54 @@ static __always_inline int args_fast(struct dec_ctx *d, __u64 args)
 	__u64 b = d->bias, type;
 
 	d->s->head_ok = args && !bpf_probe_read_user(d->s->head, sizeof(d->s->head), (void *)args);
-	if (!d->s->head_ok || field(d, args, lo->ob_type) != lo->addr[ST_T_TUPLE] + b)
+	if (!d->s->head_ok || field(d, args, lo->ob_type) != lo->addr[ST_T_TUPLE] + b) {
+		/* Not a tuple: the loop's emit() takes the head read here. */
+		d->s->head_of = d->s->head_ok ? args : 0;
 		return 0;
+	}
 	d->s->owed--;
 	emit_seq(d, args, ST_V_TUPLE, 0, 0);
 	for (int k = 0; k < 4; k++) {
 		struct frame *f = &d->s->fr[0];
 		__u64 obj;
+		__u8 kind = 0; /* ST_V_*, 0: left to the loop */
 
 		if (d->s->fsp != 1 || f->idx >= f->ninl)
 			break;
 		obj = f->inl[f->idx & 3];
-		if (!obj || obj == lo->addr[ST_T_NONE_OBJ] + b ||
-		    obj == lo->addr[ST_T_TRUE_OBJ] + b || obj == lo->addr[ST_T_FALSE_OBJ] + b) {
-			/* The loop's emit() knows these by address: no read to save. */
-			break;
-		}
-		d->s->head_ok = !bpf_probe_read_user(d->s->head, sizeof(d->s->head), (void *)obj);
-		if (!d->s->head_ok)
-			break;
-		type = field(d, obj, lo->ob_type);
-		if (type != lo->addr[ST_T_LONG] + b && type != lo->addr[ST_T_STR] + b &&
-		    type != lo->addr[ST_T_FLOAT] + b) {
-			d->s->head_of = obj; /* the loop starts with it: no second read */
-			break;
+		if (!obj)
+			break; /* the loop writes the fault */
+		kind = singleton_tag(lo, b, obj);
+		if (!kind) {
+			d->s->head_ok =
+			    !bpf_probe_read_user(d->s->head, sizeof(d->s->head), (void *)obj);
+			if (!d->s->head_ok)
+				break;
+			type = field(d, obj, lo->ob_type);
+			if (type == lo->addr[ST_T_LONG] + b)
+				kind = ST_V_INT;
+			else if (type == lo->addr[ST_T_STR] + b)
+				kind = ST_V_STR;
+			else if (type == lo->addr[ST_T_FLOAT] + b)
+				kind = ST_V_FLOAT;
+			if (!kind) {
+				d->s->head_of = obj; /* the loop starts with it: no second read */
+				break;
+			}
 		}
 		f->idx++;
 		f->base += f->stride;
 		if (--f->left == 0)
 			d->s->fsp = 0;
 		d->s->owed--;
-		if (type == lo->addr[ST_T_LONG] + b)
+		if (kind == ST_V_INT)
 			emit_int(d, obj, 0);
-		else if (type == lo->addr[ST_T_STR] + b)
+		else if (kind == ST_V_STR)
 			emit_str(d, obj, 0);
-		else
+		else if (kind == ST_V_FLOAT)
 			emit_float(d, obj, 0);
+		else
+			finish(d, val_hdr(d), kind, 0, 0, 0, 0);
 	}
 	return 1;
 }
@@ -957,8 +975,9 @@ static __always_inline void cur_comm(char *dst)
 /*
  * Record building, shared by the USDT program and the uprobe fallback
  * (bpf/fallback.bpf.h): the process filter and the scratch and layout
- * lookups (rec_scratch), the name (rec_name), the name filter and header
- * (rec_begin), then the values, then the ring buffer (rec_end). All
+ * lookups (rec_scratch), the name and the filters' verdict on it
+ * (rec_name_cached), the header (rec_begin), then the values, then the ring
+ * buffer (rec_end). All
  * inlined: the USDT path runs the same instructions it ran as one function.
  */
 static __always_inline struct scratch *rec_scratch(__u64 id, __u32 slot, struct st_layout **lop)
@@ -983,20 +1002,21 @@ static __always_inline struct scratch *rec_scratch(__u64 id, __u32 slot, struct 
 	 * A kernel that preempts tracing programs (preempt=full, RT) may run
 	 * this program for another thread on this CPU while a record is half
 	 * built here. That event is dropped and counted as lost, never mixed
-	 * into the other. The caller clears the mark (rec_release).
+	 * into the other. The caller clears the mark (rec_release). Test and
+	 * set in one exchange: between a separate test and set, the other run
+	 * could take the scratch and be preempted in turn.
 	 */
-	if (sc->busy) {
+	if (__sync_lock_test_and_set(&sc->busy, 1)) {
 		stat_inc(ST_STAT_BUSY);
 		return NULL;
 	}
-	sc->busy = 1;
 	*lop = lo;
 	return sc;
 }
 
 static __always_inline void rec_release(struct scratch *sc)
 {
-	*(volatile __u32 *)&sc->busy = 0;
+	*(volatile __u64 *)&sc->busy = 0;
 }
 
 /* The event name, a C string in the traced process, at the start of the tail. */

@@ -205,14 +205,15 @@ def test_multiple_and_no_arguments(values_run):
 
 
 def test_scalars_before_and_after_a_container():
-    """The leading scalars of an arguments tuple take a shorter path than the rest (ints, floats
-    and strings, up to the items the tuple's first read holds): every value still comes out,
+    """The leading scalars of an arguments tuple take a shorter path than the rest (ints, floats,
+    strings, None and the bools, up to the items the tuple's first read holds): every value still comes out,
     in order, whichever path it took and wherever the path changes."""
     code = ("import sys\n"
             "sys.audit('seatrace.mix', 7, 'é' * 3, 2.5, [1, (2, 'x')], 'after', 2**100, -1,"
             " {'k': b'v'}, 'z' * 20)\n"
             "sys.audit('seatrace.mix2', 'a' * 20, 2**100, -5)\n"
-            "sys.audit('seatrace.mix3', (1,), 2, 'b')\n")
+            "sys.audit('seatrace.mix3', (1,), 2, 'b')\n"
+            "sys.audit('seatrace.mix4', None, True, 'c', False, None, [0], None)\n")
     res = trace_code(code, "-e", "seatrace.*", "-s", "8")
     assert res.returncode == 0, res
     cut = {"str": "z" * 8, "length": 20, "truncated": True}
@@ -222,6 +223,8 @@ def test_scalars_before_and_after_a_container():
     assert_value(res.one("seatrace.mix2")["args"],
                  [{"str": "a" * 8, "length": 20, "truncated": True}, 2**100, -5])
     assert_value(res.one("seatrace.mix3")["args"], [[1], 2, "b"])
+    # None and the bools on the shorter path too, and after it.
+    assert_value(res.one("seatrace.mix4")["args"], [None, True, "c", False, None, [0], None])
 
 
 def test_third_party_event_names():
