@@ -229,10 +229,10 @@ struct name_ent {
 /*
  * Scratch, one slot per CPU: the record is built here, then copied to the
  * ring with only the bytes used. A plain array indexed by CPU rather than a
- * per-CPU array, whose values are limited to 32 KiB. The kernel does not
- * start a tracing program on a CPU where one is running (it counts a miss,
- * which the reader reports), but where it preempts them another thread's
- * run may come between: rec_scratch() hands the slot to one run at a time.
+ * per-CPU array, whose values are limited to 32 KiB. A uprobe's programs
+ * run with migration, not preemption, disabled: where the kernel preempts
+ * them (preempt=full, RT), another thread's run may come between, so
+ * rec_scratch() hands the slot to one run at a time.
  * The slack after ST_REC_MAX lets the verifier accept a masked offset plus
  * a bounded copy length.
  */
