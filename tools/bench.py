@@ -24,6 +24,7 @@ BENCH_CORE=1 stops after the per-event modes. Each mode runs ROUNDS times, inter
 ns per event above `none`; ratios are to the floor's overhead. This is a
 benchmark, not a test: it reports, it does not fail on a slow machine.
 """
+import contextlib
 import json
 import os
 import re
@@ -193,13 +194,17 @@ def new_binary_latency(rounds=3):
 PYENV311 = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 
 
-KLOOP = f"""
+# The in-kernel workload: waits for a line, raises the events, says "done", waits again,
+# so that the programs' statistics are read before and after the events only.
+KWORKLOAD = """
 import sys
 sys.stdin.readline()
-for i in range({N // 4}): id(i)
+{loop}
 print("done", flush=True)
 sys.stdin.readline()
 """
+KLOOP = KWORKLOAD.format(loop=f"for i in range({N // 4}): id(i)")
+STATS_KNOB = "/proc/sys/kernel/bpf_stats_enabled"
 
 
 def prog_stats(pid):
@@ -221,44 +226,65 @@ def prog_stats(pid):
     return t, c
 
 
+@contextlib.contextmanager
+def bpf_stats():
+    """kernel.bpf_stats_enabled on for the block, then as it was."""
+    with open(STATS_KNOB) as fh:
+        old = fh.read().strip()
+    with open(STATS_KNOB, "w") as fh:
+        fh.write("1")
+    try:
+        yield
+    finally:
+        with open(STATS_KNOB, "w") as fh:
+            fh.write(old)
+
+
+def kernel_round(tracers, code):
+    """Runs `code` (a KWORKLOAD) with every tracer attached at once, in the order given:
+    (binary, options) for seatrace, ("bpftrace", None) for bpftrace. Each one's in-kernel ns
+    per event, or None for one whose programs did not run."""
+    py = subprocess.Popen([PY, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True)
+    procs = []
+    try:
+        for binary, opts in tracers:
+            if binary == "bpftrace":
+                procs.append(start_bpftrace(py.pid))
+            else:
+                procs.append(start_tracer([*opts, "-p", str(py.pid)], binary))
+        before = [prog_stats(p.pid) for p in procs]
+        py.stdin.write("\n")
+        py.stdin.flush()
+        py.stdout.readline()
+        after = [prog_stats(p.pid) for p in procs]
+    finally:
+        py.stdin.write("\n")
+        py.stdin.close()
+        py.wait(60)
+        for p in procs:
+            stop_tracer(p)
+    return [(t1 - t0) / (c1 - c0) if c1 > c0 else None
+            for (t0, c0), (t1, c1) in zip(before, after)]
+
+
 def kernel_bench(rounds):
     """In-kernel ns per event (kernel.bpf_stats_enabled): the BPF programs' own run time,
     apart from the trap every probe pays. Less disturbed by other load than wall time."""
-    knob = "/proc/sys/kernel/bpf_stats_enabled"
-    if not os.path.exists(knob):
+    if not os.path.exists(STATS_KNOB):
         return None
-    with open(knob) as fh:
-        old = fh.read().strip()
     modes = {"floor": ["--bench-floor"], "full": ["-o", "/dev/null"],
              "excluded": ["-x", "builtins.id", "-o", "/dev/null"]}
-    if shutil.which("bpftrace"):
-        modes["bpftrace"] = None
     rows = {m: [] for m in modes}
-    try:
-        with open(knob, "w") as fh:
-            fh.write("1")
+    if shutil.which("bpftrace"):
+        rows["bpftrace"] = []
+    with bpf_stats():
         for _ in range(rounds):
-            for m, args in modes.items():
-                py = subprocess.Popen([PY, "-c", KLOOP], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, text=True)
-                st = (start_bpftrace(py.pid) if args is None
-                      else start_tracer([*args, "-p", str(py.pid)]))
-                try:
-                    t0, c0 = prog_stats(st.pid)
-                    py.stdin.write("\n")
-                    py.stdin.flush()
-                    py.stdout.readline()
-                    t1, c1 = prog_stats(st.pid)
-                finally:
-                    py.stdin.write("\n")
-                    py.stdin.close()
-                    py.wait(60)
-                    stop_tracer(st)
-                if c1 > c0:
-                    rows[m].append((t1 - t0) / (c1 - c0))
-    finally:
-        with open(knob, "w") as fh:
-            fh.write(old)
+            for m in rows:
+                tracer = ("bpftrace", None) if m == "bpftrace" else (SEATRACE, modes[m])
+                v = kernel_round([tracer], KLOOP)[0]
+                if v is not None:
+                    rows[m].append(v)
     return {m: statistics.median(v) for m, v in rows.items() if v}
 
 

@@ -8,7 +8,8 @@ or the word `bpftrace` for bpftrace counting events by name (what `make bench` t
 of them attach to one python3.11 process at once, so every event runs each BPF program
 under the same conditions; the order they attach in rotates from round to round. Each
 round prints their ns per event from the kernel's BPF statistics (run_time_ns / run_cnt of
-the programs each tracer loaded); the end prints the medians, and each one's paired
+all the programs each tracer loaded: with -S among the OPTIONS, that includes the syscall
+programs' runs, host-wide); the end prints the medians, and each one's paired
 difference from the first.
 
 Timing a build in its own run, one after the other, moved the same build by up to 50% on a
@@ -22,51 +23,17 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import prog_stats, start_bpftrace, start_tracer, stop_tracer  # noqa: E402
+from bench import KWORKLOAD, bpf_stats, kernel_round  # noqa: E402
 
-PY = "/usr/bin/python3.11"
 LOOP = "for i in range({n}): id(i)"
-WORKLOAD = """
-import sys
-sys.stdin.readline()
-{loop}
-print("done", flush=True)
-sys.stdin.readline()
-"""
 
 
 def label(i):
     """A, B, ... as the specs were given; numbers past Z."""
     return chr(ord("A") + i) if i < 26 else str(i)
-
-
-def one_round(tracers, code):
-    """ns per event of each tracer, in the order given."""
-    py = subprocess.Popen([PY, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          text=True)
-    procs = []
-    try:
-        for binary, opts in tracers:
-            if binary == "bpftrace":
-                procs.append(start_bpftrace(py.pid))
-            else:
-                procs.append(start_tracer([*opts, "-p", str(py.pid)], binary))
-        before = [prog_stats(p.pid) for p in procs]
-        py.stdin.write("\n")
-        py.stdin.flush()
-        py.stdout.readline()
-        after = [prog_stats(p.pid) for p in procs]
-    finally:
-        py.stdin.write("\n")
-        py.stdin.close()
-        py.wait()
-        for p in procs:
-            stop_tracer(p)
-    return [(t1 - t0) / max(1, c1 - c0) for (t0, c0), (t1, c1) in zip(before, after)]
 
 
 def main():
@@ -84,22 +51,19 @@ def main():
     for spec in args.specs:
         binary, _, opts = spec.partition(":")
         tracers.append((binary, opts.split() if opts else ["-o", "/dev/null"]))
-    code = WORKLOAD.format(loop=args.loop or LOOP.format(n=args.events))
+    code = KWORKLOAD.format(loop=args.loop or LOOP.format(n=args.events))
     n = len(tracers)
     res = [[] for _ in range(n)]
-    stats = "/proc/sys/kernel/bpf_stats_enabled"
-    old = open(stats).read().strip()
-    open(stats, "w").write("1")
-    try:
+    with bpf_stats():
         for r in range(args.rounds):
             order = [(r + k) % n for k in range(n)]
-            got = one_round([tracers[i] for i in order], code)
+            got = kernel_round([tracers[i] for i in order], code)
             for i, v in zip(order, got):
+                if v is None:
+                    sys.exit(f"{args.specs[i]}: its BPF programs did not run (nothing attached?)")
                 res[i].append(v)
             print(f"round {r + 1}: " + "  ".join(f"{label(i)} {res[i][-1]:7.1f}" for i in range(n))
                   + " ns/event", flush=True)
-    finally:
-        open(stats, "w").write(old)
     for i, spec in enumerate(args.specs):
         line = f"{label(i)} {spec}: median {statistics.median(res[i]):.1f} ns/event"
         if i:
