@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# Builds CPython from Debian's own source package, in one of two forms the
-# tests need and that cannot be downloaded here:
+# Builds CPython from the upstream tarball in Debian's source package (Debian's
+# patches are not applied), in one of two forms the tests need and that cannot
+# be downloaded here:
 #
 #   freethreaded  configure --disable-gil --with-dtrace: a free-threaded
 #                 interpreter with the python:audit probe, which seatrace must
@@ -155,10 +156,12 @@ fi
 
 # -- the source ----------------------------------------------------------------
 
-# source_ok DSC: the .dsc is of $pkg and its .orig tarball is beside it, with the
-# sha256 it lists. Sets orig.
+# source_ok DSC: the .dsc was downloaded for $SOURCE (suite and package: the
+# stamp beside it), and its .orig tarball is beside it, with the sha256 it
+# lists. Sets orig.
 source_ok() {
 	[ -f "$1" ] || return 1
+	[ "$(cat "$(dirname "$1")/.source" 2>/dev/null)" = "$SOURCE" ] || return 1
 	[ "$(awk '/^Source:/ {print $2; exit}' "$1")" = "$pkg" ] || return 1
 	orig=""
 	for f in "$(dirname "$1")"/*.orig.tar.*; do
@@ -201,6 +204,7 @@ if [ -z "$orig" ]; then
 		tail -5 "$APTDIR/source.log" >&2
 		die "could not download the source of $pkg from $suite (log: $APTDIR/source.log)"
 	fi
+	printf '%s\n' "$SOURCE" >"$DIR/dl/.source"
 	# The index is 10+ MB and not needed again.
 	rm -rf "$APTDIR/state/lists" "$APTDIR/cache"/*.bin
 	dsc=""
