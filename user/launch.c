@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,11 @@ static int detach_running(pid_t pid)
 	}
 }
 
+static long long ts_ns(const struct timespec *t)
+{
+	return (long long)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
 /* The command must not run on untraced: killed, then reaped. */
 static int abandon(pid_t pid, int err)
 {
@@ -110,8 +116,12 @@ static int abandon(pid_t pid, int err)
 
 int st_launch_release(pid_t pid, st_exec_cb cb, st_exec_cb poll, void *ctx, int *status)
 {
-	const struct timespec pause = { 0, ST_LAUNCH_POLL_MS * 1000000L };
+	struct timespec now, next_poll = {0, 0};
 	int ret = cb(pid, ctx);
+	sigset_t chld;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
 
 	for (;;) {
 		int st, sig = 0;
@@ -133,15 +143,33 @@ int st_launch_release(pid_t pid, st_exec_cb cb, st_exec_cb poll, void *ctx, int 
 				return -errno;
 			}
 			if (w == 0) {
+				struct timespec left;
+
 				/* Running, no Python yet: it may load one with dlopen(). */
-				ret = poll(pid, ctx);
-				if (ret < 0)
-					return abandon(pid, ret);
-				if (ret > 0) {
-					ret = detach_running(pid);
-					return ret < 0 ? ret : 1;
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				if (ts_ns(&now) >= ts_ns(&next_poll)) {
+					ret = poll(pid, ctx);
+					if (ret < 0)
+						return abandon(pid, ret);
+					if (ret > 0) {
+						ret = detach_running(pid);
+						return ret < 0 ? ret : 1;
+					}
+					next_poll = now;
+					next_poll.tv_nsec += ST_LAUNCH_POLL_MS * 1000000L;
+					if (next_poll.tv_nsec >= 1000000000L) {
+						next_poll.tv_sec++;
+						next_poll.tv_nsec -= 1000000000L;
+					}
 				}
-				nanosleep(&pause, NULL);
+				/*
+				 * Until the child stops or ends (SIGCHLD, blocked by the caller, so
+				 * its stops are handled at once) or the next look is due.
+				 */
+				left.tv_sec = 0;
+				left.tv_nsec = (long)(ts_ns(&next_poll) - ts_ns(&now));
+				if (left.tv_nsec > 0)
+					sigtimedwait(&chld, NULL, &left);
 				continue;
 			}
 			if (WIFEXITED(st) || WIFSIGNALED(st)) {

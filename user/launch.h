@@ -24,7 +24,9 @@ typedef int (*st_exec_cb)(pid_t pid, void *ctx);
 /*
  * Runs the stopped child until `cb` accepts one of its execs, or, while it
  * runs, `poll` (if not NULL, same returns, called every ST_LAUNCH_POLL_MS)
- * accepts it: an embedder may load libpython with dlopen() at any time.
+ * accepts it: an embedder may load libpython with dlopen() at any time. The
+ * caller blocks SIGCHLD, so that the child's stops are handled as they come
+ * between two polls (else each waits for the next poll).
  * Returns 1 when released, 0 when the child ended first (its wait status in
  * *status), or the callback's error (the child is then killed).
  */
