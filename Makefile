@@ -24,10 +24,10 @@ LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 
 BPF_SRCS := bpf/seatrace.bpf.c
 USER_SRCS := $(wildcard user/*.c)
-# Pure logic, testable without root or libbpf: everything but the loader.
-PURE_SRCS := user/decode.c user/output.c user/json.c user/events.c \
-	user/glob.c user/cli.c user/strbuf.c user/pair.c user/syscalls.c user/layout.c \
-	user/prologue.c user/pyelf.c
+# The loader: the files that use libbpf or the skeleton. Everything else is pure
+# logic, unit-tested without root or libbpf.
+LOADER_SRCS := user/main.c user/attach.c user/fallback.c user/ring.c user/launch.c
+PURE_SRCS := $(filter-out $(LOADER_SRCS),$(USER_SRCS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/test_*.c))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -49,8 +49,9 @@ $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) -c $< -o $@
 
-# The loader includes the generated skeleton.
-$(OUTPUT)/user/attach.o $(OUTPUT)/user/main.o: $(OUTPUT)/seatrace.skel.h
+# The skeleton exists before any user object is compiled (make -j from a fresh clone);
+# which objects really include it, -MMD records for later builds.
+$(USER_OBJS): | $(OUTPUT)/seatrace.skel.h
 
 $(OUTPUT)/seatrace.bpf.o: bpf/seatrace.bpf.c vmlinux/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
