@@ -6,6 +6,13 @@ OUTPUT ?= build
 CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= cc
+LIBBPF_MIN := 1.0
+# Register tables, syscall numbers and the prologue decoder are x86-64's.
+HOST_ARCH := $(shell uname -m)
+ifneq ($(HOST_ARCH),x86_64)
+$(error seatrace builds on x86_64 only, and this machine is $(HOST_ARCH): its register \
+tables, syscall numbers and prologue decoder are x86-64's)
+endif
 ARCH := x86
 PYTEST ?= pytest-3
 
@@ -20,7 +27,7 @@ endif
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
-LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
+LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf
 
 BPF_SRCS := bpf/seatrace.bpf.c
 USER_SRCS := $(wildcard user/*.c)
@@ -34,7 +41,7 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recove
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 PURE_SAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/san/%.o,$(PURE_SRCS))
 
-.PHONY: all clean test check demo unit e2e bench vmlinux deps format
+.PHONY: all clean test check demo unit unit-bins e2e bench vmlinux deps format
 .DELETE_ON_ERROR:
 # Objects reached only through pattern rules would count as intermediate and be deleted.
 .SECONDARY: $(PURE_SAN_OBJS) $(USER_OBJS)
@@ -53,7 +60,17 @@ $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 # which objects really include it, -MMD records for later builds.
 $(USER_OBJS): | $(OUTPUT)/seatrace.skel.h
 
-$(OUTPUT)/seatrace.bpf.o: bpf/seatrace.bpf.c vmlinux/vmlinux.h | $(OUTPUT)
+# Checked in a recipe, not when the Makefile is read: `make check` installs libbpf first.
+$(OUTPUT)/libbpf-ok: | $(OUTPUT)
+	$(Q)v=$$(pkg-config --modversion libbpf 2>/dev/null) || { \
+		echo "seatrace: libbpf not found (pkg-config libbpf): run 'sudo make deps'" >&2; \
+		exit 1; }; \
+	pkg-config --atleast-version=$(LIBBPF_MIN) libbpf || { \
+		echo "seatrace: libbpf $$v is too old: seatrace needs $(LIBBPF_MIN) or later" >&2; \
+		exit 1; }; \
+	touch $@
+
+$(OUTPUT)/seatrace.bpf.o: bpf/seatrace.bpf.c vmlinux/vmlinux.h $(OUTPUT)/libbpf-ok | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		-Ivmlinux -Ibpf -I/usr/include/$(shell $(CC) -dumpmachine) -MMD -MP -MF $(OUTPUT)/seatrace.bpf.d -MT $@ \
@@ -73,6 +90,8 @@ $(OUTPUT)/unit/%: tests/unit/%.c $(PURE_SAN_OBJS) | $(OUTPUT)/unit
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) -O1 -g $(SAN) $(BASE_CFLAGS) $< $(PURE_SAN_OBJS) -lcmocka -lelf -lm -o $@
 
+unit-bins: $(UNIT_TESTS)
+
 unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
@@ -84,14 +103,14 @@ test: unit e2e
 
 # The README's commands: each installs what is missing first.
 check: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all unit-bins
 	$(Q)tools/fetch-pythons.sh >/dev/null || \
 		echo "check: Debian's trixie/sid interpreters could not be fetched: their tests skip"
 	$(Q)tools/build-cpython.sh freethreaded >/dev/null || \
 		echo "check: a free-threaded CPython could not be built: its tests skip"
 	$(Q)tools/build-cpython.sh static >/dev/null || \
 		echo "check: a statically linked CPython without the probe could not be built: its tests skip"
-	$(Q)$(MAKE) --no-print-directory test
+	$(Q)$(MAKE) --no-print-directory -j1 test
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

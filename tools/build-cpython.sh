@@ -35,7 +35,6 @@
 # rather than downloading again (-f downloads again).
 #
 # Usage: tools/build-cpython.sh freethreaded|static [-f]  (-f: download and build again)
-#        (tools/build-freethreaded.sh is `tools/build-cpython.sh freethreaded`)
 # Cache: $SEATRACE_PYTHON_CACHE, default <repo>/.cache/pythons.
 # Source: SUITE:PACKAGE, default trixie:python3.13, from $SEATRACE_FT_SOURCE
 #         (freethreaded) or $SEATRACE_STATIC_SOURCE (static). 3.13 is the first

@@ -34,7 +34,7 @@ build tree): CPython linked statically into the executable (no libpython*.so), n
 
 refused_interpreters() are those seatrace must refuse rather than decode, kept out of
 all_interpreters() (whose tests expect decoded values): a free-threaded build from
-tools/build-freethreaded.sh (cache: $CACHE/freethreaded, run in place from its build
+tools/build-cpython.sh freethreaded (cache: $CACHE/freethreaded, run in place from its build
 tree) and sid's python3.15, newer than seatrace knows. Each has `refusal`, a phrase the
 refusal message must contain.
 """

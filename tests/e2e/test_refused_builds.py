@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Interpreters seatrace must refuse rather than decode with a layout that is not theirs: a
-real free-threaded build (tools/build-freethreaded.sh) and sid's CPython 3.15, newer than the
+real free-threaded build (tools/build-cpython.sh freethreaded) and sid's CPython 3.15, newer than the
 supported 3.8-3.14 (tools/fetch-pythons.sh), run as real processes under the real tracer.
 
 Refused means: -p and command mode exit non-zero with one line on stderr naming the binary
