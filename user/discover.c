@@ -1,14 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Discovery and attach. A process's interpreter is found through
- * /proc/PID/exe and /proc/PID/map_files, which reach the very file the
- * process runs even when it was deleted or lives in another mount
- * namespace. Layout slots are per file (device, inode), so processes of one
- * interpreter build share one slot.
+ * Discovery. A process's interpreter is found through /proc/PID/exe and
+ * /proc/PID/map_files, which reach the very file the process runs even when
+ * it was deleted or lives in another mount namespace.
  */
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -16,13 +11,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/uio.h>
 #include <unistd.h>
-#include "attach.h"
+#include "discover.h"
 #include "fallback.h"
 #include "layout.h"
 #include "prologue.h"
-#include "seatrace.skel.h"
 
 static bool looks_like_python_name(const char *path)
 {
@@ -278,265 +271,110 @@ out:
 	return ret;
 }
 
-int st_attach_slot(struct st_attach *a, const struct st_pyelf *py, char *err, size_t errlen)
+/* Whether a file that is a CPython can be decoded: its layout, or the fallback's checks. */
+static int judge(struct st_pyelf *py, const char **reason)
 {
-	struct st_layout lo;
-	const char *why = NULL;
-	__u32 key;
+	struct st_layout *lo;
 	int ret;
 
-	for (unsigned i = 0; i < a->nslots; i++)
-		if (a->slots[i].dev == py->dev && a->slots[i].ino == py->ino)
-			return (int)i;
-	if (a->nslots >= ST_MAX_LAYOUTS) {
-		snprintf(err, errlen, "too many distinct interpreter binaries (at most %d)",
-			 ST_MAX_LAYOUTS);
-		return -E2BIG;
+	if (!py->nsites) /* no probe: uprobes on its audit functions, if it has them */
+		return st_fallback_usable(py, reason);
+	lo = malloc(sizeof(*lo));
+	if (!lo) {
+		*reason = "out of memory";
+		return -ENOMEM;
 	}
-	ret = st_layout_fill(py, &lo, &why);
+	ret = st_layout_fill(py, lo, reason) ? -EPROTONOSUPPORT : 0;
+	free(lo);
+	return ret;
+}
+
+int st_discover_file(const char *path, const char *file, struct st_plan *plan, char *err,
+		     size_t errlen)
+{
+	const char *reason = NULL;
+	int ret = st_pyelf_lookup(path, file, &plan->py);
+
+	if (ret <= 0) {
+		snprintf(err, errlen, "%s is not a CPython interpreter", file);
+		return -ENOENT;
+	}
+	ret = judge(&plan->py, &reason);
+	if (ret == -EPROTONOSUPPORT)
+		plan->py.refusal = reason;
 	if (ret) {
+		snprintf(err, errlen, "%s (CPython %s) cannot be traced: %s", file,
+			 plan->py.version[0] ? plan->py.version : "of unknown version", reason);
+		return ret;
+	}
+	return st_plan_make(&plan->py, plan, err, errlen);
+}
+
+int st_plan_make(const struct st_pyelf *py, struct st_plan *plan, char *err, size_t errlen)
+{
+	struct st_pyelf *lay = malloc(sizeof(*lay));
+	const char *why = NULL;
+	int ret = 0;
+
+	if (!lay) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (&plan->py != py)
+		plan->py = *py;
+	*lay = *py;
+	if (py->fallback) {
+		struct st_fb_point pts[ST_MAX_SITES];
+		int n = st_fallback_points(py, pts, ST_MAX_SITES, &why);
+
+		if (n < 0) {
+			snprintf(err, errlen, "cannot probe %s: %s", py->path, why);
+			ret = n;
+			goto out;
+		}
+		plan->kind = ST_PLAN_FALLBACK;
+		plan->npoints = (unsigned)n;
+		plan->ref_ctr = 0;
+		/* The slot's sites are the uprobe addresses: the program derives the bias from them. */
+		lay->nsites = (unsigned)n;
+		for (int i = 0; i < n; i++) {
+			lay->sites[i] = pts[i].addr;
+			plan->off[i] = pts[i].off;
+			plan->cookie[i] = ST_FB_COOKIE(0, i, pts[i].kind, pts[i].spadj);
+			snprintf(plan->what[i], sizeof(plan->what[i]), "%s+%u",
+				 st_fallback_fn_name(pts[i].fn), pts[i].delta);
+		}
+	} else {
+		plan->kind = ST_PLAN_PROBE;
+		plan->npoints = py->nsites < ST_MAX_SITES ? py->nsites : ST_MAX_SITES;
+		plan->ref_ctr = py->semaphore ? py->sem_off : 0;
+		for (unsigned i = 0; i < plan->npoints; i++) {
+			plan->off[i] = py->site_off[i];
+			plan->cookie[i] = ST_SITE_COOKIE(0, i);
+			snprintf(plan->what[i], sizeof(plan->what[i]), "python:audit");
+		}
+	}
+	if (!plan->npoints) {
+		snprintf(err, errlen, "%s has nowhere to attach", py->path);
+		ret = -ENOTSUP;
+		goto out;
+	}
+	if (st_layout_fill(lay, &plan->layout, &why)) {
 		snprintf(err, errlen, "cannot decode %s (CPython %s): %s",
 			 py->file[0] ? py->file : py->path,
 			 py->version[0] ? py->version : "of unknown version", why);
-		return ret;
+		ret = -ENOTSUP;
 	}
-	key = a->nslots;
-	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.layouts), &key, &lo, BPF_ANY)) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot store the interpreter layout: %s", strerror(errno));
-		return ret;
-	}
-	a->slots[key].dev = py->dev;
-	a->slots[key].ino = py->ino;
-	a->nslots++;
-	return (int)key;
-}
-
-/* All or none (attach.h): shared by the probe's sites and the uprobe fallback. */
-int st_attach_uprobes(struct st_attach *a, struct bpf_program *prog, pid_t pid, const char *path,
-		      const __u64 *off, const __u64 *cookie, unsigned n, __u64 ref_ctr,
-		      unsigned *failed)
-{
-	unsigned first = a->nlinks;
-
-	*failed = n;
-	if (a->nlinks + n > ST_MAX_LINKS)
-		return -E2BIG;
-	for (unsigned i = 0; i < n; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, opts);
-		struct bpf_link *link;
-
-		opts.bpf_cookie = cookie[i];
-		opts.ref_ctr_offset = (size_t)ref_ctr;
-		link = bpf_program__attach_uprobe_opts(prog, pid, path, (size_t)off[i], &opts);
-		if (!link) {
-			int ret = -errno;
-
-			while (a->nlinks > first)
-				bpf_link__destroy(a->links[--a->nlinks]);
-			*failed = i;
-			return ret;
-		}
-		a->links[a->nlinks++] = link;
-	}
-	return 0;
-}
-
-/*
- * The probe's sites, one uprobe each, with the semaphore's reference counter
- * (the kernel raises it while a uprobe is attached, so CPython raises the
- * probe) and a cookie naming the slot and the site. Not libbpf's USDT
- * support: its programs fetch each argument through a subprogram, a map
- * lookup and a helper call, about 4% of a traced process's time per event
- * here; the layout tells the program where each site keeps its arguments
- * instead (st_layout.site_arg).
- */
-static int attach_sites(struct st_attach *a, pid_t pid, const struct st_pyelf *py, int slot,
-			char *err, size_t errlen)
-{
-	struct bpf_program *prog = a->floor ? a->skel->progs.audit_floor : a->skel->progs.audit;
-	__u64 cookie[ST_MAX_SITES];
-	unsigned failed;
-	int ret;
-
-	for (unsigned i = 0; i < py->nsites && i < ST_MAX_SITES; i++)
-		cookie[i] = ST_SITE_COOKIE(slot, i);
-	ret = st_attach_uprobes(a, prog, pid, py->path, py->site_off, cookie, py->nsites,
-				py->semaphore ? py->sem_off : 0, &failed);
-	if (ret == -E2BIG && failed == py->nsites)
-		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
-	else if (ret && pid > 0)
-		snprintf(err, errlen, "cannot attach to python:audit in %s for PID %d: %s",
-			 py->path, pid, strerror(-ret));
-	else if (ret)
-		snprintf(err, errlen, "cannot attach to python:audit in %s: %s", py->path,
-			 strerror(-ret));
+out:
+	free(lay);
 	return ret;
 }
 
-int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, char *err,
-		  size_t errlen)
+int st_discover(pid_t pid, unsigned flags, struct st_plan *plan, char *err, size_t errlen)
 {
-	int slot;
+	int ret = st_find_python(pid, flags, &plan->py, err, errlen);
 
-	if (py->fallback) /* built without the probe: uprobes (user/fallback.c) */
-		return st_fallback_attach(a, pid, py, err, errlen);
-	if (a->nlinks >= ST_MAX_LINKS) {
-		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
-		return -E2BIG;
-	}
-	slot = st_attach_slot(a, py, err, errlen);
-	if (slot < 0)
-		return slot;
-	return attach_sites(a, pid, py, slot, err, errlen);
-}
-
-void st_attach_detach_all(struct st_attach *a)
-{
-	for (unsigned i = 0; i < a->nlinks; i++)
-		bpf_link__destroy(a->links[i]);
-	a->nlinks = 0;
-}
-
-int st_semaphore_addr(pid_t pid, const struct st_pyelf *py, __u64 *addr)
-{
-	char path[64], line[PATH_MAX + 128];
-	FILE *maps;
-	int ret = -ENOENT;
-
-	if (!py->semaphore)
-		return -ENOENT;
-	if (!py->dynamic) {
-		*addr = py->semaphore;
-		return 0;
-	}
-	/* A PIE or shared object: its load bias is where its first page is mapped. */
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	maps = fopen(path, "re");
-	if (!maps)
-		return -errno;
-	while (fgets(line, sizeof(line), maps)) {
-		unsigned long start, end, off, ino;
-		unsigned maj, min;
-
-		if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &start, &end, &off, &maj, &min, &ino) != 6)
-			continue;
-		if (off == 0 && ino == py->ino && makedev(maj, min) == py->dev) {
-			*addr = start + py->semaphore;
-			ret = 0;
-			break;
-		}
-	}
-	fclose(maps);
-	return ret;
-}
-
-int st_semaphore_read(pid_t pid, __u64 addr, unsigned *value)
-{
-	unsigned short v = 0;
-	struct iovec local = { &v, sizeof(v) }, remote = { (void *)addr, sizeof(v) };
-
-	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != sizeof(v))
-		return -errno;
-	*value = v;
-	return 0;
-}
-
-static int seen_state(struct st_attach *a, dev_t dev, ino_t ino)
-{
-	for (unsigned i = 0; i < a->nseen; i++)
-		if (a->seen[i].dev == dev && a->seen[i].ino == ino)
-			return a->seen[i].state;
-	return 0;
-}
-
-static void remember(struct st_attach *a, dev_t dev, ino_t ino, int state)
-{
-	for (unsigned i = 0; i < a->nseen; i++)
-		if (a->seen[i].dev == dev && a->seen[i].ino == ino) {
-			a->seen[i].state = state;
-			return;
-		}
-	/* Full: forget nothing important, just read the file again next time. */
-	if (a->nseen < ST_MAX_SEEN) {
-		a->seen[a->nseen].dev = dev;
-		a->seen[a->nseen].ino = ino;
-		a->seen[a->nseen].state = state;
-		a->nseen++;
-	}
-}
-
-int st_attach_system(struct st_attach *a, pid_t pid, bool at_exec, char *err, size_t errlen)
-{
-	char path[64];
-	struct st_pyelf py;
-	struct stat exe;
-	int ret, slot, state;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	if (stat(path, &exe))
-		return 0; /* gone, or a kernel thread */
-	state = seen_state(a, exe.st_dev, exe.st_ino);
-	/* Its interpreter is attached already (for every process), or was refused (said once). */
-	if (state == ST_SEEN_ATTACHED || state == ST_SEEN_REFUSED)
-		return 0;
-	/*
-	 * What the executable maps at start is what it links, the same for every process that
-	 * runs it; only a process that has run a while can have loaded a libpython since.
-	 */
-	if (state == ST_SEEN_NOT_PYTHON && at_exec)
-		return 0;
-	ret = st_find_python(pid, at_exec ? ST_FIND_NEEDED : 0, &py, err, errlen);
-	if (ret == -ESRCH)
-		return 0;
-	if (ret == -ENOENT) {
-		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_NOT_PYTHON);
-		return 0;
-	}
-	if (ret) {
-		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_REFUSED);
-		return ret;
-	}
-	/* The probe file may be a libpython other executables share. */
-	state = seen_state(a, py.dev, py.ino);
-	if (state == ST_SEEN_ATTACHED) {
-		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_ATTACHED);
-		return 0;
-	}
-	if (state == ST_SEEN_REFUSED)
-		return 0;
-	if (a->nlinks >= ST_MAX_LINKS) {
-		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
-		return -E2BIG;
-	}
-	if (py.fallback) { /* built without the probe: uprobes (user/fallback.c) */
-		ret = st_fallback_attach(a, -1, &py, err, errlen);
-		if (ret == -ENOENT || ret == -ESRCH)
-			return 0; /* exited while we looked (its map_files path is gone) */
-		if (ret) {
-			remember(a, py.dev, py.ino, ST_SEEN_REFUSED);
-			return ret;
-		}
-		goto attached;
-	}
-	slot = st_attach_slot(a, &py, err, errlen);
-	if (slot < 0) {
-		remember(a, py.dev, py.ino, ST_SEEN_REFUSED);
-		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_REFUSED);
-		return slot;
-	}
-	ret = attach_sites(a, -1, &py, slot, err, errlen);
-	if (ret == -ENOENT || ret == -ESRCH)
-		return 0; /* exited while we looked */
-	if (ret) {
-		remember(a, py.dev, py.ino, ST_SEEN_REFUSED);
-		return ret;
-	}
-attached:
-	a->nfiles++;
-	remember(a, py.dev, py.ino, ST_SEEN_ATTACHED);
-	remember(a, exe.st_dev, exe.st_ino, ST_SEEN_ATTACHED);
-	return 1;
+	return ret ? ret : st_plan_make(&plan->py, plan, err, errlen);
 }
 
 int st_list_process(pid_t pid, char *line, size_t len)
