@@ -33,7 +33,7 @@ BPF_SRCS := bpf/seatrace.bpf.c
 USER_SRCS := $(wildcard user/*.c)
 # The loader: the files that use libbpf or the skeleton. Everything else is pure
 # logic, unit-tested without root or libbpf.
-LOADER_SRCS := user/main.c user/attach.c user/fallback.c user/ring.c user/launch.c
+LOADER_SRCS := user/main.c user/attach.c user/targets.c user/kstats.c user/ring.c user/launch.c
 PURE_SRCS := $(filter-out $(LOADER_SRCS),$(USER_SRCS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/test_*.c))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -93,6 +93,7 @@ $(OUTPUT)/unit/%: tests/unit/%.c $(PURE_SAN_OBJS) | $(OUTPUT)/unit
 unit-bins: $(UNIT_TESTS)
 
 unit: $(UNIT_TESTS)
+	$(Q)tools/check-layers.py $(LOADER_SRCS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
 

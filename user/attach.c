@@ -1,444 +1,147 @@
 // SPDX-License-Identifier: MIT
 /*
- * Discovery and attach. A process's interpreter is found through
- * /proc/PID/exe and /proc/PID/map_files, which reach the very file the
- * process runs even when it was deleted or lives in another mount
- * namespace. Layout slots are per file (device, inode), so processes of one
- * interpreter build share one slot.
+ * Attach: plans become uprobe links. Layout slots are per file (device,
+ * inode), so processes of one interpreter build share one slot; each link
+ * remembers its slot, so a file's links can be released together.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <sys/uio.h>
-#include <unistd.h>
 #include "attach.h"
-#include "fallback.h"
-#include "layout.h"
-#include "prologue.h"
 #include "seatrace.skel.h"
 
-static bool looks_like_python_name(const char *path)
+/* The file's slot, its layout stored on first use. The index, or a negative errno. */
+static int get_slot(struct st_attach *a, const struct st_plan *plan, char *err, size_t errlen)
 {
-	const char *base = strrchr(path, '/');
-
-	base = base ? base + 1 : path;
-	return !strncmp(base, "python", 6) || strstr(base, "libpython");
-}
-
-/* A path in pid's mount namespace, as this process can open it. */
-static void in_root(pid_t pid, const char *path, char *out, size_t len)
-{
-	char root[64];
-	struct stat ours, theirs;
-
-	snprintf(root, sizeof(root), "/proc/%d/root", pid);
-	/* The same root as ours: the plain path reads better in messages. */
-	if (!stat("/", &ours) && !stat(root, &theirs) && ours.st_dev == theirs.st_dev &&
-	    ours.st_ino == theirs.st_ino)
-		snprintf(out, len, "%s", path);
-	else
-		snprintf(out, len, "%s%s", root, path);
-}
-
-/*
- * The first CPython among the libraries the executable names in DT_NEEDED,
- * whatever their names, each found as ld.so would: DT_RPATH (without
- * DT_RUNPATH), LD_LIBRARY_PATH, DT_RUNPATH, then the usual system
- * directories (ld.so.cache is not read), the first file of that name
- * winning. Right after exec nothing but the executable and the loader is
- * mapped. Libraries those libraries need are not followed. 1 with *py, or 0.
- */
-static int find_needed(pid_t pid, const char *exe_file, struct st_pyelf *py)
-{
-	char env[8192] = "", *ldlp = NULL, path[64], origin[PATH_MAX];
-	struct st_pyelf *exe = malloc(sizeof(*exe));
-	const char *lists[4];
-	int nl = 0, ret = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	if (!exe || st_pyelf_read_needed(path, exe) || !exe->nneeded)
-		goto out;
-	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
-	f = fopen(path, "re");
-	if (f) {
-		size_t n = fread(env, 1, sizeof(env) - 1, f);
-
-		env[n] = 0;
-		for (size_t i = 0; i < n; i += strlen(env + i) + 1)
-			if (!strncmp(env + i, "LD_LIBRARY_PATH=", 16))
-				ldlp = env + i + 16;
-		fclose(f);
-	}
-	snprintf(origin, sizeof(origin), "%s", exe_file);
-	if (strrchr(origin, '/'))
-		*strrchr(origin, '/') = 0;
-	if (exe->rpath[0] && !exe->runpath[0])
-		lists[nl++] = exe->rpath;
-	if (ldlp && *ldlp)
-		lists[nl++] = ldlp;
-	if (exe->runpath[0])
-		lists[nl++] = exe->runpath;
-	lists[nl++] = "/usr/local/lib:/usr/local/lib64:/lib/x86_64-linux-gnu:"
-		      "/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:/usr/lib";
-	for (const char *name = exe->needed; !ret && *name; name += strlen(name) + 1) {
-		bool found = false;
-
-		for (int l = 0; l < nl && !found; l++) {
-			for (const char *s = lists[l]; *s && !found;) {
-				size_t len = strcspn(s, ":");
-				char dir[PATH_MAX], file[PATH_MAX * 2], full[PATH_MAX * 2 + 64];
-
-				if (len && !st_expand_origin(s, len, origin, dir, sizeof(dir))) {
-					snprintf(file, sizeof(file), "%s/%s", dir[0] ? dir : ".",
-						 name);
-					in_root(pid, file, full, sizeof(full));
-					if (!access(full, R_OK)) {
-						found = true;
-						ret = st_pyelf_lookup(full, file, py) > 0;
-					}
-				}
-				s += len;
-				if (*s == ':')
-					s++;
-			}
-		}
-	}
-out:
-	free(exe);
-	return ret;
-}
-
-/*
- * A CPython is taken only if its objects can be decoded: a free-threaded
- * build or a version beyond the table is refused at discovery, before
- * anything is loaded or attached (and before a command is let run).
- */
-static int refuse(pid_t pid, const char *exe, struct st_pyelf *py, const char *why, char *err,
-		  size_t errlen)
-{
-	py->refusal = why;
-	snprintf(err, errlen, "PID %d runs %s (CPython %s), which seatrace cannot decode: %s", pid,
-		 py->file[0] ? py->file : exe, py->version[0] ? py->version : "of unknown version",
-		 why);
-	return -EPROTONOSUPPORT;
-}
-
-/* Files of one process already judged: a file is mapped several times (text, data...). */
-struct mapped {
-	dev_t dev;
-	ino_t ino;
-};
-
-static bool mapped_before(struct mapped *m, unsigned *n, unsigned max, dev_t dev, ino_t ino)
-{
-	for (unsigned i = 0; i < *n; i++)
-		if (m[i].dev == dev && m[i].ino == ino)
-			return true;
-	if (*n < max) {
-		m[*n].dev = dev;
-		m[*n].ino = ino;
-		(*n)++;
-	}
-	return false;
-}
-
-int st_find_python(pid_t pid, unsigned flags, struct st_pyelf *py, char *err, size_t errlen)
-{
-	char path[64], exe[PATH_MAX] = "?", line[PATH_MAX + 128], why[PATH_MAX + 128] = "";
-	struct st_pyelf *cand = malloc(sizeof(*cand)), *nop = malloc(sizeof(*nop));
-	struct mapped seen[128];
-	unsigned nseen = 0;
-	bool have_nop = false;
-	const char *reason = NULL;
-	struct stat est;
-	FILE *maps = NULL;
-	ssize_t n;
-	int ret;
-
-	if (!cand || !nop) {
-		snprintf(err, errlen, "out of memory");
-		ret = -ENOMEM;
-		goto out;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	maps = fopen(path, "re");
-	if (!maps) {
-		ret = -errno;
-		if (errno == ENOENT || errno == ESRCH) {
-			snprintf(err, errlen, "no process with PID %d", pid);
-			ret = -ESRCH;
-		} else {
-			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-		}
-		goto out;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	if (n > 0)
-		exe[n] = 0;
-	/*
-	 * Any file may hold the interpreter: Debian's python3.X has it linked in,
-	 * shared builds and embedders map a libpython, perhaps renamed or vendored
-	 * (libscripting.so). Judged by content, each file once per run. The
-	 * executable first, then every executable mapping; one with the probe wins.
-	 */
-	if (!stat(path, &est)) {
-		mapped_before(seen, &nseen, 128, est.st_dev, est.st_ino);
-		if (st_pyelf_lookup(path, exe, cand) > 0) {
-			if (cand->nsites)
-				goto found;
-			*nop = *cand;
-			have_nop = true;
-		}
-	}
-	while (fgets(line, sizeof(line), maps)) {
-		unsigned long start, end, ino;
-		unsigned maj, min;
-		char perms[8], file[PATH_MAX];
-
-		/* Executable mappings of files only: not data, [vdso], [stack], anonymous. */
-		if (sscanf(line, "%lx-%lx %7s %*s %x:%x %lu %4095[^\n]", &start, &end, perms, &maj,
-			   &min, &ino, file) != 7 ||
-		    perms[2] != 'x' || file[0] != '/' ||
-		    mapped_before(seen, &nseen, 128, makedev(maj, min), (ino_t)ino))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, start, end);
-		if (st_pyelf_lookup(path, file, cand) <= 0)
-			continue;
-		if (cand->nsites)
-			goto found;
-		if (!have_nop) {
-			*nop = *cand;
-			have_nop = true;
-		}
-	}
-	/* Just exec'd: the libraries are not mapped yet. What the executable links, then. */
-	if (!have_nop && (flags & ST_FIND_NEEDED) && find_needed(pid, exe, cand)) {
-		if (cand->nsites)
-			goto found;
-		*nop = *cand;
-		have_nop = true;
-	}
-	if (have_nop) {
-		/* No probe: uprobes on its audit functions instead, if it has them (user/fallback.c). */
-		*cand = *nop;
-		ret = st_fallback_usable(cand, &reason);
-		if (!ret)
-			goto found;
-		if (ret == -EPROTONOSUPPORT) { /* probe-able, but its objects cannot be decoded */
-			*py = *cand;
-			ret = refuse(pid, exe, py, reason, err, errlen);
-			goto out;
-		}
-		*py = *nop; /* the caller may still show its version */
-		snprintf(why, sizeof(why), "%s", reason);
-	} else if (looks_like_python_name(exe)) {
-		memset(py, 0, sizeof(*py));
-		snprintf(why, sizeof(why), "%s",
-			 "none of its files has PySys_Audit: audit events came with CPython 3.8");
-	} else {
-		snprintf(err, errlen, "PID %d (%s) is not a Python process", pid, exe);
-		ret = -ENOENT;
-		goto out;
-	}
-	/* The executable is what the user knows the process by; the library, what was judged. */
-	bool other = have_nop && nop->file[0] && strcmp(nop->file, exe);
-
-	snprintf(err, errlen,
-		 "PID %d runs %s%s%s%s, a Python built without the python:audit probe "
-		 "(configure --with-dtrace) whose audit functions cannot be probed "
-		 "instead (%s); use an interpreter that has the probe, such as "
-		 "Debian's /usr/bin/python3",
-		 pid, exe, other ? " (CPython in " : "", other ? nop->file : "", other ? ")" : "",
-		 why);
-	ret = -ENOTSUP;
-	goto out;
-found:
-	*py = *cand;
-	ret = 0;
-	if (py->nsites && !py->fallback) {
-		struct st_layout lo;
-
-		if (st_layout_fill(py, &lo, &reason))
-			ret = refuse(pid, exe, py, reason, err, errlen);
-	}
-out:
-	if (maps)
-		fclose(maps);
-	free(cand);
-	free(nop);
-	return ret;
-}
-
-int st_attach_slot(struct st_attach *a, const struct st_pyelf *py, char *err, size_t errlen)
-{
-	struct st_layout lo;
-	const char *why = NULL;
+	int free_slot = -1;
 	__u32 key;
-	int ret;
 
-	for (unsigned i = 0; i < a->nslots; i++)
-		if (a->slots[i].dev == py->dev && a->slots[i].ino == py->ino)
-			return (int)i;
-	if (a->nslots >= ST_MAX_LAYOUTS) {
+	for (int i = 0; i < ST_MAX_LAYOUTS; i++) {
+		if (a->slots[i].used && a->slots[i].dev == plan->py.dev &&
+		    a->slots[i].ino == plan->py.ino)
+			return i;
+		if (!a->slots[i].used && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0) {
 		snprintf(err, errlen, "too many distinct interpreter binaries (at most %d)",
 			 ST_MAX_LAYOUTS);
 		return -E2BIG;
 	}
-	ret = st_layout_fill(py, &lo, &why);
-	if (ret) {
-		snprintf(err, errlen, "cannot decode %s (CPython %s): %s",
-			 py->file[0] ? py->file : py->path,
-			 py->version[0] ? py->version : "of unknown version", why);
-		return ret;
-	}
-	key = a->nslots;
-	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.layouts), &key, &lo, BPF_ANY)) {
-		ret = -errno;
+	key = (__u32)free_slot;
+	if (bpf_map_update_elem(bpf_map__fd(a->skel->maps.layouts), &key, &plan->layout,
+				BPF_ANY)) {
+		int ret = -errno;
+
 		snprintf(err, errlen, "cannot store the interpreter layout: %s", strerror(errno));
 		return ret;
 	}
-	a->slots[key].dev = py->dev;
-	a->slots[key].ino = py->ino;
-	a->nslots++;
+	a->slots[key].dev = plan->py.dev;
+	a->slots[key].ino = plan->py.ino;
+	a->slots[key].used = true;
 	return (int)key;
 }
 
-/* All or none (attach.h): shared by the probe's sites and the uprobe fallback. */
-int st_attach_uprobes(struct st_attach *a, struct bpf_program *prog, pid_t pid, const char *path,
-		      const __u64 *off, const __u64 *cookie, unsigned n, __u64 ref_ctr,
-		      unsigned *failed)
+static bool slot_has_links(const struct st_attach *a, int slot)
 {
-	unsigned first = a->nlinks;
+	for (unsigned i = 0; i < a->nlinks; i++)
+		if (a->links[i].slot == slot)
+			return true;
+	return false;
+}
 
-	*failed = n;
-	if (a->nlinks + n > ST_MAX_LINKS)
+/*
+ * One uprobe per point, with the semaphore's reference counter (the kernel
+ * raises it while a uprobe is attached, so CPython raises the probe) and a
+ * cookie naming the slot and the point. Not libbpf's USDT support: its
+ * programs fetch each argument through a subprogram, a map lookup and a
+ * helper call, about 4% of a traced process's time per event here; the
+ * layout tells the program where each site keeps its arguments instead
+ * (st_layout.site_arg). All or none.
+ */
+int st_attach_plan(struct st_attach *a, pid_t pid, const struct st_plan *plan, char *err,
+		   size_t errlen)
+{
+	struct bpf_program *prog;
+	unsigned first = a->nlinks;
+	int slot;
+
+	if (plan->kind == ST_PLAN_FALLBACK)
+		prog = a->floor ? a->skel->progs.audit_fallback_floor
+				: a->skel->progs.audit_fallback;
+	else
+		prog = a->floor ? a->skel->progs.audit_floor : a->skel->progs.audit;
+	if (a->nlinks + plan->npoints > ST_MAX_LINKS) {
+		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
 		return -E2BIG;
-	for (unsigned i = 0; i < n; i++) {
+	}
+	slot = get_slot(a, plan, err, errlen);
+	if (slot < 0)
+		return slot;
+	for (unsigned i = 0; i < plan->npoints; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, opts);
 		struct bpf_link *link;
 
-		opts.bpf_cookie = cookie[i];
-		opts.ref_ctr_offset = (size_t)ref_ctr;
-		link = bpf_program__attach_uprobe_opts(prog, pid, path, (size_t)off[i], &opts);
+		opts.bpf_cookie = plan->cookie[i] | (__u64)slot;
+		opts.ref_ctr_offset = (size_t)plan->ref_ctr;
+		link = bpf_program__attach_uprobe_opts(prog, pid, plan->py.path,
+						       (size_t)plan->off[i], &opts);
 		if (!link) {
 			int ret = -errno;
 
 			while (a->nlinks > first)
-				bpf_link__destroy(a->links[--a->nlinks]);
-			*failed = i;
+				bpf_link__destroy(a->links[--a->nlinks].link);
+			/* A slot nothing uses any more is free again. */
+			if (!slot_has_links(a, slot))
+				a->slots[slot].used = false;
+			if (pid > 0)
+				snprintf(err, errlen, "cannot attach to %s in %s for PID %d: %s",
+					 plan->what[i], plan->py.path, pid, strerror(-ret));
+			else
+				snprintf(err, errlen, "cannot attach to %s in %s: %s",
+					 plan->what[i], plan->py.path, strerror(-ret));
 			return ret;
 		}
-		a->links[a->nlinks++] = link;
+		a->links[a->nlinks].link = link;
+		a->links[a->nlinks].slot = slot;
+		a->nlinks++;
 	}
-	return 0;
-}
-
-/*
- * The probe's sites, one uprobe each, with the semaphore's reference counter
- * (the kernel raises it while a uprobe is attached, so CPython raises the
- * probe) and a cookie naming the slot and the site. Not libbpf's USDT
- * support: its programs fetch each argument through a subprogram, a map
- * lookup and a helper call, about 4% of a traced process's time per event
- * here; the layout tells the program where each site keeps its arguments
- * instead (st_layout.site_arg).
- */
-static int attach_sites(struct st_attach *a, pid_t pid, const struct st_pyelf *py, int slot,
-			char *err, size_t errlen)
-{
-	struct bpf_program *prog = a->floor ? a->skel->progs.audit_floor : a->skel->progs.audit;
-	__u64 cookie[ST_MAX_SITES];
-	unsigned failed;
-	int ret;
-
-	for (unsigned i = 0; i < py->nsites && i < ST_MAX_SITES; i++)
-		cookie[i] = ST_SITE_COOKIE(slot, i);
-	ret = st_attach_uprobes(a, prog, pid, py->path, py->site_off, cookie, py->nsites,
-				py->semaphore ? py->sem_off : 0, &failed);
-	if (ret == -E2BIG && failed == py->nsites)
-		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
-	else if (ret && pid > 0)
-		snprintf(err, errlen, "cannot attach to python:audit in %s for PID %d: %s",
-			 py->path, pid, strerror(-ret));
-	else if (ret)
-		snprintf(err, errlen, "cannot attach to python:audit in %s: %s", py->path,
-			 strerror(-ret));
-	return ret;
+	return slot;
 }
 
 int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, char *err,
 		  size_t errlen)
 {
-	int slot;
+	struct st_plan *plan = malloc(sizeof(*plan));
+	int ret;
 
-	if (py->fallback) /* built without the probe: uprobes (user/fallback.c) */
-		return st_fallback_attach(a, pid, py, err, errlen);
-	if (a->nlinks >= ST_MAX_LINKS) {
-		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
+	if (!plan) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = st_plan_make(py, plan, err, errlen);
+	if (!ret)
+		ret = st_attach_plan(a, pid, plan, err, errlen);
+	free(plan);
+	return ret < 0 ? ret : 0;
+}
+
+int st_attach_prog(struct st_attach *a, struct bpf_program *prog)
+{
+	struct bpf_link *l;
+
+	if (a->nlinks >= ST_MAX_LINKS)
 		return -E2BIG;
-	}
-	slot = st_attach_slot(a, py, err, errlen);
-	if (slot < 0)
-		return slot;
-	return attach_sites(a, pid, py, slot, err, errlen);
-}
-
-void st_attach_detach_all(struct st_attach *a)
-{
-	for (unsigned i = 0; i < a->nlinks; i++)
-		bpf_link__destroy(a->links[i]);
-	a->nlinks = 0;
-}
-
-int st_semaphore_addr(pid_t pid, const struct st_pyelf *py, __u64 *addr)
-{
-	char path[64], line[PATH_MAX + 128];
-	FILE *maps;
-	int ret = -ENOENT;
-
-	if (!py->semaphore)
-		return -ENOENT;
-	if (!py->dynamic) {
-		*addr = py->semaphore;
-		return 0;
-	}
-	/* A PIE or shared object: its load bias is where its first page is mapped. */
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	maps = fopen(path, "re");
-	if (!maps)
+	l = bpf_program__attach(prog);
+	if (!l)
 		return -errno;
-	while (fgets(line, sizeof(line), maps)) {
-		unsigned long start, end, off, ino;
-		unsigned maj, min;
-
-		if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &start, &end, &off, &maj, &min, &ino) != 6)
-			continue;
-		if (off == 0 && ino == py->ino && makedev(maj, min) == py->dev) {
-			*addr = start + py->semaphore;
-			ret = 0;
-			break;
-		}
-	}
-	fclose(maps);
-	return ret;
-}
-
-int st_semaphore_read(pid_t pid, __u64 addr, unsigned *value)
-{
-	unsigned short v = 0;
-	struct iovec local = { &v, sizeof(v) }, remote = { (void *)addr, sizeof(v) };
-
-	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != sizeof(v))
-		return -errno;
-	*value = v;
+	a->links[a->nlinks].link = l;
+	a->links[a->nlinks].slot = ST_NO_SLOT;
+	a->nlinks++;
 	return 0;
 }
 
@@ -450,11 +153,12 @@ static int seen_state(struct st_attach *a, dev_t dev, ino_t ino)
 	return 0;
 }
 
-static void remember(struct st_attach *a, dev_t dev, ino_t ino, int state)
+static void remember(struct st_attach *a, dev_t dev, ino_t ino, int state, int slot)
 {
 	for (unsigned i = 0; i < a->nseen; i++)
 		if (a->seen[i].dev == dev && a->seen[i].ino == ino) {
 			a->seen[i].state = state;
+			a->seen[i].slot = slot;
 			return;
 		}
 	/* Full: forget nothing important, just read the file again next time. */
@@ -462,16 +166,41 @@ static void remember(struct st_attach *a, dev_t dev, ino_t ino, int state)
 		a->seen[a->nseen].dev = dev;
 		a->seen[a->nseen].ino = ino;
 		a->seen[a->nseen].state = state;
+		a->seen[a->nseen].slot = slot;
 		a->nseen++;
 	}
+}
+
+void st_attach_release(struct st_attach *a, int slot)
+{
+	unsigned j = 0;
+
+	if (slot < 0 || slot >= ST_MAX_LAYOUTS || !a->slots[slot].used)
+		return;
+	for (unsigned i = 0; i < a->nlinks; i++) {
+		if (a->links[i].slot == slot)
+			bpf_link__destroy(a->links[i].link);
+		else
+			a->links[j++] = a->links[i];
+	}
+	a->nlinks = j;
+	a->slots[slot].used = false;
+	if (a->nfiles)
+		a->nfiles--;
+	/* The file and the executables that led to it are judged again when next seen. */
+	j = 0;
+	for (unsigned i = 0; i < a->nseen; i++)
+		if (!(a->seen[i].state == ST_SEEN_ATTACHED && a->seen[i].slot == slot))
+			a->seen[j++] = a->seen[i];
+	a->nseen = j;
 }
 
 int st_attach_system(struct st_attach *a, pid_t pid, bool at_exec, char *err, size_t errlen)
 {
 	char path[64];
-	struct st_pyelf py;
+	struct st_plan *plan;
 	struct stat exe;
-	int ret, slot, state;
+	int ret, state;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	if (stat(path, &exe))
@@ -486,105 +215,66 @@ int st_attach_system(struct st_attach *a, pid_t pid, bool at_exec, char *err, si
 	 */
 	if (state == ST_SEEN_NOT_PYTHON && at_exec)
 		return 0;
-	ret = st_find_python(pid, at_exec ? ST_FIND_NEEDED : 0, &py, err, errlen);
-	if (ret == -ESRCH)
-		return 0;
+	plan = malloc(sizeof(*plan));
+	if (!plan) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = st_find_python(pid, at_exec ? ST_FIND_NEEDED : 0, &plan->py, err, errlen);
+	if (ret == -ESRCH) {
+		ret = 0;
+		goto out;
+	}
 	if (ret == -ENOENT) {
-		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_NOT_PYTHON);
-		return 0;
+		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_NOT_PYTHON, ST_NO_SLOT);
+		ret = 0;
+		goto out;
 	}
 	if (ret) {
-		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_REFUSED);
-		return ret;
+		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_REFUSED, ST_NO_SLOT);
+		goto out;
 	}
-	/* The probe file may be a libpython other executables share. */
-	state = seen_state(a, py.dev, py.ino);
-	if (state == ST_SEEN_ATTACHED) {
-		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_ATTACHED);
-		return 0;
-	}
-	if (state == ST_SEEN_REFUSED)
-		return 0;
-	if (a->nlinks >= ST_MAX_LINKS) {
-		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
-		return -E2BIG;
-	}
-	if (py.fallback) { /* built without the probe: uprobes (user/fallback.c) */
-		ret = st_fallback_attach(a, -1, &py, err, errlen);
-		if (ret == -ENOENT || ret == -ESRCH)
-			return 0; /* exited while we looked (its map_files path is gone) */
-		if (ret) {
-			remember(a, py.dev, py.ino, ST_SEEN_REFUSED);
-			return ret;
+	/* The interpreter file may be a libpython other executables share. */
+	for (unsigned i = 0; i < a->nseen; i++) {
+		if (a->seen[i].dev != plan->py.dev || a->seen[i].ino != plan->py.ino)
+			continue;
+		if (a->seen[i].state == ST_SEEN_ATTACHED)
+			remember(a, exe.st_dev, exe.st_ino, ST_SEEN_ATTACHED, a->seen[i].slot);
+		if (a->seen[i].state == ST_SEEN_ATTACHED || a->seen[i].state == ST_SEEN_REFUSED) {
+			ret = 0;
+			goto out;
 		}
-		goto attached;
 	}
-	slot = st_attach_slot(a, &py, err, errlen);
-	if (slot < 0) {
-		remember(a, py.dev, py.ino, ST_SEEN_REFUSED);
-		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_REFUSED);
-		return slot;
-	}
-	ret = attach_sites(a, -1, &py, slot, err, errlen);
-	if (ret == -ENOENT || ret == -ESRCH)
-		return 0; /* exited while we looked */
+	ret = st_plan_make(&plan->py, plan, err, errlen);
 	if (ret) {
-		remember(a, py.dev, py.ino, ST_SEEN_REFUSED);
-		return ret;
+		remember(a, plan->py.dev, plan->py.ino, ST_SEEN_REFUSED, ST_NO_SLOT);
+		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_REFUSED, ST_NO_SLOT);
+		goto out;
 	}
-attached:
+	ret = st_attach_plan(a, -1, plan, err, errlen);
+	if (ret == -ENOENT || ret == -ESRCH) {
+		ret = 0; /* exited while we looked (its map_files path is gone) */
+		goto out;
+	}
+	if (ret < 0) { /* said once per file */
+		remember(a, plan->py.dev, plan->py.ino, ST_SEEN_REFUSED, ST_NO_SLOT);
+		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_REFUSED, ST_NO_SLOT);
+		goto out;
+	}
 	a->nfiles++;
-	remember(a, py.dev, py.ino, ST_SEEN_ATTACHED);
-	remember(a, exe.st_dev, exe.st_ino, ST_SEEN_ATTACHED);
-	return 1;
+	remember(a, plan->py.dev, plan->py.ino, ST_SEEN_ATTACHED, ret);
+	remember(a, exe.st_dev, exe.st_ino, ST_SEEN_ATTACHED, ret);
+	ret = 1;
+out:
+	free(plan);
+	return ret;
 }
 
-int st_list_process(pid_t pid, char *line, size_t len)
+void st_attach_detach_all(struct st_attach *a)
 {
-	char path[64], exe[PATH_MAX] = "?", err[PATH_MAX + 256], user[32], reason[256];
-	struct st_pyelf py;
-	const char *how;
-	struct stat st;
-	struct passwd *pw;
-	ssize_t n;
-	int ret;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return 0;
-	exe[n] = 0;
-	snprintf(path, sizeof(path), "/proc/%d", pid);
-	if (stat(path, &st))
-		return 0;
-	pw = getpwuid(st.st_uid);
-	if (pw)
-		snprintf(user, sizeof(user), "%s", pw->pw_name);
-	else
-		snprintf(user, sizeof(user), "%u", st.st_uid);
-	ret = st_find_python(pid, 0, &py, err, sizeof(err));
-	if (ret == -ENOENT || ret == -ESRCH)
-		return 0;
-	if (ret == -EPROTONOSUPPORT) {
-		/* The reason alone: what to do follows the ';' (layout.h). */
-		snprintf(reason, sizeof(reason), "no: %.*s", (int)strcspn(py.refusal, ";"),
-			 py.refusal);
-		how = reason;
-	} else if (ret == -ENOTSUP) {
-		how = "no: built without the python:audit probe";
-	} else if (ret) {
-		memset(&py, 0, sizeof(py));
-		how = "no: cannot be read";
-	} else if (py.fallback) {
-		how = "uprobes: built without the python:audit probe";
-	} else {
-		how = "probe"; /* st_find_python() refused any layout it could not fill */
-	}
-	/* An embedder, or a shared build: say which of its files is the interpreter. */
-	snprintf(line, len, "%-8d %-12s %-10s %-40s %s%s%s%s", pid, user,
-		 py.version[0] ? py.version : "?", how, exe,
-		 py.file[0] && strcmp(py.file, exe) ? " (CPython in " : "",
-		 py.file[0] && strcmp(py.file, exe) ? py.file : "",
-		 py.file[0] && strcmp(py.file, exe) ? ")" : "");
-	return 1;
+	for (unsigned i = 0; i < a->nlinks; i++)
+		bpf_link__destroy(a->links[i].link);
+	a->nlinks = 0;
+	for (int i = 0; i < ST_MAX_LAYOUTS; i++)
+		a->slots[i].used = false;
 }

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Finding the interpreter a process runs, and attaching the probe program to it. */
+/*
+ * Attach: an attach plan (user/discover.h) -> uprobe links, in a layout slot
+ * per interpreter file (device, inode) that every process of that file
+ * shares. A slot and its links can be released again.
+ */
 #ifndef SEATRACE_ATTACH_H
 #define SEATRACE_ATTACH_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-#include "pyelf.h"
+#include "discover.h"
 
 struct seatrace_bpf;
 struct bpf_link;
@@ -23,62 +27,43 @@ enum st_seen_state {
 	ST_SEEN_REFUSED, /* a Python seatrace cannot trace: reason said once */
 };
 
+/* Links that belong to no slot: the tracepoint programs'. */
+#define ST_NO_SLOT (-1)
+
 struct st_attach {
 	struct seatrace_bpf *skel;
-	bool floor; /* attach the empty benchmark program instead */
+	bool floor; /* attach the empty benchmark programs instead */
 	struct {
 		dev_t dev;
 		ino_t ino;
 		int state;
-	} seen[ST_MAX_SEEN]; /* executables, and the probe files they lead to */
+		int slot; /* ST_SEEN_ATTACHED: the slot it leads to */
+	} seen[ST_MAX_SEEN]; /* executables, and the interpreter files they lead to */
 	unsigned nseen;
 	unsigned nfiles; /* distinct interpreter files attached system-wide */
 	struct {
 		dev_t dev;
 		ino_t ino;
+		bool used;
 	} slots[ST_MAX_LAYOUTS];
-	unsigned nslots;
-	struct bpf_link *links[ST_MAX_LINKS];
+	struct {
+		struct bpf_link *link;
+		int slot;
+	} links[ST_MAX_LINKS];
 	unsigned nlinks;
 };
 
-/* st_find_python() flags. */
-#define ST_FIND_NEEDED 1u /* just exec'd: look at what the executable links (DT_NEEDED) too */
-
 /*
- * Finds the CPython in process `pid`, whatever its files are named: the
- * object that carries python:audit (its executable, or a library it maps),
- * else a CPython without the probe that the uprobe fallback can trace.
- * Returns 0 with *py filled; otherwise a negative errno with a one-line
- * explanation in err: -ESRCH no such process, -ENOENT not a Python,
- * -ENOTSUP a Python seatrace cannot trace (*py then describes it, for its
- * version), -EPROTONOSUPPORT a Python whose objects seatrace cannot decode
- * (a free-threaded build, a version it does not know): *py is filled then,
- * with py->refusal saying why.
+ * Attaches `plan` for `pid` (-1: every process running its file): the file's
+ * slot, filled on first use, then one uprobe per point, all or none. The slot
+ * index, or a negative errno with err set.
  */
-int st_find_python(pid_t pid, unsigned flags, struct st_pyelf *py, char *err, size_t errlen);
+int st_attach_plan(struct st_attach *a, pid_t pid, const struct st_plan *plan, char *err,
+		   size_t errlen);
 
-/* Attaches to `py` for `pid`; the layout slot is shared by every process of the same file. */
+/* st_plan_make() then st_attach_plan() for one process: 0 or a negative errno, err set. */
 int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, char *err,
 		  size_t errlen);
-
-void st_attach_detach_all(struct st_attach *a);
-
-/*
- * Uprobes running `prog` at the file offsets `off` of `path`, for `pid` (-1: every
- * process), each with its cookie, and the semaphore's counter at `ref_ctr` (0: none).
- * All or none: 0, or a negative errno with the ones made destroyed and *failed the index
- * that failed (n when there is no room for them all: -E2BIG).
- */
-int st_attach_uprobes(struct st_attach *a, struct bpf_program *prog, pid_t pid, const char *path,
-		      const __u64 *off, const __u64 *cookie, unsigned n, __u64 ref_ctr,
-		      unsigned *failed);
-
-/*
- * The layout slot of py's file, filled on first use: shared by every attachment of that
- * file, probe or uprobe. The slot index, or a negative errno with err set.
- */
-int st_attach_slot(struct st_attach *a, const struct st_pyelf *py, char *err, size_t errlen);
 
 /*
  * System-wide: attaches, for every process, to the interpreter file of
@@ -93,17 +78,12 @@ int st_attach_slot(struct st_attach *a, const struct st_pyelf *py, char *err, si
  */
 int st_attach_system(struct st_attach *a, pid_t pid, bool at_exec, char *err, size_t errlen);
 
-/* One line for `seatrace --list`: the process if it is a Python, else nothing. */
-int st_list_process(pid_t pid, char *line, size_t len);
+/* Attaches a program that needs no target (a tracepoint). 0 or a negative errno. */
+int st_attach_prog(struct st_attach *a, struct bpf_program *prog);
 
-/*
- * Where, in process `pid`, the probe's semaphore lives: the kernel counts
- * attached probes there, and CPython skips the probe when it reads 0.
- * Returns 0 with *addr set, or a negative errno.
- */
-int st_semaphore_addr(pid_t pid, const struct st_pyelf *py, __u64 *addr);
+/* Destroys the links of `slot` and frees it for another file, which is judged again. */
+void st_attach_release(struct st_attach *a, int slot);
 
-/* Reads the semaphore's current value (unsigned short). 0 or a negative errno. */
-int st_semaphore_read(pid_t pid, __u64 addr, unsigned *value);
+void st_attach_detach_all(struct st_attach *a);
 
 #endif

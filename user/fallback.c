@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The uprobe fallback's userspace side: which file, which functions, where
- * in them, and the attachment. The BPF side is bpf/fallback.bpf.h.
+ * The uprobe fallback's plan: whether a CPython without the probe can be
+ * traced, which functions, and where in them the uprobes go (user/attach.c
+ * attaches them). The BPF side is bpf/fallback.bpf.c.
  *
  * Attach points, per binary (the symbols are in .symtab: pyenv builds are
  * unstripped):
@@ -15,8 +16,6 @@
  * is: the events CPython raises through _PySys_Audit (import, exec,
  * compile, sys.addaudithook, ...) and Python-level sys.audit() are missed.
  */
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -30,7 +29,6 @@
 #include "fallback.h"
 #include "layout.h"
 #include "prologue.h"
-#include "seatrace.skel.h"
 
 /* Bytes of a function's start read to place its probe. */
 #define PROLOGUE_MAX 64
@@ -237,46 +235,7 @@ int st_fallback_usable(struct st_pyelf *py, const char **why)
 	return 0;
 }
 
-int st_fallback_attach(struct st_attach *a, pid_t pid, const struct st_pyelf *py, char *err,
-		       size_t errlen)
+const char *st_fallback_fn_name(unsigned fn)
 {
-	struct bpf_program *prog =
-	    a->floor ? a->skel->progs.audit_fallback_floor : a->skel->progs.audit_fallback;
-	struct st_fb_point pts[ST_MAX_SITES];
-	struct st_pyelf *lay;
-	const char *why = NULL;
-	__u64 off[ST_MAX_SITES], cookie[ST_MAX_SITES];
-	unsigned failed;
-	int n, slot, ret;
-
-	n = st_fallback_points(py, pts, ST_MAX_SITES, &why);
-	if (n < 0) {
-		snprintf(err, errlen, "cannot probe %s: %s", py->path, why);
-		return n;
-	}
-	lay = malloc(sizeof(*lay));
-	if (!lay) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	/* The slot's sites are the uprobe addresses: the program derives the load bias from them. */
-	*lay = *py;
-	lay->nsites = (unsigned)n;
-	for (int i = 0; i < n; i++)
-		lay->sites[i] = pts[i].addr;
-	slot = st_attach_slot(a, lay, err, errlen);
-	free(lay);
-	if (slot < 0)
-		return slot;
-	for (int i = 0; i < n; i++) {
-		off[i] = pts[i].off;
-		cookie[i] = ST_FB_COOKIE(slot, i, pts[i].kind, pts[i].spadj);
-	}
-	ret = st_attach_uprobes(a, prog, pid, py->path, off, cookie, (unsigned)n, 0, &failed);
-	if (ret == -E2BIG && failed == (unsigned)n)
-		snprintf(err, errlen, "too many attachments (at most %d)", ST_MAX_LINKS);
-	else if (ret)
-		snprintf(err, errlen, "cannot attach a uprobe to %s+%u in %s: %s",
-			 fn_names[pts[failed].fn], pts[failed].delta, py->path, strerror(-ret));
-	return ret;
+	return fn < ST_FN_MAX ? fn_names[fn] : "?";
 }

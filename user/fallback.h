@@ -2,14 +2,13 @@
 /*
  * Interpreters built without the python:audit probe (pyenv, python-build-
  * standalone, the official Docker images): uprobes on CPython's audit
- * functions instead, decoded by bpf/fallback.bpf.h.
+ * functions instead, decoded by bpf/fallback.bpf.c.
  */
 #ifndef SEATRACE_FALLBACK_H
 #define SEATRACE_FALLBACK_H
 
 #include <stddef.h>
 #include <sys/types.h>
-#include "attach.h"
 #include "pyelf.h"
 
 /* One uprobe: where, and the cookie's kind (enum st_fb_kind) and stack adjustment. */
@@ -40,8 +39,7 @@ int st_fallback_usable(struct st_pyelf *py, const char **why);
 int st_fallback_points(const struct st_pyelf *py, struct st_fb_point *pts, int max,
 		       const char **why);
 
-/* Attaches them for `pid` (-1: every process running the file). 0 or a negative errno, err set. */
-int st_fallback_attach(struct st_attach *a, pid_t pid, const struct st_pyelf *py, char *err,
-		       size_t errlen);
+/* The name of enum st_audit_fn `fn`, for messages. */
+const char *st_fallback_fn_name(unsigned fn);
 
 #endif

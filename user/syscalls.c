@@ -465,12 +465,3 @@ void st_sys_format_json(struct jsonw *w, const struct st_sys_view *v)
 	jsonw_bool_field(w, "unaudited", verdict == ST_SYS_UNAUDITED);
 	jsonw_bool_field(w, "startup", verdict == ST_SYS_STARTUP);
 }
-
-const char *st_tamper_reason(const char *event, size_t len)
-{
-	if (len == 16 && !memcmp(event, "sys.addaudithook", 16))
-		return "an audit hook was added (sys.addaudithook)";
-	if (len > 7 && !memcmp(event, "ctypes.", 7))
-		return "ctypes used: foreign calls bypass audit events";
-	return NULL;
-}

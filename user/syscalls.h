@@ -48,7 +48,4 @@ int st_sys_format_text(struct strbuf *sb, const struct st_sys_view *v);
 /* The call's fields, into an open JSON object (after the common fields). */
 void st_sys_format_json(struct jsonw *w, const struct st_sys_view *v);
 
-/* Audit events that are signs of tampering with auditing itself, or NULL. */
-const char *st_tamper_reason(const char *event, size_t len);
-
 #endif

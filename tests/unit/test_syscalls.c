@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include "strbuf.h"
 #include "syscalls.h"
+#include "tamper.h"
 
 struct srec {
 	union {

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/* Records from the ring, handled (records.h). */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include "decode.h"
+#include "output.h"
+#include "pair.h"
+#include "records.h"
+#include "syscalls.h"
+#include "tamper.h"
+
+/* Spans the pairer has ready, written in order; the first comes from st_pairer_event(). */
+static int flush_spans(struct st_records *r, int ready, struct st_span *span)
+{
+	int err = 0;
+
+	while (ready > 0) {
+		int e = st_output_span(r->out, span);
+
+		err = err ? err : e;
+		st_span_release(span);
+		ready = st_pairer_next(r->pairer, span);
+	}
+	return err;
+}
+
+static int pair_event(struct st_records *r, const struct st_view *v)
+{
+	struct st_span span;
+	int ready;
+
+	if (!r->pairer)
+		return 0;
+	ready = st_pairer_event(r->pairer, v, &span);
+	if (ready < 0) /* the event was not paired; spans queued before still go out */
+		ready = st_pairer_next(r->pairer, &span);
+	return flush_spans(r, ready, &span);
+}
+
+void st_records_drain_spans(struct st_records *r, uint32_t pid)
+{
+	struct st_span span;
+
+	while (r->pairer && st_pairer_drain(r->pairer, pid, &span) > 0) {
+		st_output_span(r->out, &span);
+		st_span_release(&span);
+	}
+}
+
+static int on_event(struct st_records *r, const void *data, size_t size)
+{
+	struct st_view v;
+	const char *why;
+	int err = st_decode_event(data, size, &v);
+
+	if (err)
+		return err;
+	why = st_tamper_event(r->tamper, &v);
+	if (!(v.hdr->flags & ST_EF_ALERT_ONLY)) {
+		err = st_output_event(r->out, &v);
+		if (!err)
+			err = pair_event(r, &v);
+	}
+	if (!err && why)
+		err = st_output_alert(r->out, v.hdr->ts_ns, v.hdr->pid, v.hdr->tid, v.hdr->comm,
+				      why);
+	return err;
+}
+
+int st_records_handle(void *ctx, void *data, size_t size)
+{
+	struct st_records *r = ctx;
+	uint16_t type = 0;
+	int err;
+
+	r->received++;
+	/* The type tag comes first in every record; each decoder checks the rest. */
+	if (size >= sizeof(type))
+		memcpy(&type, data, sizeof(type));
+	if (size >= sizeof(struct st_exec) && (type == ST_REC_EXEC || type == ST_REC_EXIT)) {
+		const struct st_exec *x = data;
+
+		/* A new image, or none: spans its old one left open will not close. */
+		st_records_drain_spans(r, x->pid);
+		if (type == ST_REC_EXEC && r->on_exec)
+			r->on_exec((pid_t)x->pid, r->ctx);
+		return 0;
+	}
+	if (type == ST_REC_SYSCALL) {
+		struct st_sys_view sv;
+
+		err = st_sys_decode(data, size, &sv);
+		if (!err)
+			err = st_output_syscall(r->out, &sv);
+	} else {
+		err = on_event(r, data, size);
+	}
+	if (err == -EINVAL || err == -EPROTO) {
+		r->invalid++;
+		err = st_output_invalid(r->out, size, err);
+	}
+	/* The ring has consumed this record already; a negative return only ends the drain. */
+	if (--r->budget <= 0 && !err)
+		return -EAGAIN;
+	/*
+	 * Writing may block (a slow reader of our output): look for a pending signal now and
+	 * then, so a Ctrl-C is seen within one batch, not after a whole drain.
+	 */
+	if (!(r->received & 1023) && !err) {
+		sigset_t pend;
+
+		if (!sigpending(&pend) && (sigismember(&pend, SIGINT) ||
+					   sigismember(&pend, SIGTERM) || sigismember(&pend, SIGHUP)))
+			return -EAGAIN;
+	}
+	if (err && !r->out_err)
+		r->out_err = err;
+	return 0;
+}

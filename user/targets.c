@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What is traced: -p processes, a command, or every process on the host;
+ * each one's interpreter attached (attach.c), and the kernel's maps that
+ * select processes (--follow targets, -S) filled.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "launch.h"
+#include "tracer.h"
+#include "seatrace.skel.h" /* after wire.h, which tracer.h brings */
+
+void st_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("seatrace: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* Syscalls are recorded for processes in the `traced` map (and, from the kernel, their children). */
+static int trace_syscalls_of(struct tracer *t, pid_t pid)
+{
+	__u32 key = (__u32)pid, mode = ST_TRACE_ALL;
+
+	if (!t->opts->syscalls)
+		return 0;
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.traced), &key, &mode, BPF_ANY)) {
+		int err = -errno;
+
+		st_say("cannot mark PID %d for syscall tracing: %s", pid, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+/* --follow: the process and, from the kernel, its descendants are targets. */
+static int add_target(struct tracer *t, pid_t pid)
+{
+	__u32 key = (__u32)pid, one = 1;
+
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.targets), &key, &one, BPF_ANY)) {
+		int err = -errno;
+
+		st_say("cannot add PID %d to the traced processes: %s", pid, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int st_targets_pids(struct tracer *t, const struct st_pyelf *pys)
+{
+	const struct st_opts *o = t->opts;
+
+	for (int i = 0; i < o->npids; i++) {
+		char msg[PATH_MAX + 256];
+		int err;
+
+		/* With --follow, children may run any interpreter: attach per file, filter by target. */
+		err = o->follow ? st_attach_system(&t->att, o->pids[i], false, msg, sizeof(msg))
+				: st_attach_pid(&t->att, o->pids[i], &pys[i], msg, sizeof(msg));
+		if (err < 0) {
+			st_say("%s", msg);
+			return err;
+		}
+		if (o->follow && (err = add_target(t, o->pids[i])))
+			return err;
+		if ((err = trace_syscalls_of(t, o->pids[i])))
+			return err;
+		st_tamper_watch(&t->tamper, o->pids[i], &pys[i]);
+		fprintf(stderr, "seatrace: attached: PID %d, %s (CPython %s)\n", o->pids[i],
+			pys[i].file[0] ? pys[i].file : pys[i].path,
+			pys[i].version[0] ? pys[i].version : "?");
+	}
+	return 0;
+}
+
+struct exec_ctx {
+	struct tracer *t;
+	int attached;
+};
+
+/* at_exec: stopped right after an exec, when what it links is not mapped yet. */
+static int attach_command(pid_t pid, struct exec_ctx *x, bool at_exec)
+{
+	struct tracer *t = x->t;
+	struct st_pyelf py;
+	char err[PATH_MAX + 256];
+	int ret = st_find_python(pid, at_exec ? ST_FIND_NEEDED : 0, &py, err, sizeof(err));
+
+	if (ret == -ENOENT)
+		return 0; /* not Python yet: a wrapper such as env or a shell */
+	if (ret == 0 && t->opts->follow) {
+		ret = st_attach_system(&t->att, pid, at_exec, err, sizeof(err));
+		ret = ret < 0 ? ret : add_target(t, pid);
+	} else if (ret == 0) {
+		ret = st_attach_pid(&t->att, pid, &py, err, sizeof(err));
+	}
+	if (ret == 0)
+		ret = trace_syscalls_of(t, pid);
+	if (ret == 0)
+		st_tamper_watch(&t->tamper, pid, &py);
+	if (ret) {
+		st_say("%s", err);
+		return ret;
+	}
+	x->attached = 1;
+	fprintf(stderr, "seatrace: attached: PID %d, %s (CPython %s)\n", pid, t->opts->cmd[0],
+		py.version[0] ? py.version : "?");
+	return 1;
+}
+
+static int at_exec(pid_t pid, void *data)
+{
+	return attach_command(pid, data, true);
+}
+
+/* While the command runs without a Python: it may load one with dlopen(). */
+static int at_poll(pid_t pid, void *data)
+{
+	return attach_command(pid, data, false);
+}
+
+int st_targets_command(struct tracer *t, const sigset_t *child_mask, pid_t *child, int *status)
+{
+	struct exec_ctx x = { .t = t };
+	int err;
+
+	*child = st_launch(t->opts->cmd, child_mask);
+	if (*child < 0) {
+		err = *child;
+		*child = 0;
+		return err == -ENOENT ? 127 : 126; /* as a shell says it */
+	}
+	err = st_launch_release(*child, at_exec, at_poll, &x, status);
+	if (err <= 0)
+		*child = 0; /* ended, or killed by st_launch_release() */
+	if (err < 0)
+		return -1;
+	if (err == 0) {
+		st_say("'%s' ended without running a Python that has the audit probe",
+		       t->opts->cmd[0]);
+		return 0;
+	}
+	return 1;
+}
+
+static int attach_one(pid_t pid, void *data)
+{
+	struct tracer *t = data;
+	char msg[PATH_MAX + 256];
+	int ret = st_attach_system(&t->att, pid, false, msg, sizeof(msg));
+
+	if (ret < 0)
+		st_say("not tracing PID %d: %s", pid, msg);
+	return ret;
+}
+
+int st_targets_all(struct tracer *t, int *nproc)
+{
+	return st_procscan_walk(&t->scan, false, attach_one, t, nproc);
+}
+
+/*
+ * An embedder may load libpython with dlopen() long after its exec, and nothing tells the
+ * reader when: every process not yet known to run an attached interpreter is looked at
+ * again if its size changed (procscan.h paces it).
+ */
+void st_targets_rescan(struct tracer *t, __u64 now_ns)
+{
+	if (st_procscan_rescan(&t->scan, now_ns, attach_one, t) > 0 && t->opts->verbose)
+		st_say("attached to an interpreter loaded after its process started");
+}
+
+void st_targets_exec(pid_t pid, void *data)
+{
+	struct tracer *t = data;
+	char msg[PATH_MAX + 256];
+	int ret;
+
+	t->execs++;
+	ret = st_attach_system(&t->att, pid, true, msg, sizeof(msg));
+	if (ret < 0)
+		st_say("not tracing PID %d: %s", pid, msg);
+	else if (ret > 0 && t->opts->verbose)
+		st_say("attached to a new interpreter, first run by PID %d", pid);
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* One run's state, shared by the loader (main.c) and what it traces (targets.c). */
+#ifndef SEATRACE_TRACER_H
+#define SEATRACE_TRACER_H
+
+#include <stdbool.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <linux/types.h>
+#include "attach.h"
+#include "cli.h"
+#include "procscan.h"
+#include "records.h"
+#include "tamper.h"
+
+struct seatrace_bpf;
+struct st_ring;
+
+struct tracer {
+	struct st_opts *opts;
+	struct seatrace_bpf *skel;
+	struct st_attach att;
+	struct st_records rec;
+	struct st_tamper tamper;
+	struct st_procscan scan;
+	struct st_ring *rb;
+	__u64 lost_reported;
+	__u64 execs;
+	bool watch_exec; /* attach to new interpreters as processes exec them */
+};
+
+/* Prints "seatrace: " and the message on stderr. */
+void st_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * -p: attaches to each of opts->pids, whose interpreters `pys` describes, and says so.
+ * 0, or a negative errno after saying why.
+ */
+int st_targets_pids(struct tracer *t, const struct st_pyelf *pys);
+
+/*
+ * Command mode: starts opts->cmd stopped at its exec, attaches, lets it run (*child).
+ * 1 then; 0 when it ended without running a Python (its wait status in *status); 126
+ * or 127 when it could not be started, as a shell would exit; -1 when attaching failed
+ * (it was killed). Said why, each time.
+ */
+int st_targets_command(struct tracer *t, const sigset_t *child_mask, pid_t *child, int *status);
+
+/* System-wide: every process now. The interpreter files attached, or a negative errno. */
+int st_targets_all(struct tracer *t, int *nproc);
+
+/* System-wide: every process whose size changed since the last look, when one is due. */
+void st_targets_rescan(struct tracer *t, __u64 now_ns);
+
+/* A process exec'd (struct st_records' on_exec): attach to its interpreter if it is new. */
+void st_targets_exec(pid_t pid, void *tracer);
+
+#endif
