@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""The CPython interpreters end-to-end tests can run on this machine.
+"""The CPython interpreters on this machine: one inventory for the end-to-end tests
+(tests/e2e/interpreters.py re-exports this module), tools/bench.py, tools/layout-check.py.
 
     from interpreters import available, params, with_probe
 
@@ -36,15 +37,21 @@ refused_interpreters() are those seatrace must refuse rather than decode, kept o
 all_interpreters() (whose tests expect decoded values): a free-threaded build from
 tools/build-cpython.sh freethreaded (cache: $CACHE/freethreaded, run in place from its build
 tree) and sid's python3.15, newer than seatrace knows. Each has `refusal`, a phrase the
-refusal message must contain.
+refusal message must contain. untraceable() is pyenv's 3.7, older than audit events.
+
+`python3 tools/interpreters.py` lists them all, present or not.
 """
 import os
 import struct
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("SEATRACE_PYTHON_CACHE", REPO / ".cache" / "pythons"))
 PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
+# Debian's interpreter, built with the probe. Never plain "python3" (pyenv, no probe).
+DEBIAN_PY = "/usr/bin/python3.11"
+# pyenv's builds (shared libpython, no probe), by minor version.
+PYENV_PATCH = {7: 16, 8: 18, 9: 18, 10: 13, 11: 7, 12: 1, 13: 0}
 FETCH_HINT = "run tools/fetch-pythons.sh"
 FT_DIR = CACHE / "freethreaded"
 BUILD_HINT = "run tools/build-cpython.sh {variant}"
@@ -126,10 +133,11 @@ class Interpreter:
         return self.name
 
 
-def _pyenv(minor, patch):
-    prefix = PYENV / f"3.{minor}.{patch}"
+def _pyenv(minor):
+    prefix = PYENV / f"3.{minor}.{PYENV_PATCH[minor]}"
     exe = prefix / "bin" / f"python3.{minor}"
-    lib = prefix / "lib" / f"libpython3.{minor}.so.1.0"
+    # 3.7's ABI flag "m" is in its library's name
+    lib = prefix / "lib" / f"libpython3.{minor}{'m' if minor < 8 else ''}.so.1.0"
     return Interpreter(f"pyenv-3.{minor}", (3, minor), exe, lib, "pyenv")
 
 
@@ -177,20 +185,24 @@ def refused_interpreters():
     return [_freethreaded(), sid315]
 
 
+def untraceable():
+    """pyenv's 3.7: a Python seatrace cannot trace at all (PEP 578's audit events are 3.8's)."""
+    return _pyenv(7)
+
+
 def all_interpreters():
     """Every interpreter the tests know of, present or not."""
     return [
-        Interpreter("debian-3.11", (3, 11), "/usr/bin/python3.11", "/usr/bin/python3.11",
-                    "debian"),
+        Interpreter("debian-3.11", (3, 11), DEBIAN_PY, DEBIAN_PY, "debian"),
         _cached("trixie", 13),
         _cached("sid", 13),
         _cached("sid", 14),
-        _pyenv(8, 18),
-        _pyenv(9, 18),
-        _pyenv(10, 13),
-        _pyenv(11, 7),
-        _pyenv(12, 1),
-        _pyenv(13, 0),
+        _pyenv(8),
+        _pyenv(9),
+        _pyenv(10),
+        _pyenv(11),
+        _pyenv(12),
+        _pyenv(13),
         static(),
     ]
 
@@ -306,7 +318,7 @@ def audit_probe_sites(path):
 
 
 if __name__ == "__main__":
-    for i in all_interpreters() + refused_interpreters():
+    for i in all_interpreters() + refused_interpreters() + [untraceable()]:
         r = i.missing_reason()
         print(f"{i.name:12} {'present' if r is None else 'missing':8} "
               f"probe={'yes' if r is None and i.has_probe else 'no ' if r is None else '?  '} "
