@@ -35,8 +35,11 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import interpreters  # noqa: E402
+
 SEATRACE = os.environ.get("SEATRACE", os.path.join(ROOT, "seatrace"))
-PY = "/usr/bin/python3.11"
+PY = interpreters.DEBIAN_PY
 N = int(os.environ.get("BENCH_EVENTS", "1000000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 # BENCH_CORE=1: only the per-event modes above, for quick comparisons while tuning.
@@ -191,7 +194,7 @@ def new_binary_latency(rounds=3):
     return out
 
 
-PYENV311 = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+PYENV311 = interpreters.by_name("pyenv-3.11").exe
 
 
 # The in-kernel workload: waits for a line, raises the events, says "done", waits again,

@@ -1,23 +1,23 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Measures, on live objects, every CPython offset seatrace's decoder uses, and
-compares them with user/layout.c.
+compares them with user/layout.def, the table user/layout.c is built from.
 
 For each interpreter given (a command: a path, or a wrapper from
 tools/fetch-pythons.sh), a probe snippet runs inside it and finds each offset by
 searching object memory (read with ctypes) for a value it knows: id(type(x)) in
 x, a string's length and characters, the address of co.co_filename in a code
 object, a dict's key and value addresses in its keys table, and so on. Nothing
-is taken from headers or from layout.c. The host then prints, per interpreter,
-the measured value, the value layout.c gives for that minor version (parsed
-from its versions[] table and its lo->field assignments), and the mismatches.
+is taken from headers or from layout.def. The host then prints, per interpreter,
+the measured value, the value layout.c gives for that minor version (read from
+layout.def, whose records are one a line), and the mismatches.
 
 For 3.13+ it also reads the _Py_DebugOffsets block (section .PyRuntime) from
-the interpreter's binary file and checks the fields seatrace could take from
-it against the measurements.
+the interpreter's binary file (its shape from layout.def's DEBUG_ records) and
+checks the fields seatrace could take from it against the measurements.
 
 Usage:
-  tools/layout-check.py                    every interpreter found on this machine
+  tools/layout-check.py                    every interpreter of tools/interpreters.py present
   tools/layout-check.py CMD [CMD...]       these (e.g. /usr/bin/python3.11)
   tools/layout-check.py --json ...         machine-readable results
   tools/layout-check.py --debug-offsets FILE...   dump _Py_DebugOffsets of ELF files
@@ -33,22 +33,19 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-LAYOUT_C = os.path.join(REPO, "user", "layout.c")
-CACHE = os.environ.get("SEATRACE_PYTHON_CACHE", os.path.join(REPO, ".cache", "pythons"))
+LAYOUT_DEF = os.path.join(REPO, "user", "layout.def")
+sys.path.insert(0, HERE)
+import interpreters  # noqa: E402
 
-DEFAULT_INTERPRETERS = [
-    "/usr/bin/python3.11",
-    "/root/.pyenv/versions/3.8.18/bin/python3.8",
-    "/root/.pyenv/versions/3.9.18/bin/python3.9",
-    "/root/.pyenv/versions/3.10.13/bin/python3.10",
-    "/root/.pyenv/versions/3.11.7/bin/python3.11",
-    "/root/.pyenv/versions/3.12.1/bin/python3.12",
-    "/root/.pyenv/versions/3.13.0/bin/python3.13",
-    os.path.join(CACHE, "bin", "python3.13-trixie"),
-    os.path.join(CACHE, "bin", "python3.13-sid"),
-    os.path.join(CACHE, "bin", "python3.14-sid"),
-    os.path.join(CACHE, "static", "src", "python"),  # tools/build-cpython.sh static
-]
+
+def default_interpreters():
+    """The commands measured when none is given: the inventory's interpreters, Debian's
+    first, then pyenv's, the fetched ones (through their wrappers, which run them whether
+    or not tools/fetch-pythons.sh could patch them) and the built one."""
+    order = {"debian": 0, "pyenv": 1, "trixie": 2, "sid": 2, "build": 3}
+    found = sorted(interpreters.all_interpreters(), key=lambda i: order[i.source])
+    return [i.wrapper or i.exe for i in found]
+
 
 # ---------------------------------------------------------------------------
 # The probe: runs inside the interpreter under test (3.8+), prints one JSON line.
@@ -485,155 +482,99 @@ print("LAYOUT-CHECK " + json.dumps(R))
 '''
 
 # ---------------------------------------------------------------------------
-# layout.c: what seatrace would use for a given minor version
+# layout.def: what seatrace would use for a given minor version
 
 
-def c_expr(expr, v):
-    """Evaluates the small C expressions layout.c uses (literals, <<, v->x, a ? b : c)."""
-    e = expr.strip()
-    e = re.sub(r"v->(\w+)", lambda m: repr(v[m.group(1)]), e)
-    e = e.replace("true", "True").replace("false", "False")
-    m = re.match(r"^(.*?)\?(.*?):(.*)$", e)
-    if m:
-        e = "(%s) if (%s) else (%s)" % (m.group(2), m.group(1), m.group(3))
-    if not re.match(r"^[\w\s()<>|&+*\-'.]*$", e):
-        raise ValueError("cannot evaluate %r" % expr)
-    return eval(e, {"__builtins__": {}}, {})
-
-
-def parse_layout_c(path=LAYOUT_C):
-    """{minor: {field: value}} from versions[] and st_layout_fill's lo-> assignments."""
-    src = open(path).read()
-    src_nc = re.sub(r"/\*.*?\*/", "", src, flags=re.S)
-    src_nc = re.sub(r"//[^\n]*", "", src_nc)
-    m = re.search(r"struct\s+ver_layout\s*\{(.*?)\};", src_nc, re.S)
-    fields = []
-    for decl in m.group(1).split(";"):
-        decl = decl.strip()
-        if not decl:
-            continue
-        decl = re.sub(r"^\s*(const\s+)?(unsigned|bool|__u\d+|int|u\d+|uint\d+_t)\s+", "", decl)
-        fields += [f.strip() for f in decl.split(",")]
-    m = re.search(r"versions\[\]\s*=\s*\{(.*?)\};", src_nc, re.S)
-    rows = re.findall(r"\{([^{}]*)\}", m.group(1))
-    table = {}
-    for row in rows:
-        vals = [x.strip() for x in row.split(",") if x.strip()]
-        v = {}
-        for f, x in zip(fields, vals):
-            v[f] = {"true": True, "false": False}.get(x, None)
-            if v[f] is None:
-                v[f] = int(x, 0)
-        table[v["minor"]] = v
-    assigns = re.findall(r"lo->(\w+)\s*=\s*([^;]+);", src_nc)
-    out = {}
-    for minor, v in table.items():
-        lo = {}
-        for name, expr in assigns:
-            if name in ("flags", "version", "nsites"):
+def read_def(path=LAYOUT_DEF):
+    """[(kind, [arg, ...])] of layout.def, whose format is strict (see its header): one
+    record KIND(arg, ...) a line, comments in blocks of whole lines. Integers become int,
+    "-" None, names stay str. Anything else is an error, not a guess."""
+    recs = []
+    in_comment = False
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            s = line.strip()
+            if in_comment or s.startswith("/*"):
+                in_comment = not s.endswith("*/")
                 continue
-            try:
-                lo[name] = c_expr(expr, v)
-            except Exception:
-                pass
-        lo["long_tag"] = v.get("long_tag")
-        lo["dict_log2"] = v.get("dict_log2")
-        lo["qualname"] = v.get("qualname")
+            if not s:
+                continue
+            kind, paren, rest = s.partition("(")
+            body = rest[:-1]
+            if not (paren and rest.endswith(")") and kind.isidentifier()) or "(" in body \
+                    or ")" in body:
+                raise ValueError("%s:%d: not a record: %s" % (path, n, s))
+            args = []
+            for a in body.split(","):
+                a = a.strip()
+                if a == "-":
+                    args.append(None)
+                elif a.isidentifier():
+                    args.append(a)
+                else:
+                    try:
+                        args.append(int(a, 0))
+                    except ValueError:
+                        raise ValueError("%s:%d: bad value %r" % (path, n, a))
+            recs.append((kind, args))
+    return recs
+
+
+def version_rows(recs):
+    """(minors, {kind: [(name, {minor: value})]}) of the per-version records."""
+    minors = next(args for kind, args in recs if kind == "MINORS")
+    rows = {}
+    for kind, args in recs:
+        skip = {"OBJ": 1, "FRAME": 1, "BPF": 1, "FLAG": 2, "FRAME_FLAG": 2}.get(kind)
+        if skip is None:
+            continue
+        values = args[skip:]
+        if len(values) != len(minors):
+            raise ValueError("%s %s: %d values for %d versions" % (kind, args[0], len(values),
+                                                                  len(minors)))
+        rows.setdefault(kind, []).append((args[0], dict(zip(minors, values))))
+    return minors, rows
+
+
+def parse_layout_def(recs):
+    """{minor: {field: value}}: the st_layout fields and object flags layout.c sets for
+    3.minor (the frame fields as when _PyRuntime is known)."""
+    minors, rows = version_rows(recs)
+    out = {}
+    for minor in minors:
+        lo = {}
+        for kind in ("OBJ", "FRAME"):
+            for name, v in rows.get(kind, []):
+                lo[name] = v[minor]
+        for name, v in rows.get("FLAG", []):
+            lo[name] = bool(v[minor])
         out[minor] = lo
     return out
 
 
-# ---------------------------------------------------------------------------
-# _Py_DebugOffsets (3.13+): field order from CPython's headers.
-# 3.13: Include/internal/pycore_runtime.h (v3.13.0 == Debian 3.13.18);
-# 3.14: Include/internal/pycore_debug_offsets.h (Debian 3.14.10).
+def bpf_facts(recs):
+    """{minor: {name: value}}: what the BPF program computes itself (BPF records)."""
+    minors, rows = version_rows(recs)
+    return {m: {name: v[m] for name, v in rows.get("BPF", [])} for m in minors}
 
-DEBUG_OFFSETS = {
-    13: [
-        ("runtime_state", ["size", "finalizing", "interpreters_head"]),
-        ("interpreter_state", ["size", "id", "next", "threads_head", "gc", "imports_modules",
-                               "sysdict", "builtins", "ceval_gil", "gil_runtime_state",
-                               "gil_runtime_state_enabled", "gil_runtime_state_locked",
-                               "gil_runtime_state_holder"]),
-        ("thread_state", ["size", "prev", "next", "interp", "current_frame", "thread_id",
-                          "native_thread_id", "datastack_chunk", "status"]),
-        ("interpreter_frame", ["size", "previous", "executable", "instr_ptr", "localsplus",
-                               "owner"]),
-        ("code_object", ["size", "filename", "name", "qualname", "linetable", "firstlineno",
-                         "argcount", "localsplusnames", "localspluskinds", "co_code_adaptive"]),
-        ("pyobject", ["size", "ob_type"]),
-        ("type_object", ["size", "tp_name", "tp_repr", "tp_flags"]),
-        ("tuple_object", ["size", "ob_item", "ob_size"]),
-        ("list_object", ["size", "ob_item", "ob_size"]),
-        ("dict_object", ["size", "ma_keys", "ma_values"]),
-        ("float_object", ["size", "ob_fval"]),
-        ("long_object", ["size", "lv_tag", "ob_digit"]),
-        ("bytes_object", ["size", "ob_size", "ob_sval"]),
-        ("unicode_object", ["size", "state", "length", "asciiobject_size"]),
-        ("gc", ["size", "collecting"]),
-    ],
-    14: [
-        ("runtime_state", ["size", "finalizing", "interpreters_head"]),
-        ("interpreter_state", ["size", "id", "next", "threads_head", "threads_main", "gc",
-                               "imports_modules", "sysdict", "builtins", "ceval_gil",
-                               "gil_runtime_state", "gil_runtime_state_enabled",
-                               "gil_runtime_state_locked", "gil_runtime_state_holder",
-                               "code_object_generation", "tlbc_generation"]),
-        ("thread_state", ["size", "prev", "next", "interp", "current_frame", "thread_id",
-                          "native_thread_id", "datastack_chunk", "status"]),
-        ("interpreter_frame", ["size", "previous", "executable", "instr_ptr", "localsplus",
-                               "owner", "stackpointer", "tlbc_index"]),
-        ("code_object", ["size", "filename", "name", "qualname", "linetable", "firstlineno",
-                         "argcount", "localsplusnames", "localspluskinds", "co_code_adaptive",
-                         "co_tlbc"]),
-        ("pyobject", ["size", "ob_type"]),
-        ("type_object", ["size", "tp_name", "tp_repr", "tp_flags"]),
-        ("tuple_object", ["size", "ob_item", "ob_size"]),
-        ("list_object", ["size", "ob_item", "ob_size"]),
-        ("set_object", ["size", "used", "table", "mask"]),
-        ("dict_object", ["size", "ma_keys", "ma_values"]),
-        ("float_object", ["size", "ob_fval"]),
-        ("long_object", ["size", "lv_tag", "ob_digit"]),
-        ("bytes_object", ["size", "ob_size", "ob_sval"]),
-        ("unicode_object", ["size", "state", "length", "asciiobject_size"]),
-        ("gc", ["size", "collecting"]),
-        ("gen_object", ["size", "gi_name", "gi_iframe", "gi_frame_state"]),
-        ("llist_node", ["next", "prev"]),
-        ("debugger_support", ["eval_breaker", "remote_debugger_support",
-                              "remote_debugging_enabled", "debugger_pending_call",
-                              "debugger_script_path", "debugger_script_path_size"]),
-    ],
-}
 
-# debug-offsets field -> the seatrace st_layout field it gives
-DEBUG_TO_SEATRACE = {
-    "pyobject.ob_type": "ob_type",
-    "tuple_object.ob_size": "ob_size",
-    "type_object.tp_name": "tp_name",
-    "type_object.tp_flags": "tp_flags",
-    "tuple_object.ob_item": "tuple_items",
-    "list_object.ob_item": "list_items",
-    "dict_object.ma_keys": "dict_keys",
-    "dict_object.ma_values": "dict_values",
-    "float_object.ob_fval": "float_val",
-    "long_object.lv_tag": "long_size",
-    "long_object.ob_digit": "long_digits",
-    "bytes_object.ob_sval": "bytes_sval",
-    "unicode_object.state": "str_state",
-    "unicode_object.length": "str_length",
-    "unicode_object.asciiobject_size": "str_ascii_data",
-    "code_object.filename": "co_filename",
-    "code_object.qualname": "co_name",  # seatrace's co_name slot holds co_qualname on 3.11+
-    "code_object.name": "co_name_only",
-    "code_object.firstlineno": "co_firstlineno",
-    "code_object.linetable": "co_linetable",
-}
+# _Py_DebugOffsets (3.13+): its shape, from layout.def.
+DEF = read_def()
+DEBUG_HEAD = next(args for kind, args in DEF if kind == "DEBUG_HEAD")
+DEBUG_OFFSETS = {}
+for _kind, _args in DEF:
+    if _kind == "DEBUG_STRUCT":
+        DEBUG_OFFSETS.setdefault(_args[0], []).append((_args[1], _args[2:]))
+# debug-offsets field -> the seatrace st_layout field it gives (DEBUG_FIELD), or the
+# measured value it is compared with only (DEBUG_CHECK)
+DEBUG_TO_SEATRACE = {"%s.%s" % (a[1], a[2]): a[0] for k, a in DEF
+                     if k in ("DEBUG_FIELD", "DEBUG_CHECK")}
 
 
 def debug_offsets_layout(minor):
     """[(dotted name, byte offset in the block)] for 3.minor."""
-    fields = [("cookie", 0), ("version", 8), ("free_threaded", 16)]
-    off = 24
+    fields = [(name, 8 * i) for i, name in enumerate(DEBUG_HEAD)]
+    off = 8 * len(DEBUG_HEAD)
     for struct_name, members in DEBUG_OFFSETS[minor]:
         for mname in members:
             fields.append(("%s.%s" % (struct_name, mname), off))
@@ -741,19 +682,10 @@ def derived(m):
     return d
 
 
-def expected_for(lo):
+def expected_for(lo, bpf):
     e = dict(lo)
-    if lo.get("dict_log2"):
-        e["bpf:dk_log2_index_bytes"] = lo["dk_size"] + 1
-        e["bpf:dk_kind"] = lo["dk_size"] + 2
-        e["bpf:entry_size_unicode"] = 16
-        e["bpf:entry_size_split"] = 16
-    else:
-        e["bpf:dk_log2_index_bytes"] = None
-        e["bpf:dk_kind"] = None
-        e["bpf:entry_size_unicode"] = 24
-        e["bpf:entry_size_split"] = 24
-    e["bpf:entry_size_general"] = 24
+    for name, v in bpf.items():
+        e["bpf:" + name] = v
     if not lo.get("dict_log2"):
         e["dk_kind"] = None  # no kind byte before 3.11
     return e
@@ -813,7 +745,7 @@ def fmt(v):
     return str(v)
 
 
-def report(name, m, layout, dbg, binary):
+def report(name, m, layout, bpf, dbg, binary):
     d = derived(m)
     minor = int(m["version"].split(".")[1])
     lo = layout.get(minor)
@@ -826,7 +758,7 @@ def report(name, m, layout, dbg, binary):
         print("  layout.c has no row for 3.%d" % minor)
         exp = {}
     else:
-        exp = expected_for(lo)
+        exp = expected_for(lo, bpf[minor])
     print("  %-26s %9s %9s  %s" % ("field", "measured", "layout.c", ""))
     for mk, lk, note in COMPARED:
         mv = d.get(mk)
@@ -908,10 +840,12 @@ def main(argv):
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
-    layout = parse_layout_c()
-    cmds = argv or [c for c in DEFAULT_INTERPRETERS if os.access(c, os.X_OK)]
+    layout = parse_layout_def(DEF)
+    bpf = bpf_facts(DEF)
+    default = default_interpreters()
+    cmds = argv or [c for c in default if os.access(c, os.X_OK)]
     if not argv:
-        missing = [c for c in DEFAULT_INTERPRETERS if not os.access(c, os.X_OK)]
+        missing = [c for c in default if not os.access(c, os.X_OK)]
         for c in missing:
             print("(not present: %s)" % c, file=sys.stderr)
     results = {}
@@ -932,7 +866,7 @@ def main(argv):
         results[c] = {"measured": m, "debug_offsets": dbg, "binary": binary}
         if as_json:
             continue
-        mism = report(c, m, layout, dbg, binary)
+        mism = report(c, m, layout, bpf, dbg, binary)
         summary.append((c, m["version"], mism))
         if mism and status == 0:
             status = 1

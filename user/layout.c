@@ -1,91 +1,233 @@
 // SPDX-License-Identifier: MIT
 /*
- * Byte offsets of the CPython objects seatrace decodes, per minor version
- * (x86_64, GIL builds). They change between minor versions, not within
- * one, for every field used here; the end-to-end tests check each version
- * against a real interpreter.
+ * Byte offsets of the CPython objects seatrace decodes, per minor version: the tables are
+ * built from layout.def, which tools/layout-check.py reads too, and measures against real
+ * interpreters.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 #include "layout.h"
 
-struct ver_layout {
-	unsigned minor;
-	__u16 str_ascii_data, str_compact_data;
-	__u16 tuple_items;
-	__u16 co_firstlineno, co_filename, co_name; /* co_name: co_qualname where present */
-	__u16 dict_values_items;
-	bool long_tag, dict_log2, qualname;
-	/* the raising frame; rt_tstate 0: no global current thread state (3.12+) */
-	__u16 rt_tstate, ts_frame, cf_frame;
-	bool cframe;
-	/* 3.12+: interpreters.head in _PyRuntime, threads.head in the interpreter,
-	 * native_thread_id in the thread state */
-	__u16 interp_head, threads_head, native_tid;
+/* Each use of layout.def below defines the records it wants; the others expand to nothing. */
+#define MINORS(...)
+#define OBJ(field, ...)
+#define FLAG(name, bit, ...)
+#define FRAME(field, ...)
+#define FRAME_FLAG(name, bit, ...)
+#define BPF(name, ...)
+#define DEBUG_HEAD(...)
+#define DEBUG_STRUCT(minor, st, ...)
+#define DEBUG_FIELD(field, st, member)
+#define DEBUG_SIZE(field, st, member, back)
+#define DEBUG_CHECK(key, st, member)
+
+#undef MINORS
+#define MINORS(...) static const unsigned minors[] = { __VA_ARGS__ };
+#include "layout.def"
+#undef MINORS
+#define MINORS(...)
+
+#define NV (sizeof(minors) / sizeof(minors[0]))
+
+/* A value column per minor version: a row with one too few or too many does not build. */
+#define ROW_CHECK(name, ...)                                                                       \
+	_Static_assert(sizeof((int[]){ __VA_ARGS__ }) == sizeof(int) * NV,                         \
+		       #name ": one value per version of MINORS");
+#undef OBJ
+#undef FLAG
+#undef FRAME
+#undef FRAME_FLAG
+#define OBJ(field, ...) ROW_CHECK(field, __VA_ARGS__)
+#define FLAG(name, bit, ...) ROW_CHECK(name, __VA_ARGS__)
+#define FRAME(field, ...) ROW_CHECK(field, __VA_ARGS__)
+#define FRAME_FLAG(name, bit, ...) ROW_CHECK(name, __VA_ARGS__)
+/* The block's values are stored as __u16 (apply_debug_offsets). */
+#define U16_CHECK(field)                                                                           \
+	_Static_assert(sizeof(((struct st_layout *)0)->field) == sizeof(__u16),                    \
+		       #field ": a __u16 of struct st_layout");
+#undef DEBUG_FIELD
+#undef DEBUG_SIZE
+#define DEBUG_FIELD(field, st, member) U16_CHECK(field)
+#define DEBUG_SIZE(field, st, member, back) U16_CHECK(field)
+#include "layout.def"
+#undef DEBUG_FIELD
+#undef DEBUG_SIZE
+#define DEBUG_FIELD(field, st, member)
+#define DEBUG_SIZE(field, st, member, back)
+
+/* Column i of every row: the layout of 3.minors[i]. */
+struct ver_table {
+#undef OBJ
+#undef FLAG
+#undef FRAME
+#undef FRAME_FLAG
+#define OBJ(field, ...) __u16 field[NV];
+#define FLAG(name, bit, ...) bool name[NV];
+#define FRAME(field, ...) __u16 field[NV];
+#define FRAME_FLAG(name, bit, ...) bool name[NV];
+#include "layout.def"
 };
 
-static const struct ver_layout versions[] = {
-	/*minor ascii compact tuple line file name dvals tag  log2  qualname rt_ts ts_fr cf_fr cframe */
-	{ 8, 48, 72, 24, 40, 104, 112, 0, false, false, false, 1368, 24, 0, false, 0, 0, 0 },
-	{ 9, 48, 72, 24, 40, 104, 112, 0, false, false, false, 568, 24, 0, false, 0, 0, 0 },
-	{ 10, 48, 72, 24, 40, 104, 112, 0, false, false, false, 568, 24, 0, false, 0, 0, 0 },
-	{ 11, 48, 72, 24, 72, 112, 128, 0, false, true, true, 576, 56, 8, true, 0, 0, 0 },
-	{ 12, 40, 56, 24, 68, 112, 128, 0, true, true, true, 0, 56, 0, true, 40, 72, 144 },
-	{ 13, 40, 56, 24, 68, 112, 128, 8, true, true, true, 0, 72, 0, false, 632, 7344, 160 },
-	{ 14, 40, 56, 32, 68, 112, 128, 8, true, true, true, 0, 72, 0, false, 808, 7344, 160 },
+static const struct ver_table tab = {
+#undef OBJ
+#undef FLAG
+#undef FRAME
+#undef FRAME_FLAG
+#define OBJ(field, ...) .field = { __VA_ARGS__ },
+#define FLAG(name, bit, ...) .name = { __VA_ARGS__ },
+#define FRAME(field, ...) .field = { __VA_ARGS__ },
+#define FRAME_FLAG(name, bit, ...) .name = { __VA_ARGS__ },
+#include "layout.def"
 };
+#undef OBJ
+#undef FLAG
+#undef FRAME
+#undef FRAME_FLAG
+#define OBJ(field, ...)
+#define FLAG(name, bit, ...)
+#define FRAME(field, ...)
+#define FRAME_FLAG(name, bit, ...)
 
 /*
- * Where, inside _Py_DebugOffsets, CPython 3.13 and 3.14 store the offsets seatrace uses
- * (Include/internal/pycore_debug_offsets.h; each a u64). The binary's own block is preferred
- * to the table: internal layouts may change within a minor version, the block follows them.
+ * _Py_DebugOffsets (3.13+): the words that open the block, the members of each version's
+ * block in order (as one string, "a, b, c"), and which st_layout fields they give.
  */
+#undef DEBUG_HEAD
+#define DEBUG_HEAD(...) static const char dbg_head[] = #__VA_ARGS__;
+#include "layout.def"
+#undef DEBUG_HEAD
+#define DEBUG_HEAD(...)
+
+struct dbg_struct {
+	unsigned minor;
+	const char *name, *members;
+};
+
+static const struct dbg_struct dbg_structs[] = {
+#undef DEBUG_STRUCT
+#define DEBUG_STRUCT(minor, st, ...) { minor, #st, #__VA_ARGS__ },
+#include "layout.def"
+#undef DEBUG_STRUCT
+#define DEBUG_STRUCT(minor, st, ...)
+};
+
 struct dbg_field {
-	size_t at13, at14; /* byte position in the block, 3.13 and 3.14 */
-	size_t field;	   /* offsetof(struct st_layout, ...) */
+	size_t field; /* offsetof(struct st_layout, ...) */
+	const char *st, *member;
+	unsigned back; /* the field is the member's value minus this: a size */
 };
 
-#define F(a13, a14, name) { a13, a14, offsetof(struct st_layout, name) }
 static const struct dbg_field dbg_fields[] = {
-	F(360, 408, ob_type),	      F(376, 424, tp_name),	   F(392, 440, tp_flags),
-	F(408, 456, tuple_items),     F(416, 464, ob_size),	   F(432, 480, list_items),
-	F(456, 536, dict_keys),	      F(464, 544, dict_values),	   F(480, 560, float_val),
-	F(496, 576, long_size),	      F(504, 584, long_digits),	   F(528, 608, bytes_sval),
-	F(544, 624, str_state),	      F(552, 632, str_length),	   F(560, 640, str_ascii_data),
-	F(280, 320, co_filename),     F(296, 336, co_name),	   F(312, 352, co_firstlineno),
+#undef DEBUG_FIELD
+#undef DEBUG_SIZE
+#define DEBUG_FIELD(field, st, member) { offsetof(struct st_layout, field), #st, #member, 0 },
+#define DEBUG_SIZE(field, st, member, back)                                                        \
+	{ offsetof(struct st_layout, field), #st, #member, back },
+#include "layout.def"
+#undef DEBUG_FIELD
+#undef DEBUG_SIZE
+#define DEBUG_FIELD(field, st, member)
+#define DEBUG_SIZE(field, st, member, back)
 };
-#undef F
 
-/* Applies the binary's _Py_DebugOffsets; 0, or -EINVAL when the block is short or implausible. */
+/* The index of `name` in a stringized list "a, b, c", or the list's length when it is absent. */
+static size_t list_index(const char *list, const char *name)
+{
+	size_t i = 0, len = strlen(name);
+
+	for (const char *p = list;;) {
+		size_t n = strcspn(p, ",");
+
+		if (n == len && !memcmp(p, name, len))
+			return i;
+		i++;
+		if (!p[n])
+			return i;
+		p += n + 1;
+		p += strspn(p, " ");
+	}
+}
+
+static size_t list_len(const char *list)
+{
+	size_t n = 1;
+
+	for (; *list; list++)
+		n += *list == ',';
+	return n;
+}
+
+/* Byte position of st.member in 3.minor's block, or (size_t)-1 when it has none. */
+static size_t dbg_position(unsigned minor, const char *st, const char *member)
+{
+	size_t words = list_len(dbg_head);
+
+	for (size_t i = 0; i < sizeof(dbg_structs) / sizeof(dbg_structs[0]); i++) {
+		const struct dbg_struct *s = &dbg_structs[i];
+		size_t n = list_len(s->members);
+
+		if (s->minor != minor)
+			continue;
+		if (!strcmp(s->name, st)) {
+			size_t k = list_index(s->members, member);
+
+			return k < n ? (words + k) * 8 : (size_t)-1;
+		}
+		words += n;
+	}
+	return (size_t)-1;
+}
+
+static bool has_debug_structs(unsigned minor)
+{
+	for (size_t i = 0; i < sizeof(dbg_structs) / sizeof(dbg_structs[0]); i++)
+		if (dbg_structs[i].minor == minor)
+			return true;
+	return false;
+}
+
+int st_layout_debug_head(const void *buf, size_t len, __u32 *version, bool *free_threaded)
+{
+	size_t cookie = list_index(dbg_head, "cookie") * 8;
+	size_t ver = list_index(dbg_head, "version") * 8;
+	size_t ft = list_index(dbg_head, "free_threaded") * 8;
+	__u64 v;
+
+	if (len < list_len(dbg_head) * 8 || memcmp((const char *)buf + cookie, "xdebugpy", 8))
+		return -EINVAL;
+	memcpy(&v, (const char *)buf + ver, 8);
+	*version = (__u32)v;
+	*free_threaded = ((const char *)buf)[ft] != 0;
+	return 0;
+}
+
+/*
+ * Applies the binary's _Py_DebugOffsets: 0 (also when layout.def describes no block for this
+ * version), or -EINVAL when the block is short or implausible.
+ */
 static int apply_debug_offsets(const struct st_pyelf *py, unsigned minor, struct st_layout *lo)
 {
 	struct st_layout tmp = *lo;
 
-	if (minor != 13 && minor != 14)
+	if (!has_debug_structs(minor))
 		return 0;
 	for (size_t i = 0; i < sizeof(dbg_fields) / sizeof(dbg_fields[0]); i++) {
-		size_t at = minor == 13 ? dbg_fields[i].at13 : dbg_fields[i].at14;
+		const struct dbg_field *f = &dbg_fields[i];
+		size_t at = dbg_position(minor, f->st, f->member);
 		__u64 v;
 
-		if (at + 8 > py->debug_len)
+		if (at == (size_t)-1 || at + 8 > py->debug_len)
 			return -EINVAL;
 		memcpy(&v, py->debug + at, 8);
 		/* Offsets into small objects: anything large means a block of another shape. */
 		if (v >= 1024)
 			return -EINVAL;
-		memcpy((char *)&tmp + dbg_fields[i].field, &(__u16){ (__u16)v }, sizeof(__u16));
-	}
-	/* unicode_object.size is sizeof(PyUnicodeObject): compact data ends 8 bytes before it. */
-	{
-		size_t at = minor == 13 ? 536 : 616;
-		__u64 size;
-
-		memcpy(&size, py->debug + at, 8);
-		if (size < 16 || size >= 1024)
+		/* A size: at least a PyObject header (refcount, type) before what it ends with. */
+		if (f->back && v < 16)
 			return -EINVAL;
-		tmp.str_compact_data = (__u16)(size - 8);
-		tmp.str_legacy_data = (__u16)(size - 8);
+		memcpy((char *)&tmp + f->field, &(__u16){ (__u16)(v - f->back) }, sizeof(__u16));
 	}
 	*lo = tmp;
 	return 0;
@@ -94,7 +236,7 @@ static int apply_debug_offsets(const struct st_pyelf *py, unsigned minor, struct
 int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char **why)
 {
 	unsigned major = py->version_hex >> 24, minor = (py->version_hex >> 16) & 0xff;
-	const struct ver_layout *v = NULL;
+	size_t i = NV;
 
 	memset(lo, 0, sizeof(*lo));
 	if (!py->version_hex) {
@@ -110,10 +252,10 @@ int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char *
 		       "(python3.X, not python3.Xt)";
 		return -ENOTSUP;
 	}
-	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
-		if (major == 3 && versions[i].minor == minor)
-			v = &versions[i];
-	if (!v) {
+	for (size_t k = 0; k < NV; k++)
+		if (major == 3 && minors[k] == minor)
+			i = k;
+	if (i == NV) {
 		*why = "seatrace knows the object layouts of CPython 3.8 to 3.14 only; run the "
 		       "program with one of those";
 		return -ENOTSUP;
@@ -134,78 +276,52 @@ int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char *
 	lo->nsites = py->nsites;
 	memcpy(lo->site, py->sites, sizeof(lo->site[0]) * py->nsites);
 	/* The uprobe fallback's sites are functions, not the probe's: no arguments to locate. */
-	for (unsigned i = 0; i < py->nsites && !py->fallback; i++) {
-		if (py->site_arg[i][0].kind == ST_UA_NONE ||
-		    py->site_arg[i][1].kind == ST_UA_NONE) {
+	for (unsigned s = 0; s < py->nsites && !py->fallback; s++) {
+		if (py->site_arg[s][0].kind == ST_UA_NONE ||
+		    py->site_arg[s][1].kind == ST_UA_NONE) {
 			*why = "its python:audit probe describes where its arguments are in a form "
 			       "seatrace does not read (see `readelf -n` on the file); please "
 			       "report it";
 			return -ENOTSUP;
 		}
-		if (py->site_off[i] == (__u64)-1 || py->sem_off == (__u64)-1) {
+		if (py->site_off[s] == (__u64)-1 || py->sem_off == (__u64)-1) {
 			*why =
 			    "its python:audit probe lies outside the file's loaded segments; the "
 			    "file may be damaged: reinstall the interpreter";
 			return -ENOTSUP;
 		}
-		memcpy(lo->site_arg[i], py->site_arg[i], sizeof(lo->site_arg[i]));
+		memcpy(lo->site_arg[s], py->site_arg[s], sizeof(lo->site_arg[s]));
 	}
 	lo->ro_lo = py->ro_lo;
 	lo->ro_hi = py->ro_hi;
 	lo->version = py->version_hex;
-	lo->flags = ST_LF_VALID | (v->long_tag ? ST_LF_LONG_TAG : 0) |
-		    (v->dict_log2 ? ST_LF_DICT_LOG2 : 0) | (v->qualname ? ST_LF_HAS_QUALNAME : 0);
-
-	/* Same in every supported version. */
-	lo->ob_type = 8;
-	lo->ob_size = 16;
-	lo->tp_name = 24;
-	lo->tp_flags = 168;
-	lo->str_length = 16;
-	lo->str_state = 32;
-	lo->str_kind_shift = 2;
-	lo->str_compact_bit = 1 << 5;
-	lo->str_ascii_bit = 1 << 6;
-	lo->list_items = 24;
-	lo->bytes_sval = 32;
-	lo->bytearray_start = 40;
-	lo->float_val = 16;
-	lo->long_size = 16;
-	lo->long_digits = 24;
-	lo->dict_used = 16;
-	lo->dict_keys = 32;
-	lo->dict_values = 40;
-	lo->dk_size = 8;
-	/* dk_nentries and the index table move when 3.11 drops dk_lookup. */
-	lo->dk_nentries = v->dict_log2 ? 24 : 32;
-	lo->dk_indices = v->dict_log2 ? 32 : 40;
-
-	lo->str_ascii_data = v->str_ascii_data;
-	lo->str_compact_data = v->str_compact_data;
-	lo->str_legacy_data = v->str_compact_data;
-	lo->tuple_items = v->tuple_items;
-	lo->dict_values_items = v->dict_values_items;
-	lo->co_firstlineno = v->co_firstlineno;
-	lo->co_filename = v->co_filename;
-	lo->co_name = v->co_name;
+	lo->flags = ST_LF_VALID;
+#undef OBJ
+#undef FLAG
+#define OBJ(field, ...) lo->field = tab.field[i];
+#define FLAG(name, bit, ...) lo->flags |= tab.name[i] ? bit : 0;
+#include "layout.def"
+#undef OBJ
+#undef FLAG
+#define OBJ(field, ...)
+#define FLAG(name, bit, ...)
 	if (py->has_debug_offsets && apply_debug_offsets(py, minor, lo)) {
 		*why = "its _Py_DebugOffsets block is not of the expected shape, and seatrace "
 		       "does not guess object layouts; use a CPython 3.8 to 3.14 built from an "
 		       "unmodified source tree";
 		return -ENOTSUP;
 	}
-	/* Frames for pairing: 3.8-3.11 keep the current thread state in _PyRuntime. */
-	if (py->runtime && (v->rt_tstate || v->interp_head)) {
-		lo->flags |= (v->rt_tstate ? ST_LF_TSTATE_GLOBAL : ST_LF_TSTATE_WALK) |
-			     (v->cframe ? ST_LF_CFRAME : 0);
+	/* Frames for pairing, when this version has a way to the current thread state. */
+	if (py->runtime && (tab.rt_tstate[i] || tab.rt_interp_head[i])) {
+		lo->flags |= tab.rt_tstate[i] ? ST_LF_TSTATE_GLOBAL : ST_LF_TSTATE_WALK;
 		lo->runtime = py->runtime;
-		lo->rt_tstate = v->rt_tstate;
-		lo->ts_frame = v->ts_frame;
-		lo->cf_frame = v->cf_frame;
-		lo->rt_interp_head = v->interp_head;
-		lo->interp_threads = v->threads_head;
-		lo->ts_next = 8;
-		lo->ts_native_tid = v->native_tid;
+#undef FRAME
+#undef FRAME_FLAG
+#define FRAME(field, ...) lo->field = tab.field[i];
+#define FRAME_FLAG(name, bit, ...) lo->flags |= tab.name[i] ? bit : 0;
+#include "layout.def"
+#undef FRAME
+#undef FRAME_FLAG
 	}
 	return 0;
 }

@@ -15,4 +15,11 @@
  */
 int st_layout_fill(const struct st_pyelf *py, struct st_layout *lo, const char **why);
 
+/*
+ * The words that open a _Py_DebugOffsets block (3.13+, the start of section .PyRuntime), `len`
+ * bytes at `buf`: its PY_VERSION_HEX and whether the build is free-threaded. 0, or -EINVAL
+ * when the bytes are not such a block.
+ */
+int st_layout_debug_head(const void *buf, size_t len, __u32 *version, bool *free_threaded);
+
 #endif

@@ -22,16 +22,18 @@ from pathlib import Path
 
 import pytest
 
+import interpreters
+
 E2E_DIR = Path(__file__).resolve().parent
 REPO = E2E_DIR.parents[1]
 WORKLOADS = E2E_DIR / "workloads"
 SEATRACE = os.environ.get("SEATRACE", str(REPO / "seatrace"))
 # Debian's interpreter, built with the probe. Never plain "python3" (pyenv, no probe).
-PY = "/usr/bin/python3.11"
+PY = interpreters.DEBIAN_PY
 # A CPython built without the probe (pyenv).
-PYENV_PY = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+PYENV_PY = interpreters.by_name("pyenv-3.11").exe
 # A Python seatrace cannot trace at all: 3.7 raises no audit events (PEP 578 is 3.8).
-UNTRACEABLE_PY = "/root/.pyenv/versions/3.7.16/bin/python3.7"
+UNTRACEABLE_PY = interpreters.untraceable().exe
 # Hang guard for one seatrace run; generous, never a timing assertion.
 TIMEOUT = 90
 

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import TIMEOUT, Tracer, Workload, run_seatrace, wait_for
+from conftest import PY, TIMEOUT, Tracer, Workload, run_seatrace, wait_for
 
 # System-wide tracing sees every process on the host: tags carry this run's token.
 TOKEN = f"{os.getpid()}.{secrets.token_hex(3)}:"
@@ -39,13 +39,14 @@ for line in sys.stdin:
     print("raised " + tag, flush=True)
 """
 
-# Built in the new namespaces, as root: $1 is the mount point of the new root, $2 the token.
+# Built in the new namespaces, as root: $1 is the mount point of the new root, $2 the token,
+# $3 the code, $4 the interpreter copied in.
 SETUP = r"""
 set -eu
 R=$1
 mount -t tmpfs -o mode=0755 seatrace-sandbox "$R"
 mkdir -p "$R/opt/py/bin" "$R/usr/lib" "$R/proc" "$R/tmp"
-cp /usr/bin/python3.11 "$R/opt/py/bin/python3"
+cp "$4" "$R/opt/py/bin/python3"
 mount -o bind,ro /usr/lib "$R/usr/lib"
 # /lib and /lib64: links into /usr on a merged-/usr system, directories of their own otherwise.
 for d in lib lib64 usr/lib64; do
@@ -111,7 +112,7 @@ class Sandbox(Workload):
         argv = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg,
                 "unshare", "--pid", "--fork", "--kill-child", "--mount", "--uts", "--ipc",
                 "--cgroup", "--propagation", "private",
-                "sh", "-c", SETUP, "setup", str(self.root), TOKEN, SANDBOX_CODE]
+                "sh", "-c", SETUP, "setup", str(self.root), TOKEN, SANDBOX_CODE, PY]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, bufsize=1)
         # unshare's pid (in messages) until the interpreter's pid on the host is known.

@@ -84,6 +84,42 @@ static void test_debug_offsets_win(void **state)
 	assert_int_equal(st_layout_fill(&py, &lo, &why), -ENOTSUP);
 }
 
+/* The same for 3.14, whose block is longer: the same fields, at other places. */
+static void test_debug_offsets_314(void **state)
+{
+	struct st_pyelf py;
+	struct st_layout lo;
+	const char *why = NULL;
+
+	(void)state;
+	fake_python(&py, 14);
+	py.has_debug_offsets = true;
+	const size_t at[] = { 408, 424, 440, 456, 464, 480, 536, 544, 560, 576, 584, 608,
+			      624, 632, 640, 320, 336, 352 };
+	const uint64_t v[] = { 8, 24, 168, 48, 16, 24, 32, 40, 16, 16, 24, 32,
+			       32, 16, 40, 200, 216, 68 };
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		put(&py, at[i], v[i]);
+	put(&py, 616, 72); /* sizeof(PyUnicodeObject) */
+	assert_int_equal(st_layout_fill(&py, &lo, &why), 0);
+	assert_int_equal(lo.tuple_items, 48);
+	assert_int_equal(lo.co_filename, 200);
+	assert_int_equal(lo.co_name, 216);
+	assert_int_equal(lo.str_compact_data, 64);
+	assert_int_equal(lo.str_legacy_data, 64);
+	assert_int_equal(lo.dict_values_items, 8);
+
+	/* A size too small for an object is refused. */
+	put(&py, 616, 8);
+	assert_int_equal(st_layout_fill(&py, &lo, &why), -ENOTSUP);
+	put(&py, 616, 72);
+	put(&py, 640, 1024);
+	assert_int_equal(st_layout_fill(&py, &lo, &why), -ENOTSUP);
+	/* 3.13's places in a 3.14 block: too short for 3.14's. */
+	py.debug_len = 568;
+	assert_int_equal(st_layout_fill(&py, &lo, &why), -ENOTSUP);
+}
+
 static void test_refusals(void **state)
 {
 	struct st_pyelf py;
@@ -185,12 +221,34 @@ static void test_refused_whatever_else(void **state)
 	assert_reason_and_hint(why, "version could not be read");
 }
 
+/* The block's opening words, as pyelf.c would read them from .PyRuntime. */
+static void test_debug_head(void **state)
+{
+	unsigned char buf[32] = "xdebugpy";
+	uint64_t ver = 0x030e0af0;
+	__u32 version = 0;
+	bool ft = true;
+
+	(void)state;
+	memcpy(buf + 8, &ver, 8);
+	assert_int_equal(st_layout_debug_head(buf, sizeof(buf), &version, &ft), 0);
+	assert_int_equal(version, 0x030e0af0);
+	assert_false(ft);
+	buf[16] = 1;
+	assert_int_equal(st_layout_debug_head(buf, 24, &version, &ft), 0);
+	assert_true(ft);
+	assert_int_equal(st_layout_debug_head(buf, 23, &version, &ft), -EINVAL);
+	buf[0] = 'X';
+	assert_int_equal(st_layout_debug_head(buf, sizeof(buf), &version, &ft), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table_by_version),	  cmocka_unit_test(test_site_args),
-	    cmocka_unit_test(test_debug_offsets_win),	  cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_refused_whatever_else),
+	    cmocka_unit_test(test_debug_offsets_win),	  cmocka_unit_test(test_debug_offsets_314),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_refused_whatever_else), cmocka_unit_test(test_debug_head),
 	};
 
 	return cmocka_run_group_tests_name("layout", tests, NULL, NULL);
