@@ -264,10 +264,21 @@ int st_attach_system(struct st_attach *a, pid_t pid, bool at_exec, char *err, si
 	a->nfiles++;
 	remember(a, plan->py.dev, plan->py.ino, ST_SEEN_ATTACHED, ret);
 	remember(a, exe.st_dev, exe.st_ino, ST_SEEN_ATTACHED, ret);
+	if (a->on_file)
+		a->on_file(plan, a->on_file_ctx);
 	ret = 1;
 out:
 	free(plan);
 	return ret;
+}
+
+bool st_attach_known(struct st_attach *a, pid_t pid)
+{
+	char path[64];
+	struct stat exe;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return !stat(path, &exe) && seen_state(a, exe.st_dev, exe.st_ino) == ST_SEEN_ATTACHED;
 }
 
 void st_attach_detach_all(struct st_attach *a)

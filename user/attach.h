@@ -51,6 +51,9 @@ struct st_attach {
 		int slot;
 	} links[ST_MAX_LINKS];
 	unsigned nlinks;
+	/* Called when st_attach_system() attaches a file (NULL: nothing to do). */
+	void (*on_file)(const struct st_plan *plan, void *ctx);
+	void *on_file_ctx;
 };
 
 /*
@@ -77,6 +80,9 @@ int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, cha
  * file).
  */
 int st_attach_system(struct st_attach *a, pid_t pid, bool at_exec, char *err, size_t errlen);
+
+/* Whether pid's executable leads to a file attached by st_attach_system(). */
+bool st_attach_known(struct st_attach *a, pid_t pid);
 
 /* Attaches a program that needs no target (a tracepoint). 0 or a negative errno. */
 int st_attach_prog(struct st_attach *a, struct bpf_program *prog);

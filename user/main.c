@@ -309,6 +309,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
+	st_targets_init(&t);
 	if (st_targets_pids(&t, pys))
 		goto cleanup;
 	if (opts.cmd) {
@@ -477,6 +478,7 @@ cleanup:
 		st_output_free(t.rec.out);
 	st_pairer_free(t.rec.pairer);
 	st_procscan_free(&t.scan);
+	st_tamper_free(&t.tamper);
 	seatrace_bpf__destroy(t.skel);
 	for (int i = 0; i < ST_MAX_PIDS; i++)
 		if (pidfds[i] >= 0)

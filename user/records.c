@@ -57,6 +57,9 @@ static int on_event(struct st_records *r, const void *data, size_t size)
 	if (err)
 		return err;
 	why = st_tamper_event(r->tamper, &v);
+	/* A process seen first by its events (a fork of a watched one): watch its semaphore. */
+	if (r->tamper->nfiles && !st_tamper_seen(r->tamper, (pid_t)v.hdr->pid))
+		st_tamper_watch_pid(r->tamper, (pid_t)v.hdr->pid);
 	if (!(v.hdr->flags & ST_EF_ALERT_ONLY)) {
 		err = st_output_event(r->out, &v);
 		if (!err)
@@ -83,6 +86,7 @@ int st_records_handle(void *ctx, void *data, size_t size)
 
 		/* A new image, or none: spans its old one left open will not close. */
 		st_records_drain_spans(r, x->pid);
+		st_tamper_forget(r->tamper, (pid_t)x->pid);
 		if (type == ST_REC_EXEC && r->on_exec)
 			r->on_exec((pid_t)x->pid, r->ctx);
 		return 0;

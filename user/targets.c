@@ -75,6 +75,7 @@ int st_targets_pids(struct tracer *t, const struct st_pyelf *pys)
 			return err;
 		if ((err = trace_syscalls_of(t, o->pids[i])))
 			return err;
+		st_tamper_add_file(&t->tamper, &pys[i], pys[i].nsites);
 		st_tamper_watch(&t->tamper, o->pids[i], &pys[i]);
 		fprintf(stderr, "seatrace: attached: PID %d, %s (CPython %s)\n", o->pids[i],
 			pys[i].file[0] ? pys[i].file : pys[i].path,
@@ -106,8 +107,10 @@ static int attach_command(pid_t pid, struct exec_ctx *x, bool at_exec)
 	}
 	if (ret == 0)
 		ret = trace_syscalls_of(t, pid);
-	if (ret == 0)
+	if (ret == 0) {
+		st_tamper_add_file(&t->tamper, &py, py.nsites);
 		st_tamper_watch(&t->tamper, pid, &py);
+	}
 	if (ret) {
 		st_say("%s", err);
 		return ret;
@@ -161,7 +164,24 @@ static int attach_one(pid_t pid, void *data)
 
 	if (ret < 0)
 		st_say("not tracing PID %d: %s", pid, msg);
+	else if (st_attach_known(&t->att, pid))
+		st_tamper_watch_pid(&t->tamper, pid);
 	return ret;
+}
+
+/* A file attached system-wide: the semaphores of its processes are watched. */
+static void on_file(const struct st_plan *plan, void *data)
+{
+	struct tracer *t = data;
+
+	if (plan->kind == ST_PLAN_PROBE)
+		st_tamper_add_file(&t->tamper, &plan->py, plan->npoints);
+}
+
+void st_targets_init(struct tracer *t)
+{
+	t->att.on_file = on_file;
+	t->att.on_file_ctx = t;
 }
 
 int st_targets_all(struct tracer *t, int *nproc)
@@ -190,6 +210,8 @@ void st_targets_exec(pid_t pid, void *data)
 	ret = st_attach_system(&t->att, pid, true, msg, sizeof(msg));
 	if (ret < 0)
 		st_say("not tracing PID %d: %s", pid, msg);
+	else if (st_attach_known(&t->att, pid))
+		st_tamper_watch_pid(&t->tamper, pid);
 	else if (ret > 0 && t->opts->verbose)
 		st_say("attached to a new interpreter, first run by PID %d", pid);
 }

@@ -32,6 +32,9 @@ struct tracer {
 /* Prints "seatrace: " and the message on stderr. */
 void st_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Before anything is attached: what attaching a file sets going. */
+void st_targets_init(struct tracer *t);
+
 /*
  * -p: attaches to each of opts->pids, whose interpreters `pys` describes, and says so.
  * 0, or a negative errno after saying why.
