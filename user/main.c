@@ -722,7 +722,7 @@ int main(int argc, char **argv)
 		pidfds[i] = -1;
 	err = st_cli_parse(argc, argv, &opts, 0);
 	if (err)
-		return err > 0 ? 0 : 2;
+		return err > 0 ? 0 : err == -EINVAL ? ST_EXIT_USAGE : 1;
 	if (opts.list_events) {
 		st_events_list(stdout, opts.json);
 		return 0;
@@ -779,12 +779,11 @@ int main(int argc, char **argv)
 			die_msg("cannot set up pairing: %s", strerror(errno));
 			goto cleanup;
 		}
-		/* User rules first: they take precedence over the defaults. */
+		/* User rules first: they take precedence over the defaults (checked by the cli). */
 		for (int i = 0; i < opts.npairs; i++) {
-			const char *why = NULL;
-
-			if (st_pairer_add_rule(t.pairer, opts.pairs[i], &why)) {
-				die_msg("invalid --pair '%s': %s", opts.pairs[i], why);
+			err = st_pairer_add_rule(t.pairer, opts.pairs[i], NULL);
+			if (err) {
+				die_msg("cannot set up pairing: %s", strerror(-err));
 				goto cleanup;
 			}
 		}
