@@ -283,8 +283,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		/* A bare "--" would otherwise mean "no command": every Python on the host. */
 		if (!o->cmd && state->argc > 1 && !strcmp(state->argv[state->argc - 1], "--") &&
 		    state->hook != state->argv[state->argc - 1]) {
-			argp_error(state, "'--' must be followed by a command (-- COMMAND [ARG...]); "
-					  "leave it out to trace every Python on the host");
+			argp_error(state, "'--' must be followed by a command (-- COMMAND "
+					  "[ARG...]); leave it out to trace every Python on "
+					  "the host");
 			return EINVAL;
 		}
 		if (o->list_events || o->list)
@@ -312,7 +313,7 @@ int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
 	memset(o, 0, sizeof(*o));
 	o->str_max = ST_STR_DEFAULT;
 	o->ring_size = 8UL << 20;
-	/* Usage errors exit with EX_USAGE, as main() returns for them (argp's default, made explicit). */
+	/* Usage errors exit with EX_USAGE, as main() returns for them (argp's default). */
 	argp_err_exit_status = ST_EXIT_USAGE;
 	/* ARGP_IN_ORDER makes the first operand end option parsing, like "--". */
 	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER | argp_flags, NULL, o);
