@@ -159,8 +159,8 @@ static void test_pair_rules_checked(void **state)
 		/* Even when pairing is off: the rule is still a mistake. */
 		assert_int_equal(PARSE(&o, "--no-pair", "--pair", spec, "-p", "1"), -EINVAL);
 	}
-	assert_int_equal(PARSE(&o, "--pair", "enter:*=exit:*", "--pair", "a.begin=a.end", "-p", "1"),
-			 0);
+	assert_int_equal(
+		PARSE(&o, "--pair", "enter:*=exit:*", "--pair", "a.begin=a.end", "-p", "1"), 0);
 	assert_int_equal(o.npairs, 2);
 	assert_string_equal(o.pairs[0], "enter:*=exit:*");
 	assert_string_equal(o.pairs[1], "a.begin=a.end");
