@@ -8,7 +8,11 @@
 #include <string.h>
 #include <pwd.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include "cli.h"
+#include "pair.h"
 
 const char *argp_program_version = "seatrace 0.1";
 const char *argp_program_bug_address = "the project's issue tracker";
@@ -132,12 +136,39 @@ static int add_globs(struct argp_state *state, struct st_opts *o, const char *ar
 	return err;
 }
 
+/* The BPF side filters on a cgroup v2 directory; anything else is a mistake worth no load. */
+static int check_cgroup(struct argp_state *state, const char *path)
+{
+	struct statfs sfs;
+	struct stat st;
+	const char *why = NULL;
+
+	if (stat(path, &st) || statfs(path, &sfs))
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (sfs.f_type != CGROUP2_SUPER_MAGIC)
+		why = "not in a cgroup v2 hierarchy";
+	if (!why)
+		return 0;
+	argp_error(state, "invalid --cgroup '%s': %s (give a cgroup v2 directory, such as "
+			  "/sys/fs/cgroup/system.slice/docker-ID.scope)",
+		   path, why);
+	return EINVAL;
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct st_opts *o = state->input;
 	unsigned long v;
 
+	/* The last option argument: a final "--" may be one (-o --), then it starts nothing. */
+	if (arg && key != ARGP_KEY_ARG)
+		state->hook = arg;
 	switch (key) {
+	case ARGP_KEY_INIT:
+		state->hook = NULL;
+		break;
 	case 'p':
 		if (parse_ulong(arg, &v, false) || v == 0 || v > INT_MAX) {
 			argp_error(state, "invalid PID '%s': give a process id number", arg);
@@ -195,18 +226,27 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->comm = arg;
 		break;
 	case OPT_CGROUP:
+		if (check_cgroup(state, arg))
+			return EINVAL;
 		o->cgroup = arg;
 		break;
 	case OPT_LIST:
 		o->list = true;
 		break;
-	case OPT_PAIR:
+	case OPT_PAIR: {
+		const char *why = NULL;
+
+		if (st_pair_rule_check(arg, &why)) {
+			argp_error(state, "invalid --pair '%s': %s", arg, why);
+			return EINVAL;
+		}
 		if (o->npairs >= 16) {
 			argp_error(state, "too many --pair rules (at most 16)");
 			return EINVAL;
 		}
 		o->pairs[o->npairs++] = arg;
 		break;
+	}
 	case OPT_NO_PAIR:
 		o->no_pair = true;
 		break;
@@ -240,6 +280,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		state->next = state->argc;
 		break;
 	case ARGP_KEY_END:
+		/* A bare "--" would otherwise mean "no command": every Python on the host. */
+		if (!o->cmd && state->argc > 1 && !strcmp(state->argv[state->argc - 1], "--") &&
+		    state->hook != state->argv[state->argc - 1]) {
+			argp_error(state, "'--' must be followed by a command (-- COMMAND "
+					  "[ARG...]); leave it out to trace every Python on "
+					  "the host");
+			return EINVAL;
+		}
 		if (o->list_events || o->list)
 			break;
 		if (o->npids && o->cmd) {
@@ -265,6 +313,8 @@ int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
 	memset(o, 0, sizeof(*o));
 	o->str_max = ST_STR_DEFAULT;
 	o->ring_size = 8UL << 20;
+	/* Usage errors exit with EX_USAGE, as main() returns for them (argp's default). */
+	argp_err_exit_status = ST_EXIT_USAGE;
 	/* ARGP_IN_ORDER makes the first operand end option parsing, like "--". */
 	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER | argp_flags, NULL, o);
 	return err ? -err : 0;

@@ -8,6 +8,8 @@
 #include "glob.h"
 
 #define ST_MAX_PIDS 64
+/* Exit status of a usage error (sysexits.h's EX_USAGE), as argp exits with. */
+#define ST_EXIT_USAGE 64
 
 struct st_opts {
 	pid_t pids[ST_MAX_PIDS];
@@ -35,9 +37,11 @@ struct st_opts {
 };
 
 /*
- * Parses argv into *o. Returns 0 to go on, 1 when a request was fully served
- * (--help, --version), or a negative errno after printing a message that
- * says what to fix. `argp_flags` lets tests stop argp from exiting.
+ * Parses and checks argv into *o, so that a mistake costs nothing: every option
+ * is checked here, before anything is loaded. Returns 0 to go on, -EINVAL
+ * after printing a message that says what to fix (a usage error: exit with
+ * ST_EXIT_USAGE), or another negative errno (-ENOMEM). Unless `argp_flags` has ARGP_NO_EXIT (as
+ * tests do), argp itself exits: 0 for --help, ST_EXIT_USAGE on a usage error.
  */
 int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags);
 

@@ -5,6 +5,7 @@
  * it was deleted or lives in another mount namespace.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +94,8 @@ static int find_needed(pid_t pid, const char *exe_file, struct st_pyelf *py)
 					snprintf(file, sizeof(file), "%s/%s", dir[0] ? dir : ".",
 						 name);
 					in_root(pid, file, full, sizeof(full));
-					if (!access(full, R_OK)) {
+					/* As open() judges it: capabilities count. */
+					if (!faccessat(AT_FDCWD, full, R_OK, AT_EACCESS)) {
 						found = true;
 						ret = st_pyelf_lookup(full, file, py) > 0;
 					}

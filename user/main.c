@@ -41,24 +41,42 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-/* Root, or CAP_BPF with CAP_PERFMON (uprobes) and CAP_SYS_PTRACE (reading other processes). */
-static int check_privileges(void)
+/*
+ * The capabilities each mode needs, found by running seatrace as a non-root user with exactly
+ * these (tests/e2e/test_privileges.py); euid 0 is no shortcut: a container's root may lack them.
+ *   CAP_SYS_ADMIN: perf_event_open() of a uprobe needs it again, CAP_PERFMON no longer does
+ *     (the fix for CVE-2025-38466: Linux 6.16, and stable kernels since July 2025); it also
+ *     stands for CAP_BPF and CAP_PERFMON, and opens /proc/PID/map_files.
+ *   CAP_SYS_PTRACE: another user's /proc/PID/exe, maps, root, and its memory (ptrace checks).
+ *   CAP_DAC_READ_SEARCH: another user's /proc/PID/map_files (mode 0500) and environ (0400),
+ *     which find a libpython, and interpreters in directories the user cannot search.
+ * A command is our own child: CAP_SYS_ADMIN is enough. --list loads nothing: map_files takes
+ * CAP_CHECKPOINT_RESTORE as well as CAP_SYS_ADMIN.
+ */
+static int check_privileges(const struct st_opts *o)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2] = {};
+	const __u64 others = 1ULL << CAP_SYS_PTRACE | 1ULL << CAP_DAC_READ_SEARCH;
+	const __u64 admin = 1ULL << CAP_SYS_ADMIN;
 	__u64 eff;
 
-	if (geteuid() == 0)
-		return 0;
 	if (syscall(SYS_capget, &hdr, data))
 		return -errno;
 	eff = (__u64)data[1].effective << 32 | data[0].effective;
-	if ((eff & (1ULL << CAP_SYS_ADMIN)) ||
-	    ((eff & (1ULL << CAP_BPF)) && (eff & (1ULL << CAP_PERFMON)) &&
-	     (eff & (1ULL << CAP_SYS_PTRACE))))
+	if (o->list) {
+		if ((eff & others) == others && (eff & (admin | 1ULL << CAP_CHECKPOINT_RESTORE)))
+			return 0;
+		st_say("permission denied: run seatrace --list as root, or grant it "
+			"CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE (or "
+			"CAP_SYS_ADMIN)");
+		return -EPERM;
+	}
+	if ((eff & admin) && (o->cmd || (eff & others) == others))
 		return 0;
 	st_say("permission denied: run seatrace as root (sudo seatrace ...), or grant it "
-		"CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE");
+		"CAP_SYS_ADMIN, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (a command needs only "
+		"CAP_SYS_ADMIN)");
 	return -EPERM;
 }
 
@@ -213,7 +231,7 @@ int main(int argc, char **argv)
 		pidfds[i] = -1;
 	err = st_cli_parse(argc, argv, &opts, 0);
 	if (err)
-		return err > 0 ? 0 : 2;
+		return err > 0 ? 0 : err == -EINVAL ? ST_EXIT_USAGE : 1;
 	if (opts.list_events) {
 		st_events_list(stdout, opts.json);
 		return 0;
@@ -222,7 +240,7 @@ int main(int argc, char **argv)
 	verbose = opts.verbose;
 	libbpf_set_print(libbpf_print);
 
-	if (check_privileges())
+	if (check_privileges(&opts))
 		return 1;
 	if (opts.list) {
 		err = st_list_processes(stdout);
@@ -279,12 +297,11 @@ int main(int argc, char **argv)
 			st_say("cannot set up pairing: %s", strerror(errno));
 			goto cleanup;
 		}
-		/* User rules first: they take precedence over the defaults. */
+		/* User rules first: they take precedence over the defaults (checked by the cli). */
 		for (int i = 0; i < opts.npairs; i++) {
-			const char *why = NULL;
-
-			if (st_pairer_add_rule(t.rec.pairer, opts.pairs[i], &why)) {
-				st_say("invalid --pair '%s': %s", opts.pairs[i], why);
+			err = st_pairer_add_rule(t.rec.pairer, opts.pairs[i], NULL);
+			if (err) {
+				st_say("cannot set up pairing: %s", strerror(-err));
 				goto cleanup;
 			}
 		}

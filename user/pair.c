@@ -298,16 +298,12 @@ static unsigned count_char(const char *s, size_t len, char c)
 	return n;
 }
 
-int st_pairer_add_rule(struct st_pairer *p, const char *spec, const char **why)
+int st_pair_rule_check(const char *spec, const char **why)
 {
 	const char *msg = NULL, *eq;
 	size_t pre_len, post_len;
 	unsigned pre_stars, post_stars;
-	struct rule *r;
-	char *copy;
 
-	if (!p)
-		return -EINVAL;
 	eq = spec ? strchr(spec, '=') : NULL;
 	if (!eq) {
 		msg = "expected PRE=POST";
@@ -341,7 +337,27 @@ int st_pairer_add_rule(struct st_pairer *p, const char *spec, const char **why)
 		msg = "PRE and POST are the same";
 		goto bad;
 	}
+	return 0;
+bad:
+	if (why)
+		*why = msg;
+	return -EINVAL;
+}
 
+int st_pairer_add_rule(struct st_pairer *p, const char *spec, const char **why)
+{
+	size_t pre_len, post_len;
+	struct rule *r;
+	char *copy;
+	int err;
+
+	if (!p)
+		return -EINVAL;
+	err = st_pair_rule_check(spec, why);
+	if (err)
+		return err;
+	pre_len = (size_t)(strchr(spec, '=') - spec);
+	post_len = strlen(spec + pre_len + 1);
 	if (p->nrules == p->cap_rules) {
 		unsigned cap = p->cap_rules ? 2 * p->cap_rules : 8;
 
@@ -359,10 +375,6 @@ int st_pairer_add_rule(struct st_pairer *p, const char *spec, const char **why)
 	side_init(&r->pre, copy, pre_len);
 	side_init(&r->post, copy + pre_len + 1, post_len);
 	return 0;
-bad:
-	if (why)
-		*why = msg;
-	return -EINVAL;
 }
 
 int st_pairer_add_defaults(struct st_pairer *p)

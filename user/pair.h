@@ -79,8 +79,15 @@ struct st_span {
 struct st_pairer *st_pairer_new(void);
 
 /*
+ * Checks one `PRE=POST` spec as st_pairer_add_rule() would, without a pairer (the command
+ * line checks --pair before loading anything). 0, or -EINVAL with *why (if why) set to a
+ * static message for the user.
+ */
+int st_pair_rule_check(const char *spec, const char **why);
+
+/*
  * Adds one `PRE=POST` rule. 0, or -EINVAL with *why (if why) set to a static message for the
- * user; -ENOMEM.
+ * user (see st_pair_rule_check()); -ENOMEM.
  */
 int st_pairer_add_rule(struct st_pairer *p, const char *spec, const char **why);
 

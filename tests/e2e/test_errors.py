@@ -150,12 +150,47 @@ def test_one_bad_pid_among_good_ones(procs):
     (["-p", "notapid"], "notapid"),
     (["-p", "0"], "0"),
     (["--no-such-option"], "no-such-option"),
+    (["--pair", "foo"], "foo"),
+    (["--pair", "a=b*"], "a=b*"),
+    (["--pair", "a=a"], "same"),
+    (["--no-pair", "--pair", "a==b"], "a==b"),
+    (["--cgroup", "/no/such/cgroup"], "/no/such/cgroup"),
+    (["--cgroup", "/tmp"], "cgroup v2"),
 ])
 def test_invalid_options(args, needle, tmp_path):
     marker = tmp_path / "ran"
     res = run_seatrace(*args, "--", PY, "-c", f"open({str(marker)!r}, 'w')")
     assert_clean_error(res, needle)
     assert not marker.exists()
+    # A usage error, found by the option parser: EX_USAGE, as argp exits with.
+    assert res.returncode == 64, res
+
+
+@pytest.mark.parametrize("args", [["--"], ["-j", "-e", "open", "--"]])
+def test_double_dash_without_command(args):
+    """Not "every Python on the host": the command was forgotten."""
+    res = run_seatrace(*args, timeout=20)
+    msg = assert_clean_error(res, "'--'", "command")
+    assert res.returncode == 64, res
+    assert "attached" not in res.stderr, res
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--pair", "foo"], "--pair 'foo'"),
+    (["--cgroup", "/no/such/cgroup"], "/no/such/cgroup"),
+    (["--"], "'--'"),
+])
+def test_usage_errors_before_anything_else(exe_for_nobody, args, needle):
+    """Checked by the option parser, before any privilege or BTF check and any BPF load: an
+    unprivileged user gets the usage error, not "permission denied"."""
+    argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", exe_for_nobody,
+            *args]
+    p = subprocess.run(argv, capture_output=True, timeout=60,
+                       env={**os.environ, "SEATRACE_KERNEL_BTF": "/nonexistent"})
+    from conftest import Result
+    res = Result(argv, p.returncode, p.stdout, p.stderr)
+    assert_clean_error(res, needle)
+    assert res.returncode == 64, res
 
 
 def test_both_pid_and_command():

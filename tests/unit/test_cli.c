@@ -8,6 +8,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <mntent.h>
+#include <stdbool.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 #include "cli.h"
 
@@ -115,12 +120,132 @@ static void test_sizes(void **state)
 	assert_true(o.follow);
 }
 
+static void test_bare_double_dash(void **state)
+{
+	struct st_opts o;
+
+	(void)state;
+	/* "--" and nothing after: a forgotten command, not "every Python on the host". */
+	assert_int_equal(PARSE(&o, "--"), -EINVAL);
+	assert_int_equal(PARSE(&o, "-j", "-e", "open", "--"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--list", "--"), -EINVAL);
+	/* A final "--" that is an option's argument is just that. */
+	assert_int_equal(PARSE(&o, "-o", "--"), 0);
+	assert_string_equal(o.output, "--");
+	assert_null(o.cmd);
+	/* After "--", a second one is the command's name. */
+	assert_int_equal(PARSE(&o, "--", "--"), 0);
+	assert_string_equal(o.cmd[0], "--");
+	assert_null(o.cmd[1]);
+	assert_int_equal(PARSE(&o, "--", "python3"), 0);
+	assert_string_equal(o.cmd[0], "python3");
+	/* No arguments at all: system-wide, as documented. */
+	assert_int_equal(parse(&o, 1, (char *[]){ "seatrace", NULL }), 0);
+	assert_null(o.cmd);
+	assert_int_equal(o.npids, 0);
+}
+
+static void test_pair_rules_checked(void **state)
+{
+	static const char *const bad[] = { "foo", "a=b*", "*a=b", "=b", "a=", "a==b", "a=b=c",
+					   "*.*=x*", "a=a", "x*=x*" };
+	struct st_opts o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *spec = (char *)bad[i];
+
+		assert_int_equal(PARSE(&o, "--pair", spec, "-p", "1"), -EINVAL);
+		/* Even when pairing is off: the rule is still a mistake. */
+		assert_int_equal(PARSE(&o, "--no-pair", "--pair", spec, "-p", "1"), -EINVAL);
+	}
+	assert_int_equal(
+		PARSE(&o, "--pair", "enter:*=exit:*", "--pair", "a.begin=a.end", "-p", "1"), 0);
+	assert_int_equal(o.npairs, 2);
+	assert_string_equal(o.pairs[0], "enter:*=exit:*");
+	assert_string_equal(o.pairs[1], "a.begin=a.end");
+}
+
+/* Where a cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or .../unified on hybrid hosts). */
+static bool cgroup2_mount(char *dir, size_t size)
+{
+	FILE *f = setmntent("/proc/self/mounts", "r");
+	struct mntent *m;
+	bool found = false;
+
+	while (f && !found && (m = getmntent(f)))
+		if (!strcmp(m->mnt_type, "cgroup2") && strlen(m->mnt_dir) < size) {
+			strcpy(dir, m->mnt_dir);
+			found = true;
+		}
+	if (f)
+		endmntent(f);
+	return found;
+}
+
+static void test_cgroup_checked(void **state)
+{
+	char dir[256];
+	struct st_opts o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--cgroup", "/no/such/cgroup"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--cgroup", "/"), -EINVAL); /* a directory, not a cgroup */
+	assert_int_equal(PARSE(&o, "--cgroup", "/proc/self/status"), -EINVAL);
+	if (!cgroup2_mount(dir, sizeof(dir))) {
+		skip();
+		return;
+	}
+	assert_int_equal(PARSE(&o, "--cgroup", dir), 0);
+	assert_string_equal(o.cgroup, dir);
+}
+
+/* What the process exits with when argp is left to exit, as in seatrace itself. */
+static int exit_status_of(int argc, char **argv)
+{
+	struct st_opts o;
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		st_cli_parse(argc, argv, &o, 0);
+		_exit(99); /* argp returned instead of exiting */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+#define EXIT_STATUS(...) exit_status_of(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
+
+static void test_usage_errors_exit_64(void **state)
+{
+	(void)state;
+	assert_int_equal(ST_EXIT_USAGE, 64);
+	assert_int_equal(EXIT_STATUS("--"), ST_EXIT_USAGE);
+	assert_int_equal(EXIT_STATUS("--pair", "foo"), ST_EXIT_USAGE);
+	assert_int_equal(EXIT_STATUS("--cgroup", "/no/such/cgroup"), ST_EXIT_USAGE);
+	assert_int_equal(EXIT_STATUS("-s", "ten"), ST_EXIT_USAGE);
+	assert_int_equal(EXIT_STATUS("--no-such-option"), ST_EXIT_USAGE);
+	assert_int_equal(EXIT_STATUS("--help"), 0);
+	assert_int_equal(EXIT_STATUS("--pair", "a=b", "--", "--"), 99); /* parsed, returned */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pids_and_defaults), cmocka_unit_test(test_command_keeps_its_options),
 		cmocka_unit_test(test_globs),		 cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_bare_double_dash),
+		cmocka_unit_test(test_pair_rules_checked),
+		cmocka_unit_test(test_cgroup_checked),
+		cmocka_unit_test(test_usage_errors_exit_64),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
