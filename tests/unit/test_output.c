@@ -23,6 +23,7 @@
 #include "decode.h"
 #include "events.h"
 #include "output.h"
+#include "repr.h"
 #include "strbuf.h"
 
 #include "recbuild.h"
