@@ -53,13 +53,14 @@ def render(rs):
         " *",
         " * The code points for which Python's str.isprintable() is false (categories Cc, Cf,",
         " * Cs, Co, Cn, Zl, Zp, and Zs but the space), as sorted, maximal inclusive ranges.",
-        " * Included by repr.c only.",
+        " * Included by repr.c only. clang-format is kept off: the test compares the layout too.",
         " */",
         "#ifndef SEATRACE_UNICODE_TABLE_H",
         "#define SEATRACE_UNICODE_TABLE_H",
         "",
         "#include <stdint.h>",
         "",
+        "/* clang-format off */",
         "static const struct {",
         "\tuint32_t lo, hi;",
         "} st_nonprintable[] = {",
@@ -73,7 +74,7 @@ def render(rs):
         cur += item if cur == "\t" else " " + item
     if cur != "\t":
         lines.append(cur)
-    lines += ["};", "", "#endif /* SEATRACE_UNICODE_TABLE_H */", ""]
+    lines += ["};", "/* clang-format on */", "", "#endif /* SEATRACE_UNICODE_TABLE_H */", ""]
     return "\n".join(lines)
 
 

@@ -17,20 +17,17 @@
 #include "repr.h"
 #include "strbuf.h"
 
-struct jctx {
-	struct jsonw *w;
-	struct strbuf *tmp; /* scratch for one leaf at a time: never held across a recursion */
-};
-
-static int json_val(struct jctx *j, struct st_cursor *c, const struct st_val *v);
-
-static int json_next(struct jctx *j, struct st_cursor *c)
+/*
+ * `tmp` is scratch for one leaf at a time, never held across a recursion: one buffer serves
+ * the whole value.
+ */
+int st_json_value(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c)
 {
 	struct st_val v;
 
 	if (st_value_next(c, &v) != 1)
 		return -EINVAL;
-	return json_val(j, c, &v);
+	return st_json_val(w, tmp, c, &v);
 }
 
 /* {"type":"<what>"} plus the cut marker: values shown by their type only. */
@@ -55,48 +52,49 @@ static void json_cut_tail(struct jsonw *w, uint64_t total)
 	jsonw_end_object(w);
 }
 
-static int json_children(struct jctx *j, struct st_cursor *c, const struct st_val *v)
+static int json_children(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c,
+			 const struct st_val *v)
 {
 	struct st_val k;
 	uint32_t i;
 	int err;
 
 	if (v->tag != ST_V_DICT) {
-		jsonw_start_array(j->w);
+		jsonw_start_array(w);
 		for (i = 0; i < v->nchild; i++) {
-			err = json_next(j, c);
+			err = st_json_value(w, tmp, c);
 			if (err)
 				return err;
 		}
-		jsonw_end_array(j->w);
+		jsonw_end_array(w);
 		return 0;
 	}
-	jsonw_start_object(j->w);
+	jsonw_start_object(w);
 	for (i = 0; i < v->nchild; i += 2) {
 		if (st_value_next(c, &k) != 1)
 			return -EINVAL;
-		strbuf_reset(j->tmp);
+		strbuf_reset(tmp);
 		if (k.tag == ST_V_STR && !st_value_truncated(&k)) {
-			st_str_to_wtf8(&k, j->tmp);
-			jsonw_name_wtf8(j->w, strbuf_str(j->tmp), j->tmp->len);
+			st_str_to_wtf8(&k, tmp);
+			jsonw_name_wtf8(w, strbuf_str(tmp), tmp->len);
 		} else {
 			/* JSON names are strings: other keys go by their text repr. */
-			err = st_repr_val(j->tmp, c, &k);
+			err = st_repr_val(tmp, c, &k);
 			if (err)
 				return err;
-			jsonw_name_len(j->w, strbuf_str(j->tmp), j->tmp->len);
+			jsonw_name_len(w, strbuf_str(tmp), tmp->len);
 		}
-		err = json_next(j, c);
+		err = st_json_value(w, tmp, c);
 		if (err)
 			return err;
 	}
-	jsonw_end_object(j->w);
+	jsonw_end_object(w);
 	return 0;
 }
 
-static int json_container(struct jctx *j, struct st_cursor *c, const struct st_val *v)
+static int json_container(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c,
+			  const struct st_val *v)
 {
-	struct jsonw *w = j->w;
 	int err;
 
 	if (v->flags & ST_VF_DEPTH) {
@@ -106,20 +104,20 @@ static int json_container(struct jctx *j, struct st_cursor *c, const struct st_v
 		return 0;
 	}
 	if (!st_value_truncated(v))
-		return json_children(j, c, v);
+		return json_children(w, tmp, c, v);
 	jsonw_start_object(w);
 	jsonw_name(w, v->tag == ST_V_DICT ? "dict" : "items");
-	err = json_children(j, c, v);
+	err = json_children(w, tmp, c, v);
 	if (err)
 		return err;
 	json_cut_tail(w, v->total);
 	return 0;
 }
 
-static int json_code(struct jctx *j, struct st_cursor *c, const struct st_val *v)
+static int json_code(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c,
+		     const struct st_val *v)
 {
 	static const char *const part[2] = { "filename", "name" };
-	struct jsonw *w = j->w;
 	int32_t line;
 	unsigned i;
 	int err;
@@ -130,7 +128,7 @@ static int json_code(struct jctx *j, struct st_cursor *c, const struct st_val *v
 	for (i = 0; i < 2; i++) {
 		jsonw_name(w, part[i]);
 		if (i < v->nchild) {
-			err = json_next(j, c);
+			err = st_json_value(w, tmp, c);
 			if (err)
 				return err;
 		} else {
@@ -149,9 +147,8 @@ static int json_code(struct jctx *j, struct st_cursor *c, const struct st_val *v
 	return 0;
 }
 
-static int json_val(struct jctx *j, struct st_cursor *c, const struct st_val *v)
+int st_json_val(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c, const struct st_val *v)
 {
-	struct jsonw *w = j->w;
 	bool cut = st_value_truncated(v);
 	uint64_t mag;
 	char buf[40];
@@ -181,11 +178,11 @@ static int json_val(struct jctx *j, struct st_cursor *c, const struct st_val *v)
 				jsonw_uint(w, mag);
 			return 0;
 		}
-		strbuf_reset(j->tmp);
-		if (st_int_to_decimal(v, j->tmp) == -ERANGE)
+		strbuf_reset(tmp);
+		if (st_int_to_decimal(v, tmp) == -ERANGE)
 			json_type_only(w, "<invalid int>", strlen("<invalid int>"), false);
 		else
-			jsonw_number_raw(w, strbuf_str(j->tmp), j->tmp->len);
+			jsonw_number_raw(w, strbuf_str(tmp), tmp->len);
 		return 0;
 	case ST_V_FLOAT:
 		jsonw_double(w, st_float_value(v));
@@ -199,9 +196,9 @@ static int json_val(struct jctx *j, struct st_cursor *c, const struct st_val *v)
 			/* Latin-1 straight from the record, no UTF-8 copy first. */
 			jsonw_string_latin1(w, v->payload, v->len);
 		} else {
-			strbuf_reset(j->tmp);
-			st_str_to_wtf8(v, j->tmp);
-			jsonw_string_wtf8(w, strbuf_str(j->tmp), j->tmp->len);
+			strbuf_reset(tmp);
+			st_str_to_wtf8(v, tmp);
+			jsonw_string_wtf8(w, strbuf_str(tmp), tmp->len);
 		}
 		if (cut)
 			json_cut_tail(w, v->total);
@@ -220,9 +217,9 @@ static int json_val(struct jctx *j, struct st_cursor *c, const struct st_val *v)
 	case ST_V_TUPLE:
 	case ST_V_LIST:
 	case ST_V_DICT:
-		return json_container(j, c, v);
+		return json_container(w, tmp, c, v);
 	case ST_V_CODE:
-		return json_code(j, c, v);
+		return json_code(w, tmp, c, v);
 	case ST_V_OTHER:
 		json_type_only(w, (const char *)v->payload, v->len, cut);
 		return 0;
@@ -236,9 +233,3 @@ static int json_val(struct jctx *j, struct st_cursor *c, const struct st_val *v)
 	}
 }
 
-int st_json_value(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c)
-{
-	struct jctx j = { .w = w, .tmp = tmp };
-
-	return json_next(&j, c);
-}

@@ -11,6 +11,7 @@
 struct jsonw;
 struct strbuf;
 struct st_cursor;
+struct st_val;
 
 /*
  * The JSON of one value (and its children) read from c. tmp is scratch memory, reset and
@@ -18,5 +19,7 @@ struct st_cursor;
  * when the cursor fails; the writer's own errors are in jsonw_error().
  */
 int st_json_value(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c);
+/* The same for v, already read from c (its children, if any, are next in c). */
+int st_json_val(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c, const struct st_val *v);
 
 #endif /* SEATRACE_JSONVAL_H */

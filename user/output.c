@@ -364,11 +364,11 @@ static __thread struct {
 	bool valid, neg;
 	uint64_t sec;
 	unsigned len;
-	char text[32]; /* read in 16-byte chunks */
+	char text[ST_U64_DEC_MAX + 2];
 } ts_cache;
 
-/* Room ts_text() needs at buf: the text is at most 31 bytes, copied in 16-byte chunks. */
-#define TS_TEXT_MAX 32
+/* Room ts_text() needs at buf: '-', the seconds, '.' and nine digits. */
+#define TS_TEXT_MAX (ST_U64_DEC_MAX + 11)
 
 /* The JSON timestamp of ns: [-]seconds.nnnnnnnnn, at buf; its length. */
 static unsigned ts_text(char *buf, int64_t ns)
@@ -391,9 +391,7 @@ static unsigned ts_text(char *buf, int64_t ns)
 		ts_cache.valid = true;
 	}
 	n = ts_cache.len;
-	memcpy(buf, ts_cache.text, 16);
-	if (n > 16)
-		memcpy(buf + 16, ts_cache.text + 16, 16);
+	memcpy(buf, ts_cache.text, n);
 	/* Nine digits, zero-padded. */
 	hi = frac / 10000000;
 	frac %= 10000000;
@@ -420,7 +418,7 @@ static void json_ts(struct jsonw *w, int64_t ns)
 static int json_args(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c, uint16_t ev_flags,
 		     uint64_t *cut_total)
 {
-	struct st_val a;
+	struct st_val a, v;
 	uint32_t i;
 	int err;
 
@@ -443,7 +441,9 @@ static int json_args(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c, u
 	}
 	jsonw_start_array(w);
 	for (i = 0; i < a.nchild; i++) {
-		err = st_json_value(w, tmp, c);
+		if (st_value_next(c, &v) != 1)
+			return -EINVAL;
+		err = st_json_val(w, tmp, c, &v);
 		if (err)
 			return err;
 	}

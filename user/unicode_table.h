@@ -5,13 +5,14 @@
  *
  * The code points for which Python's str.isprintable() is false (categories Cc, Cf,
  * Cs, Co, Cn, Zl, Zp, and Zs but the space), as sorted, maximal inclusive ranges.
- * Included by repr.c only.
+ * Included by repr.c only. clang-format is kept off: the test compares the layout too.
  */
 #ifndef SEATRACE_UNICODE_TABLE_H
 #define SEATRACE_UNICODE_TABLE_H
 
 #include <stdint.h>
 
+/* clang-format off */
 static const struct {
 	uint32_t lo, hi;
 } st_nonprintable[] = {
@@ -183,5 +184,6 @@ static const struct {
 	{ 0x2a6e0, 0x2a6ff }, { 0x2b739, 0x2b73f }, { 0x2b81e, 0x2b81f }, { 0x2cea2, 0x2ceaf },
 	{ 0x2ebe1, 0x2f7ff }, { 0x2fa1e, 0x2ffff }, { 0x3134b, 0xe00ff }, { 0xe01f0, 0x10ffff },
 };
+/* clang-format on */
 
 #endif /* SEATRACE_UNICODE_TABLE_H */
