@@ -117,7 +117,14 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	./seatrace -- /usr/bin/python3.11 tools/demo.py
 
-bench: seatrace
+# The formatter's micro-benchmark (ns per record, decode + output), then the tracer's.
+PURE_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(PURE_SRCS))
+$(OUTPUT)/bench_output: tests/unit/bench_output.c $(PURE_OBJS) | $(OUTPUT)
+	$(call msg,CC-BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) $< $(PURE_OBJS) -lelf -lm -o $@
+
+bench: seatrace $(OUTPUT)/bench_output
+	$(Q)$(OUTPUT)/bench_output
 	$(Q)/usr/bin/python3.11 tools/bench.py
 
 # Regenerate the checked-in kernel type header from the running kernel.

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Formatting of validated event records as text lines (strace-like, Python repr values) or
- * JSON Lines. Lines are built in memory and collected into a batch that is written with one
- * fwrite() once it is big enough (64 KiB), and at every st_output_flush(): the stream only
- * ever gets whole lines, never half of one.
+ * Output lines of the tracer: audit events, syscalls, spans, alerts, lost and invalid
+ * records, as text lines (strace-like, Python repr values: repr.h) or JSON Lines (jsonval.h).
+ * Each line is built in memory and handed whole to a sink (sink.h), which batches lines and
+ * writes them with one fwrite() once the batch is big enough (64 KiB), and at every
+ * st_output_flush(): the stream only ever gets whole lines, never half of one.
  */
 #ifndef SEATRACE_OUTPUT_H
 #define SEATRACE_OUTPUT_H
@@ -60,11 +61,6 @@ void st_output_free(struct st_output *o);
  */
 int st_format_event(struct strbuf *sb, const struct st_view *v, enum st_format fmt,
 		    int64_t mono_to_real_ns);
-
-/* Python's repr() of one value (and its children) read from c, appended to sb. */
-int st_repr_value(struct strbuf *sb, struct st_cursor *c);
-/* Python's str.isprintable() for one code point (Unicode 14, as in CPython 3.11). */
-bool st_unicode_printable(uint32_t cp);
 
 struct st_sys_view;
 struct st_span;

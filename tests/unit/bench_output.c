@@ -2,16 +2,14 @@
 /*
  * Micro-benchmark of the reader's per-record work: st_decode_event() + st_output_event() of
  * synthetic records, written to /dev/null (or a file). Not a unit test (make unit does not
- * run it). Build by hand against the pure sources:
+ * run it); `make bench` builds it as build/bench_output, with the seatrace objects, and runs it.
  *
- *   cc -O2 -std=gnu11 -D_GNU_SOURCE -Ibpf -Iuser tests/unit/bench_output.c \
- *      user/decode.c user/output.c user/json.c user/events.c user/strbuf.c \
- *      user/pair.c user/syscalls.c -lm -o /tmp/bench
- * (pair.c and syscalls.c only because output.c also formats their records.)
- *   /tmp/bench            # ns/record for builtins.id(i) and open(path, mode, flags), text/JSON
+ *   bench_output          # ns/record for builtins.id(i) and open(path, mode, flags), text/JSON
  *                         # (CPU time, best of -r 5 runs of -n 1000000 records each)
- *   /tmp/bench -n 5000000 -r 1 -o FILE    # more records, output kept
- *   /tmp/bench -m SEED -n N -o FILE [-j]
+ *   bench_output -n 5000000 -r 1 -o FILE  # more records, output kept
+ *   bench_output -s 2 -n N -r 1   # one shape only (0..3 in the order printed), e.g. to count
+ *                         # instructions per record under valgrind --tool=callgrind
+ *   bench_output -m SEED -n N -o FILE [-j]
  *       N random records of every kind (differential testing: two builds must write the
  *       same bytes for the same seed)
  */
@@ -425,11 +423,11 @@ int main(int argc, char **argv)
 	const char *path = "/dev/null";
 	static struct rec id_rec, open_rec;
 	long n = 1000000;
-	int opt, json = 0, mixed = 0, reps = 5;
+	int opt, json = 0, mixed = 0, reps = 5, only = -1;
 	uint64_t seed = 0;
 	FILE *f;
 
-	while ((opt = getopt(argc, argv, "n:o:m:jr:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:o:m:jr:s:")) != -1) {
 		switch (opt) {
 		case 'r':
 			reps = atoi(optarg);
@@ -447,6 +445,9 @@ int main(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 's':
+			only = atoi(optarg);
+			break;
 		default:
 			return 2;
 		}
@@ -462,8 +463,12 @@ int main(int argc, char **argv)
 	}
 	build_id(&id_rec);
 	build_open(&open_rec);
-	/* Warm up, then the best of `reps` runs: the machine is shared, the minimum is stable. */
-	run(&id_rec, 1, ST_FMT_TEXT, f, n / 10);
+	/*
+	 * Warm up, then the best of `reps` runs: the machine is shared, the minimum is stable.
+	 * One shape alone is not warmed up: counted instructions are then n times the shape's.
+	 */
+	if (only < 0)
+		run(&id_rec, 1, ST_FMT_TEXT, f, n / 10);
 	for (int shape = 0; shape < 4; shape++) {
 		static const char *const what[4] = { "text builtins.id(i)",
 						     "text open(path, mode, flags)",
@@ -471,6 +476,8 @@ int main(int argc, char **argv)
 						     "json open(path, mode, flags)" };
 		double best = 1e30, t;
 
+		if (only >= 0 && shape != only)
+			continue;
 		for (int k = 0; k < reps; k++) {
 			t = run(shape & 1 ? &open_rec : &id_rec, !(shape & 1),
 				shape & 2 ? ST_FMT_JSON : ST_FMT_TEXT, f, n);

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Where output lines go. Formatters append each line straight into the sink's batch, then
+ * end it with st_sink_line_end(): a complete line is kept, a failed one taken back, so the
+ * destination only ever gets whole lines. The batch is written when it passes
+ * ST_SINK_BATCH_BYTES, when a line asks for it (rare, important ones), and at every
+ * st_sink_flush().
+ *
+ * A kind of sink is a set of ops: the file sink here writes batches to a FILE with one
+ * fwrite() each. Others (a rotating file, journald, syslog) supply their own ops.
+ */
+#ifndef SEATRACE_SINK_H
+#define SEATRACE_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "strbuf.h"
+
+#define ST_SINK_BATCH_BYTES (64 * 1024)
+
+struct st_sink;
+
+struct st_sink_ops {
+	/* Take buf[0..len), one or more whole lines. 0 or -EIO (the lines are lost). */
+	int (*write)(struct st_sink *s, const char *buf, size_t len);
+	/* Push what write() took to its destination now. 0 or -EIO. */
+	int (*flush)(struct st_sink *s);
+	/* Release what the kind of sink holds, and the sink (after a last flush). */
+	void (*free)(struct st_sink *s);
+};
+
+struct st_sink {
+	const struct st_sink_ops *ops;
+	struct strbuf batch; /* complete lines not written yet, then the line being built */
+};
+
+/*
+ * For the ops' constructors: set up s, with room for a full batch and a line of up to
+ * `line_max` bytes so the batch does not grow in the common case. 0 or -ENOMEM.
+ */
+int st_sink_init(struct st_sink *s, const struct st_sink_ops *ops, size_t line_max);
+/* The other half, for the ops' free(): releases the batch. */
+void st_sink_release(struct st_sink *s);
+
+/*
+ * A sink writing to `out`, which it does not own (nor close). A stream on a file descriptor
+ * is made unbuffered (setvbuf _IONBF): the batch is the buffer, each batch one write(2).
+ * Give it a stream nothing else has written to yet. NULL and errno (ENOMEM) on failure.
+ */
+struct st_sink *st_sink_file_new(FILE *out, size_t line_max);
+
+/* Where the next line is appended. */
+static inline struct strbuf *st_sink_buf(struct st_sink *s)
+{
+	return &s->batch;
+}
+
+/*
+ * The line appended since the batch was `start` bytes long is complete, unless err (or an
+ * allocation failure in the batch) says otherwise: then it is taken back and the error
+ * returned (-ENOMEM, or the formatter's). A complete line stays in the batch, which is
+ * written if it is big enough or `now` is true (then the line goes out at once, with the
+ * lines before it). 0, or -EIO when writing the batch failed (its lines are dropped).
+ */
+int st_sink_line_end(struct st_sink *s, size_t start, int err, bool now);
+/* Write the batch and flush the destination. 0 or -EIO. A NULL sink is fine. */
+int st_sink_flush(struct st_sink *s);
+/* Flushes (as st_sink_flush(), whose result a caller that cares checks first), then frees. */
+void st_sink_free(struct st_sink *s);
+
+#endif /* SEATRACE_SINK_H */
