@@ -29,7 +29,9 @@ WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
 LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf
 
-BPF_SRCS := bpf/seatrace.bpf.c
+# The BPF units, linked into one object in this order (probe.bpf.c defines what they share).
+BPF_SRCS := bpf/probe.bpf.c bpf/fallback.bpf.c bpf/syscalls.bpf.c
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 USER_SRCS := $(wildcard user/*.c)
 # The loader: the files that use libbpf or the skeleton. Everything else is pure
 # logic, unit-tested without root or libbpf.
@@ -70,12 +72,16 @@ $(OUTPUT)/libbpf-ok: | $(OUTPUT)
 		exit 1; }; \
 	touch $@
 
-$(OUTPUT)/seatrace.bpf.o: bpf/seatrace.bpf.c vmlinux/vmlinux.h $(OUTPUT)/libbpf-ok | $(OUTPUT)
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux/vmlinux.h $(OUTPUT)/libbpf-ok | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-		-Ivmlinux -Ibpf -I/usr/include/$(shell $(CC) -dumpmachine) -MMD -MP -MF $(OUTPUT)/seatrace.bpf.d -MT $@ \
-		-c $< -o $@.tmp
-	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+		-Ivmlinux -Ibpf -I/usr/include/$(shell $(CC) -dumpmachine) -MMD -MP -c $< -o $@
+
+# One object, as the skeleton wants: the static linker resolves the units' extern maps and
+# settings to probe.bpf.c's definitions.
+$(OUTPUT)/seatrace.bpf.o: $(BPF_OBJS)
+	$(call msg,BPF-LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
 
 $(OUTPUT)/seatrace.skel.h: $(OUTPUT)/seatrace.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -137,10 +143,10 @@ deps:
 format:
 	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/san $(OUTPUT)/unit:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/san $(OUTPUT)/unit:
 	$(Q)mkdir -p $@
 
 clean:
 	rm -rf $(OUTPUT) seatrace
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/san/*.d $(OUTPUT)/unit/*.d)
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/san/*.d $(OUTPUT)/unit/*.d)

@@ -177,7 +177,7 @@ enum st_layout_flags {
 /*
  * Where a probe site keeps one of its arguments, from the stapsdt note's
  * argument string ("8@%rbx", "-4@-20(%rbp)", "8@$0"): the program reads
- * it straight from the trap's registers (bpf/seatrace.bpf.c, usdt_arg()).
+ * it straight from the trap's registers (bpf/probe.bpf.c, usdt_arg()).
  */
 enum st_usdt_arg_kind {
 	ST_UA_NONE,  /* not described: unusable */
@@ -350,7 +350,7 @@ enum st_stat {
 
 /*
  * Uprobe fallback, for interpreters built without the python:audit probe
- * (bpf/fallback.bpf.h, user/fallback.c). Each uprobe's attach cookie says
+ * (bpf/fallback.bpf.c, user/fallback.c). Each uprobe's attach cookie says
  * which layout slot, which of the slot's sites (st_layout.site[]: the
  * uprobe addresses), which function it is in, and how far the stack
  * pointer has moved between the function's entry and the probed

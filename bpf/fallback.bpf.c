@@ -1,8 +1,8 @@
-/* SPDX-License-Identifier: (MIT OR GPL-2.0) */
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
 /*
  * Uprobe fallback, for interpreters built without the python:audit probe
- * (pyenv, python-build-standalone, official Docker images). Included by
- * seatrace.bpf.c, whose decoder and record helpers it reuses.
+ * (pyenv, python-build-standalone, official Docker images). It reuses the
+ * probe's decoder and record helpers (decode.bpf.h, record.bpf.h).
  *
  * Without the probe there is no arguments tuple to walk: the uprobes sit in
  * the functions that would build it, and this program builds its record the
@@ -26,6 +26,10 @@
  *    the event on to the funnel with format "O": the funnel skips that call
  *    (fb_pending), so each event is written once.
  */
+#include "common.bpf.h"
+#include "filter.bpf.h"
+#include "decode.bpf.h"
+#include "record.bpf.h"
 
 #define FB_FMT_MAX 32		    /* format characters read; longer formats are not decoded */
 #define FB_FMT_BUF 64		    /* room for a mask */

@@ -1,6 +1,6 @@
-/* SPDX-License-Identifier: (MIT OR GPL-2.0) */
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
 /*
- * Syscall correlation, included by seatrace.bpf.c. Raw tracepoints on
+ * Syscall correlation and process tracking. Raw tracepoints on
  * sys_enter/sys_exit need no tracefs and see every syscall on the host, so
  * the cost for everyone else is one bitmap test on the syscall number and,
  * for the interesting numbers, one hash lookup on the process.
@@ -9,13 +9,14 @@
  * to, which may be gone by exit) per thread; exit writes one record with
  * the result and the thread's last audit event, kept by the audit program.
  */
-#ifndef SEATRACE_SYSCALLS_BPF_H
-#define SEATRACE_SYSCALLS_BPF_H
+#include "common.bpf.h"
 
 /* Interesting syscall numbers, a bitmap set by userspace before load. */
 const volatile __u64 cfg_sys_bits[8];
-const volatile __u32 cfg_syscalls;
 const volatile __u32 cfg_follow;
+
+/* Send an exec notice for every exec on the host (system-wide discovery). */
+const volatile __u32 cfg_watch_exec;
 
 /* x86_64 numbers of the syscalls whose arguments point to strings or addresses. */
 enum {
@@ -35,19 +36,6 @@ struct {
 	__type(value, __u32); /* enum st_trace_mode */
 } traced SEC(".maps");
 
-struct last_audit {
-	__u64 ts;
-	__u32 flags; /* ST_SF_INHERITED */
-	__u32 _pad;
-	char name[ST_SYS_AUDIT_NAME];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32); /* tid */
-	__type(value, struct last_audit);
-} last_audit SEC(".maps");
 
 struct pending {
 	__u64 ts;
@@ -97,15 +85,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct rec_buf);
 } exec_buf SEC(".maps");
-
-/* Called by the audit program for every event of a traced thread, filtered or not. */
-static __always_inline void note_audit(__u32 tid, __u64 ts, const __u8 *name)
-{
-	struct last_audit la = { .ts = ts };
-
-	__builtin_memcpy(la.name, name, sizeof(la.name) - 1);
-	bpf_map_update_elem(&last_audit, &tid, &la, BPF_ANY);
-}
 
 static __always_inline int sys_wanted(__u32 nr)
 {
@@ -406,5 +385,3 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 		stat_inc(ST_STAT_EXEC_LOST);
 	return 0;
 }
-
-#endif /* SEATRACE_SYSCALLS_BPF_H */

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * seatrace's probe program: on CPython's python:audit probe, filter the
+ * event by name, then walk the arguments tuple and write typed values into
+ * one variable-length record (bpf/wire.h) on the ring buffer.
+ *
+ * This unit defines the maps and settings the units share (common.bpf.h).
+ */
+#define ST_BPF_DEFINE
+#include "common.bpf.h"
+#include "filter.bpf.h"
+#include "decode.bpf.h"
+#include "record.bpf.h"
+
+/* The license of the whole linked object, every unit's programs included. */
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* One event from the probe, into the scratch rec_scratch() handed out. */
+static __always_inline void audit_event(struct scratch *sc, struct st_layout *lo, __u64 id,
+					__u32 slot, __u64 bias, const char *event, void *args)
+{
+	__u8 pair = 0, verdict = rec_name_cached(sc, lo, slot, bias, event, &pair);
+
+	/* On the stack: bpf_loop() wants its context there, and map memory cannot hold pointers. */
+	struct dec_ctx dd, *d = &dd;
+
+	if (!rec_begin(d, sc, lo, id, slot, bias, verdict, pair))
+		return;
+	if (!args_fast(d, (__u64)args))
+		push_frame(d, FR_OBJ, (__u64)args, 0, 1, 0, 0, 0);
+	/* Deleted dict entries cost iterations too, hence the margin. */
+	if (d->s->fsp)
+		bpf_loop(ST_MAX_VALUES * 2, dec_cb, d, 0);
+	rec_end(d);
+}
+
+/* A register of the trap's, by enum st_preg: constant offsets, as the verifier wants. */
+static __always_inline __u64 usdt_reg(struct pt_regs *ctx, __u8 reg)
+{
+	__u64 v = 0;
+
+	/*
+	 * barrier_var() keeps each case's load its own: merged, the loads
+	 * become one at a computed offset, which the verifier refuses.
+	 */
+#define REG_CASE(r, field)      \
+	case r:                 \
+		v = ctx->field; \
+		barrier_var(v); \
+		break
+	switch (reg) {
+		REG_CASE(ST_PREG_AX, ax);
+		REG_CASE(ST_PREG_BX, bx);
+		REG_CASE(ST_PREG_CX, cx);
+		REG_CASE(ST_PREG_DX, dx);
+		REG_CASE(ST_PREG_SI, si);
+		REG_CASE(ST_PREG_DI, di);
+		REG_CASE(ST_PREG_BP, bp);
+		REG_CASE(ST_PREG_SP, sp);
+		REG_CASE(ST_PREG_R8, r8);
+		REG_CASE(ST_PREG_R9, r9);
+		REG_CASE(ST_PREG_R10, r10);
+		REG_CASE(ST_PREG_R11, r11);
+		REG_CASE(ST_PREG_R12, r12);
+		REG_CASE(ST_PREG_R13, r13);
+		REG_CASE(ST_PREG_R14, r14);
+		REG_CASE(ST_PREG_R15, r15);
+	}
+#undef REG_CASE
+	return v;
+}
+
+/* One probe argument where the note says it is (user/pyelf.c, st_usdt_parse_arg()). */
+static __always_inline __u64 usdt_arg(struct pt_regs *ctx, const struct st_usdt_arg *a)
+{
+	__u64 v = 0;
+
+	if (a->kind == ST_UA_REG)
+		v = usdt_reg(ctx, a->reg);
+	else if (a->kind == ST_UA_DEREF)
+		bpf_probe_read_user(&v, sizeof(v), (const void *)(usdt_reg(ctx, a->reg) + a->off));
+	else if (a->kind == ST_UA_CONST)
+		v = (__u64)(__s64)a->off;
+	if (a->shift < 64) {
+		v <<= a->shift;
+		v = a->is_signed ? (__u64)((__s64)v >> a->shift) : v >> a->shift;
+	}
+	return v;
+}
+
+/*
+ * The python:audit probe, one uprobe per site (user/attach.c): the cookie
+ * names the layout slot and the site, which gives the load bias and where
+ * the site keeps the event name and the arguments tuple.
+ */
+SEC("uprobe")
+int audit(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), cookie = bpf_get_attach_cookie(ctx);
+	__u32 slot = ST_COOKIE_SLOT(cookie), site = ST_COOKIE_SITE(cookie) & (ST_MAX_SITES - 1);
+	struct st_layout *lo = NULL;
+	struct scratch *sc = rec_scratch(id, slot, &lo);
+
+	if (!sc || !lo)
+		return 0;
+	audit_event(sc, lo, id, slot, site_bias(lo, site, PT_REGS_IP(ctx)),
+		    (const char *)usdt_arg(ctx, &lo->site_arg[site][0]),
+		    (void *)usdt_arg(ctx, &lo->site_arg[site][1]));
+	rec_release(sc);
+	return 0;
+}
+
+/* The benchmark's floor: the same uprobes with nothing done. */
+SEC("uprobe")
+int audit_floor(struct pt_regs *ctx)
+{
+	return 0;
+}
