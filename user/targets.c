@@ -208,10 +208,12 @@ void st_targets_exec(pid_t pid, void *data)
 
 	t->execs++;
 	ret = st_attach_system(&t->att, pid, true, msg, sizeof(msg));
-	if (ret < 0)
+	if (ret < 0) {
 		st_say("not tracing PID %d: %s", pid, msg);
-	else if (st_attach_known(&t->att, pid))
-		st_tamper_watch_pid(&t->tamper, pid);
-	else if (ret > 0 && t->opts->verbose)
+		return;
+	}
+	if (ret > 0 && t->opts->verbose)
 		st_say("attached to a new interpreter, first run by PID %d", pid);
+	if (st_attach_known(&t->att, pid))
+		st_tamper_watch_pid(&t->tamper, pid);
 }

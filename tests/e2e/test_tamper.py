@@ -23,7 +23,8 @@ import ctypes, os, sys, time
 sem = ctypes.c_ushort.from_address({sem})
 tag = sys.argv[1]
 sys.audit("seatrace.tamper", tag, "before")
-if {fork} and os.fork() == 0:
+child = os.fork() if {fork} else None
+if child == 0:
     tag += ".child"   # a forked child: met by its first event, not by an exec
     sys.audit("seatrace.tamper", tag, "forked")
     time.sleep(0.3)
@@ -35,6 +36,8 @@ for i in range(2):
         time.sleep(0.01)
     sys.audit("seatrace.tamper", tag, "after", i)
     time.sleep(0.2)
+if child:
+    os.waitpid(child, 0)   # seatrace stops when this process ends
 """
 
 
