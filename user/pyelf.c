@@ -424,7 +424,7 @@ static void read_needed(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct st_pyelf *
  * The span of the file's read-only, non-writable PT_LOAD segments, link-time
  * addresses: the event names CPython's C code raises are literals there.
  * Bytes in it cannot change while the file is mapped, so the BPF program may
- * remember a name by its address (bpf/seatrace.bpf.c, name cache). A
+ * remember a name by its address (bpf/record.bpf.h, rec_name_cached()). A
  * writable segment inside the span ends it.
  */
 static void read_only_span(Elf *elf, struct st_pyelf *py)
