@@ -9,13 +9,16 @@ are hang guards only (tens of seconds); -p tests wait for seatrace's
 "seatrace: attached:" line on stderr instead of sleeping.
 """
 import base64
+import contextlib
 import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -353,6 +356,21 @@ class Workload:
             self.proc.wait(TIMEOUT)
         except subprocess.TimeoutExpired:
             pass
+
+
+@contextlib.contextmanager
+def seatrace_for_nobody():
+    """A copy of the binary that any user can run: the checkout may sit under a private
+    directory."""
+    d = tempfile.mkdtemp(prefix="seatrace-e2e-")
+    try:
+        os.chmod(d, 0o755)
+        exe = os.path.join(d, "seatrace")
+        shutil.copy(SEATRACE, exe)
+        os.chmod(exe, 0o755)
+        yield exe
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 class Tracer:

@@ -1,25 +1,19 @@
 # SPDX-License-Identifier: MIT
 """Errors: one clear line on stderr, a non-zero exit status, nothing on stdout."""
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from conftest import PY, SEATRACE, UNTRACEABLE_PY, assert_clean_error, run_seatrace
+from conftest import (PY, UNTRACEABLE_PY, assert_clean_error, run_seatrace,
+                      seatrace_for_nobody)
 
 
 @pytest.fixture
 def exe_for_nobody():
-    d = tempfile.mkdtemp(prefix="seatrace-e2e-")
-    os.chmod(d, 0o755)
-    exe = os.path.join(d, "seatrace")
-    shutil.copy(SEATRACE, exe)
-    os.chmod(exe, 0o755)
-    yield exe
-    shutil.rmtree(d, ignore_errors=True)
+    with seatrace_for_nobody() as path:
+        yield path
 
 
 @pytest.mark.parametrize("args", [

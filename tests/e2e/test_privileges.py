@@ -21,7 +21,8 @@ import threading
 
 import pytest
 
-from conftest import PY, SEATRACE, TIMEOUT, Result, assert_clean_error, parse_json_lines, wait_for
+from conftest import (PY, TIMEOUT, Result, assert_clean_error, parse_json_lines,
+                      seatrace_for_nobody, wait_for)
 
 NOBODY = 65534  # seatrace runs as nobody/nogroup
 OTHER = 1  # daemon: the traced Python belongs to someone else
@@ -46,14 +47,8 @@ def as_user(uid, caps):
 
 @pytest.fixture(scope="module")
 def exe():
-    """The binary where nobody can run it: the checkout may sit under a private directory."""
-    d = tempfile.mkdtemp(prefix="seatrace-priv-")
-    os.chmod(d, 0o755)
-    path = os.path.join(d, "seatrace")
-    shutil.copy(SEATRACE, path)
-    os.chmod(path, 0o755)
-    yield path
-    shutil.rmtree(d, ignore_errors=True)
+    with seatrace_for_nobody() as path:
+        yield path
 
 
 @pytest.fixture
