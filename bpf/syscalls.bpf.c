@@ -381,7 +381,12 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 		n = 1;
 	r->filename_len = (__u16)(n - 1);
 	r->size = sizeof(*r) + (__u32)(n - 1);
-	if (bpf_ringbuf_output(&events, sc->buf, r->size & 1023, 0))
+	/*
+	 * The reader must attach before the new process raises its first events: wake it now.
+	 * (Without the flag the kernel wakes it only when it has handed back all it read, which
+	 * the reader does once per sixteenth of the ring: the notice then waited for its poll.)
+	 */
+	if (bpf_ringbuf_output(&events, sc->buf, r->size & 1023, BPF_RB_FORCE_WAKEUP))
 		stat_inc(ST_STAT_EXEC_LOST);
 	return 0;
 }
