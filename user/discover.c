@@ -145,6 +145,16 @@ static bool mapped_before(struct mapped *m, unsigned *n, unsigned max, dev_t dev
 	return false;
 }
 
+/* Whether a file that is a CPython can be decoded: its layout, or the fallback's checks. */
+static int judge(struct st_pyelf *py, const char **reason)
+{
+	struct st_layout lo;
+
+	if (!py->nsites) /* no probe: uprobes on its audit functions, if it has them */
+		return st_fallback_usable(py, reason);
+	return st_layout_fill(py, &lo, reason) ? -EPROTONOSUPPORT : 0;
+}
+
 int st_find_python(pid_t pid, unsigned flags, struct st_pyelf *py, char *err, size_t errlen)
 {
 	char path[64], exe[PATH_MAX] = "?", line[PATH_MAX + 128], why[PATH_MAX + 128] = "";
@@ -225,9 +235,9 @@ int st_find_python(pid_t pid, unsigned flags, struct st_pyelf *py, char *err, si
 	if (have_nop) {
 		/* No probe: uprobes on its audit functions instead, if it has them (user/fallback.c). */
 		*cand = *nop;
-		ret = st_fallback_usable(cand, &reason);
+		ret = judge(cand, &reason);
 		if (!ret)
-			goto found;
+			goto accepted;
 		if (ret == -EPROTONOSUPPORT) { /* probe-able, but its objects cannot be decoded */
 			*py = *cand;
 			ret = refuse(pid, exe, py, reason, err, errlen);
@@ -257,37 +267,20 @@ int st_find_python(pid_t pid, unsigned flags, struct st_pyelf *py, char *err, si
 	ret = -ENOTSUP;
 	goto out;
 found:
+	/* A probe: taken only if its objects can be decoded. */
+	if (judge(cand, &reason)) {
+		*py = *cand;
+		ret = refuse(pid, exe, py, reason, err, errlen);
+		goto out;
+	}
+accepted:
 	*py = *cand;
 	ret = 0;
-	if (py->nsites && !py->fallback) {
-		struct st_layout lo;
-
-		if (st_layout_fill(py, &lo, &reason))
-			ret = refuse(pid, exe, py, reason, err, errlen);
-	}
 out:
 	if (maps)
 		fclose(maps);
 	free(cand);
 	free(nop);
-	return ret;
-}
-
-/* Whether a file that is a CPython can be decoded: its layout, or the fallback's checks. */
-static int judge(struct st_pyelf *py, const char **reason)
-{
-	struct st_layout *lo;
-	int ret;
-
-	if (!py->nsites) /* no probe: uprobes on its audit functions, if it has them */
-		return st_fallback_usable(py, reason);
-	lo = malloc(sizeof(*lo));
-	if (!lo) {
-		*reason = "out of memory";
-		return -ENOMEM;
-	}
-	ret = st_layout_fill(py, lo, reason) ? -EPROTONOSUPPORT : 0;
-	free(lo);
 	return ret;
 }
 
