@@ -27,7 +27,7 @@ endif
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
-LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf
+LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lpthread
 
 # The BPF units, linked into one object in this order (probe.bpf.c defines what they share).
 BPF_SRCS := bpf/probe.bpf.c bpf/fallback.bpf.c bpf/syscalls.bpf.c
@@ -35,7 +35,8 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 USER_SRCS := $(wildcard user/*.c)
 # The loader: the files that use libbpf or the skeleton. Everything else is pure
 # logic, unit-tested without root or libbpf.
-LOADER_SRCS := user/main.c user/attach.c user/targets.c user/kstats.c user/ring.c user/launch.c
+LOADER_SRCS := user/main.c user/attach.c user/targets.c user/kstats.c user/ring.c user/launch.c \
+	user/reload.c
 PURE_SRCS := $(filter-out $(LOADER_SRCS),$(USER_SRCS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/test_*.c))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -94,7 +95,7 @@ $(OUTPUT)/san/%.o: user/%.c | $(OUTPUT)/san
 
 $(OUTPUT)/unit/%: tests/unit/%.c $(PURE_SAN_OBJS) | $(OUTPUT)/unit
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) -O1 -g $(SAN) $(BASE_CFLAGS) $< $(PURE_SAN_OBJS) -lcmocka -lelf -lm -o $@
+	$(Q)$(CC) -O1 -g $(SAN) $(BASE_CFLAGS) $< $(PURE_SAN_OBJS) -lcmocka -lelf -lm -lz -lpthread -o $@
 
 unit-bins: $(UNIT_TESTS)
 
@@ -127,7 +128,7 @@ demo: deps
 PURE_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(PURE_SRCS))
 $(OUTPUT)/bench_output: tests/unit/bench_output.c $(PURE_OBJS) | $(OUTPUT)
 	$(call msg,CC-BENCH,$@)
-	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) $< $(PURE_OBJS) -lelf -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) $< $(PURE_OBJS) -lelf -lm -lz -lpthread -o $@
 
 bench: seatrace $(OUTPUT)/bench_output
 	$(Q)$(OUTPUT)/bench_output

@@ -609,7 +609,7 @@ struct st_output *st_output_new(const struct st_output_opts *opts)
 {
 	struct st_output *o;
 
-	if (!opts || !opts->out || (opts->fmt != ST_FMT_TEXT && opts->fmt != ST_FMT_JSON)) {
+	if (!opts || (!opts->out && !opts->sink) || (opts->fmt != ST_FMT_TEXT && opts->fmt != ST_FMT_JSON)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -619,7 +619,7 @@ struct st_output *st_output_new(const struct st_output_opts *opts)
 	o->opts = *opts;
 	strbuf_init(&o->tmp);
 	/* Room for a long line: the batch does not grow in the common case. */
-	o->sink = st_sink_file_new(opts->out, ST_REC_MAX);
+	o->sink = opts->sink ? opts->sink : st_sink_file_new(opts->out, ST_REC_MAX);
 	if (!o->sink) {
 		free(o);
 		return NULL;

@@ -15,12 +15,14 @@
 #include "decode.h"
 
 struct strbuf;
+struct st_sink;
 
 enum st_format { ST_FMT_TEXT, ST_FMT_JSON };
 
 struct st_output_opts {
 	enum st_format fmt;
 	FILE *out;
+	struct st_sink *sink; /* if set, lines go there (taken on success) instead of to out */
 	int64_t mono_to_real_ns; /* add to hdr->ts_ns to get CLOCK_REALTIME ns */
 };
 

@@ -54,6 +54,22 @@ int st_sink_flush(struct st_sink *s)
 	return err ? err : ferr;
 }
 
+int st_sink_reopen(struct st_sink *s)
+{
+	int err;
+
+	if (!s)
+		return 0;
+	err = write_batch(s);
+	if (s->ops->reopen) {
+		int rerr = s->ops->reopen(s);
+
+		if (!err)
+			err = rerr;
+	}
+	return err;
+}
+
 void st_sink_free(struct st_sink *s)
 {
 	if (!s)

@@ -29,6 +29,8 @@ struct st_sink_ops {
 	int (*flush)(struct st_sink *s);
 	/* Release what the kind of sink holds, and the sink (after a last flush). */
 	void (*free)(struct st_sink *s);
+	/* Optional: close and open the destination again (SIGHUP, for logrotate). 0 or -errno. */
+	int (*reopen)(struct st_sink *s);
 };
 
 struct st_sink {
@@ -50,6 +52,27 @@ void st_sink_release(struct st_sink *s);
  * Give it a stream nothing else has written to yet. NULL and errno (ENOMEM) on failure.
  */
 struct st_sink *st_sink_file_new(FILE *out, size_t line_max);
+
+/*
+ * -o FILE: lines appended to `path` (never truncated), each batch one write(2) of whole
+ * lines, so the file holds whole lines only whenever seatrace stops, even killed. With
+ * rotate_size or rotate_age, FILE is rotated at a line boundary to FILE.1.gz (FILE.1 without
+ * compress), the older ones shifted up to FILE.<keep>.gz; compression runs on a thread of its
+ * own, so the reader never waits for it (sink_file.c). NULL and errno on failure, with a
+ * message for the user in why.
+ */
+struct st_file_sink_opts {
+	const char *path;
+	unsigned long long rotate_size; /* bytes; 0: not by size */
+	unsigned long rotate_age;	/* seconds; 0: not by age */
+	unsigned keep;			/* rotated files kept, >= 1 */
+	bool compress;
+};
+struct st_sink *st_sink_path_new(const struct st_file_sink_opts *opts, size_t line_max,
+				 char *why, size_t whylen);
+
+/* Writes the batch, then reopens the destination if its kind can (SIGHUP). 0 or -errno. */
+int st_sink_reopen(struct st_sink *s);
 
 /* Where the next line is appended. */
 static inline struct strbuf *st_sink_buf(struct st_sink *s)
