@@ -103,7 +103,7 @@ struct name_ent {
 	__u16 len;
 	__u8 verdict; /* enum nc_verdict */
 	__u8 pair;    /* may_pair() */
-	__u32 _pad;
+	__u32 gen;    /* cfg_filter_gen the verdict was made under */
 	__u8 name[NC_NAME];
 };
 

@@ -1096,7 +1096,7 @@ static __always_inline int fb_sys_audit(struct pt_regs *ctx, struct scratch *sc,
 		return 0;
 
 	/* A name from a str object: on the heap, never in the name cache. */
-	__u8 pair = 0, verdict = rec_verdict(sc, e, &pair);
+	__u8 pair = 0, verdict = rec_verdict(sc, e, &pair, cfg_filter_gen);
 
 	if (!rec_begin(d, sc, lo, id, slot, d->bias, verdict, pair))
 		return 0;

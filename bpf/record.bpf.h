@@ -175,12 +175,13 @@ static __always_inline void rec_name(struct st_event *e, const char *event)
 }
 
 /* What becomes of an event, from its name in the record: enum nc_verdict, and may_pair(). */
-static __always_inline __u8 rec_verdict(struct scratch *sc, struct st_event *e, __u8 *pair)
+static __always_inline __u8 rec_verdict(struct scratch *sc, struct st_event *e, __u8 *pair,
+					__u32 gen)
 {
 	__u32 len = e->name_len & (ST_NAME_MAX - 1);
 
 	*pair = (__u8)may_pair(e->tail, len);
-	if (cfg_nglobs && !name_wanted(&sc->gs, e->tail, len))
+	if (cfg_nglobs[gen & 1] && !name_wanted(&sc->gs, e->tail, len, gen))
 		return tamper_sign(e->tail, e->name_len) ? NC_ALERT : NC_DROP;
 	return NC_KEEP;
 }
@@ -200,12 +201,13 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 	struct st_event *e = (struct st_event *)sc->buf;
 	__u64 at = (__u64)event - bias, key = 0;
 	struct name_ent *ne = NULL;
+	__u32 gen = cfg_filter_gen;
 	__u8 verdict;
 
 	if (at >= lo->ro_lo && at < lo->ro_hi && at < (1ULL << 48)) {
 		key = (__u64)(slot + 1) << 48 | at;
 		ne = &sc->nc[((at * 0x9E3779B97F4A7C15ULL) >> 58) & (NC_SLOTS - 1)];
-		if (ne->key == key) {
+		if (ne->key == key && ne->gen == gen) {
 			*pair = ne->pair;
 			if (ne->verdict != NC_DROP || cfg_syscalls)
 				__builtin_memcpy(e->tail, ne->name, NC_NAME);
@@ -215,12 +217,13 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 		}
 	}
 	rec_name(e, event);
-	verdict = rec_verdict(sc, e, pair);
+	verdict = rec_verdict(sc, e, pair, gen);
 	if (ne && e->name_len && e->name_len < NC_NAME && !(e->flags & ST_EF_NAME_TRUNC)) {
 		__builtin_memcpy(ne->name, e->tail, NC_NAME);
 		ne->len = e->name_len;
 		ne->verdict = verdict;
 		ne->pair = *pair;
+		ne->gen = gen;
 		ne->key = key;
 	}
 	return verdict;

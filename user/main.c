@@ -25,6 +25,7 @@
 #include "kstats.h"
 #include "output.h"
 #include "pair.h"
+#include "reload.h"
 #include "ring.h"
 #include "syscalls.h"
 #include "tracer.h"
@@ -145,11 +146,7 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	}
 	t->skel->rodata->cfg_str_max = o->str_max;
 	t->skel->rodata->cfg_wakeup_bytes = o->ring_size / 4;
-	t->skel->rodata->cfg_nglobs = o->globs.nglobs;
-	t->skel->rodata->cfg_have_include = o->globs.have_include;
-	memcpy((void *)t->skel->rodata->cfg_globs, o->globs.globs, sizeof(o->globs.globs));
-	memcpy((void *)t->skel->rodata->cfg_classes, o->globs.classes,
-	       sizeof(o->globs.classes));
+	st_filters_set(t, &o->globs);
 	bpf_map__set_max_entries(t->skel->maps.events, (__u32)o->ring_size);
 	bpf_map__set_max_entries(t->skel->maps.scratch_map, (__u32)libbpf_num_possible_cpus());
 	bpf_program__set_autoload(o->floor ? t->skel->progs.audit : t->skel->progs.audit_floor,
@@ -225,7 +222,7 @@ int main(int argc, char **argv)
 	int sfd = -1, epfd = -1, pidfds[ST_MAX_PIDS], npidfds = 0, live;
 	pid_t child = 0;
 	int child_status = 0, exit_code = 1, err, stopping = 0, sig_seen = 0;
-	FILE *outf = stdout;
+	struct st_sink *sink = NULL; /* -o FILE's; the output owns it once made */
 
 	for (int i = 0; i < ST_MAX_PIDS; i++)
 		pidfds[i] = -1;
@@ -251,9 +248,18 @@ int main(int argc, char **argv)
 	if (check_btf())
 		return 1;
 	if (opts.output) {
-		outf = fopen(opts.output, "we");
-		if (!outf) {
-			st_say("cannot write %s: %s", opts.output, strerror(errno));
+		struct st_file_sink_opts fo = {
+			.path = opts.output,
+			.rotate_size = opts.rotate_size,
+			.rotate_age = opts.rotate_age,
+			.keep = opts.rotate_keep,
+			.compress = !opts.no_compress,
+		};
+		char why[PATH_MAX + 128];
+
+		sink = st_sink_path_new(&fo, ST_REC_MAX, why, sizeof(why));
+		if (!sink) {
+			st_say("%s", why);
 			return 1;
 		}
 	}
@@ -279,7 +285,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 
 	oo.fmt = opts.json ? ST_FMT_JSON : ST_FMT_TEXT;
-	oo.out = outf;
+	oo.out = stdout;
+	oo.sink = sink;
 	oo.mono_to_real_ns = mono_to_real_ns();
 	t.rec.out = st_output_new(&oo);
 	t.rec.tamper = &t.tamper;
@@ -400,6 +407,11 @@ int main(int argc, char **argv)
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGCHLD)
 						continue;
+					/* A daemon's SIGHUP: reopen -o, re-read --config. */
+					if (si.ssi_signo == SIGHUP) {
+						st_reload(&t, sink);
+						continue;
+					}
 					/*
 					 * With a command, the first signal is the command's to act
 					 * on: Ctrl-C reached it through the terminal, others are
@@ -504,11 +516,9 @@ cleanup:
 		close(sfd);
 	if (epfd >= 0)
 		close(epfd);
-	if (outf && outf != stdout && fclose(outf) && !exit_code) {
-		st_say("cannot write %s: %s", opts.output, strerror(errno));
-		exit_code = 1;
-	}
-	if (outf == stdout && fflush(stdout) && !exit_code)
+	if (!t.rec.out)
+		st_sink_free(sink); /* not handed over yet */
+	if (!opts.output && fflush(stdout) && !exit_code)
 		exit_code = 1;
 	return exit_code;
 }
