@@ -13,15 +13,16 @@
 /* A configuration file is a few dozen lines; anything much larger is a mistake. */
 #define CONFIG_MAX_BYTES (1 << 20)
 
-static int fail(char *err, size_t errlen, int ret, const char *path, unsigned line,
-		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int fail(char *err, size_t errlen, int ret, const char *path, unsigned line, const char *fmt,
+		...) __attribute__((format(printf, 6, 7)));
 
-static int fail(char *err, size_t errlen, int ret, const char *path, unsigned line,
-		const char *fmt, ...)
+static int fail(char *err, size_t errlen, int ret, const char *path, unsigned line, const char *fmt,
+		...)
 {
 	va_list ap;
 	/* No line to name when the file as a whole is wrong. */
-	int n = line ? snprintf(err, errlen, "%s:%u: ", path, line) : snprintf(err, errlen, "%s: ", path);
+	int n = line ? snprintf(err, errlen, "%s:%u: ", path, line)
+		     : snprintf(err, errlen, "%s: ", path);
 
 	if (n >= 0 && (size_t)n < errlen) {
 		va_start(ap, fmt);

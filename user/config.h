@@ -24,7 +24,7 @@ struct st_config {
 
 /*
  * Reads `path` into *cfg. 0, or a negative errno with `err` holding "PATH:LINE: what is
- * wrong" ("PATH: what is wrong" when the file cannot be read at all). *cfg is left empty on failure.
+ * wrong" ("PATH: what is wrong" when the file cannot be read at all); *cfg is left empty.
  */
 int st_config_read(const char *path, struct st_config *cfg, char *err, size_t errlen);
 

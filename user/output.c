@@ -609,7 +609,8 @@ struct st_output *st_output_new(const struct st_output_opts *opts)
 {
 	struct st_output *o;
 
-	if (!opts || (!opts->out && !opts->sink) || (opts->fmt != ST_FMT_TEXT && opts->fmt != ST_FMT_JSON)) {
+	if (!opts || (!opts->out && !opts->sink) ||
+	    (opts->fmt != ST_FMT_TEXT && opts->fmt != ST_FMT_JSON)) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -36,9 +36,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define PENDING ".pending-"
+#define PENDING	   ".pending-"
 #define TMP_SUFFIX ".gz.tmp"
-#define ZCHUNK (64 * 1024)
+#define ZCHUNK	   (64 * 1024)
 
 struct path_sink {
 	struct st_sink sink; /* first: the ops get this one's address */
@@ -105,21 +105,45 @@ static void sync_dir(const char *path)
 	free(copy);
 }
 
-/* FILE.i<ext> -> FILE.i+1<ext> for i = keep-1 .. 1, FILE.keep<ext> deleted first. */
+/*
+ * Makes room for a new FILE.1<ext>: FILE.i<ext> -> FILE.i+1<ext> for the run of names from
+ * FILE.1 up to the first one missing (so a rotation costs the files there are, not `keep`),
+ * FILE.keep<ext> deleted when the run reaches it.
+ */
 static int shift(const struct path_sink *p, const char *ext)
 {
+	unsigned long long top = 1;
 	char fmt[32];
 	int err = 0;
 
 	snprintf(fmt, sizeof(fmt), "%%s.%%llu%s", ext);
-	for (unsigned long long i = p->o.keep; i >= 1 && !err; i--) {
-		char *from = name_of(p, fmt, i), *to = i < p->o.keep ? name_of(p, fmt, i + 1) : NULL;
+	for (; top <= p->o.keep; top++) {
+		char *n = name_of(p, fmt, top);
+		bool there = n && access(n, F_OK) == 0;
 
-		if (!from || (i < p->o.keep && !to))
-			err = -ENOMEM;
-		else if (i == p->o.keep && unlink(from) && errno != ENOENT)
+		free(n);
+		if (!n)
+			return -ENOMEM;
+		if (!there)
+			break;
+	}
+	if (top > p->o.keep) {
+		char *last = name_of(p, fmt, p->o.keep);
+
+		if (!last)
+			return -ENOMEM;
+		if (unlink(last) && errno != ENOENT)
 			err = -errno;
-		else if (i < p->o.keep && rename(from, to) && errno != ENOENT)
+		free(last);
+		top = p->o.keep;
+	}
+	/* FILE.top is free now: move each one up, the highest first. */
+	for (unsigned long long i = top - 1; i >= 1 && !err; i--) {
+		char *from = name_of(p, fmt, i), *to = name_of(p, fmt, i + 1);
+
+		if (!from || !to)
+			err = -ENOMEM;
+		else if (rename(from, to) && errno != ENOENT)
 			err = -errno;
 		free(from);
 		free(to);
@@ -136,8 +160,9 @@ static int gzip_fd(int src, int dst)
 	z_stream z = {};
 	int err = 0, flush = Z_NO_FLUSH, zret;
 
-	if (!in || !out || deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-					Z_DEFAULT_STRATEGY) != Z_OK) {
+	if (!in || !out ||
+	    deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+		Z_OK) {
 		free(in);
 		free(out);
 		return -ENOMEM;
@@ -377,7 +402,8 @@ static int recover(struct path_sink *p)
 		qsort(tmps, ntmps, sizeof(*tmps), cmp_ull);
 	for (size_t i = 0; i < ntmps && !err; i++) {
 		char *tmp = name_of(p, "%s" PENDING "%llu" TMP_SUFFIX, tmps[i]);
-		bool unfinished = nfound && bsearch(&tmps[i], found, nfound, sizeof(*found), cmp_ull);
+		bool unfinished =
+		    nfound && bsearch(&tmps[i], found, nfound, sizeof(*found), cmp_ull);
 
 		if (!tmp)
 			err = -ENOMEM;
@@ -554,14 +580,14 @@ static void path_free(struct st_sink *s)
 }
 
 static const struct st_sink_ops path_ops = {
-	.write = path_write,
-	.flush = path_flush,
-	.free = path_free,
-	.reopen = path_reopen,
+    .write = path_write,
+    .flush = path_flush,
+    .free = path_free,
+    .reopen = path_reopen,
 };
 
-struct st_sink *st_sink_path_new(const struct st_file_sink_opts *opts, size_t line_max,
-				 char *why, size_t whylen)
+struct st_sink *st_sink_path_new(const struct st_file_sink_opts *opts, size_t line_max, char *why,
+				 size_t whylen)
 {
 	struct path_sink *p;
 	int err;

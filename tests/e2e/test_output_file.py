@@ -31,15 +31,6 @@ def test_text_to_file(tmp_path):
     assert re.search(r" python3\.11 seatrace\.o\('café', \[1, 2\], \{'k': None\}\)$", lines[0])
 
 
-def test_output_file_is_truncated_not_appended(tmp_path):
-    out = tmp_path / "events.jsonl"
-    out.write_text("old content that must go\n" * 100)
-    res = run_seatrace("-j", "-o", out, "-e", "seatrace.*", "--", PY, "-c", CODE)
-    assert res.returncode == 0, res
-    recs = parse_json_lines(out.read_bytes())
-    assert [r["event"] for r in recs] == ["seatrace.o"]
-
-
 def test_output_file_in_attach_mode(procs, tmp_path):
     out = tmp_path / "events.jsonl"
     w = procs.workload("controlled.py")

@@ -114,7 +114,10 @@ static int lines_of(const char *text, size_t len, int *out, int max)
 static struct st_sink *open_sink(unsigned long long size, unsigned keep, bool compress)
 {
 	struct st_file_sink_opts o = {
-		.path = path, .rotate_size = size, .keep = keep, .compress = compress,
+	    .path = path,
+	    .rotate_size = size,
+	    .keep = keep,
+	    .compress = compress,
 	};
 	char why[256] = "";
 	struct st_sink *s = st_sink_path_new(&o, 4096, why, sizeof(why));
@@ -298,7 +301,7 @@ static void test_recovers_a_killed_run(void **state)
 
 static void test_rotates_by_age(void **state)
 {
-	struct st_file_sink_opts o = { .path = path, .rotate_age = 1, .keep = 2, .compress = true };
+	struct st_file_sink_opts o = {.path = path, .rotate_age = 1, .keep = 2, .compress = true};
 	struct strbuf sb = STRBUF_INIT;
 	char why[256];
 	struct st_sink *s = st_sink_path_new(&o, 4096, why, sizeof(why));
@@ -330,7 +333,7 @@ static void test_short_write_taken_back(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct rlimit rl = { 100, 100 };
+		struct rlimit rl = {100, 100};
 		struct st_sink *s = open_sink(0, 1, false);
 		struct strbuf *b = st_sink_buf(s);
 		size_t start = b->len;
@@ -357,7 +360,7 @@ static void test_short_write_taken_back(void **state)
 
 static void test_refuses(void **state)
 {
-	struct st_file_sink_opts o = { .path = "/no/such/dir/x", .keep = 1 };
+	struct st_file_sink_opts o = {.path = "/no/such/dir/x", .keep = 1};
 	char why[256];
 
 	(void)state;
@@ -374,11 +377,9 @@ static void test_refuses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_appends),	     T(test_rotates_compressed),
-		T(test_rotates_plain),	     T(test_long_line_alone),
-		T(test_reopen_after_rename), T(test_recovers_a_killed_run),
-		T(test_rotates_by_age),	     T(test_short_write_taken_back),
-		T(test_refuses),
+	    T(test_appends),	     T(test_rotates_compressed),     T(test_rotates_plain),
+	    T(test_long_line_alone), T(test_reopen_after_rename),    T(test_recovers_a_killed_run),
+	    T(test_rotates_by_age),  T(test_short_write_taken_back), T(test_refuses),
 	};
 
 	return cmocka_run_group_tests_name("sink_file", tests, NULL, NULL);
