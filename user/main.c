@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "events.h"
 #include "kstats.h"
+#include "notify.h"
 #include "output.h"
 #include "pair.h"
 #include "ring.h"
@@ -225,6 +226,7 @@ int main(int argc, char **argv)
 	int sfd = -1, epfd = -1, pidfds[ST_MAX_PIDS], npidfds = 0, live;
 	pid_t child = 0;
 	int child_status = 0, exit_code = 1, err, stopping = 0, sig_seen = 0;
+	int files = 0, nproc = 0;
 	FILE *outf = stdout;
 
 	for (int i = 0; i < ST_MAX_PIDS; i++)
@@ -275,6 +277,7 @@ int main(int argc, char **argv)
 		npidfds++;
 	}
 
+	st_notify_status("loading the BPF programs");
 	if (load_bpf(&t, system_wide))
 		goto cleanup;
 
@@ -342,8 +345,7 @@ int main(int argc, char **argv)
 		npidfds = pidfds[0] >= 0;
 	}
 	if (system_wide) {
-		int nproc, files = st_targets_all(&t, &nproc);
-
+		files = st_targets_all(&t, &nproc);
 		if (files < 0) {
 			st_say("cannot scan /proc: %s", strerror(-files));
 			goto cleanup;
@@ -375,6 +377,13 @@ int main(int argc, char **argv)
 		ev.data.fd = pidfds[i];
 		epoll_ctl(epfd, EPOLL_CTL_ADD, pidfds[i], &ev);
 	}
+
+	/* Attached, and the first scan done: an event raised from now on is recorded. */
+	if (system_wide)
+		st_notify_ready("tracing every Python: %d interpreter file%s attached", files,
+				files == 1 ? "" : "s");
+	else
+		st_notify_ready("tracing %s", opts.cmd ? "a command" : "the given processes");
 
 	/* System-wide, nothing ends the run but a signal. */
 	live = system_wide ? 1 : npidfds;
@@ -458,6 +467,7 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	st_notify_stopping("stopping: writing what the kernel has buffered");
 	st_attach_detach_all(&t.att);
 	/* Nothing new arrives once detached: drain all of it. */
 	t.rec.budget = INT_MAX;
