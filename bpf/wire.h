@@ -304,6 +304,9 @@ struct st_syscall {
 enum st_trace_mode {
 	ST_TRACE_ALL = 1,  /* audit events and syscalls */
 	ST_TRACE_EXEC = 2, /* a child of a traced process: only its execs, to name what it ran */
+	/* As ALL, marked by the audit programs at the process's first event (any mode); dropped
+	 * at exec, until the new program raises an event of its own. */
+	ST_TRACE_AUTO = 3,
 };
 
 /* A compiled glob: ntok tokens; ops from enum st_glob_op. */
