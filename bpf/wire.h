@@ -97,6 +97,28 @@ enum st_event_flags {
 	/* Filtered out by -e/-x, but a sign of tampering (sys.addaudithook, ctypes.*): sent
 	 * for the alert alone, not shown as an event. */
 	ST_EF_ALERT_ONLY = 1 << 3,
+	/* The record ends with the callers of `frame`: see struct st_chain_tail. A high bit,
+	 * clear of flags added below it. */
+	ST_EF_CHAIN = 1 << 15,
+};
+
+/*
+ * Frames on the call chain above the raising one, for span depth (user/pair.c): with
+ * ST_EF_CHAIN, the last bytes of an event record are `nchain` frame addresses (u64, not
+ * aligned), innermost caller first, then this tail. The values end where they begin. A
+ * coroutine's chain runs through whatever resumed it, so a suspended task's frames are not
+ * on another task's chain.
+ */
+#define ST_CHAIN_MAX 32
+
+enum st_chain_flags {
+	ST_CF_CUT = 1 << 0, /* more callers than ST_CHAIN_MAX: the chain is incomplete */
+};
+
+struct st_chain_tail {
+	__u16 nchain;
+	__u16 flags; /* ST_CF_* */
+	__u32 _pad;
 };
 
 struct st_event {
@@ -263,6 +285,8 @@ struct st_layout {
 	 * it. ro_lo == ro_hi: nothing is cached for this binary.
 	 */
 	__u64 ro_lo, ro_hi;
+	/* The frame's caller: f_back (<= 3.10), _PyInterpreterFrame.previous (3.11+); 0: none */
+	__u16 fr_back, _pad5[3];
 };
 
 /*

@@ -8,8 +8,11 @@
  *   - its stack, one per (pid, tid, rule, NAME), newest on top: the fallback for posts
  *     without a usable frame (last in, first out);
  *   - the frame table, keyed by (pid, frame, rule, NAME), when its frame is known;
- *   - the count of its thread (pid, tid), which gives the depth of the next span there.
- * The three tables are open addressing with linear probing and backward-shift deletion (no
+ *   - the count of its thread (pid, tid), which gives the depth of the next span there
+ *     when the call chain is not known;
+ *   - the count of its frame (pid, frame), when known: the depth of a span whose record
+ *     carries its call chain is the sum of these counts over the chain.
+ * The four tables are open addressing with linear probing and backward-shift deletion (no
  * tombstones), sized from the number of entries: everything is bounded by the open-span
  * limit. When a span closes, the same block becomes the span's `owned`, with the post record
  * copy hung off it, so closing allocates only that copy.
@@ -171,6 +174,13 @@ struct thr { /* a (pid, tid) with open spans */
 	unsigned count;
 };
 
+struct frc { /* a (pid, frame) that opened spans still open */
+	uint64_t h;
+	uint64_t frame;
+	uint32_t pid;
+	unsigned count;
+};
+
 struct open;
 
 struct stk { /* the open spans of one (pid, tid, rule, NAME), newest on top */
@@ -187,6 +197,7 @@ struct open {
 	struct open *below, *above; /* its stack */
 	struct stk *stk;
 	struct thr *thr;
+	struct frc *frc;
 	struct st_view pre, post; /* pre: into rec; post: into post_rec */
 	void *post_rec;
 	const char *name; /* NAME: into rec (or, NO_PRE, valid only until emitted) */
@@ -201,12 +212,13 @@ struct open {
 struct st_pairer {
 	struct rule *rules;
 	unsigned nrules, cap_rules;
-	struct tab frames, stacks, threads;
+	struct tab frames, stacks, threads, fcounts;
 	struct open *oldest, *newest;
 	size_t nopen, bytes, max_open, max_bytes;
 	/* Allocated ahead, so that opening a span cannot fail half-way. */
 	struct thr *spare_thr;
 	struct stk *spare_stk;
+	struct frc *spare_frc;
 	/* Spans readied and not collected yet: a FIFO in q[qhead, qhead + qlen). */
 	struct st_span *q;
 	size_t qhead, qlen, qcap;
@@ -238,6 +250,18 @@ static bool thr_eq(const void *item, const struct key *k)
 	const struct thr *t = item;
 
 	return t->pid == k->pid && t->tid == k->tid;
+}
+
+static bool frc_eq(const void *item, const struct key *k)
+{
+	const struct frc *f = item;
+
+	return f->pid == k->pid && f->frame == k->frame;
+}
+
+static uint64_t frc_hash(const struct st_pairer *p, uint32_t pid, uint64_t frame)
+{
+	return hash_key(p->seed, pid, frame, UINT32_MAX - 1, NULL, 0);
 }
 
 static uint64_t frame_hash(const struct st_pairer *p, const struct key *k)
@@ -523,6 +547,14 @@ static void unlink_open(struct st_pairer *p, struct open *o)
 
 	if (o->frame)
 		tab_del(&p->frames, o->hframe, o);
+	if (o->frc && !--o->frc->count) {
+		tab_del(&p->fcounts, o->frc->h, o->frc);
+		if (!p->spare_frc)
+			p->spare_frc = o->frc;
+		else
+			free(o->frc);
+	}
+	o->frc = NULL;
 
 	if (!--t->count) {
 		tab_del(&p->threads, t->h, t);
@@ -537,6 +569,39 @@ static void unlink_open(struct st_pairer *p, struct open *o)
 	o->older = o->newer = o->below = o->above = NULL;
 	o->stk = NULL;
 	o->thr = NULL;
+}
+
+/* Open spans of the process opened by `frame`. */
+static unsigned frame_count(const struct st_pairer *p, uint32_t pid, uint64_t frame)
+{
+	struct key k = { .pid = pid, .frame = frame };
+	const struct frc *f;
+
+	if (!frame)
+		return 0;
+	f = tab_get(&p->fcounts, frc_hash(p, pid, frame), frc_eq, &k);
+	return f ? f->count : 0;
+}
+
+/*
+ * The call nesting of a new span: the open spans whose frame is the raising one or one of its
+ * callers. Without the whole chain (an older record, a layout with no way up, more callers
+ * than the probe follows), every span open on the thread counts, as if all were nested.
+ */
+static unsigned open_depth(const struct st_pairer *p, const struct open *o, const struct key *k)
+{
+	const struct st_view *v = &o->pre;
+	const struct thr *t;
+	unsigned depth;
+
+	if (o->frame && v->has_chain && !v->chain_cut) {
+		depth = frame_count(p, o->pid, o->frame);
+		for (unsigned i = 0; i < v->nchain; i++)
+			depth += frame_count(p, o->pid, st_view_chain(v, i));
+		return depth;
+	}
+	t = tab_get(&p->threads, thr_hash(p, o->pid, o->tid), thr_eq, k);
+	return t ? t->count : 0;
 }
 
 static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, size_t name_off,
@@ -576,6 +641,10 @@ static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, s
 		err = -ENOMEM;
 	if (!err && !p->spare_stk && !(p->spare_stk = malloc(sizeof(*p->spare_stk))))
 		err = -ENOMEM;
+	if (!err)
+		err = tab_reserve(&p->fcounts, 1);
+	if (!err && !p->spare_frc && !(p->spare_frc = malloc(sizeof(*p->spare_frc))))
+		err = -ENOMEM;
 	if (err)
 		goto fail;
 
@@ -597,8 +666,7 @@ static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, s
 	 * The depth counts the spans that eviction is about to close: those calls may well be
 	 * running still (a replaced one is not: its frame was reused).
 	 */
-	t = tab_get(&p->threads, thr_hash(p, o->pid, o->tid), thr_eq, &k);
-	o->depth = t ? t->count : 0;
+	o->depth = open_depth(p, o, &k);
 	while (p->oldest && (p->nopen >= p->max_open || p->bytes + size > p->max_bytes)) {
 		if ((err = q_reserve(p, 1)))
 			goto fail;
@@ -620,6 +688,22 @@ static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, s
 	}
 	t->count++;
 	o->thr = t;
+
+	if (o->frame) {
+		struct frc *f = tab_get(&p->fcounts, frc_hash(p, o->pid, o->frame), frc_eq, &k);
+
+		if (!f) {
+			f = p->spare_frc;
+			p->spare_frc = NULL;
+			f->h = frc_hash(p, o->pid, o->frame);
+			f->pid = o->pid;
+			f->frame = o->frame;
+			f->count = 0;
+			tab_put(&p->fcounts, f->h, f);
+		}
+		f->count++;
+		o->frc = f;
+	}
 
 	s = tab_get(&p->stacks, stk_hash(p, &k), stk_eq, &k);
 	if (!s) {
@@ -814,6 +898,10 @@ void st_pairer_free(struct st_pairer *p)
 	free(p->stacks.s);
 	free(p->threads.s);
 	free(p->frames.s);
+	for (i = 0; i < p->fcounts.cap; i++)
+		free(p->fcounts.s[i].item);
+	free(p->fcounts.s);
+	free(p->spare_frc);
 	for (i = 0; i < p->qlen; i++)
 		st_span_release(&p->q[p->qhead + i]);
 	free(p->q);

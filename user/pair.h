@@ -37,8 +37,12 @@
  * Memory is bounded: at most `max_open` open spans and `max_bytes` bytes of pre records
  * copies (defaults below); opening one more evicts the oldest ones as ST_SPAN_UNFINISHED.
  *
- * Depth: the spans open on the same (pid, tid) when the span started (0 for an outermost
- * call); 0 for NO_PRE spans (unknown).
+ * Depth: the call nesting when the span started: the open spans (of the process) whose frame
+ * is the pre's own frame or one of its callers, from the call chain the record carries
+ * (ST_EF_CHAIN). Concurrent asyncio tasks or generators on one thread do not nest: a suspended
+ * one's frame is on no other's chain. Without a whole chain (no frame, a cut chain, an older
+ * record), the spans open on the same (pid, tid). 0 for an outermost call, and for NO_PRE
+ * spans (unknown).
  *
  * Not thread-safe: one pairer per reader thread.
  */

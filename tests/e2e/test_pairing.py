@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import pytest
 
+import interpreters
 from conftest import (PY, SEATRACE, TIMEOUT, WORKLOADS, assert_clean_error, assert_value,
                       parse_json_lines, run_seatrace, trace_code, trace_script)
 
@@ -223,6 +224,32 @@ def test_asyncio_many_tasks_random_interleaving():
         check_complete_span(recs, span)
     assert sorted(s["pre_args"][0][0] for s in spans) == list(range(40))
     check_after(recs, "asyncio_many", spans[0]["tid"])
+
+
+@pytest.mark.parametrize("python", ["debian-3.11", "pyenv-3.11"])
+def test_asyncio_depth_is_call_nesting(python):
+    """Concurrent tasks do not nest: depth counts the open spans on the task's own call chain
+    (probe and uprobe fallback)."""
+    exe = interpreters.by_name(python).exe
+    res = run_seatrace("-j", "--", exe, str(WORKLOADS / "pair_scenarios.py"), "asyncio_depth")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    pres = [e["args"][0] for e in events_of(recs, "prehook:top")]
+    assert pres == [["0"], ["1"], ["2"]], pres
+    # All three were open at once: the first posthook came after the last prehook.
+    order = [r["event"] for r in recs if r.get("type") == "event"
+             and r["event"] in ("prehook:top", "posthook:top")]
+    assert order[:3] == ["prehook:top"] * 3, order
+    tops = spans_of(recs, "top")
+    assert sorted(s["pre_args"][0][0] for s in tops) == ["0", "1", "2"], tops
+    for span in tops:
+        tag = span["pre_args"][0][0]
+        assert span["post_args"] == ["1-inner" if tag == "1" else tag], span
+        check_complete_span(recs, span, depth=0)
+    (inner,) = spans_of(recs, "inner")
+    assert_span(inner, "inner", "prehook:inner", "posthook:inner", [["1"], {}], ["1-inner"])
+    check_complete_span(recs, inner, depth=1)
+    check_after(recs, "asyncio_depth", inner["tid"])
 
 
 def test_generators_interleaved():
