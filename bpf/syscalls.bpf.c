@@ -294,8 +294,14 @@ int proc_fork(struct bpf_raw_tracepoint_args *ctx)
 	/* --follow: the child of a target is a target. */
 	if (cfg_follow && bpf_map_lookup_elem(&targets, &ptgid)) {
 		__u32 one = 1;
+		struct st_fork f = { .type = ST_REC_FORK, .size = sizeof(f), .pid = ctgid,
+				     .ppid = ptgid, .ptid = ptid };
 
 		bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
+		/* The child inherits the forking thread's open calls (user/pair.h). */
+		f.ts_ns = bpf_ktime_get_ns();
+		if (ring_out(&f, sizeof(f)))
+			stat_inc(ST_STAT_EXEC_LOST);
 	}
 	if (!cfg_syscalls)
 		return 0;

@@ -63,6 +63,23 @@ enum st_rec_type {
 	ST_REC_SYSCALL = 2,
 	ST_REC_EXEC = 3,
 	ST_REC_EXIT = 4, /* struct st_exec with no filename: a process ended */
+	ST_REC_FORK = 5, /* struct st_fork: a new process of a --follow target */
+};
+
+/*
+ * A target forked (--follow): the child goes on with the calls open on the forking thread,
+ * so the reader opens their spans in the child too. On the events ring, in order with the
+ * events: after the parent's before the fork, before any of the child's.
+ */
+struct st_fork {
+	__u16 type; /* ST_REC_FORK */
+	__u16 _pad;
+	__u32 size;
+	__u64 ts_ns;
+	__u32 pid;  /* the child */
+	__u32 ppid; /* the parent's tgid */
+	__u32 ptid; /* the forking thread */
+	__u32 _pad2;
 };
 
 /*

@@ -604,24 +604,21 @@ static unsigned open_depth(const struct st_pairer *p, const struct open *o, cons
 	return t ? t->count : 0;
 }
 
-static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, size_t name_off,
-		  size_t name_len)
+/* An open span of its own copy of the pre record, linked nowhere yet. NULL and errno. */
+static struct open *open_new(const struct st_event *pre, unsigned rule, size_t name_off,
+			     size_t name_len)
 {
-	size_t size = v->hdr->size;
-	struct open *o, *old;
-	struct thr *t;
-	struct stk *s;
-	struct key k;
-	int err;
+	size_t size = pre->size;
+	struct open *o = malloc(sizeof(*o) + size);
 
-	o = malloc(sizeof(*o) + size);
 	if (!o)
-		return -ENOMEM;
+		return NULL;
 	memset(o, 0, sizeof(*o));
-	memcpy(o->rec, v->hdr, size);
+	memcpy(o->rec, pre, size);
 	if (st_decode_event(o->rec, size, &o->pre)) {
 		free(o);
-		return -EINVAL;
+		errno = EINVAL;
+		return NULL;
 	}
 	o->size = size;
 	o->name = o->pre.name + name_off;
@@ -630,6 +627,22 @@ static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, s
 	o->pid = o->pre.hdr->pid;
 	o->tid = o->pre.hdr->tid;
 	o->rule = rule;
+	return o;
+}
+
+/*
+ * Links a new open span into every index (frees it on failure). depth_known: o->depth is
+ * set already (a copy inherited at fork), else it is computed here.
+ */
+static int open_link(struct st_pairer *p, struct open *o, bool depth_known)
+{
+	size_t size = o->size, name_len = o->name_len;
+	unsigned rule = o->rule;
+	struct open *old;
+	struct thr *t;
+	struct stk *s;
+	struct key k;
+	int err;
 
 	/* Everything that may fail comes before the first change. */
 	err = tab_reserve(&p->frames, 1);
@@ -666,7 +679,8 @@ static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, s
 	 * The depth counts the spans that eviction is about to close: those calls may well be
 	 * running still (a replaced one is not: its frame was reused).
 	 */
-	o->depth = open_depth(p, o, &k);
+	if (!depth_known)
+		o->depth = open_depth(p, o, &k);
 	while (p->oldest && (p->nopen >= p->max_open || p->bytes + size > p->max_bytes)) {
 		if ((err = q_reserve(p, 1)))
 			goto fail;
@@ -743,6 +757,50 @@ static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, s
 fail:
 	free(o);
 	return err;
+}
+
+static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, size_t name_off,
+		  size_t name_len)
+{
+	struct open *o = open_new(v->hdr, rule, name_off, name_len);
+
+	if (!o)
+		return -errno;
+	return open_link(p, o, false);
+}
+
+int st_pairer_fork(struct st_pairer *p, uint32_t ppid, uint32_t ptid, uint32_t pid,
+		   struct st_span *out)
+{
+	struct open *o, *last, *c;
+	int err = 0;
+
+	if (!p || !out || ppid == pid)
+		return -EINVAL;
+	p->drain_valid = false;
+	/* Oldest first, so that the copies keep their order; copies go after `last`. */
+	last = p->newest;
+	for (o = p->oldest; o && !err; o = o == last ? NULL : o->newer) {
+		if (o->pid != ppid || o->tid != ptid)
+			continue;
+		c = open_new(o->pre.hdr, o->rule, (size_t)(o->name - o->pre.name), o->name_len);
+		if (!c) {
+			err = -errno;
+			break;
+		}
+		c->pid = c->tid = pid;
+		c->depth = o->depth;
+		c->flags = o->flags;
+		/* Eviction may take `o` itself: stop at the last one copied, never past. */
+		if (o == last)
+			last = NULL;
+		err = open_link(p, c, true);
+		if (!last)
+			break;
+	}
+	if (err < 0)
+		return err;
+	return st_pairer_next(p, out);
 }
 
 static int on_post(struct st_pairer *p, const struct st_view *v, unsigned rule, const char *name,

@@ -120,6 +120,15 @@ size_t st_pairer_open_count(const struct st_pairer *p);
  */
 int st_pairer_event(struct st_pairer *p, const struct st_view *v, struct st_span *out);
 
+/*
+ * Process `pid` was forked by thread `ptid` of process `ppid`: the child goes on with that
+ * thread's calls, so each span open there is opened in the child too (pid and tid = pid,
+ * same frame, same depth, a copy of the pre record), to be closed by the child's post. Returns
+ * as st_pairer_event() (spans the copies evicted are readied).
+ */
+int st_pairer_fork(struct st_pairer *p, uint32_t ppid, uint32_t ptid, uint32_t pid,
+		   struct st_span *out);
+
 /* The next span readied by the last events: 1 with *out filled, 0 when none. */
 int st_pairer_next(struct st_pairer *p, struct st_span *out);
 

@@ -280,8 +280,8 @@ def test_generator_finished_on_another_thread():
 
 
 def test_fork_inside_span():
-    """The child's copy of the frame has the parent's address, but another pid: its posthook
-    does not take the parent's span."""
+    """-f: the child goes on with the call it was forked in. Its posthook closes the child's
+    copy of the span (the parent's prehook, the child's pid), never the parent's own."""
     res, recs = scenario("forked", "-f")
     child = events_of(recs, "pair.child")[0]["args"][0]
     parent = events_of(recs, "pair.done")[0]["pid"]
@@ -293,9 +293,15 @@ def test_fork_inside_span():
     assert len(c) == len(p) == 1, spans
     assert_span(p[0], "forked", "prehook:forked", "posthook:forked", [[], {}], ["parent"])
     check_complete_span(recs, p[0], depth=0)
-    assert_span(c[0], "forked", None, "posthook:forked", None, ["child"])
-    assert c[0]["no_pre"] is True and c[0]["unfinished"] is False
-    assert c[0]["tid"] == child and c[0]["depth"] == 0
+    assert_span(c[0], "forked", "prehook:forked", "posthook:forked", [[], {}], ["child"])
+    assert c[0]["no_pre"] is False and c[0]["unfinished"] is False, c[0]
+    assert c[0]["ambiguous"] is False and c[0]["tid"] == child and c[0]["depth"] == 0
+    # Its start is the parent's prehook (the one call both went on with), its end the
+    # child's posthook.
+    (pre,) = events_of(recs, "prehook:forked")
+    assert pre["pid"] == parent and c[0]["start_ts"] == pre["ts"] == p[0]["start_ts"]
+    (post,) = [e for e in events_of(recs, "posthook:forked") if e["pid"] == child]
+    assert c[0]["start_ts"] + Decimal(c[0]["duration_ns"]) / Decimal(10**9) == post["ts"]
 
 
 def test_open_spans_bounded_in_bytes(tmp_path):

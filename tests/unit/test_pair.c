@@ -683,6 +683,48 @@ static void test_chain_tail_validated(void **state)
 	assert_int_equal(st_decode_event(rec.buf, rec.len, &v), -EINVAL);
 }
 
+static void test_fork_copies_the_threads_open_spans(void **state)
+{
+	struct st_pairer *p = new_default();
+	struct sink k = { 0 };
+	struct st_span sp;
+	struct evspec e = { .name = "posthook:inner", .pid = 300, .tid = 300, .frame = 0x20,
+			    .ts = 50, .id = 2, .shape = A_POST };
+
+	(void)state;
+	assert_int_equal(pre(p, &k, "outer", 1, 0x10, 10, 1), 0);
+	assert_int_equal(pre(p, &k, "inner", 1, 0x20, 20, 2), 0);
+	assert_int_equal(pre(p, &k, "other", 2, 0x30, 30, 3), 0);
+	/* Thread 1 of pid 100 forks pid 300: its two calls go on in the child. */
+	assert_int_equal(st_pairer_fork(p, 100, 1, 300, &sp), 0);
+	assert_int_equal(st_pairer_open_count(p), 5);
+	assert_int_equal(feed(p, &k, &e), 1);
+	e.name = "posthook:outer";
+	e.frame = 0x10;
+	e.id = 1;
+	e.ts = 60;
+	assert_int_equal(feed(p, &k, &e), 1);
+	assert_string_equal(k.s[0].name, "inner");
+	assert_int_equal(k.s[0].flags, 0);
+	assert_int_equal(k.s[0].pid, 300);
+	assert_int_equal(k.s[0].tid, 300);
+	assert_int_equal(k.s[0].depth, 1);
+	assert_int_equal(view_id(&k.s[0].pre), 2);
+	assert_int_equal(k.s[0].start_ns, 20);
+	assert_int_equal(k.s[0].dur_ns, 30);
+	assert_string_equal(k.s[1].name, "outer");
+	assert_int_equal(k.s[1].depth, 0);
+	assert_int_equal(k.s[1].pid, 300);
+	/* The parent's own calls are still open and close as before. */
+	assert_int_equal(st_pairer_open_count(p), 3);
+	assert_int_equal(post(p, &k, "inner", 1, 0x20, 70, 2), 1);
+	assert_int_equal(k.s[2].pid, 100);
+	assert_int_equal(k.s[2].depth, 1);
+	assert_int_equal(st_pairer_fork(p, 100, 1, 100, &sp), -EINVAL);
+	sink_free(&k);
+	st_pairer_free(p);
+}
+
 static void test_mixed_frames(void **state)
 {
 	struct st_pairer *p = new_default();
@@ -1305,6 +1347,7 @@ int main(void)
 		cmocka_unit_test(test_asyncio),
 		cmocka_unit_test(test_depth_from_call_chain),
 		cmocka_unit_test(test_chain_tail_validated),
+		cmocka_unit_test(test_fork_copies_the_threads_open_spans),
 		cmocka_unit_test(test_mixed_frames),
 		cmocka_unit_test(test_no_pre),
 		cmocka_unit_test(test_drain),
