@@ -29,13 +29,6 @@ enum {
 	NR_openat2 = 437,
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);   /* tgid */
-	__type(value, __u32); /* enum st_trace_mode */
-} traced SEC(".maps");
-
 
 struct pending {
 	__u64 ts;
@@ -301,8 +294,14 @@ int proc_fork(struct bpf_raw_tracepoint_args *ctx)
 	/* --follow: the child of a target is a target. */
 	if (cfg_follow && bpf_map_lookup_elem(&targets, &ptgid)) {
 		__u32 one = 1;
+		struct st_fork f = { .type = ST_REC_FORK, .size = sizeof(f), .pid = ctgid,
+				     .ppid = ptgid, .ptid = ptid };
 
 		bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
+		/* The child inherits the forking thread's open calls (user/pair.h). */
+		f.ts_ns = bpf_ktime_get_ns();
+		if (ring_out(&f, sizeof(f)))
+			stat_inc(ST_STAT_EXEC_LOST);
 	}
 	if (!cfg_syscalls)
 		return 0;
@@ -340,13 +339,31 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 		if (bpf_ringbuf_output(&events, &x, sizeof(x), 0))
 			stat_inc(ST_STAT_EXEC_LOST);
 	}
-	if (!bpf_map_lookup_elem(&traced, &tgid))
+	if (!cfg_syscalls)
 		return 0;
+	/*
+	 * Unconditionally: a thread may have noted an audit event in a process that has left
+	 * `traced` since (an exec dropped its ST_TRACE_AUTO mark). A miss costs one lookup.
+	 */
 	bpf_map_delete_elem(&last_audit, &tid);
 	bpf_map_delete_elem(&pending, &tid);
 	if (tid == tgid)
 		bpf_map_delete_elem(&traced, &tgid);
 	return 0;
+}
+
+/*
+ * A process marked at its first audit event (ST_TRACE_AUTO) that execs may no longer run
+ * Python: it is marked again when the new program raises an event (its execve itself is
+ * still recorded: the entry is kept per thread in `pending`).
+ */
+static __always_inline void untrace_at_exec(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, *mode;
+
+	mode = bpf_map_lookup_elem(&traced, &tgid);
+	if (mode && *mode == ST_TRACE_AUTO)
+		bpf_map_delete_elem(&traced, &tgid);
 }
 
 /*
@@ -366,6 +383,8 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 	const char *fn;
 	long n;
 
+	if (cfg_syscalls)
+		untrace_at_exec();
 	sc = bpf_map_lookup_elem(&exec_buf, &zero);
 	if (!sc)
 		return 0;

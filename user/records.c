@@ -91,6 +91,22 @@ int st_records_handle(void *ctx, void *data, size_t size)
 			r->on_exec((pid_t)x->pid, r->ctx);
 		return 0;
 	}
+	if (size >= sizeof(struct st_fork) && type == ST_REC_FORK) {
+		const struct st_fork *f = data;
+		struct st_span span;
+
+		/* The child goes on with the forking thread's open calls. */
+		if (r->pairer && f->pid != f->ppid) {
+			int ready = st_pairer_fork(r->pairer, f->ppid, f->ptid, f->pid, &span);
+
+			if (ready < 0) /* copies not made: the child's posts show as no_pre */
+				ready = st_pairer_next(r->pairer, &span);
+			err = flush_spans(r, ready, &span);
+			if (err && !r->out_err)
+				r->out_err = err;
+		}
+		return 0;
+	}
 	if (type == ST_REC_SYSCALL) {
 		struct st_sys_view sv;
 
