@@ -117,15 +117,35 @@ static int64_t mono_to_real_ns(void)
 	return ((int64_t)r.tv_sec - m.tv_sec) * 1000000000LL + (r.tv_nsec - m.tv_nsec);
 }
 
-/* A lost-events record whenever the kernel's counts have grown since the last one. */
+/*
+ * A lost-events record whenever the kernel's counts have grown since the last one. Exec
+ * notices lost mean interpreters perhaps not attached: every process is looked at again.
+ */
 static void report_lost(struct tracer *t)
 {
-	__u64 lost = st_kstat_lost(t->skel);
+	__u64 lost = st_kstat_lost(t->skel), notices = st_kstat_notices_lost(t->skel);
 
-	if (lost > t->lost_reported) {
-		st_output_lost(t->rec.out, now_mono_ns(), lost - t->lost_reported);
+	if (lost > t->lost_reported || notices > t->notices_lost_reported) {
+		if (notices > t->notices_lost_reported)
+			st_targets_notices_lost(t);
+		st_output_lost_notices(t->rec.out, now_mono_ns(), lost - t->lost_reported,
+				       notices - t->notices_lost_reported);
 		t->lost_reported = lost;
+		t->notices_lost_reported = notices;
 	}
+}
+
+/* The notice ring: a sixteenth of the main one, within these bounds (powers of two). */
+#define NOTICES_MIN 4096
+#define NOTICES_MAX (256 << 10)
+
+static __u32 notice_ring_size(const struct st_opts *o, bool watching)
+{
+	__u64 n = o->ring_size / 16;
+
+	if (!watching || n < NOTICES_MIN)
+		return NOTICES_MIN;
+	return n > NOTICES_MAX ? NOTICES_MAX : (__u32)n;
 }
 
 /*
@@ -151,6 +171,8 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	memcpy((void *)t->skel->rodata->cfg_classes, o->globs.classes,
 	       sizeof(o->globs.classes));
 	bpf_map__set_max_entries(t->skel->maps.events, (__u32)o->ring_size);
+	bpf_map__set_max_entries(t->skel->maps.notices,
+				 notice_ring_size(o, system_wide || o->follow));
 	bpf_map__set_max_entries(t->skel->maps.scratch_map, (__u32)libbpf_num_possible_cpus());
 	bpf_program__set_autoload(o->floor ? t->skel->progs.audit : t->skel->progs.audit_floor,
 				  false);
@@ -160,7 +182,10 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	/* The kernel knows the default pairs' names; user rules need frames for every event. */
 	t->skel->rodata->cfg_frames_all = o->npairs > 0 && !o->no_pair;
 	t->watch_exec = system_wide || o->follow;
-	t->skel->rodata->cfg_watch_exec = t->watch_exec;
+	/* --follow: only targets' execs and exits are worth a notice. */
+	t->skel->rodata->cfg_watch_exec = system_wide ? ST_WATCH_ALL
+					  : o->follow ? ST_WATCH_TARGETS
+						      : ST_WATCH_NONE;
 	t->skel->rodata->cfg_proc_filter = (o->follow ? ST_PF_TARGETS : 0) |
 					  (o->have_uid ? ST_PF_UID : 0) |
 					  (o->comm ? ST_PF_COMM : 0) | (o->cgroup ? ST_PF_CGROUP : 0);
@@ -312,6 +337,13 @@ int main(int argc, char **argv)
 		st_say("cannot open the ring buffer: %s", strerror(errno));
 		goto cleanup;
 	}
+	_Static_assert(ST_RECORDS_LATER == ST_RING_LATER, "records.h and ring.h disagree");
+	err = st_ring_add_notices(t.rb, bpf_map__fd(t.skel->maps.notices), st_records_notice,
+				  st_records_notice_late);
+	if (err) {
+		st_say("cannot open the notice ring buffer: %s", strerror(-err));
+		goto cleanup;
+	}
 
 	/* Signals arrive through a signalfd; the command gets the mask it would have had. */
 	sigemptyset(&mask);
@@ -368,7 +400,10 @@ int main(int argc, char **argv)
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.fd = rbfd};
 
 	epoll_ctl(epfd, EPOLL_CTL_ADD, rbfd, &ev);
+	/* Notices wake the reader each (level-triggered: each drain reads them all). */
 	ev.events = EPOLLIN;
+	ev.data.fd = bpf_map__fd(t.skel->maps.notices);
+	epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	ev.data.fd = sfd;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
 	for (int i = 0; i < npidfds; i++) {
@@ -414,7 +449,7 @@ int main(int argc, char **argv)
 						stopping = 1;
 					}
 				}
-			} else if (fd != rbfd) {
+			} else if (fd != rbfd && fd != bpf_map__fd(t.skel->maps.notices)) {
 				/* A traced process ended: its events are all in the ring by now. */
 				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 				t.rec.budget = INT_MAX;
@@ -462,6 +497,7 @@ int main(int argc, char **argv)
 	/* Nothing new arrives once detached: drain all of it. */
 	t.rec.budget = INT_MAX;
 	st_ring_consume(t.rb);
+	st_ring_flush_late(t.rb);
 	report_lost(&t);
 	st_records_drain_spans(&t.rec, 0);
 	if (st_output_flush(t.rec.out) && exit_code == 0) {
@@ -481,8 +517,13 @@ int main(int argc, char **argv)
 		st_say("%llu events lost (ring buffer full, or probe busy on a CPU): raise "
 			"--buffer-size or narrow the events with -e/-x",
 			(unsigned long long)t.lost_reported);
+	if (t.notices_lost_reported)
+		st_say("%llu exec/exit notices lost (their ring was full): processes were "
+		       "rescanned; raise --buffer-size (the notice ring is a sixteenth of it)",
+		       (unsigned long long)t.notices_lost_reported);
 	if (opts.stats)
-		st_kstat_print(stderr, t.skel, t.rec.received, t.rec.invalid);
+		st_kstat_print(stderr, t.skel, t.rec.received, t.rec.invalid, t.rec.execs,
+			       t.rec.exits);
 
 cleanup:
 	if (child > 0) {

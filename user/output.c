@@ -653,6 +653,12 @@ void st_output_free(struct st_output *o)
 
 int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 {
+	return st_output_lost_notices(o, mono_ts_ns, count, 0);
+}
+
+int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t count,
+			   uint64_t notices)
+{
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start = sb->len;
 	struct jsonw w;
@@ -660,7 +666,13 @@ int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		strbuf_addstr(sb, "--- lost ");
 		strbuf_add_u64(sb, count);
-		strbuf_addstr(sb, " events (ring buffer full) ---\n");
+		strbuf_addstr(sb, " events (ring buffer full)");
+		if (notices) {
+			strbuf_addstr(sb, ", ");
+			strbuf_add_u64(sb, notices);
+			strbuf_addstr(sb, " exec/exit notices (processes rescanned)");
+		}
+		strbuf_addstr(sb, " ---\n");
 	} else {
 		jsonw_init(&w, sb);
 		jsonw_start_object(&w);
@@ -668,6 +680,8 @@ int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 		jsonw_name(&w, "ts");
 		json_ts(&w, real_ns(mono_ts_ns, o->opts.mono_to_real_ns));
 		jsonw_uint_field(&w, "count", count);
+		if (notices)
+			jsonw_uint_field(&w, "notices", notices);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}

@@ -42,6 +42,9 @@ int st_output_event(struct st_output *o, const struct st_view *v);
  * Written at once, with the batch before it. 0, -ENOMEM or -EIO.
  */
 int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count);
+/* The same, with exec/exit notices lost too: JSON adds "notices":M when M > 0. */
+int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t count,
+			   uint64_t notices);
 /*
  * A malformed record, never dropped silently: JSON {"type":"invalid","size":N}; a text line.
  * Written at once, with the batch before it. 0, -ENOMEM or -EIO.

@@ -71,6 +71,55 @@ static int on_event(struct st_records *r, const void *data, size_t size)
 	return err;
 }
 
+/* An exec or exit notice, whole, or NULL. */
+static const struct st_exec *notice(const void *data, size_t size)
+{
+	const struct st_exec *x = data;
+
+	if (size < sizeof(*x) || (x->type != ST_REC_EXEC && x->type != ST_REC_EXIT) ||
+	    x->size != size || x->filename_len > size - sizeof(*x))
+		return NULL;
+	return x;
+}
+
+int st_records_notice(void *ctx, void *data, size_t size)
+{
+	struct st_records *r = ctx;
+	const struct st_exec *x = notice(data, size);
+
+	if (!x) {
+		r->invalid++;
+		if (st_output_invalid(r->out, size, -EPROTO) && !r->out_err)
+			r->out_err = -EIO;
+		return 0;
+	}
+	if (x->type == ST_REC_EXIT) {
+		r->exits++;
+		/* The process's last events may still be in the main ring: after them. */
+		return ST_RECORDS_LATER;
+	}
+	r->execs++;
+	/* A new image: spans its old one left open will not close. */
+	st_records_drain_spans(r, x->pid);
+	st_tamper_forget(r->tamper, (pid_t)x->pid);
+	if (r->on_exec)
+		r->on_exec((pid_t)x->pid, r->ctx);
+	return 0;
+}
+
+int st_records_notice_late(void *ctx, void *data, size_t size)
+{
+	struct st_records *r = ctx;
+	const struct st_exec *x = notice(data, size);
+
+	/* Gone: its open spans will not close, and its pid may come back as another process. */
+	if (x) {
+		st_records_drain_spans(r, x->pid);
+		st_tamper_forget(r->tamper, (pid_t)x->pid);
+	}
+	return 0;
+}
+
 int st_records_handle(void *ctx, void *data, size_t size)
 {
 	struct st_records *r = ctx;
@@ -81,16 +130,6 @@ int st_records_handle(void *ctx, void *data, size_t size)
 	/* The type tag comes first in every record; each decoder checks the rest. */
 	if (size >= sizeof(type))
 		memcpy(&type, data, sizeof(type));
-	if (size >= sizeof(struct st_exec) && (type == ST_REC_EXEC || type == ST_REC_EXIT)) {
-		const struct st_exec *x = data;
-
-		/* A new image, or none: spans its old one left open will not close. */
-		st_records_drain_spans(r, x->pid);
-		st_tamper_forget(r->tamper, (pid_t)x->pid);
-		if (type == ST_REC_EXEC && r->on_exec)
-			r->on_exec((pid_t)x->pid, r->ctx);
-		return 0;
-	}
 	if (type == ST_REC_SYSCALL) {
 		struct st_sys_view sv;
 
