@@ -642,6 +642,21 @@ int st_output_flush(struct st_output *o)
 	return o ? st_sink_flush(o->sink) : 0;
 }
 
+void st_output_set_intr(struct st_output *o, int fd)
+{
+	o->sink->intr_fd = fd;
+}
+
+void st_output_give_up_after(struct st_output *o, int ms)
+{
+	st_sink_give_up_after(o->sink, ms);
+}
+
+unsigned long long st_output_dropped(const struct st_output *o)
+{
+	return o ? o->sink->dropped : 0;
+}
+
 void st_output_free(struct st_output *o)
 {
 	if (!o)

@@ -10,13 +10,25 @@
 #include "syscalls.h"
 #include "tamper.h"
 
+/*
+ * An output call's result: -EINTR means the line is kept and the output is full, with a
+ * signal waiting: not an error, but the drain ends so the reader can act on the signal.
+ */
+static int out(struct st_records *r, int err)
+{
+	if (err != -EINTR)
+		return err;
+	r->interrupted = 1;
+	return 0;
+}
+
 /* Spans the pairer has ready, written in order; the first comes from st_pairer_event(). */
 static int flush_spans(struct st_records *r, int ready, struct st_span *span)
 {
 	int err = 0;
 
 	while (ready > 0) {
-		int e = st_output_span(r->out, span);
+		int e = out(r, st_output_span(r->out, span));
 
 		err = err ? err : e;
 		st_span_release(span);
@@ -43,7 +55,7 @@ void st_records_drain_spans(struct st_records *r, uint32_t pid)
 	struct st_span span;
 
 	while (r->pairer && st_pairer_drain(r->pairer, pid, &span) > 0) {
-		st_output_span(r->out, &span);
+		out(r, st_output_span(r->out, &span));
 		st_span_release(&span);
 	}
 }
@@ -61,13 +73,13 @@ static int on_event(struct st_records *r, const void *data, size_t size)
 	if (r->tamper->nfiles && !st_tamper_seen(r->tamper, (pid_t)v.hdr->pid))
 		st_tamper_watch_pid(r->tamper, (pid_t)v.hdr->pid);
 	if (!(v.hdr->flags & ST_EF_ALERT_ONLY)) {
-		err = st_output_event(r->out, &v);
+		err = out(r, st_output_event(r->out, &v));
 		if (!err)
 			err = pair_event(r, &v);
 	}
 	if (!err && why)
-		err = st_output_alert(r->out, v.hdr->ts_ns, v.hdr->pid, v.hdr->tid, v.hdr->comm,
-				      why);
+		err = out(r, st_output_alert(r->out, v.hdr->ts_ns, v.hdr->pid, v.hdr->tid,
+					     v.hdr->comm, why));
 	return err;
 }
 
@@ -89,8 +101,10 @@ int st_records_notice(void *ctx, void *data, size_t size)
 
 	if (!x) {
 		r->invalid++;
-		if (st_output_invalid(r->out, size, -EPROTO) && !r->out_err)
-			r->out_err = -EIO;
+		int err = out(r, st_output_invalid(r->out, size, -EPROTO));
+
+		if (err && !r->out_err)
+			r->out_err = err;
 		return 0;
 	}
 	if (x->type == ST_REC_EXIT) {
@@ -135,15 +149,21 @@ int st_records_handle(void *ctx, void *data, size_t size)
 
 		err = st_sys_decode(data, size, &sv);
 		if (!err)
-			err = st_output_syscall(r->out, &sv);
+			err = out(r, st_output_syscall(r->out, &sv));
 	} else {
 		err = on_event(r, data, size);
 	}
 	if (err == -EINVAL || err == -EPROTO) {
 		r->invalid++;
-		err = st_output_invalid(r->out, size, err);
+		err = out(r, st_output_invalid(r->out, size, err));
 	}
+	if (err && !r->out_err)
+		r->out_err = err;
 	/* The ring has consumed this record already; a negative return only ends the drain. */
+	if (r->interrupted) {
+		r->interrupted = 0;
+		return -EAGAIN;
+	}
 	if (--r->budget <= 0 && !err)
 		return -EAGAIN;
 	/*
@@ -157,7 +177,5 @@ int st_records_handle(void *ctx, void *data, size_t size)
 					   sigismember(&pend, SIGTERM) || sigismember(&pend, SIGHUP)))
 			return -EAGAIN;
 	}
-	if (err && !r->out_err)
-		r->out_err = err;
 	return 0;
 }

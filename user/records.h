@@ -30,7 +30,8 @@ struct st_records {
 	 * keep it from seeing signals and exits.
 	 */
 	int budget;
-	int out_err; /* the first write error */
+	int out_err;	 /* the first write error */
+	int interrupted; /* the output is full and a signal waits: end the drain */
 };
 
 /* The ring's callback (st_ring_fn); ctx is a struct st_records. */

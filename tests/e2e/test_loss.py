@@ -198,3 +198,45 @@ def test_exec_notices_survive_a_full_ring(tmp_path):
     st = res.stats
     lost_notices = st.get("exec notices lost", 0) + st.get("exit notices lost", 0)
     assert sum(r.get("notices", 0) for r in res.lost) == lost_notices, (res.lost, st)
+
+
+# The reader is stopped (SIGSTOP from its own command) while a burst of short-lived children
+# overflows the notices' ring; then a child execs a fresh interpreter copy, its notice lost
+# too. Once the reader runs again, the loss must show and a rescan attach that interpreter.
+NOTICES_OVERFLOW = r"""
+import os, shutil, signal, subprocess, sys, time
+tmp, burst, nev = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+go = os.path.join(tmp, "go")
+pyc = os.path.join(tmp, "pyc")
+shutil.copy(sys.executable, pyc)
+child = ("import os, sys, time\n"
+         "while not os.path.exists(%r): time.sleep(0.01)\n"
+         "for i in range(%d): sys.audit('ringout.late', i)\n" % (go, nev))
+reader = os.getppid()
+os.kill(reader, signal.SIGSTOP)
+try:
+    ps = [subprocess.Popen(["/bin/true"]) for _ in range(burst)]
+    for p in ps:
+        p.wait()
+    kid = subprocess.Popen([pyc, "-c", child])
+    time.sleep(0.2)
+finally:
+    os.kill(reader, signal.SIGCONT)
+time.sleep(1.0)  # the reader's chores (100 ms) see the loss and rescan
+open(go, "w").close()
+kid.wait()
+"""
+
+
+def test_lost_exec_notice_made_up_by_a_rescan(tmp_path):
+    nev = 20
+    res = run_seatrace("-j", "--buffer-size", "4096", "-f", "-e", "ringout.*", "--stats", "--",
+                       PY, "-c", NOTICES_OVERFLOW, tmp_path, 200, nev)
+    assert res.returncode == 0, res
+    st = res.stats
+    lost_notices = sum(r.get("notices", 0) for r in res.lost)
+    assert lost_notices > 0, (res.lost, res.stderr)
+    assert lost_notices == st.get("exec notices lost", 0) + st.get("exit notices lost", 0), st
+    assert "notices lost" in res.stderr, res.stderr
+    # The interpreter whose exec notice was lost was attached all the same.
+    assert [e["args"][0] for e in res.named("ringout.late")] == list(range(nev)), res.stderr
