@@ -34,9 +34,18 @@ with open(report, "w") as f:
     f.write("%d %d %d\n" % (os.getpid(), sum(raised), started))
 """
 
+# The driver (the command) first stops the reader (its parent) while a burst of BURST
+# children overflows the notices' ring, then starts the workers.
 DRIVER = r"""
-import subprocess, sys
-tmp, workers, rest = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+import os, signal, subprocess, sys
+tmp, burst, workers, rest = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+os.kill(os.getppid(), signal.SIGSTOP)
+try:
+    ps = [subprocess.Popen(["/bin/true"]) for _ in range(burst)]
+    for p in ps:
+        assert p.wait() == 0
+finally:
+    os.kill(os.getppid(), signal.SIGCONT)
 ps = [subprocess.Popen([sys.executable, "-c", %r, "%%s/w%%d" %% (tmp, k), *rest])
       for k in range(workers)]
 for p in ps:
@@ -45,11 +54,11 @@ for p in ps:
 
 
 def test_flood_adds_up_exactly(tmp_path):
-    workers, threads, events, children = 3, 3, 20000, 60
+    burst, workers, threads, events, children = 150, 3, 3, 20000, 60
     out = tmp_path / "out.jsonl"
     res = run_seatrace("-j", "-f", "--buffer-size", "16384", "-e", "stress.*", "--stats",
-                       "-o", out, "--", PY, "-c", DRIVER, tmp_path, workers, threads, events,
-                       children, out_path=out, timeout=300)
+                       "-o", out, "--", PY, "-c", DRIVER, tmp_path, burst, workers, threads,
+                       events, children, out_path=out, timeout=300)
     assert res.returncode == 0, res
     reports = {}
     for k in range(workers):
@@ -74,10 +83,11 @@ def test_flood_adds_up_exactly(tmp_path):
     assert lost == (st["records lost (ring buffer full)"] + st["events lost (probe preempted)"]
                     + st["probe runs missed (CPU busy)"]), st
 
-    # Notices: an exec for each child started (workers and theirs), an exit for each of
-    # them and for the driver; received plus counted lost, exactly.
-    started = workers + sum(s for _, s in reports.values())
+    # Notices: an exec for each child started (the burst, the workers and theirs), an exit
+    # for each of them and for the driver; received plus counted lost, exactly.
+    started = burst + workers + sum(s for _, s in reports.values())
     assert st["exec notices received"] + st["exec notices lost"] == started, st
     assert st["exit notices received"] + st["exit notices lost"] == started + 1, st
     lost_notices = sum(r.get("notices", 0) for r in res.lost)
+    assert lost_notices > 0, "the burst did not overflow the notices' ring"
     assert lost_notices == st["exec notices lost"] + st["exit notices lost"], (res.lost, st)
