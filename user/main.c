@@ -528,7 +528,7 @@ int main(int argc, char **argv)
 		if (t.rec.out_err && !out_failed) {
 			out_failed = t.rec.out_err;
 			say_write_failed(out_failed, opts.cmd);
-			/* Detached, the command runs on untraced: waited for, its signals passed on. */
+			/* Detached, the command runs on untraced: waited for, signals passed on. */
 			st_attach_detach_all(&t.att);
 			if (!child)
 				break;
@@ -569,7 +569,7 @@ int main(int argc, char **argv)
 		}
 		child = 0;
 	}
-	/* Events were not all written: that is seatrace's failure, whatever the command's status. */
+	/* Events were not all written: seatrace failed, whatever the command's status. */
 	if (out_failed)
 		exit_code = 1;
 	if (t.lost_reported)

@@ -2,7 +2,8 @@
 /*
  * What the reader does with each record from the ring: validate it, then
  * write the event, pair it into spans, raise tamper alerts; and the exec
- * and exit notices of the notice ring. No BPF here; the ring buffer's reader calls st_records_handle().
+ * and exit notices of the notice ring. No BPF here; the ring buffer's
+ * reader calls st_records_handle().
  */
 #ifndef SEATRACE_RECORDS_H
 #define SEATRACE_RECORDS_H

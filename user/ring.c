@@ -18,6 +18,7 @@
  * of events cannot crowd them out; it is read first, at every drain.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -28,6 +29,8 @@
 
 /* Space handed back to the producer at least this often (a fraction of the ring). */
 #define RELEASE_DIV 16
+/* A long drain of the main ring looks at the notices this often (records). */
+#define NOTICE_EVERY 64
 
 /* One mapped ring. */
 struct ring_map {
@@ -129,9 +132,13 @@ int st_ring_add_notices(struct st_ring *r, int map_fd, st_ring_fn fn, st_ring_fn
  * Reads ring m from its consumer position: every committed record to fn until it returns
  * non-zero (that record stays consumed). -EIO on an impossible header, else the records read.
  */
+static long notice_record(struct st_ring *r, void *data, size_t size);
+
 static long drain(struct ring_map *m, long (*fn)(struct st_ring *r, void *data, size_t size),
 		  struct st_ring *r)
 {
+	/* The main ring, with notices to look at while a flood keeps it busy. */
+	bool check = m == &r->main && r->notice_fn;
 	unsigned long cons = __atomic_load_n(m->consumer_pos, __ATOMIC_ACQUIRE);
 	unsigned long stored = cons, prod;
 	long n = 0;
@@ -155,6 +162,9 @@ static long drain(struct ring_map *m, long (*fn)(struct st_ring *r, void *data, 
 			if (!(word & BPF_RINGBUF_DISCARD_BIT)) {
 				stop = fn(r, (void *)(hdr + 2), size) != 0;
 				n++;
+				/* An exec's interpreter is attached early, not after the flood. */
+				if (check && !(n % NOTICE_EVERY))
+					drain(&r->notices, notice_record, r);
 			}
 			cons += (BPF_RINGBUF_HDR_SZ + size + 7) & ~7UL;
 			if (cons - stored >= m->release) {

@@ -125,7 +125,8 @@ struct file_sink {
  */
 static int wait_writable(struct st_sink *s, int fd)
 {
-	struct pollfd p[2] = { { .fd = fd, .events = POLLOUT }, { .fd = s->intr_fd, .events = POLLIN } };
+	struct pollfd p[2] = { { .fd = fd, .events = POLLOUT },
+			       { .fd = s->intr_fd, .events = POLLIN } };
 
 	for (;;) {
 		int timeout = -1, n;

@@ -218,7 +218,7 @@ void st_targets_exec(pid_t pid, void *data)
 		st_tamper_watch_pid(&t->tamper, pid);
 }
 
-/* The notice rescan's callback: with --follow, only targets matter (the kernel filters the rest). */
+/* The notice rescan's callback: with --follow, only targets matter (the rest is filtered). */
 static int attach_lost(pid_t pid, void *data)
 {
 	struct tracer *t = data;
