@@ -49,6 +49,15 @@ ST_SHARED struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
+/*
+ * Exec and exit notices have a ring of their own: a flood of events filling `events` must not
+ * take them with it (a lost exec notice is an interpreter never attached). Sized by user space.
+ */
+ST_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} notices SEC(".maps");
+
 ST_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, ST_STAT_MAX);
@@ -115,6 +124,16 @@ static __always_inline void trace_syscalls_here(__u32 tgid)
 
 	if (!mode || *mode == ST_TRACE_EXEC)
 		bpf_map_update_elem(&traced, &tgid, &m, BPF_ANY);
+}
+
+/*
+ * A notice onto its own ring, the reader woken at once (it must attach before the new process
+ * raises its first events); a loss counted under `lost_stat`.
+ */
+static __always_inline void notice_out(void *data, __u64 size, __u32 lost_stat)
+{
+	if (bpf_ringbuf_output(&notices, data, size, BPF_RB_FORCE_WAKEUP))
+		stat_inc(lost_stat);
 }
 
 /* Called by the audit program for every event of a traced thread, filtered or not. */

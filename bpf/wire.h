@@ -98,6 +98,13 @@ struct st_exec {
 	__u8 tail[];
 };
 
+/* Whose exec and exit notices the kernel sends (cfg_watch_exec). */
+enum st_watch {
+	ST_WATCH_NONE = 0,
+	ST_WATCH_ALL = 1,     /* every process on the host (system-wide) */
+	ST_WATCH_TARGETS = 2, /* processes in the `targets` map (--follow) */
+};
+
 /* Process filters applied first thing in the audit program (cfg_proc_filter). */
 enum st_proc_filter {
 	ST_PF_TARGETS = 1 << 0, /* tgid in the `targets` map (-p with --follow, command with --follow) */
@@ -387,8 +394,9 @@ enum st_stat {
 	ST_STAT_SYS_LOST,   /* syscall records lost: ring buffer full */
 	ST_STAT_SYS_NOSLOT, /* syscall entries not tracked: too many in flight */
 	ST_STAT_PROC_FILTERED, /* events of processes the -p/-u/--comm/--cgroup filters leave out */
-	ST_STAT_EXEC_LOST,  /* exec notices lost: ring buffer full */
+	ST_STAT_EXEC_LOST,  /* exec notices lost: notice ring full */
 	ST_STAT_BUSY,	    /* events dropped: the probe was preempted mid-record on that CPU */
+	ST_STAT_EXIT_LOST,  /* exit notices lost: notice ring full */
 	ST_STAT_MAX,
 };
 
