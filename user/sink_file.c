@@ -498,10 +498,12 @@ static int write_lines(struct path_sink *p, const char *buf, size_t len)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
+			int err = w < 0 ? -errno : -ENOSPC;
+
 			if (off && ftruncate(p->fd, (off_t)p->size) == 0)
 				off = 0;
 			p->size += off;
-			return -EIO;
+			return err;
 		}
 		off += (size_t)w;
 	}
@@ -509,12 +511,14 @@ static int write_lines(struct path_sink *p, const char *buf, size_t len)
 	return 0;
 }
 
-static int path_write(struct st_sink *s, const char *buf, size_t len)
+/* A regular file never blocks: s->intr_fd and the deadline have nothing to interrupt. */
+static int path_write(struct st_sink *s, const char *buf, size_t len, size_t *done)
 {
 	struct path_sink *p = (struct path_sink *)s;
 	unsigned long long max = p->o.rotate_size;
 	int err = 0;
 
+	*done = 0;
 	if (too_old(p))
 		rotate(p);
 	while (len && !err) {
@@ -528,7 +532,7 @@ static int path_write(struct st_sink *s, const char *buf, size_t len)
 				chunk = (size_t)(nl - buf) + 1;
 			} else if (p->size) {
 				/* Not one whole line fits: the next file gets it. */
-				if (rotate(p) == 0)
+				if (rotate(p) == 0 && p->size == 0)
 					continue;
 			} else {
 				/* An empty file and a line longer than the limit: it alone. */
@@ -537,6 +541,8 @@ static int path_write(struct st_sink *s, const char *buf, size_t len)
 			}
 		}
 		err = write_lines(p, buf, chunk);
+		if (!err)
+			*done += chunk;
 		buf += chunk;
 		len -= chunk;
 	}

@@ -217,3 +217,29 @@ void st_targets_exec(pid_t pid, void *data)
 	if (st_attach_known(&t->att, pid))
 		st_tamper_watch_pid(&t->tamper, pid);
 }
+
+/* The notice rescan's callback: with --follow, only targets matter (the rest is filtered). */
+static int attach_lost(pid_t pid, void *data)
+{
+	struct tracer *t = data;
+	__u32 key = (__u32)pid, one;
+
+	if (t->opts->follow &&
+	    bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.targets), &key, &one))
+		return 0;
+	return attach_one(pid, data) > 0;
+}
+
+int st_targets_notices_lost(struct tracer *t)
+{
+	struct st_procscan scan = {};
+	int nproc, ret;
+
+	/* A walk of its own: every process, whether or not it changed since the paced rescan. */
+	ret = st_procscan_walk(&scan, false, attach_lost, t, &nproc);
+	st_procscan_free(&scan);
+	if (ret > 0 && t->opts->verbose)
+		st_say("exec notices lost: attached to %d interpreter%s found by a rescan", ret,
+		       ret == 1 ? "" : "s");
+	return ret;
+}

@@ -25,6 +25,7 @@ struct tracer {
 	struct st_procscan scan;
 	struct st_ring *rb;
 	__u64 lost_reported;
+	__u64 notices_lost_reported; /* exec/exit notices */
 	__u64 execs;
 	bool watch_exec; /* attach to new interpreters as processes exec them */
 };
@@ -57,5 +58,11 @@ void st_targets_rescan(struct tracer *t, __u64 now_ns);
 
 /* A process exec'd (struct st_records' on_exec): attach to its interpreter if it is new. */
 void st_targets_exec(pid_t pid, void *tracer);
+
+/*
+ * Exec notices were lost (the notice ring was full): every process is looked at again, and
+ * the interpreters the lost notices would have named attached. How many were attached.
+ */
+int st_targets_notices_lost(struct tracer *t);
 
 #endif
