@@ -327,6 +327,8 @@ int main(int argc, char **argv)
 	}
 
 	st_targets_init(&t);
+	if (t.watch_exec)
+		st_targets_hold(&t);
 	if (st_targets_pids(&t, pys))
 		goto cleanup;
 	if (opts.cmd) {
@@ -371,6 +373,12 @@ int main(int argc, char **argv)
 	ev.events = EPOLLIN;
 	ev.data.fd = sfd;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+	int holdfd = t.hold ? st_exechold_fd(t.hold) : -1;
+
+	if (holdfd >= 0) {
+		ev.data.fd = holdfd;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, holdfd, &ev);
+	}
 	for (int i = 0; i < npidfds; i++) {
 		ev.data.fd = pidfds[i];
 		epoll_ctl(epfd, EPOLL_CTL_ADD, pidfds[i], &ev);
@@ -414,6 +422,8 @@ int main(int argc, char **argv)
 						stopping = 1;
 					}
 				}
+			} else if (fd == holdfd) {
+				st_exechold_handle(t.hold); /* an exec waits for this */
 			} else if (fd != rbfd) {
 				/* A traced process ended: its events are all in the ring by now. */
 				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -489,6 +499,7 @@ cleanup:
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 	}
+	st_exechold_free(t.hold); /* whatever exec still waits goes on */
 	st_attach_detach_all(&t.att);
 	st_ring_free(t.rb);
 	if (t.rec.out)

@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Holding execs until the reader has seen the file. The kernel opens every
+ * file it runs with __FMODE_EXEC (open_exec()): the program, its ELF
+ * interpreter and a script's interpreter alike, so one FAN_OPEN_EXEC_PERM
+ * mark per filesystem sees them all, before the new image runs. A file found
+ * not to be Python gets an ignore mark, so its later execs cost no round trip
+ * (cleared by the kernel when the file is written: it is judged again then).
+ *
+ * The dynamic loader is the exception: `ld.so [OPTIONS] PROGRAM` maps the
+ * program with mmap(), which no exec event announces. So the loader keeps
+ * its events, and when it is the file exec'd (not the ELF interpreter of
+ * another program), the program is found in the exec's argv, read from the
+ * waiting process's memory through /proc/TID/syscall, and judged first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <elf.h>
+#include <sys/epoll.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "exechold.h"
+
+#ifndef FAN_REPORT_TID
+#define FAN_REPORT_TID 0x00000100
+#endif
+
+#define MAX_FS 512
+#define MAX_NS 256
+#define MAX_LOADERS 16
+#define ARGV_MAX 64
+#define ENV_MAX 1024
+
+struct st_exechold {
+	int fan;     /* the fanotify group */
+	int minfo;   /* /proc/self/mountinfo, POLLPRI when the mount table changes */
+	int ep;	     /* both, for the caller's poll */
+	bool by_tid; /* events name the thread that exec'd (FAN_REPORT_TID) */
+	st_exechold_fn fn;
+	void *ctx;
+	dev_t fs[MAX_FS]; /* filesystems marked */
+	unsigned nfs;
+	unsigned long mnt_ids[MAX_FS]; /* mounts marked one by one (FAN_MARK_MOUNT) */
+	unsigned nmnt;
+	unsigned long ns[MAX_NS]; /* mount namespaces whose filesystems are marked */
+	unsigned nns;
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} loaders[MAX_LOADERS]; /* dynamic loaders: never ignored */
+	unsigned nloaders;
+	unsigned long execs;
+};
+
+/* Filesystems nothing is exec'd from; FUSE: its daemon may exec while we read its file. */
+static bool skip_fstype(const char *t)
+{
+	static const char *const skip[] = { "proc",	 "sysfs",    "cgroup",	   "cgroup2",
+					    "devpts",	 "mqueue",   "bpf",	   "tracefs",
+					    "debugfs",	 "securityfs", "pstore",   "configfs",
+					    "fusectl",	 "binfmt_misc", "autofs",  "efivarfs",
+					    "nsfs",	 "rpc_pipefs", "selinuxfs", "hugetlbfs" };
+
+	if (!strcmp(t, "fuse") || !strcmp(t, "fuseblk") || !strncmp(t, "fuse.", 5))
+		return true;
+	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		if (!strcmp(t, skip[i]))
+			return true;
+	return false;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*d++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 4;
+		} else {
+			*d++ = *s++;
+		}
+	}
+	*d = 0;
+}
+
+static int mark_mount(struct st_exechold *h, const char *root, unsigned long id, dev_t dev,
+		      const char *mnt)
+{
+	char path[PATH_MAX + 64];
+
+	for (unsigned i = 0; i < h->nfs; i++)
+		if (h->fs[i] == dev)
+			return 0;
+	snprintf(path, sizeof(path), "%s%s", root, mnt);
+	if (!fanotify_mark(h->fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM,
+			   AT_FDCWD, path)) {
+		if (h->nfs < MAX_FS)
+			h->fs[h->nfs++] = dev;
+		return 0;
+	}
+	/* Some filesystems refuse a filesystem mark: the mount, then (each bind mount apart). */
+	if (!root[0]) {
+		for (unsigned i = 0; i < h->nmnt; i++)
+			if (h->mnt_ids[i] == id)
+				return 0;
+	}
+	if (fanotify_mark(h->fan, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_EXEC_PERM, AT_FDCWD,
+			  path))
+		return -errno;
+	if (!root[0] && h->nmnt < MAX_FS)
+		h->mnt_ids[h->nmnt++] = id;
+	return 0;
+}
+
+/* Marks every filesystem in `mountinfo`, its mount points reached under `root` ("": ours). */
+static int mark_table(struct st_exechold *h, const char *root, const char *mountinfo)
+{
+	char line[4 * PATH_MAX];
+	int marked = 0, ret = 0;
+	FILE *f = fopen(mountinfo, "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long id, parent;
+		unsigned maj, min;
+		char mnt[PATH_MAX], *sep, fstype[64];
+
+		if (sscanf(line, "%lu %lu %u:%u %*s %4095s", &id, &parent, &maj, &min, mnt) != 5)
+			continue;
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || skip_fstype(fstype))
+			continue;
+		unescape(mnt);
+		ret = mark_mount(h, root, id, makedev(maj, min), mnt);
+		if (!ret)
+			marked++;
+	}
+	fclose(f);
+	return marked ? 0 : ret ? ret : -ENOENT;
+}
+
+static unsigned long ns_of(const char *pid)
+{
+	char path[64], link[64];
+	unsigned long ino = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/mnt", pid);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = 0;
+	if (sscanf(link, "mnt:[%lu]", &ino) != 1)
+		return 0;
+	return ino;
+}
+
+void st_exechold_add_ns(struct st_exechold *h, pid_t pid)
+{
+	char p[32], root[64], minfo[64];
+	unsigned long ns;
+
+	if (!h)
+		return;
+	snprintf(p, sizeof(p), "%d", pid);
+	ns = ns_of(p);
+	if (!ns)
+		return;
+	for (unsigned i = 0; i < h->nns; i++)
+		if (h->ns[i] == ns)
+			return;
+	if (h->nns < MAX_NS)
+		h->ns[h->nns++] = ns;
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	snprintf(minfo, sizeof(minfo), "/proc/%d/mountinfo", pid);
+	mark_table(h, root, minfo);
+}
+
+struct st_exechold *st_exechold_open(st_exechold_fn fn, void *ctx, char *err, size_t errlen)
+{
+	struct st_exechold *h = calloc(1, sizeof(*h));
+	struct epoll_event ev = {};
+	int ret;
+
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->fn = fn;
+	h->ctx = ctx;
+	h->minfo = h->ep = -1;
+	h->by_tid = true;
+	h->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID,
+			       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (h->fan < 0 && errno == EINVAL) {
+		h->by_tid = false;
+		h->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+				       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	}
+	if (h->fan < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "fanotify: %s", strerror(errno));
+		goto fail;
+	}
+	/* The root first: a kernel without permission events says so here (EINVAL). */
+	if (fanotify_mark(h->fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM,
+			  AT_FDCWD, "/") &&
+	    fanotify_mark(h->fan, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_EXEC_PERM, AT_FDCWD,
+			  "/")) {
+		ret = -errno;
+		snprintf(err, errlen, "fanotify exec permission events: %s", strerror(errno));
+		goto fail;
+	}
+	h->minfo = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	h->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (h->minfo < 0 || h->ep < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "/proc/self/mountinfo: %s", strerror(errno));
+		goto fail;
+	}
+	ev.events = EPOLLIN;
+	ev.data.fd = h->fan;
+	epoll_ctl(h->ep, EPOLL_CTL_ADD, h->fan, &ev);
+	ev.events = EPOLLPRI;
+	ev.data.fd = h->minfo;
+	epoll_ctl(h->ep, EPOLL_CTL_ADD, h->minfo, &ev);
+	h->ns[h->nns++] = ns_of("self");
+	mark_table(h, "", "/proc/self/mountinfo");
+	return h;
+fail:
+	st_exechold_free(h);
+	errno = -ret;
+	return NULL;
+}
+
+int st_exechold_fd(const struct st_exechold *h)
+{
+	return h->ep;
+}
+
+void st_exechold_counts(const struct st_exechold *h, unsigned long *execs, unsigned *fs)
+{
+	*execs = h ? h->execs : 0;
+	*fs = h ? h->nfs + h->nmnt : 0;
+}
+
+void st_exechold_free(struct st_exechold *h)
+{
+	if (!h)
+		return;
+	if (h->fan >= 0)
+		close(h->fan);
+	if (h->minfo >= 0)
+		close(h->minfo);
+	if (h->ep >= 0)
+		close(h->ep);
+	free(h);
+}
+
+/* ------------------------------------------------------------ the exec's own arguments */
+
+/* What the waiting execve()/execveat() was given, read from the process's memory. */
+struct exec_args {
+	char filename[PATH_MAX];
+	int dirfd;
+	bool have;
+	unsigned argc;
+	char *argv[ARGV_MAX];
+	char strs[ARGV_MAX * 256];
+	char ldlp[4096];
+	bool have_ldlp;
+};
+
+/* A NUL-terminated string at addr in pid, page by page (a fault ends it). Its length or -1. */
+static ssize_t read_str(pid_t pid, unsigned long addr, char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got + 1 < len) {
+		size_t chunk = 4096 - ((addr + got) & 4095);
+		struct iovec l, r;
+		ssize_t n;
+		char *nul;
+
+		if (chunk > len - 1 - got)
+			chunk = len - 1 - got;
+		l.iov_base = buf + got;
+		l.iov_len = chunk;
+		r.iov_base = (void *)(addr + got);
+		r.iov_len = chunk;
+		n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+		if (n <= 0)
+			return -1;
+		nul = memchr(buf + got, 0, (size_t)n);
+		if (nul)
+			return nul - buf;
+		got += (size_t)n;
+	}
+	buf[got] = 0;
+	return -1; /* longer than buf: not used */
+}
+
+static int read_ptrs(pid_t pid, unsigned long addr, unsigned long *out, unsigned max)
+{
+	struct iovec l = { out, max * sizeof(*out) }, r = { (void *)addr, max * sizeof(*out) };
+	ssize_t n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+	unsigned k;
+
+	if (n <= 0)
+		return 0;
+	/* A read that stopped at a page end holds fewer pointers; the array ends at a NULL. */
+	for (k = 0; k < (unsigned)n / sizeof(*out); k++)
+		if (!out[k])
+			return (int)k;
+	return (int)k;
+}
+
+static void read_exec(pid_t pid, struct exec_args *x)
+{
+	char path[64], line[512];
+	unsigned long a[6], argvp, envp, env[ENV_MAX];
+	long nr;
+	ssize_t n;
+	size_t used = 0;
+	int fd, ne;
+
+	x->have = false;
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	line[n] = 0;
+	if (sscanf(line, "%ld %lx %lx %lx %lx %lx %lx", &nr, &a[0], &a[1], &a[2], &a[3], &a[4],
+		   &a[5]) != 7)
+		return;
+	if (nr == 59) { /* execve(filename, argv, envp) */
+		x->dirfd = AT_FDCWD;
+		if (read_str(pid, a[0], x->filename, sizeof(x->filename)) < 0)
+			return;
+		argvp = a[1];
+		envp = a[2];
+	} else if (nr == 322) { /* execveat(dirfd, filename, argv, envp, flags) */
+		x->dirfd = (int)a[0];
+		if (read_str(pid, a[1], x->filename, sizeof(x->filename)) < 0)
+			return;
+		argvp = a[2];
+		envp = a[3];
+	} else {
+		return;
+	}
+	{
+		unsigned long av[ARGV_MAX];
+		int na = read_ptrs(pid, argvp, av, ARGV_MAX);
+
+		x->argc = 0;
+		for (int i = 0; i < na; i++) {
+			ssize_t l = read_str(pid, av[i], x->strs + used, sizeof(x->strs) - used);
+
+			if (l < 0)
+				break;
+			x->argv[x->argc++] = x->strs + used;
+			used += (size_t)l + 1;
+		}
+	}
+	x->have_ldlp = false;
+	ne = read_ptrs(pid, envp, env, ENV_MAX);
+	for (int i = 0; i < ne; i++) {
+		char head[17];
+		struct iovec l = { head, 16 }, r = { (void *)env[i], 16 };
+
+		if (process_vm_readv(pid, &l, 1, &r, 1, 0) != 16 || memcmp(head, "LD_LIBRARY_PATH=", 16))
+			continue;
+		if (read_str(pid, env[i], x->ldlp, sizeof(x->ldlp)) > 0) {
+			memmove(x->ldlp, x->ldlp + 16, strlen(x->ldlp + 16) + 1);
+			x->have_ldlp = true;
+		}
+	}
+	x->have = true;
+}
+
+/* A path as process pid sees it, relative to directory fd `dirfd` (AT_FDCWD: its cwd). */
+static void their_path(pid_t pid, int dirfd, const char *p, char *out, size_t len)
+{
+	if (p[0] == '/')
+		snprintf(out, len, "/proc/%d/root%s", pid, p);
+	else if (dirfd == AT_FDCWD)
+		snprintf(out, len, "/proc/%d/cwd/%s", pid, p);
+	else if (!p[0])
+		snprintf(out, len, "/proc/%d/fd/%d", pid, dirfd);
+	else
+		snprintf(out, len, "/proc/%d/fd/%d/%s", pid, dirfd, p);
+}
+
+/* ------------------------------------------------------------ the dynamic loader */
+
+/*
+ * A dynamic loader: a shared object with an entry point and no interpreter of its own,
+ * named as one (a static-pie program has the first three too).
+ */
+static bool is_loader(int fd, const char *name)
+{
+	const char *base = strrchr(name, '/');
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+
+	base = base ? base + 1 : name;
+	if (strncmp(base, "ld-", 3) && strncmp(base, "ld.so", 5) && strncmp(base, "ld64", 4))
+		return false;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_DYN || !eh.e_entry ||
+	    eh.e_phentsize != sizeof(ph) || eh.e_phnum > 64)
+		return false;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != sizeof(ph))
+			return false;
+		if (ph.p_type == PT_INTERP)
+			return false;
+	}
+	return true;
+}
+
+static bool known_loader(const struct st_exechold *h, const struct stat *st)
+{
+	for (unsigned i = 0; i < h->nloaders; i++)
+		if (h->loaders[i].dev == st->st_dev && h->loaders[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
+/* glibc ld.so's options that take a value (`ld.so --help`). */
+static bool takes_value(const char *opt)
+{
+	static const char *const with[] = { "--library-path", "--inhibit-rpath", "--audit",
+					    "--preload", "--argv0", "--glibc-hwcaps-prepend",
+					    "--glibc-hwcaps-mask" };
+
+	for (size_t i = 0; i < sizeof(with) / sizeof(with[0]); i++)
+		if (!strcmp(opt, with[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The loader itself was exec'd: the program it will map is the first argument after its
+ * options. It is judged (and attached) now, before the loader runs.
+ */
+static void loader_run(struct st_exechold *h, pid_t pid, const struct stat *ld,
+		       struct exec_args *x)
+{
+	char path[PATH_MAX + 64];
+	const char *libpath = NULL, *prog = NULL;
+	struct stat st;
+	unsigned i;
+
+	if (!x->have)
+		return;
+	their_path(pid, x->dirfd, x->filename, path, sizeof(path));
+	/* The interpreter of another program: that program was judged at its own event. */
+	if (stat(path, &st) || st.st_dev != ld->st_dev || st.st_ino != ld->st_ino)
+		return;
+	for (i = 1; i < x->argc; i++) {
+		const char *a = x->argv[i];
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (strncmp(a, "--", 2))
+			break;
+		if (takes_value(a) && i + 1 < x->argc) {
+			if (!strcmp(a, "--library-path"))
+				libpath = x->argv[i + 1];
+			i++;
+		}
+	}
+	if (i >= x->argc)
+		return; /* --list, --help, or nothing to run */
+	prog = x->argv[i];
+	if (strchr(prog, '/')) {
+		their_path(pid, AT_FDCWD, prog, path, sizeof(path));
+	} else {
+		/* Without a slash ld.so looks the program up as a library: --library-path first. */
+		const char *dirs = libpath ? libpath : x->have_ldlp ? x->ldlp : "";
+		bool found = false;
+
+		while (*dirs && !found) {
+			size_t len = strcspn(dirs, ":");
+			char rel[PATH_MAX];
+
+			snprintf(rel, sizeof(rel), "%.*s/%s", (int)len, len ? dirs : ".", prog);
+			their_path(pid, AT_FDCWD, rel, path, sizeof(path));
+			found = !access(path, R_OK);
+			dirs += len + (dirs[len] == ':');
+		}
+		if (!found)
+			their_path(pid, AT_FDCWD, prog, path, sizeof(path));
+	}
+	h->fn(path, prog, pid, libpath ? libpath : x->have_ldlp ? x->ldlp : NULL, h->ctx);
+}
+
+/* ------------------------------------------------------------ events */
+
+static void on_exec(struct st_exechold *h, int fd, pid_t pid)
+{
+	char path[64], name[PATH_MAX];
+	struct exec_args *x;
+	struct stat st;
+	ssize_t n;
+	int ret;
+
+	h->execs++;
+	if (fstat(fd, &st))
+		return;
+	x = malloc(sizeof(*x));
+	if (!x)
+		return;
+	x->have = false;
+	if (known_loader(h, &st)) {
+		read_exec(pid, x);
+		loader_run(h, pid, &st, x);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, name, sizeof(name) - 1);
+	if (n <= 0)
+		n = snprintf(name, sizeof(name), "?");
+	name[n] = 0;
+	read_exec(pid, x);
+	ret = h->fn(path, name, pid, x->have && x->have_ldlp ? x->ldlp : NULL, h->ctx);
+	if (ret != 0)
+		goto out; /* a Python: asked each time (it may be released); an error: again */
+	if (is_loader(fd, name)) {
+		if (h->nloaders < MAX_LOADERS) {
+			h->loaders[h->nloaders].dev = st.st_dev;
+			h->loaders[h->nloaders].ino = st.st_ino;
+			h->nloaders++;
+		}
+		loader_run(h, pid, &st, x);
+		goto out;
+	}
+	/* Not Python: its next execs go by without a round trip, until it is written to. */
+	fanotify_mark(h->fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, fd, NULL);
+out:
+	free(x);
+}
+
+void st_exechold_handle(struct st_exechold *h)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	struct epoll_event evs[2];
+	ssize_t len;
+	int nev;
+
+	if (!h)
+		return;
+	/* Level-triggered: polling the mount table again clears its readiness. */
+	nev = epoll_wait(h->ep, evs, 2, 0);
+	for (int i = 0; i < nev; i++)
+		if (evs[i].data.fd == h->minfo && (evs[i].events & EPOLLPRI))
+			mark_table(h, "", "/proc/self/mountinfo");
+	while ((len = read(h->fan, buf, sizeof(buf))) > 0) {
+		struct fanotify_event_metadata *md = (struct fanotify_event_metadata *)buf;
+
+		for (; FAN_EVENT_OK(md, len); md = FAN_EVENT_NEXT(md, len)) {
+			struct fanotify_response resp = { .fd = md->fd, .response = FAN_ALLOW };
+
+			if (md->fd < 0)
+				continue; /* a queue overflow: nothing waits for an answer */
+			if (md->vers == FANOTIFY_METADATA_VERSION && (md->mask & FAN_OPEN_EXEC_PERM))
+				on_exec(h, md->fd, md->pid);
+			/* Always allowed, whatever was found: seatrace never denies an exec. */
+			if (write(h->fan, &resp, sizeof(resp)) != sizeof(resp) && errno != ENOENT)
+				fprintf(stderr, "seatrace: cannot answer an exec: %s\n",
+					strerror(errno));
+			close(md->fd);
+		}
+	}
+}
