@@ -14,6 +14,12 @@
  * waiting process's memory through /proc/TID/syscall, and judged first.
  */
 #include <errno.h>
+#include <linux/types.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#include <sys/eventfd.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -38,6 +44,8 @@
 #define MAX_LOADERS 16
 #define ARGV_MAX 64
 #define ENV_MAX 1024
+#define QUEUE_MAX 256
+#define HOLD_MAX_MS 1000
 
 struct st_exechold {
 	int fan;     /* the fanotify group */
@@ -57,7 +65,25 @@ struct st_exechold {
 		ino_t ino;
 	} loaders[MAX_LOADERS]; /* dynamic loaders: never ignored */
 	unsigned nloaders;
-	unsigned long execs;
+	unsigned long execs, late;
+	/*
+	 * A watchdog thread reads the events and answers any the reader has not answered
+	 * within HOLD_MAX_MS (the reader busy elsewhere: waiting for a command's first stop,
+	 * or writing to a full pipe whose consumer waits for an exec): an exec may be held,
+	 * never hung on seatrace.
+	 */
+	pthread_t thread;
+	bool thread_on;
+	int wake; /* eventfd: events queued for the reader */
+	int quit; /* eventfd: the thread ends */
+	pthread_mutex_t lock;
+	struct held {
+		int fd;
+		pid_t pid;
+		__u64 since_ms;
+		bool answered;
+	} q[QUEUE_MAX];
+	unsigned nq;
 };
 
 /* Filesystems nothing is exec'd from; FUSE: its daemon may exec while we read its file. */
@@ -188,6 +214,8 @@ void st_exechold_add_ns(struct st_exechold *h, pid_t pid)
 	mark_table(h, root, minfo);
 }
 
+static void *watchdog(void *arg);
+
 struct st_exechold *st_exechold_open(st_exechold_fn fn, void *ctx, char *err, size_t errlen)
 {
 	struct st_exechold *h = calloc(1, sizeof(*h));
@@ -200,7 +228,8 @@ struct st_exechold *st_exechold_open(st_exechold_fn fn, void *ctx, char *err, si
 	}
 	h->fn = fn;
 	h->ctx = ctx;
-	h->minfo = h->ep = -1;
+	h->minfo = h->ep = h->wake = h->quit = -1;
+	pthread_mutex_init(&h->lock, NULL);
 	h->by_tid = true;
 	h->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID,
 			       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
@@ -230,14 +259,31 @@ struct st_exechold *st_exechold_open(st_exechold_fn fn, void *ctx, char *err, si
 		snprintf(err, errlen, "/proc/self/mountinfo: %s", strerror(errno));
 		goto fail;
 	}
+	h->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	h->quit = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (h->wake < 0 || h->quit < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
 	ev.events = EPOLLIN;
-	ev.data.fd = h->fan;
-	epoll_ctl(h->ep, EPOLL_CTL_ADD, h->fan, &ev);
+	ev.data.fd = h->wake;
+	epoll_ctl(h->ep, EPOLL_CTL_ADD, h->wake, &ev);
 	ev.events = EPOLLPRI;
 	ev.data.fd = h->minfo;
 	epoll_ctl(h->ep, EPOLL_CTL_ADD, h->minfo, &ev);
 	h->ns[h->nns++] = ns_of("self");
+	ret = -pthread_create(&h->thread, NULL, watchdog, h);
+	if (ret) {
+		snprintf(err, errlen, "cannot start a thread: %s", strerror(-ret));
+		goto fail;
+	}
+	h->thread_on = true;
 	mark_table(h, "", "/proc/self/mountinfo");
+	/* Stopped from a terminal, seatrace would hold every exec on the host: not that way. */
+	signal(SIGTSTP, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
 	return h;
 fail:
 	st_exechold_free(h);
@@ -258,10 +304,26 @@ void st_exechold_counts(const struct st_exechold *h, unsigned long *execs, unsig
 
 void st_exechold_free(struct st_exechold *h)
 {
+	__u64 one = 1;
+
 	if (!h)
 		return;
+	if (h->thread_on) {
+		if (write(h->quit, &one, sizeof(one)) == sizeof(one))
+			pthread_join(h->thread, NULL);
+		else
+			pthread_detach(h->thread);
+	}
+	/* Closing the group lets every exec still held go on (the kernel allows them). */
+	for (unsigned i = 0; i < h->nq; i++)
+		close(h->q[i].fd);
 	if (h->fan >= 0)
 		close(h->fan);
+	if (h->wake >= 0)
+		close(h->wake);
+	if (h->quit >= 0)
+		close(h->quit);
+	pthread_mutex_destroy(&h->lock);
 	if (h->minfo >= 0)
 		close(h->minfo);
 	if (h->ep >= 0)
@@ -461,7 +523,7 @@ static bool takes_value(const char *opt)
  * options. It is judged (and attached) now, before the loader runs.
  */
 static void loader_run(struct st_exechold *h, pid_t pid, const struct stat *ld,
-		       struct exec_args *x)
+		       struct exec_args *x, bool late)
 {
 	char path[PATH_MAX + 64];
 	const char *libpath = NULL, *prog = NULL;
@@ -511,12 +573,12 @@ static void loader_run(struct st_exechold *h, pid_t pid, const struct stat *ld,
 		if (!found)
 			their_path(pid, AT_FDCWD, prog, path, sizeof(path));
 	}
-	h->fn(path, prog, pid, libpath ? libpath : x->have_ldlp ? x->ldlp : NULL, h->ctx);
+	h->fn(path, prog, pid, libpath ? libpath : x->have_ldlp ? x->ldlp : NULL, late, h->ctx);
 }
 
 /* ------------------------------------------------------------ events */
 
-static void on_exec(struct st_exechold *h, int fd, pid_t pid)
+static void on_exec(struct st_exechold *h, int fd, pid_t pid, bool late)
 {
 	char path[64], name[PATH_MAX];
 	struct exec_args *x;
@@ -533,7 +595,7 @@ static void on_exec(struct st_exechold *h, int fd, pid_t pid)
 	x->have = false;
 	if (known_loader(h, &st)) {
 		read_exec(pid, x);
-		loader_run(h, pid, &st, x);
+		loader_run(h, pid, &st, x, late);
 		goto out;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
@@ -542,7 +604,7 @@ static void on_exec(struct st_exechold *h, int fd, pid_t pid)
 		n = snprintf(name, sizeof(name), "?");
 	name[n] = 0;
 	read_exec(pid, x);
-	ret = h->fn(path, name, pid, x->have && x->have_ldlp ? x->ldlp : NULL, h->ctx);
+	ret = h->fn(path, name, pid, x->have && x->have_ldlp ? x->ldlp : NULL, late, h->ctx);
 	if (ret != 0)
 		goto out; /* a Python: asked each time (it may be released); an error: again */
 	if (is_loader(fd, name)) {
@@ -551,7 +613,7 @@ static void on_exec(struct st_exechold *h, int fd, pid_t pid)
 			h->loaders[h->nloaders].ino = st.st_ino;
 			h->nloaders++;
 		}
-		loader_run(h, pid, &st, x);
+		loader_run(h, pid, &st, x, late);
 		goto out;
 	}
 	/* Not Python: its next execs go by without a round trip, until it is written to. */
@@ -560,11 +622,81 @@ out:
 	free(x);
 }
 
-void st_exechold_handle(struct st_exechold *h)
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
+}
+
+static void allow(struct st_exechold *h, int fd)
+{
+	struct fanotify_response resp = { .fd = fd, .response = FAN_ALLOW };
+
+	if (write(h->fan, &resp, sizeof(resp)) != sizeof(resp) && errno != ENOENT)
+		fprintf(stderr, "seatrace: cannot answer an exec: %s\n", strerror(errno));
+}
+
+/* Reads events into the queue for the reader; answers those it left waiting too long. */
+static void *watchdog(void *arg)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	struct st_exechold *h = arg;
+	struct pollfd pf[2] = { { .fd = h->fan, .events = POLLIN },
+				{ .fd = h->quit, .events = POLLIN } };
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the reader's */
+	for (;;) {
+		bool queued = false;
+		ssize_t len;
+		__u64 now;
+
+		if (poll(pf, 2, HOLD_MAX_MS / 4) < 0 && errno != EINTR)
+			break;
+		if (pf[1].revents)
+			break;
+		now = now_ms();
+		pthread_mutex_lock(&h->lock);
+		while (h->nq < QUEUE_MAX && (len = read(h->fan, buf, sizeof(buf))) > 0) {
+			struct fanotify_event_metadata *md = (void *)buf;
+
+			for (; FAN_EVENT_OK(md, len); md = FAN_EVENT_NEXT(md, len)) {
+				if (md->fd < 0)
+					continue; /* a queue overflow: nothing waits for an answer */
+				if (md->vers != FANOTIFY_METADATA_VERSION ||
+				    !(md->mask & FAN_OPEN_EXEC_PERM) || h->nq >= QUEUE_MAX) {
+					allow(h, md->fd);
+					close(md->fd);
+					continue;
+				}
+				h->q[h->nq++] = (struct held){ md->fd, md->pid, now, false };
+				queued = true;
+			}
+		}
+		for (unsigned i = 0; i < h->nq; i++)
+			if (!h->q[i].answered && now - h->q[i].since_ms >= HOLD_MAX_MS) {
+				allow(h, h->q[i].fd);
+				h->q[i].answered = true;
+				h->late++;
+			}
+		pthread_mutex_unlock(&h->lock);
+		if (queued) {
+			__u64 one = 1;
+
+			if (write(h->wake, &one, sizeof(one)) < 0 && errno != EAGAIN)
+				break;
+		}
+	}
+	return NULL;
+}
+
+void st_exechold_handle(struct st_exechold *h)
+{
 	struct epoll_event evs[2];
-	ssize_t len;
+	__u64 n;
 	int nev;
 
 	if (!h)
@@ -574,21 +706,27 @@ void st_exechold_handle(struct st_exechold *h)
 	for (int i = 0; i < nev; i++)
 		if (evs[i].data.fd == h->minfo && (evs[i].events & EPOLLPRI))
 			mark_table(h, "", "/proc/self/mountinfo");
-	while ((len = read(h->fan, buf, sizeof(buf))) > 0) {
-		struct fanotify_event_metadata *md = (struct fanotify_event_metadata *)buf;
+	if (read(h->wake, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	/* The reader takes from the head; the thread only appends and answers. */
+	for (;;) {
+		struct held e;
 
-		for (; FAN_EVENT_OK(md, len); md = FAN_EVENT_NEXT(md, len)) {
-			struct fanotify_response resp = { .fd = md->fd, .response = FAN_ALLOW };
-
-			if (md->fd < 0)
-				continue; /* a queue overflow: nothing waits for an answer */
-			if (md->vers == FANOTIFY_METADATA_VERSION && (md->mask & FAN_OPEN_EXEC_PERM))
-				on_exec(h, md->fd, md->pid);
-			/* Always allowed, whatever was found: seatrace never denies an exec. */
-			if (write(h->fan, &resp, sizeof(resp)) != sizeof(resp) && errno != ENOENT)
-				fprintf(stderr, "seatrace: cannot answer an exec: %s\n",
-					strerror(errno));
-			close(md->fd);
+		pthread_mutex_lock(&h->lock);
+		if (!h->nq) {
+			pthread_mutex_unlock(&h->lock);
+			break;
 		}
+		e = h->q[0];
+		pthread_mutex_unlock(&h->lock);
+		on_exec(h, e.fd, e.pid, e.answered);
+		pthread_mutex_lock(&h->lock);
+		/* Always allowed, whatever was found: seatrace never denies an exec. */
+		if (!h->q[0].answered)
+			allow(h, e.fd);
+		close(e.fd);
+		memmove(&h->q[0], &h->q[1], (h->nq - 1) * sizeof(h->q[0]));
+		h->nq--;
+		pthread_mutex_unlock(&h->lock);
 	}
 }

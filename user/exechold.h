@@ -8,6 +8,7 @@
 #ifndef SEATRACE_EXECHOLD_H
 #define SEATRACE_EXECHOLD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -15,12 +16,13 @@ struct st_exechold;
 
 /*
  * A file about to run in process `pid`: `path` opens it (/proc/self/fd/N), `file` names it;
- * `ldlp` is the LD_LIBRARY_PATH the exec passes (NULL: none or unknown). Returns 1 when it
+ * `ldlp` is the LD_LIBRARY_PATH the exec passes (NULL: none or unknown); `late`: the exec was
+ * let go before the reader got to it (it was busy for a second). Returns 1 when it
  * is a Python (attached, or attached before), 0 when it is not (it is not asked about again
  * until it changes), or a negative errno (asked again next time).
  */
 typedef int (*st_exechold_fn)(const char *path, const char *file, pid_t pid, const char *ldlp,
-			      void *ctx);
+			      bool late, void *ctx);
 
 /*
  * Opens the group and marks every filesystem this process sees. NULL and errno when the
@@ -32,7 +34,11 @@ struct st_exechold *st_exechold_open(st_exechold_fn fn, void *ctx, char *err, si
 /* One descriptor to poll for reading: exec events and mount table changes. */
 int st_exechold_fd(const struct st_exechold *h);
 
-/* Answers every pending exec (always allowing it) and follows mount changes. */
+/*
+ * Answers every pending exec (always allowing it) and follows mount changes. A thread
+ * answers an exec the reader has left waiting a second; SIGTSTP, SIGTTIN and SIGTTOU are
+ * ignored while the group is open (a stopped reader would hold every exec on the host).
+ */
 void st_exechold_handle(struct st_exechold *h);
 
 /* Marks the filesystems of pid's mount namespace too, if it is one not seen yet. */

@@ -327,8 +327,6 @@ int main(int argc, char **argv)
 	}
 
 	st_targets_init(&t);
-	if (t.watch_exec)
-		st_targets_hold(&t);
 	if (st_targets_pids(&t, pys))
 		goto cleanup;
 	if (opts.cmd) {
@@ -343,6 +341,9 @@ int main(int argc, char **argv)
 		pidfds[0] = (int)syscall(SYS_pidfd_open, child, 0);
 		npidfds = pidfds[0] >= 0;
 	}
+	/* After a command is let go: until then the reader waits for it, not for execs. */
+	if (t.watch_exec)
+		st_targets_hold(&t);
 	if (system_wide) {
 		int nproc, files = st_targets_all(&t, &nproc);
 

@@ -216,7 +216,8 @@ static void on_file(const struct st_plan *plan, void *data)
  * A file about to run in pid, the exec waiting (user/exechold.h): attached now if it is an
  * interpreter, or if it links one (DT_NEEDED). 1 for a Python, 0 for a file that is not.
  */
-static int on_hold(const char *path, const char *file, pid_t pid, const char *ldlp, void *data)
+static int on_hold(const char *path, const char *file, pid_t pid, const char *ldlp, bool late,
+		   void *data)
 {
 	struct tracer *t = data;
 	char msg[PATH_MAX + 256];
@@ -233,11 +234,15 @@ static int on_hold(const char *path, const char *file, pid_t pid, const char *ld
 			if (ret > 0 && t->opts->verbose)
 				st_say("attached to %s, linked by %s, before PID %d runs it",
 				       t->last_file, file, pid);
+			if (ret > 0 && late)
+				report_late(t, pid, "held too long");
 			return 0;
 		}
 	}
 	if (ret > 0 && t->opts->verbose)
 		st_say("attached to %s before PID %d runs it", t->last_file, pid);
+	if (ret > 0 && late)
+		report_late(t, pid, "held too long"); /* the reader was busy: it ran a while */
 	if (ret == -EALREADY)
 		return 1;
 	if (ret < 0 && ret != -ENOENT)
