@@ -77,6 +77,7 @@ struct st_exechold {
 	int wake; /* eventfd: events queued for the reader */
 	int quit; /* eventfd: the thread ends */
 	pthread_mutex_t lock;
+	__u64 progress_ms; /* when the reader last took an exec or looked for one */
 	struct held {
 		int fd;
 		pid_t pid;
@@ -337,7 +338,8 @@ void st_exechold_free(struct st_exechold *h)
 struct exec_args {
 	char filename[PATH_MAX];
 	int dirfd;
-	bool have;
+	bool have; /* filename, dirfd and the pointers were read */
+	unsigned long filep, argvp, envp;
 	unsigned argc;
 	char *argv[ARGV_MAX];
 	char strs[ARGV_MAX * 256];
@@ -389,14 +391,14 @@ static int read_ptrs(pid_t pid, unsigned long addr, unsigned long *out, unsigned
 	return (int)k;
 }
 
+/* The waiting execve()/execveat()'s filename, and where its argv and envp are. */
 static void read_exec(pid_t pid, struct exec_args *x)
 {
 	char path[64], line[512];
-	unsigned long a[6], argvp, envp, env[ENV_MAX];
+	unsigned long a[6];
 	long nr;
 	ssize_t n;
-	size_t used = 0;
-	int fd, ne;
+	int fd;
 
 	x->have = false;
 	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
@@ -413,47 +415,65 @@ static void read_exec(pid_t pid, struct exec_args *x)
 		return;
 	if (nr == 59) { /* execve(filename, argv, envp) */
 		x->dirfd = AT_FDCWD;
-		if (read_str(pid, a[0], x->filename, sizeof(x->filename)) < 0)
-			return;
-		argvp = a[1];
-		envp = a[2];
+		x->filep = a[0];
+		x->argvp = a[1];
+		x->envp = a[2];
 	} else if (nr == 322) { /* execveat(dirfd, filename, argv, envp, flags) */
 		x->dirfd = (int)a[0];
-		if (read_str(pid, a[1], x->filename, sizeof(x->filename)) < 0)
-			return;
-		argvp = a[2];
-		envp = a[3];
+		x->filep = a[1];
+		x->argvp = a[2];
+		x->envp = a[3];
 	} else {
 		return;
 	}
-	{
-		unsigned long av[ARGV_MAX];
-		int na = read_ptrs(pid, argvp, av, ARGV_MAX);
+	if (read_str(pid, x->filep, x->filename, sizeof(x->filename)) < 0)
+		return;
+	x->have = true;
+}
 
-		x->argc = 0;
-		for (int i = 0; i < na; i++) {
-			ssize_t l = read_str(pid, av[i], x->strs + used, sizeof(x->strs) - used);
+/* The exec's arguments, as many as fit. */
+static void read_argv(pid_t pid, struct exec_args *x)
+{
+	unsigned long av[ARGV_MAX];
+	int na = read_ptrs(pid, x->argvp, av, ARGV_MAX);
+	size_t used = 0;
 
-			if (l < 0)
-				break;
-			x->argv[x->argc++] = x->strs + used;
-			used += (size_t)l + 1;
-		}
+	x->argc = 0;
+	for (int i = 0; i < na; i++) {
+		ssize_t l = read_str(pid, av[i], x->strs + used, sizeof(x->strs) - used);
+
+		if (l < 0)
+			break;
+		x->argv[x->argc++] = x->strs + used;
+		used += (size_t)l + 1;
 	}
-	x->have_ldlp = false;
-	ne = read_ptrs(pid, envp, env, ENV_MAX);
-	for (int i = 0; i < ne; i++) {
-		char head[17];
-		struct iovec l = { head, 16 }, r = { (void *)env[i], 16 };
+}
 
-		if (process_vm_readv(pid, &l, 1, &r, 1, 0) != 16 || memcmp(head, "LD_LIBRARY_PATH=", 16))
+/* LD_LIBRARY_PATH from the exec's environment: every entry's head in one read. */
+static void read_ldlp(pid_t pid, struct exec_args *x)
+{
+	static unsigned long env[ENV_MAX];
+	static struct iovec l[ENV_MAX], r[ENV_MAX];
+	static char heads[ENV_MAX][16];
+	int ne = read_ptrs(pid, x->envp, env, ENV_MAX);
+	ssize_t n;
+
+	x->have_ldlp = false;
+	for (int i = 0; i < ne; i++) {
+		l[i] = (struct iovec){ heads[i], 16 };
+		r[i] = (struct iovec){ (void *)env[i], 16 };
+	}
+	/* A head cut by a fault ends the read there: what was read is used. */
+	n = ne ? process_vm_readv(pid, l, (unsigned long)ne, r, (unsigned long)ne, 0) : 0;
+	for (int i = 0; i < ne && (i + 1) * 16 <= n; i++) {
+		if (memcmp(heads[i], "LD_LIBRARY_PATH=", 16))
 			continue;
 		if (read_str(pid, env[i], x->ldlp, sizeof(x->ldlp)) > 0) {
 			memmove(x->ldlp, x->ldlp + 16, strlen(x->ldlp + 16) + 1);
 			x->have_ldlp = true;
 		}
+		break;
 	}
-	x->have = true;
 }
 
 /* A path as process pid sees it, relative to directory fd `dirfd` (AT_FDCWD: its cwd). */
@@ -536,6 +556,8 @@ static void loader_run(struct st_exechold *h, pid_t pid, const struct stat *ld,
 	/* The interpreter of another program: that program was judged at its own event. */
 	if (stat(path, &st) || st.st_dev != ld->st_dev || st.st_ino != ld->st_ino)
 		return;
+	read_argv(pid, x);
+	read_ldlp(pid, x);
 	for (i = 1; i < x->argc; i++) {
 		const char *a = x->argv[i];
 
@@ -592,7 +614,8 @@ static void on_exec(struct st_exechold *h, int fd, pid_t pid, bool late)
 	x = malloc(sizeof(*x));
 	if (!x)
 		return;
-	x->have = false;
+	x->have = x->have_ldlp = false;
+	x->argc = 0;
 	if (known_loader(h, &st)) {
 		read_exec(pid, x);
 		loader_run(h, pid, &st, x, late);
@@ -604,6 +627,8 @@ static void on_exec(struct st_exechold *h, int fd, pid_t pid, bool late)
 		n = snprintf(name, sizeof(name), "?");
 	name[n] = 0;
 	read_exec(pid, x);
+	if (x->have)
+		read_ldlp(pid, x);
 	ret = h->fn(path, name, pid, x->have && x->have_ldlp ? x->ldlp : NULL, late, h->ctx);
 	if (ret != 0)
 		goto out; /* a Python: asked each time (it may be released); an error: again */
@@ -660,7 +685,8 @@ static void *watchdog(void *arg)
 			break;
 		now = now_ms();
 		pthread_mutex_lock(&h->lock);
-		while (h->nq < QUEUE_MAX && (len = read(h->fan, buf, sizeof(buf))) > 0) {
+		/* Full: read on all the same, and let those go unjudged (exec notices find them). */
+		while ((len = read(h->fan, buf, sizeof(buf))) > 0) {
 			struct fanotify_event_metadata *md = (void *)buf;
 
 			for (; FAN_EVENT_OK(md, len); md = FAN_EVENT_NEXT(md, len)) {
@@ -676,7 +702,8 @@ static void *watchdog(void *arg)
 				queued = true;
 			}
 		}
-		for (unsigned i = 0; i < h->nq; i++)
+		/* A reader working through a long queue is busy, not stuck: it is left alone. */
+		for (unsigned i = 0; i < h->nq && now - h->progress_ms >= HOLD_MAX_MS; i++)
 			if (!h->q[i].answered && now - h->q[i].since_ms >= HOLD_MAX_MS) {
 				allow(h, h->q[i].fd);
 				h->q[i].answered = true;
@@ -708,6 +735,9 @@ void st_exechold_handle(struct st_exechold *h)
 			mark_table(h, "", "/proc/self/mountinfo");
 	if (read(h->wake, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
+	pthread_mutex_lock(&h->lock);
+	h->progress_ms = now_ms();
+	pthread_mutex_unlock(&h->lock);
 	/* The reader takes from the head; the thread only appends and answers. */
 	for (;;) {
 		struct held e;
@@ -727,6 +757,7 @@ void st_exechold_handle(struct st_exechold *h)
 		close(e.fd);
 		memmove(&h->q[0], &h->q[1], (h->nq - 1) * sizeof(h->q[0]));
 		h->nq--;
+		h->progress_ms = now_ms();
 		pthread_mutex_unlock(&h->lock);
 	}
 }

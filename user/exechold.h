@@ -36,8 +36,9 @@ int st_exechold_fd(const struct st_exechold *h);
 
 /*
  * Answers every pending exec (always allowing it) and follows mount changes. A thread
- * answers an exec the reader has left waiting a second; SIGTSTP, SIGTTIN and SIGTTOU are
- * ignored while the group is open (a stopped reader would hold every exec on the host).
+ * answers the execs waiting when the reader has taken none for a second; SIGTSTP, SIGTTIN
+ * and SIGTTOU are ignored while the group is open (a stopped reader would hold every exec
+ * on the host).
  */
 void st_exechold_handle(struct st_exechold *h);
 
