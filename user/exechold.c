@@ -47,6 +47,8 @@
 #define QUEUE_MAX 256
 #define HOLD_MAX_MS 1000
 
+struct exec_args;
+
 struct st_exechold {
 	int fan;     /* the fanotify group */
 	int minfo;   /* /proc/self/mountinfo, POLLPRI when the mount table changes */
@@ -77,6 +79,7 @@ struct st_exechold {
 	int wake; /* eventfd: events queued for the reader */
 	int quit; /* eventfd: the thread ends */
 	pthread_mutex_t lock;
+	struct exec_args *tx; /* the thread's */
 	__u64 progress_ms; /* when the reader last took an exec or looked for one */
 	struct held {
 		int fd;
@@ -216,6 +219,7 @@ void st_exechold_add_ns(struct st_exechold *h, pid_t pid)
 }
 
 static void *watchdog(void *arg);
+static struct exec_args *exec_args_new(void);
 
 struct st_exechold *st_exechold_open(st_exechold_fn fn, void *ctx, char *err, size_t errlen)
 {
@@ -274,6 +278,12 @@ struct st_exechold *st_exechold_open(st_exechold_fn fn, void *ctx, char *err, si
 	ev.data.fd = h->minfo;
 	epoll_ctl(h->ep, EPOLL_CTL_ADD, h->minfo, &ev);
 	h->ns[h->nns++] = ns_of("self");
+	h->tx = exec_args_new();
+	if (!h->tx) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	ret = -pthread_create(&h->thread, NULL, watchdog, h);
 	if (ret) {
 		snprintf(err, errlen, "cannot start a thread: %s", strerror(-ret));
@@ -325,6 +335,7 @@ void st_exechold_free(struct st_exechold *h)
 	if (h->quit >= 0)
 		close(h->quit);
 	pthread_mutex_destroy(&h->lock);
+	free(h->tx);
 	if (h->minfo >= 0)
 		close(h->minfo);
 	if (h->ep >= 0)
@@ -346,6 +357,11 @@ struct exec_args {
 	char ldlp[4096];
 	bool have_ldlp;
 };
+
+static struct exec_args *exec_args_new(void)
+{
+	return malloc(sizeof(struct exec_args));
+}
 
 /* A NUL-terminated string at addr in pid, page by page (a fault ends it). Its length or -1. */
 static ssize_t read_str(pid_t pid, unsigned long addr, char *buf, size_t len)
@@ -633,11 +649,13 @@ static void on_exec(struct st_exechold *h, int fd, pid_t pid, bool late)
 	if (ret != 0)
 		goto out; /* a Python: asked each time (it may be released); an error: again */
 	if (is_loader(fd, name)) {
+		pthread_mutex_lock(&h->lock); /* the thread reads them */
 		if (h->nloaders < MAX_LOADERS) {
 			h->loaders[h->nloaders].dev = st.st_dev;
 			h->loaders[h->nloaders].ino = st.st_ino;
 			h->nloaders++;
 		}
+		pthread_mutex_unlock(&h->lock);
 		loader_run(h, pid, &st, x, late);
 		goto out;
 	}
@@ -661,6 +679,25 @@ static void allow(struct st_exechold *h, int fd)
 
 	if (write(h->fan, &resp, sizeof(resp)) != sizeof(resp) && errno != ENOENT)
 		fprintf(stderr, "seatrace: cannot answer an exec: %s\n", strerror(errno));
+}
+
+/*
+ * The loader opened as the ELF interpreter of a program (judged at its own event), not
+ * exec'd itself: every dynamic exec raises this one, so the thread answers it at once,
+ * without a round trip through the reader. Called with the lock held.
+ */
+static bool loader_as_interp(struct st_exechold *h, int fd, pid_t pid)
+{
+	char path[PATH_MAX + 64];
+	struct stat ld, st;
+
+	if (fstat(fd, &ld) || !known_loader(h, &ld))
+		return false;
+	read_exec(pid, h->tx);
+	if (!h->tx->have)
+		return false;
+	their_path(pid, h->tx->dirfd, h->tx->filename, path, sizeof(path));
+	return !stat(path, &st) && (st.st_dev != ld.st_dev || st.st_ino != ld.st_ino);
 }
 
 /* Reads events into the queue for the reader; answers those it left waiting too long. */
@@ -694,6 +731,11 @@ static void *watchdog(void *arg)
 					continue; /* a queue overflow: nothing waits for an answer */
 				if (md->vers != FANOTIFY_METADATA_VERSION ||
 				    !(md->mask & FAN_OPEN_EXEC_PERM) || h->nq >= QUEUE_MAX) {
+					allow(h, md->fd);
+					close(md->fd);
+					continue;
+				}
+				if (loader_as_interp(h, md->fd, md->pid)) {
 					allow(h, md->fd);
 					close(md->fd);
 					continue;
