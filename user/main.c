@@ -469,6 +469,9 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	/* No exec waits on a reader that is leaving. */
+	st_exechold_free(t.hold);
+	t.hold = NULL;
 	st_attach_detach_all(&t.att);
 	/* Nothing new arrives once detached: drain all of it. */
 	t.rec.budget = INT_MAX;
