@@ -301,7 +301,7 @@ int proc_fork(struct bpf_raw_tracepoint_args *ctx)
 		/* The child inherits the forking thread's open calls (user/pair.h). */
 		f.ts_ns = bpf_ktime_get_ns();
 		if (ring_out(&f, sizeof(f)))
-			stat_inc(ST_STAT_EXEC_LOST);
+			stat_inc(ST_STAT_FORK_LOST);
 	}
 	if (!cfg_syscalls)
 		return 0;

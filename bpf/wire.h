@@ -397,6 +397,7 @@ enum st_stat {
 	ST_STAT_EXEC_LOST,  /* exec notices lost: notice ring full */
 	ST_STAT_BUSY,	    /* events dropped: the probe was preempted mid-record on that CPU */
 	ST_STAT_EXIT_LOST,  /* exit notices lost: notice ring full */
+	ST_STAT_FORK_LOST,  /* fork notices (-f) lost: events ring full; the child's spans lose their pre */
 	ST_STAT_MAX,
 };
 

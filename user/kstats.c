@@ -50,7 +50,8 @@ __u64 st_kstat_lost(struct seatrace_bpf *skel)
 
 __u64 st_kstat_notices_lost(struct seatrace_bpf *skel)
 {
-	return st_kstat(skel, ST_STAT_EXEC_LOST) + st_kstat(skel, ST_STAT_EXIT_LOST);
+	return st_kstat(skel, ST_STAT_EXEC_LOST) + st_kstat(skel, ST_STAT_EXIT_LOST) +
+	       st_kstat(skel, ST_STAT_FORK_LOST);
 }
 
 void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 invalid,
@@ -67,6 +68,7 @@ void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 in
 		[ST_STAT_EXEC_LOST] = "exec notices lost",
 		[ST_STAT_BUSY] = "events lost (probe preempted)",
 		[ST_STAT_EXIT_LOST] = "exit notices lost",
+		[ST_STAT_FORK_LOST] = "fork notices lost",
 	};
 	struct rusage ru;
 

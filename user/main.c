@@ -442,6 +442,9 @@ int main(int argc, char **argv)
 		pidfds[0] = (int)syscall(SYS_pidfd_open, child, 0);
 		npidfds = pidfds[0] >= 0;
 	}
+	/* After a command is let go: until then the reader waits for it, not for execs. */
+	if (t.watch_exec)
+		st_targets_hold(&t);
 	if (system_wide) {
 		files = st_targets_all(&t, &nproc);
 		if (files < 0) {
@@ -474,6 +477,12 @@ int main(int argc, char **argv)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	ev.data.fd = sfd;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+	int holdfd = t.hold ? st_exechold_fd(t.hold) : -1;
+
+	if (holdfd >= 0) {
+		ev.data.fd = holdfd;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, holdfd, &ev);
+	}
 	for (int i = 0; i < npidfds; i++) {
 		ev.data.fd = pidfds[i];
 		epoll_ctl(epfd, EPOLL_CTL_ADD, pidfds[i], &ev);
@@ -507,6 +516,8 @@ int main(int argc, char **argv)
 			if (fd == sfd) {
 				if (take_signals(sfd, child, &sig_seen, &t, sink))
 					stopping = 1;
+			} else if (fd == holdfd) {
+				st_exechold_handle(t.hold); /* an exec waits for this */
 			} else if (fd != rbfd && fd != bpf_map__fd(t.skel->maps.notices)) {
 				/* A traced process ended: its events are all in the ring by now. */
 				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -558,6 +569,9 @@ int main(int argc, char **argv)
 		}
 	}
 	st_notify_stopping("stopping: writing what the kernel has buffered");
+	/* No exec waits on a reader that is leaving. */
+	st_exechold_free(t.hold);
+	t.hold = NULL;
 	st_attach_detach_all(&t.att);
 	/*
 	 * Nothing new arrives once detached: drain all of it. A drain ends early when the
@@ -613,6 +627,7 @@ cleanup:
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 	}
+	st_exechold_free(t.hold); /* whatever exec still waits goes on */
 	st_attach_detach_all(&t.att);
 	st_ring_free(t.rb);
 	if (t.rec.out)

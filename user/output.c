@@ -814,6 +814,32 @@ int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint
 	return st_sink_line_end(o->sink, start, 0, true);
 }
 
+int st_output_coverage(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, const char *comm,
+		       const char *file, const char *reason)
+{
+	int64_t real = real_ns(mono_ts_ns, o->opts.mono_to_real_ns);
+	struct strbuf *sb = st_sink_buf(o->sink);
+	size_t start = sb->len;
+	struct jsonw w;
+
+	if (o->opts.fmt == ST_FMT_TEXT) {
+		text_head(sb, real, pid, pid, comm);
+		strbuf_addstr(sb, "--- coverage: ");
+		st_repr_utf8(sb, file, strlen(file));
+		strbuf_addstr(sb, " ran before seatrace attached to it (");
+		strbuf_addstr(sb, reason);
+		strbuf_addstr(sb, "): events it raised before now may be missing ---\n");
+	} else {
+		jsonw_init(&w, sb);
+		json_head(&w, "coverage", real, pid, pid, comm);
+		jsonw_string_field(&w, "file", file);
+		jsonw_string_field(&w, "reason", reason);
+		jsonw_end_object(&w);
+		strbuf_addch(sb, '\n');
+	}
+	return st_sink_line_end(o->sink, start, 0, true);
+}
+
 /* The items of a view's arguments tuple, as a call's arguments: `(1, 'x')`. */
 static int text_span_args(struct strbuf *sb, const struct st_view *v)
 {

@@ -85,6 +85,14 @@ int st_output_syscall(struct st_output *o, const struct st_sys_view *v);
 /* A sign of tampering with auditing; written at once. */
 int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
 		    const char *comm, const char *reason);
+/*
+ * Process pid ran interpreter `file` before seatrace attached to it (`reason`: "exec", seen
+ * after the new process started; "mapped", loaded after exec, as by dlopen()): events raised
+ * before now may be missing. JSON {"type":"coverage","ts","pid","tid","comm","file","reason"};
+ * a text line. Written at once. 0, -ENOMEM or -EIO.
+ */
+int st_output_coverage(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, const char *comm,
+		       const char *file, const char *reason);
 /* A paired call: prehook and posthook events (or what is known of them) as one record. */
 int st_output_span(struct st_output *o, const struct st_span *s);
 
