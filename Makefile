@@ -39,7 +39,7 @@ USER_SRCS := $(wildcard user/*.c)
 LOADER_SRCS := user/main.c user/attach.c user/targets.c user/kstats.c user/ring.c user/launch.c \
 	user/reload.c
 # Linked with libsystemd, which the unit tests do without.
-SERVICE_SRCS := user/notify.c
+SERVICE_SRCS := user/notify.c user/sink_journal.c
 PURE_SRCS := $(filter-out $(LOADER_SRCS) $(SERVICE_SRCS),$(USER_SRCS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/test_*.c))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -57,6 +57,10 @@ enum {
 	OPT_ROTATE_AGE,
 	OPT_ROTATE_KEEP,
 	OPT_NO_COMPRESS,
+	/* more sinks */
+	OPT_JOURNAL,
+	OPT_SYSLOG,
+	OPT_SYSLOG_PROTO,
 };
 
 static const struct argp_option options[] = {
@@ -106,6 +110,17 @@ static const struct argp_option options[] = {
 	  "Keep N rotated files, FILE.1.gz (newest) to FILE.N.gz (default 10)", 0 },
 	{ "no-compress", OPT_NO_COMPRESS, NULL, 0,
 	  "Rotated files stay plain text (FILE.1, ...) instead of gzip", 0 },
+	/* More sinks, each with its own format (docs/daemon.md). */
+	{ "journal", OPT_JOURNAL, NULL, 0,
+	  "Also send each record to journald as a structured entry (MESSAGE the text line, "
+	  "SEATRACE_* fields, SEATRACE_JSON the JSON record)",
+	  0 },
+	{ "syslog", OPT_SYSLOG, "HOST:PORT", OPTION_ARG_OPTIONAL,
+	  "Also send each JSON record as an RFC 5424 message: to /dev/log, or to the collector "
+	  "at HOST:PORT (in a configuration file: 'syslog = local' or 'syslog = HOST:PORT')",
+	  0 },
+	{ "syslog-proto", OPT_SYSLOG_PROTO, "udp|tcp", 0,
+	  "With --syslog=HOST:PORT, send over UDP (default) or TCP (octet-counted frames)", 0 },
 	{ "bench-floor", OPT_FLOOR, NULL, OPTION_HIDDEN, "Attach an empty program (benchmark)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
@@ -334,6 +349,27 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_NO_COMPRESS:
 		o->no_compress = true;
 		break;
+	case OPT_JOURNAL:
+		o->journal = true;
+		break;
+	case OPT_SYSLOG:
+		o->syslog = true;
+		o->syslog_target = arg && strcmp(arg, "local") ? arg : NULL;
+		if (o->syslog_target && !strrchr(arg, ':')) {
+			argp_error(state, "invalid --syslog '%s': give HOST:PORT, as in "
+					  "--syslog=logs.example.org:514, or no value for /dev/log",
+				   arg);
+			return EINVAL;
+		}
+		break;
+	case OPT_SYSLOG_PROTO:
+		if (strcmp(arg, "udp") && strcmp(arg, "tcp")) {
+			argp_error(state, "invalid --syslog-proto '%s': give udp or tcp", arg);
+			return EINVAL;
+		}
+		o->syslog_tcp = !strcmp(arg, "tcp");
+		o->syslog_proto_set = true;
+		break;
 	case 'h':
 		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
 		break;
@@ -355,6 +391,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			break;
 		if ((o->rotate_size || o->rotate_age) && !o->output) {
 			argp_error(state, "--rotate-size and --rotate-age rotate the -o FILE: give one");
+			return EINVAL;
+		}
+		if (o->syslog_proto_set && !o->syslog_target) {
+			argp_error(state, "--syslog-proto is for a remote collector: give "
+					  "--syslog=HOST:PORT");
 			return EINVAL;
 		}
 		if (o->npids && o->cmd) {
@@ -589,6 +630,9 @@ int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char
 	DIFF(a->rotate_age != b->rotate_age, "rotate-age");
 	DIFF(a->rotate_keep != b->rotate_keep, "rotate-keep");
 	DIFF(a->no_compress != b->no_compress, "no-compress");
+	DIFF(a->journal != b->journal, "journal");
+	DIFF(a->syslog != b->syslog || str_differ(a->syslog_target, b->syslog_target), "syslog");
+	DIFF(a->syslog_tcp != b->syslog_tcp, "syslog-proto");
 #undef DIFF
 	return n;
 }

@@ -43,6 +43,12 @@ struct st_opts {
 	unsigned long rotate_age;	/* --rotate-age SECONDS; 0: not by age */
 	unsigned rotate_keep;		/* --rotate-keep N (default 10) */
 	bool no_compress;		/* --no-compress: rotated files stay plain text */
+	/* More sinks (docs/daemon.md). */
+	bool journal;		   /* --journal */
+	bool syslog;		   /* --syslog[=HOST:PORT] */
+	const char *syslog_target; /* HOST:PORT, or NULL: /dev/log */
+	bool syslog_tcp;	   /* --syslog-proto tcp */
+	bool syslog_proto_set;
 	/* Internal to cli.c: the command line (for a re-read), the file and its options. */
 	int argc;
 	char **argv;

@@ -286,6 +286,36 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	return 0;
 }
 
+/*
+ * --journal and --syslog: lanes of their own beside -o's or standard output's (which they
+ * replace when there is no -o). The journal gets each record's text line and JSON line, syslog
+ * the JSON. 0, or -1 after saying why (an unresolvable target) before anything is attached.
+ */
+static int open_more_sinks(const struct st_opts *opts, struct st_output_opts *oo)
+{
+	char why[512];
+	struct st_sink *s;
+
+	if (opts->journal) {
+		s = st_sink_journal_new(ST_REC_MAX);
+		if (!s) {
+			st_say("cannot set up --journal: %s", strerror(errno));
+			return -1;
+		}
+		oo->more[oo->nmore++] = (struct st_output_lane){ ST_FMT_TEXT_JSON, s };
+	}
+	if (opts->syslog) {
+		s = st_sink_syslog_new(opts->syslog_target, opts->syslog_tcp, ST_REC_MAX, why,
+				       sizeof(why));
+		if (!s) {
+			st_say("%s", why);
+			return -1;
+		}
+		oo->more[oo->nmore++] = (struct st_output_lane){ ST_FMT_JSON, s };
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct st_opts opts;
@@ -337,6 +367,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (open_more_sinks(&opts, &oo))
+		goto cleanup;
 	/* Check -p targets before loading anything, so a typo costs nothing. */
 	struct st_pyelf pys[ST_MAX_PIDS];
 
@@ -360,7 +392,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 
 	oo.fmt = opts.json ? ST_FMT_JSON : ST_FMT_TEXT;
-	oo.out = stdout;
+	oo.out = opts.output || oo.nmore ? NULL : stdout;
 	oo.sink = sink;
 	oo.mono_to_real_ns = mono_to_real_ns();
 	t.rec.out = st_output_new(&oo);
@@ -643,8 +675,11 @@ cleanup:
 		close(sfd);
 	if (epfd >= 0)
 		close(epfd);
-	if (!t.rec.out)
+	if (!t.rec.out) {
 		st_sink_free(sink); /* not handed over yet */
+		for (unsigned i = 0; i < oo.nmore; i++)
+			st_sink_free(oo.more[i].sink);
+	}
 	if (!opts.output && fflush(stdout) && !exit_code)
 		exit_code = 1;
 	return exit_code;

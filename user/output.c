@@ -24,10 +24,45 @@
 #include "syscalls.h"
 
 struct st_output {
-	struct st_output_opts opts;
-	struct st_sink *sink;
+	struct st_output_opts opts; /* opts.fmt: the lane being written */
+	struct st_sink *sink;	    /* the lane being written */
 	struct strbuf tmp; /* scratch of the JSON formatter, memory kept */
+	struct st_output_lane lanes[ST_OUTPUT_LANES]; /* where each record goes, and how */
+	unsigned nlanes;
 };
+
+/*
+ * Each record is formatted once per lane, in the lane's format, into the lane's sink (both
+ * formats, text line then JSON line, for ST_FMT_TEXT_JSON). One lane, the usual case, is a
+ * plain call. The first lane's error is the one returned.
+ */
+static int fan_out(struct st_output *o, int (*one)(struct st_output *o, const void *arg),
+		   const void *arg)
+{
+	int ret = 0;
+
+	if (o->nlanes == 1 && o->lanes[0].fmt != ST_FMT_TEXT_JSON)
+		return one(o, arg);
+	for (unsigned i = 0; i < o->nlanes; i++) {
+		int err;
+
+		o->sink = o->lanes[i].sink;
+		if (o->lanes[i].fmt == ST_FMT_TEXT_JSON) {
+			o->opts.fmt = ST_FMT_TEXT;
+			err = one(o, arg);
+			o->opts.fmt = ST_FMT_JSON;
+			if (!err)
+				err = one(o, arg);
+		} else {
+			o->opts.fmt = o->lanes[i].fmt;
+			err = one(o, arg);
+		}
+		if (err && !ret)
+			ret = err;
+	}
+	o->sink = o->lanes[0].sink;
+	return ret;
+}
 
 /* ------------------------------------------------------------------ timestamps */
 
@@ -609,27 +644,42 @@ struct st_output *st_output_new(const struct st_output_opts *opts)
 {
 	struct st_output *o;
 
-	if (!opts || (!opts->out && !opts->sink) ||
+	if (!opts || (!opts->out && !opts->sink && !opts->nmore) ||
+	    opts->nmore > ST_OUTPUT_LANES - 1 ||
 	    (opts->fmt != ST_FMT_TEXT && opts->fmt != ST_FMT_JSON)) {
 		errno = EINVAL;
 		return NULL;
+	}
+	for (unsigned i = 0; i < opts->nmore; i++) {
+		if (!opts->more[i].sink || opts->more[i].fmt > ST_FMT_TEXT_JSON) {
+			errno = EINVAL;
+			return NULL;
+		}
 	}
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
 	o->opts = *opts;
 	strbuf_init(&o->tmp);
-	/* Room for a long line: the batch does not grow in the common case. */
-	o->sink = opts->sink ? opts->sink : st_sink_file_new(opts->out, ST_REC_MAX);
-	if (!o->sink) {
-		free(o);
-		return NULL;
+	if (opts->out || opts->sink) {
+		/* Room for a long line: the batch does not grow in the common case. */
+		o->sink = opts->sink ? opts->sink : st_sink_file_new(opts->out, ST_REC_MAX);
+		if (!o->sink) {
+			free(o);
+			return NULL;
+		}
+		o->lanes[o->nlanes++] = (struct st_output_lane){ opts->fmt, o->sink };
 	}
+	for (unsigned i = 0; i < opts->nmore; i++)
+		o->lanes[o->nlanes++] = opts->more[i];
+	o->sink = o->lanes[0].sink;
+	o->opts.fmt = o->lanes[0].fmt == ST_FMT_TEXT_JSON ? ST_FMT_TEXT : o->lanes[0].fmt;
 	return o;
 }
 
-int st_output_event(struct st_output *o, const struct st_view *v)
+static int lane_event(struct st_output *o, const void *arg)
 {
+	const struct st_view *v = arg;
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start = sb->len;
 
@@ -638,31 +688,60 @@ int st_output_event(struct st_output *o, const struct st_view *v)
 				false);
 }
 
+int st_output_event(struct st_output *o, const struct st_view *v)
+{
+	return fan_out(o, lane_event, v);
+}
+
 int st_output_flush(struct st_output *o)
 {
-	return o ? st_sink_flush(o->sink) : 0;
+	int ret = 0;
+
+	for (unsigned i = 0; o && i < o->nlanes; i++) {
+		int err = st_sink_flush(o->lanes[i].sink);
+
+		if (err && !ret)
+			ret = err;
+	}
+	return ret;
 }
 
 void st_output_set_intr(struct st_output *o, int fd)
 {
-	o->sink->intr_fd = fd;
+	for (unsigned i = 0; i < o->nlanes; i++)
+		o->lanes[i].sink->intr_fd = fd;
 }
 
 void st_output_give_up_after(struct st_output *o, int ms)
 {
-	st_sink_give_up_after(o->sink, ms);
+	for (unsigned i = 0; i < o->nlanes; i++)
+		st_sink_give_up_after(o->lanes[i].sink, ms);
 }
 
 unsigned long long st_output_dropped(const struct st_output *o)
 {
-	return o ? o->sink->dropped : 0;
+	unsigned long long n = 0;
+
+	for (unsigned i = 0; o && i < o->nlanes; i++)
+		n += o->lanes[i].sink->dropped;
+	return n;
+}
+
+unsigned st_output_sinks(const struct st_output *o, struct st_sink **sinks, unsigned max)
+{
+	unsigned n = 0;
+
+	for (; o && n < o->nlanes && n < max; n++)
+		sinks[n] = o->lanes[n].sink;
+	return n;
 }
 
 void st_output_free(struct st_output *o)
 {
 	if (!o)
 		return;
-	st_sink_free(o->sink);
+	for (unsigned i = 0; i < o->nlanes; i++)
+		st_sink_free(o->lanes[i].sink);
 	strbuf_release(&o->tmp);
 	free(o);
 }
@@ -672,9 +751,14 @@ int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 	return st_output_lost_notices(o, mono_ts_ns, count, 0);
 }
 
-int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t count,
-			   uint64_t notices)
+struct lost_args {
+	uint64_t mono_ts_ns, count, notices;
+};
+
+static int lane_lost(struct st_output *o, const void *arg)
 {
+	const struct lost_args *a = arg;
+	uint64_t mono_ts_ns = a->mono_ts_ns, count = a->count, notices = a->notices;
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start = sb->len;
 	struct jsonw w;
@@ -705,8 +789,17 @@ int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t co
 	return st_sink_line_end(o->sink, start, 0, true);
 }
 
-int st_output_invalid(struct st_output *o, size_t size, int err)
+int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t count,
+			   uint64_t notices)
 {
+	struct lost_args a = { mono_ts_ns, count, notices };
+
+	return fan_out(o, lane_lost, &a);
+}
+
+static int lane_invalid(struct st_output *o, const void *arg)
+{
+	size_t size = *(const size_t *)arg;
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start = sb->len;
 	struct jsonw w;
@@ -724,6 +817,11 @@ int st_output_invalid(struct st_output *o, size_t size, int err)
 		strbuf_addch(sb, '\n');
 	}
 	return st_sink_line_end(o->sink, start, 0, true);
+}
+
+int st_output_invalid(struct st_output *o, size_t size, int err)
+{
+	return fan_out(o, lane_invalid, &size);
 }
 
 /* ------------------------------------------------------------------ syscalls, alerts, spans */
@@ -753,8 +851,9 @@ static void json_head(struct jsonw *w, const char *type, int64_t real, uint32_t 
 	jsonw_string_len(w, comm, strnlen(comm, ST_COMM_LEN));
 }
 
-int st_output_syscall(struct st_output *o, const struct st_sys_view *v)
+static int lane_syscall(struct st_output *o, const void *arg)
 {
+	const struct st_sys_view *v = arg;
 	const struct st_syscall *r = v->rec;
 	enum st_sys_verdict verdict = st_sys_verdict(v);
 	int64_t real = real_ns(r->ts_ns, o->opts.mono_to_real_ns);
@@ -790,9 +889,23 @@ int st_output_syscall(struct st_output *o, const struct st_sys_view *v)
 	return st_sink_line_end(o->sink, start, 0, false);
 }
 
-int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
-		    const char *comm, const char *reason)
+int st_output_syscall(struct st_output *o, const struct st_sys_view *v)
 {
+	return fan_out(o, lane_syscall, v);
+}
+
+struct alert_args {
+	uint64_t mono_ts_ns;
+	uint32_t pid, tid;
+	const char *comm, *file, *reason;
+};
+
+static int lane_alert(struct st_output *o, const void *arg)
+{
+	const struct alert_args *a = arg;
+	uint64_t mono_ts_ns = a->mono_ts_ns;
+	uint32_t pid = a->pid, tid = a->tid;
+	const char *comm = a->comm, *reason = a->reason;
 	int64_t real = real_ns(mono_ts_ns, o->opts.mono_to_real_ns);
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start = sb->len;
@@ -814,9 +927,20 @@ int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint
 	return st_sink_line_end(o->sink, start, 0, true);
 }
 
-int st_output_coverage(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, const char *comm,
-		       const char *file, const char *reason)
+int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
+		    const char *comm, const char *reason)
 {
+	struct alert_args a = { mono_ts_ns, pid, tid, comm, NULL, reason };
+
+	return fan_out(o, lane_alert, &a);
+}
+
+static int lane_coverage(struct st_output *o, const void *arg)
+{
+	const struct alert_args *a = arg;
+	uint64_t mono_ts_ns = a->mono_ts_ns;
+	uint32_t pid = a->pid;
+	const char *comm = a->comm, *file = a->file, *reason = a->reason;
 	int64_t real = real_ns(mono_ts_ns, o->opts.mono_to_real_ns);
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start = sb->len;
@@ -838,6 +962,14 @@ int st_output_coverage(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, c
 		strbuf_addch(sb, '\n');
 	}
 	return st_sink_line_end(o->sink, start, 0, true);
+}
+
+int st_output_coverage(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, const char *comm,
+		       const char *file, const char *reason)
+{
+	struct alert_args a = { mono_ts_ns, pid, pid, comm, file, reason };
+
+	return fan_out(o, lane_coverage, &a);
 }
 
 /* The items of a view's arguments tuple, as a call's arguments: `(1, 'x')`. */
@@ -877,8 +1009,9 @@ static int json_span_args(struct st_output *o, struct jsonw *w, const char *name
 	return json_args(w, &o->tmp, &c, v->hdr->flags, &cut);
 }
 
-int st_output_span(struct st_output *o, const struct st_span *s)
+static int lane_span(struct st_output *o, const void *arg)
 {
+	const struct st_span *s = arg;
 	const struct st_view *pre = (s->flags & ST_SPAN_NO_PRE) ? NULL : &s->pre;
 	const struct st_view *post = (s->flags & ST_SPAN_UNFINISHED) ? NULL : &s->post;
 	const struct st_view *any = pre ? pre : post;
@@ -952,4 +1085,9 @@ int st_output_span(struct st_output *o, const struct st_span *s)
 		strbuf_addch(sb, '\n');
 	}
 	return st_sink_line_end(o->sink, start, err, false);
+}
+
+int st_output_span(struct st_output *o, const struct st_span *s)
+{
+	return fan_out(o, lane_span, s);
 }

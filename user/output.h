@@ -17,12 +17,22 @@
 struct strbuf;
 struct st_sink;
 
-enum st_format { ST_FMT_TEXT, ST_FMT_JSON };
+/* ST_FMT_TEXT_JSON: each record as its text line, then its JSON line (the journal sink). */
+enum st_format { ST_FMT_TEXT, ST_FMT_JSON, ST_FMT_TEXT_JSON };
+
+/* Several sinks at once (-o FILE, --journal, --syslog): each record goes to every lane. */
+#define ST_OUTPUT_LANES 4
+struct st_output_lane {
+	enum st_format fmt;
+	struct st_sink *sink;
+};
 
 struct st_output_opts {
-	enum st_format fmt;
-	FILE *out;
+	enum st_format fmt; /* out's or sink's: text or JSON */
+	FILE *out; /* NULL with no sink: only the `more` lanes */
 	struct st_sink *sink; /* if set, lines go there (taken on success) instead of to out */
+	struct st_output_lane more[ST_OUTPUT_LANES - 1]; /* further lanes, taken on success */
+	unsigned nmore;
 	int64_t mono_to_real_ns; /* add to hdr->ts_ns to get CLOCK_REALTIME ns */
 };
 
@@ -68,8 +78,10 @@ void st_output_free(struct st_output *o);
 void st_output_set_intr(struct st_output *o, int fd);
 /* Stopping: from now on, give up on a full output after `ms` milliseconds in all. */
 void st_output_give_up_after(struct st_output *o, int ms);
-/* Lines not written: failed writes, or given up on. */
+/* Lines not written: failed writes, or given up on (all sinks). */
 unsigned long long st_output_dropped(const struct st_output *o);
+/* The sinks, in lane order (for counters: struct st_sink's dropped, errors). Their number. */
+unsigned st_output_sinks(const struct st_output *o, struct st_sink **sinks, unsigned max);
 
 /*
  * The line st_output_event() would write, appended to sb with its newline, for tests and for

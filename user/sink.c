@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,8 +27,21 @@ int st_sink_init(struct st_sink *s, const struct st_sink_ops *ops, size_t line_m
 	s->intr_fd = -1;
 	s->deadline_ns = 0;
 	s->dropped = 0;
+	s->errors = 0;
+	s->name = "file";
 	strbuf_init(&s->batch);
 	return strbuf_grow(&s->batch, ST_SINK_BATCH_BYTES + line_max);
+}
+
+void st_sink_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("seatrace: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
 }
 
 void st_sink_release(struct st_sink *s)

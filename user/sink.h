@@ -50,6 +50,8 @@ struct st_sink {
 	int intr_fd;
 	unsigned long long deadline_ns;
 	unsigned long long dropped; /* lines not written: failed writes, or given up on */
+	unsigned long long errors;  /* failures of the destination (journald, a collector) */
+	const char *name;	    /* for messages and counters: "file", "journal", "syslog" */
 };
 
 /*
@@ -92,6 +94,35 @@ struct st_file_sink_opts {
 };
 struct st_sink *st_sink_path_new(const struct st_file_sink_opts *opts, size_t line_max,
 				 char *why, size_t whylen);
+
+/*
+ * --journal: each record a native journald entry (sd_journal_sendv), its text line as
+ * MESSAGE and its JSON record's top-level fields as SEATRACE_<NAME> fields (docs/daemon.md).
+ * Its lines come in pairs, the text line then the JSON line (ST_FMT_TEXT_JSON). Entries that
+ * journald refuses are counted (dropped, errors), never retried. sink_journal.c; NULL and
+ * errno on failure.
+ */
+struct st_sink *st_sink_journal_new(size_t line_max);
+
+/*
+ * --syslog[=HOST:PORT]: each JSON line an RFC 5424 message (MSGID the record type), to the
+ * local /dev/log (target NULL), or to HOST:PORT over UDP or TCP (octet-counting framing,
+ * RFC 6587). The target is resolved here: NULL, errno and a message in why if it does not.
+ * Never blocks the reader: a bounded queue in front of a non-blocking socket; what does not
+ * fit is dropped and counted, a failed connection retried with backoff (sink_syslog.c).
+ */
+struct st_sink *st_sink_syslog_new(const char *target, bool tcp, size_t line_max, char *why,
+				   size_t whylen);
+
+/*
+ * One RFC 5424 message for the JSON record json[0..len) (no newline), appended to sb, with its
+ * octet count in front for TCP framing (RFC 6587). 0 or -errno.
+ */
+int st_syslog_format(struct strbuf *sb, const char *json, size_t len, const char *host,
+		     const char *procid, bool octet_count);
+
+/* "seatrace: " and the message on stderr, one line: a sink's trouble, said as it happens. */
+void st_sink_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Writes the batch, then reopens the destination if its kind can (SIGHUP). 0 or -errno. */
 int st_sink_reopen(struct st_sink *s);
