@@ -354,7 +354,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_SYSLOG:
 		o->syslog = true;
-		o->syslog_target = arg && strcmp(arg, "local") ? arg : NULL;
+		/* "local" (or "true", as a configuration file writes a flag): /dev/log */
+		o->syslog_target = arg && strcmp(arg, "local") && strcmp(arg, "true") ? arg : NULL;
 		if (o->syslog_target && !strrchr(arg, ':')) {
 			argp_error(state, "invalid --syslog '%s': give HOST:PORT, as in "
 					  "--syslog=logs.example.org:514, or no value for /dev/log",

@@ -22,6 +22,7 @@
 #include "decode.h"
 #include "events.h"
 #include "output.h"
+#include "sink.h"
 #include "strbuf.h"
 
 #include "recbuild.h"
@@ -820,6 +821,50 @@ static void test_output_batches_whole_lines(void **state)
 	free(buf);
 }
 
+/* Several lanes: one record, each sink in its own format (TEXT_JSON: text then JSON). */
+static void test_output_fans_out(void **state)
+{
+	struct st_output_opts o = { .fmt = ST_FMT_JSON, .mono_to_real_ns = MONO_TO_REAL };
+	char *b[3] = { NULL, NULL, NULL };
+	size_t l[3] = { 0, 0, 0 };
+	FILE *f[3];
+	struct st_output *out;
+	struct st_view v;
+	struct rec r;
+
+	for (int i = 0; i < 3; i++) {
+		f[i] = open_memstream(&b[i], &l[i]);
+		assert_non_null(f[i]);
+	}
+	o.out = f[0];
+	o.more[0] = (struct st_output_lane){ ST_FMT_TEXT, st_sink_file_new(f[1], 4096) };
+	o.more[1] = (struct st_output_lane){ ST_FMT_TEXT_JSON, st_sink_file_new(f[2], 4096) };
+	o.nmore = 2;
+	out = st_output_new(&o);
+	assert_non_null(out);
+	rec_begin(&r, "os.chdir", 0);
+	v_tuple(&r, 1);
+	v_str(&r, "/");
+	rec_end(&r);
+	assert_int_equal(st_decode_event(r.buf, r.len, &v), 0);
+	assert_int_equal(st_output_event(out, &v), 0);
+	assert_int_equal(st_output_alert(out, 0, 1, 2, "x", "why"), 0);
+	st_output_free(out);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(fclose(f[i]), 0);
+	assert_non_null(strstr(b[0], "{\"type\":\"event\""));
+	assert_null(strstr(b[0], PFX));
+	assert_non_null(strstr(b[0], "{\"type\":\"alert\""));
+	assert_non_null(strstr(b[1], PFX "os.chdir(path='/')\n"));
+	assert_null(strstr(b[1], "{\"type\""));
+	assert_non_null(strstr(b[1], "!! ALERT: why\n"));
+	/* The text line, then the JSON line, record by record. */
+	assert_true(!strncmp(b[2], PFX "os.chdir(path='/')\n{\"type\":\"event\"", strlen(PFX) + 30));
+	assert_non_null(strstr(b[2], "!! ALERT: why\n{\"type\":\"alert\""));
+	for (int i = 0; i < 3; i++)
+		free(b[i]);
+}
+
 /* A failed batch write says so, and later lines start a fresh batch. */
 static void test_output_flush_error(void **state)
 {
@@ -907,6 +952,7 @@ int main(void)
 		cmocka_unit_test(test_output_text_stream),
 		cmocka_unit_test(test_output_json_stream),
 		cmocka_unit_test(test_output_new_errors),
+		cmocka_unit_test(test_output_fans_out),
 		cmocka_unit_test(test_output_write_error),
 		cmocka_unit_test(test_output_batches_whole_lines),
 		cmocka_unit_test(test_output_flush_error),

@@ -275,6 +275,32 @@ static void test_file_sink_full_pipe(void **state)
 	close(intr[1]);
 }
 
+/* RFC 5424 with the JSON record as MSG; octet-counted for TCP (RFC 6587). */
+static void test_syslog_format(void **state)
+{
+	const char *ev = "{\"type\":\"event\",\"pid\":1}", *al = "{\"type\":\"alert\"}";
+	struct strbuf sb = STRBUF_INIT;
+	char *sp;
+	unsigned long n;
+
+	assert_int_equal(st_syslog_format(&sb, ev, strlen(ev), "host", "42", false), 0);
+	assert_true(!strncmp(sb.buf, "<30>1 ", 6));
+	assert_non_null(strstr(sb.buf, "Z host seatrace 42 event - {\"type\""));
+	assert_int_equal(strcmp(sb.buf + sb.len - strlen(ev), ev), 0);
+	strbuf_reset(&sb);
+	assert_int_equal(st_syslog_format(&sb, al, strlen(al), "host", "42", true), 0);
+	n = strtoul(sb.buf, &sp, 10);
+	assert_int_equal(*sp, ' ');
+	assert_int_equal(n, sb.len - (size_t)(sp + 1 - sb.buf));
+	assert_true(!strncmp(sp + 1, "<28>1 ", 6)); /* alerts are warnings */
+	assert_non_null(strstr(sb.buf, " seatrace 42 alert - {"));
+	strbuf_reset(&sb);
+	/* Not a record of ours: MSGID nil. */
+	assert_int_equal(st_syslog_format(&sb, "[1]", 3, "h", "1", false), 0);
+	assert_non_null(strstr(sb.buf, " seatrace 1 - - [1]"));
+	strbuf_release(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_file_sink),
 		cmocka_unit_test(test_file_sink_full_pipe),
+		cmocka_unit_test(test_syslog_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
