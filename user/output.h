@@ -78,7 +78,7 @@ void st_output_free(struct st_output *o);
 void st_output_set_intr(struct st_output *o, int fd);
 /* Stopping: from now on, give up on a full output after `ms` milliseconds in all. */
 void st_output_give_up_after(struct st_output *o, int ms);
-/* Lines not written: failed writes, or given up on (all sinks). */
+/* Lines of -o FILE or stdout not written: failed writes, or given up on. */
 unsigned long long st_output_dropped(const struct st_output *o);
 /* The sinks, in lane order (for counters: struct st_sink's dropped, errors). Their number. */
 unsigned st_output_sinks(const struct st_output *o, struct st_sink **sinks, unsigned max);

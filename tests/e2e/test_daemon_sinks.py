@@ -246,6 +246,7 @@ def test_collector_going_away_is_counted_and_resumed(tmp_path, rsyslogs, procs):
     assert notes[0]["state"] == "resumed" and notes[0]["sink"] == "syslog"
     assert notes[0]["dropped"] == n2 - len(p2), (notes, len(p2), res.stderr)
     assert notes[0]["dropped"] > 0, "the queue held all of phase 2: the bound was not reached"
+    print(f"phase 2: {len(p2)} of {n2} delivered, {notes[0]['dropped']} dropped and counted")
     assert f"{n2 - len(p2)} records dropped" in res.stderr, res.stderr
 
 
