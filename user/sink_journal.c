@@ -18,15 +18,15 @@
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
-#define MAX_FIELDS 64
+#define MAX_FIELDS     64
 #define FIELD_NAME_MAX 64 /* journald's limit */
 
 struct journal_sink {
-	struct st_sink sink; /* first: the ops get this one's address */
-	struct strbuf text;  /* the text line of the record whose JSON comes next */
+	struct st_sink sink;  /* first: the ops get this one's address */
+	struct strbuf text;   /* the text line of the record whose JSON comes next */
 	struct strbuf fields; /* the entry being built */
 	size_t off[MAX_FIELDS + 8], len[MAX_FIELDS + 8];
-	bool failing;	     /* said on stderr, to be said again on recovery */
+	bool failing; /* said on stderr, to be said again on recovery */
 	unsigned long long missed;
 };
 
@@ -79,9 +79,10 @@ static unsigned hex4(const char *p)
 		char c = p[i];
 
 		v <<= 4;
-		v |= c >= '0' && c <= '9' ? (unsigned)(c - '0')
+		v |= c >= '0' && c <= '9'   ? (unsigned)(c - '0')
 		     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
-		     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 0;
+		     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+					    : 0;
 	}
 	return v;
 }
@@ -103,13 +104,26 @@ static void unescape(struct strbuf *sb, const char *s, const char *e)
 			return;
 		s = bs + 2;
 		switch (bs[1]) {
-		case 'n': strbuf_addch(sb, '\n'); continue;
-		case 't': strbuf_addch(sb, '\t'); continue;
-		case 'r': strbuf_addch(sb, '\r'); continue;
-		case 'b': strbuf_addch(sb, '\b'); continue;
-		case 'f': strbuf_addch(sb, '\f'); continue;
-		case 'u': break;
-		default: strbuf_addch(sb, bs[1]); continue;
+		case 'n':
+			strbuf_addch(sb, '\n');
+			continue;
+		case 't':
+			strbuf_addch(sb, '\t');
+			continue;
+		case 'r':
+			strbuf_addch(sb, '\r');
+			continue;
+		case 'b':
+			strbuf_addch(sb, '\b');
+			continue;
+		case 'f':
+			strbuf_addch(sb, '\f');
+			continue;
+		case 'u':
+			break;
+		default:
+			strbuf_addch(sb, bs[1]);
+			continue;
 		}
 		if (e - s < 4)
 			return;
@@ -162,8 +176,7 @@ static void field_end(struct journal_sink *j, int i)
 		j->len[i] = j->fields.len - j->off[i];
 }
 
-static void field(struct journal_sink *j, unsigned *n, const char *name, const char *v,
-		  size_t vlen)
+static void field(struct journal_sink *j, unsigned *n, const char *name, const char *v, size_t vlen)
 {
 	int i = field_start(j, n, name, strlen(name));
 
@@ -210,7 +223,8 @@ static int record_fields(struct journal_sink *j, unsigned *n, const char *json, 
 		}
 		i = field_start(j, n, name, nl);
 		if (*v == '"') {
-			if (ke - k == 4 && !memcmp(k, "type", 4) && (size_t)(ve - v - 2) < typelen) {
+			if (ke - k == 4 && !memcmp(k, "type", 4) &&
+			    (size_t)(ve - v - 2) < typelen) {
 				memcpy(type, v + 1, (size_t)(ve - v - 2));
 				type[ve - v - 2] = 0;
 			}
@@ -252,7 +266,7 @@ static int send_entry(struct journal_sink *j, const char *json, size_t len)
 	if (j->fields.err)
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++)
-		iov[i] = (struct iovec){ j->fields.buf + j->off[i], j->len[i] };
+		iov[i] = (struct iovec){j->fields.buf + j->off[i], j->len[i]};
 	return sd_journal_sendv(iov, (int)n);
 }
 
@@ -324,9 +338,9 @@ static void journal_free(struct st_sink *s)
 }
 
 static const struct st_sink_ops journal_ops = {
-	.write = journal_write,
-	.flush = journal_flush,
-	.free = journal_free,
+    .write = journal_write,
+    .flush = journal_flush,
+    .free = journal_free,
 };
 
 struct st_sink *st_sink_journal_new(size_t line_max)

@@ -21,14 +21,13 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-
-#define QUEUE_MAX (4u << 20)	 /* bytes of messages waiting for the collector */
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
-#define DRAIN_MS 2000		 /* at exit, how long queued messages may take to go */
+#define QUEUE_MAX	(4u << 20) /* bytes of messages waiting for the collector */
+#define BACKOFF_MIN_MS	100
+#define BACKOFF_MAX_MS	5000
+#define DRAIN_MS	2000 /* at exit, how long queued messages may take to go */
 #define FACILITY_DAEMON 3
-#define SEV_WARNING 4
-#define SEV_INFO 6
+#define SEV_WARNING	4
+#define SEV_INFO	6
 
 enum conn { DOWN, CONNECTING, UP };
 
@@ -46,10 +45,10 @@ struct syslog_sink {
 	unsigned backoff_ms;
 	/* Messages not sent yet, each a native-endian uint32_t length and the bytes to send. */
 	struct strbuf q;
-	size_t head;	   /* where the first one starts */
-	size_t partial;	   /* bytes of the first one already sent (TCP) */
-	size_t queued;	   /* bytes of messages in q from head on */
-	bool outage;	   /* said on stderr, to be reported on recovery */
+	size_t head;		   /* where the first one starts */
+	size_t partial;		   /* bytes of the first one already sent (TCP) */
+	size_t queued;		   /* bytes of messages in q from head on */
+	bool outage;		   /* said on stderr, to be reported on recovery */
 	unsigned long long missed; /* dropped since the outage began */
 };
 
@@ -112,9 +111,10 @@ static void say_outage(struct syslog_sink *y, int err)
 		return;
 	y->outage = true;
 	y->missed = 0;
-	st_sink_say("syslog %s: %s; retrying, with up to %u KiB of records queued (more are dropped and "
-	       "counted)",
-	       y->target, strerror(-err), QUEUE_MAX >> 10);
+	st_sink_say(
+	    "syslog %s: %s; retrying, with up to %u KiB of records queued (more are dropped and "
+	    "counted)",
+	    y->target, strerror(-err), QUEUE_MAX >> 10);
 }
 
 static void conn_fail(struct syslog_sink *y, int err)
@@ -216,7 +216,7 @@ static void pump(struct syslog_sink *y)
 	if (y->state == CONNECTING) {
 		socklen_t sl = sizeof(err);
 
-		p = (struct pollfd){ .fd = y->fd, .events = POLLOUT };
+		p = (struct pollfd){.fd = y->fd, .events = POLLOUT};
 		if (poll(&p, 1, 0) <= 0)
 			return;
 		if (getsockopt(y->fd, SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
@@ -227,7 +227,7 @@ static void pump(struct syslog_sink *y)
 	}
 	if (y->tcp) {
 		/* A collector that went away closed its end: seen before writing into the void. */
-		p = (struct pollfd){ .fd = y->fd, .events = POLLIN | POLLRDHUP };
+		p = (struct pollfd){.fd = y->fd, .events = POLLIN | POLLRDHUP};
 		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLIN))) {
 			char c;
 
@@ -242,8 +242,9 @@ static void pump(struct syslog_sink *y)
 		int n;
 
 		y->outage = false;
-		st_sink_say("syslog %s: sending again; %llu records dropped while it was unreachable",
-		       y->target, y->missed);
+		st_sink_say(
+		    "syslog %s: sending again; %llu records dropped while it was unreachable",
+		    y->target, y->missed);
 		n = snprintf(note, sizeof(note),
 			     "{\"type\":\"sink\",\"sink\":\"syslog\",\"state\":\"resumed\","
 			     "\"dropped\":%llu,\"dropped_total\":%llu,\"errors\":%llu}",
@@ -313,7 +314,7 @@ static void syslog_free(struct st_sink *s)
 
 	/* Stopping: what is queued gets a short while to go. */
 	while (y->head < y->q.len && now_ns() < end) {
-		struct pollfd p = { .fd = y->fd, .events = POLLOUT };
+		struct pollfd p = {.fd = y->fd, .events = POLLOUT};
 
 		pump(y);
 		if (y->head >= y->q.len)
@@ -342,9 +343,9 @@ static void syslog_free(struct st_sink *s)
 }
 
 static const struct st_sink_ops syslog_ops = {
-	.write = syslog_write,
-	.flush = syslog_flush,
-	.free = syslog_free,
+    .write = syslog_write,
+    .flush = syslog_flush,
+    .free = syslog_free,
 };
 
 /* HOST:PORT or [V6HOST]:PORT into addr. 0, or -1 with why filled. */
@@ -353,7 +354,7 @@ static int resolve(struct syslog_sink *y, const char *target, char *why, size_t 
 	char host[256];
 	const char *port, *h = target;
 	size_t hl;
-	struct addrinfo hints = { .ai_socktype = y->tcp ? SOCK_STREAM : SOCK_DGRAM }, *ai;
+	struct addrinfo hints = {.ai_socktype = y->tcp ? SOCK_STREAM : SOCK_DGRAM}, *ai;
 	int err;
 
 	if (*h == '[') {
