@@ -179,6 +179,28 @@ def test_udp_to_rsyslog_relay_every_record_in_order(tmp_path, rsyslogs):
     run_through_relay(tmp_path, rsyslogs, 1000, udp=True)
 
 
+@needs_rsyslog
+def test_each_sink_its_own_format(tmp_path, rsyslogs):
+    """Without -j the file gets text lines; syslog gets the JSON of the same records."""
+    port = free_port()
+    coll = Rsyslog(tmp_path / "collector", port).start()
+    rsyslogs.append(coll)
+    out = tmp_path / "text.log"
+    n = 200
+    res = run_seatrace("-o", out, f"--syslog=127.0.0.1:{port}", "--syslog-proto", "tcp",
+                       "-e", "seatrace.sk", "--", PY, "-c", COUNTED, "fmt", n)
+    assert res.returncode == 0, res
+    assert res.stdout_bytes == b"", "stdout gets nothing when -o names the file"
+    text = [l for l in out.read_text().splitlines() if "seatrace.sk" in l]
+    assert [l.endswith(f"seatrace.sk('fmt', {i})") for i, l in enumerate(text)] == [True] * n, \
+        text[:3]
+    wait_for(lambda: len(ours(coll.lines(), "fmt")) >= n, what="the records at rsyslog")
+    got = ours(coll.lines(), "fmt")
+    assert [r["args"] for _, r in got] == [["fmt", i] for i in range(n)]
+    # The same records: pid and tid of the text lines' "PID/TID" prefix.
+    assert all(f" {r['pid']}/{r['tid']} " in t for t, (_, r) in zip(text, got))
+
+
 def test_unresolvable_syslog_target_fails_before_attaching(tmp_path):
     res = run_seatrace("--syslog=nowhere.invalid:514", "--syslog-proto", "tcp", "--",
                        PY, "-c", "pass")
