@@ -272,6 +272,56 @@ def test_collector_going_away_is_counted_and_resumed(tmp_path, rsyslogs, procs):
     assert f"{n2 - len(p2)} records dropped" in res.stderr, res.stderr
 
 
+# /dev/log in a mount namespace of the test's: a tmpfs over /dev holding the few devices the run
+# needs (bound from the real /dev) and rsyslog's imuxsock socket, so the host's /dev is untouched.
+DEVLOG_SCRIPT = r"""
+set -eu
+mkdir -p "$OUT/olddev"
+mount --bind /dev "$OUT/olddev"
+mount -t tmpfs -o mode=755 tmpfs /dev
+for f in null zero urandom random full tty; do
+    touch "/dev/$f"
+    mount --bind "$OUT/olddev/$f" "/dev/$f"
+done
+ln -s /proc/self/fd /dev/fd
+"$RSYSLOGD" -n -f "$OUT/rsyslog.conf" -i "$OUT/rsyslogd.pid" > "$OUT/rsyslogd.log" 2>&1 &
+r=$!
+i=0
+while [ ! -S /dev/log ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i+1)); done
+rc=0
+"$SEATRACE" --syslog -e seatrace.sk -- "$PY" -c "$CODE" local "$N" 2> "$OUT/seatrace.err" || rc=$?
+# Hang guard only: until the last record is in the file.
+i=0
+while ! grep -q "\"local\",$((N-1))\]" "$OUT/messages" 2>/dev/null && [ $i -lt 1500 ]; do
+    sleep 0.02; i=$((i+1))
+done
+kill $r
+wait $r || true
+exit $rc
+"""
+
+
+@needs_rsyslog
+def test_local_syslog_to_dev_log(tmp_path):
+    n = 500
+    (tmp_path / "rsyslog.conf").write_text(
+        f'global(workDirectory="{tmp_path}")\n'
+        # RFC 5424 through the usual parsers, not imuxsock's own (which expects RFC 3164).
+        'module(load="imuxsock" SysSock.Name="/dev/log" SysSock.UseSpecialParser="off" '
+        'SysSock.ParseHostname="on" SysSock.RateLimit.Interval="0")\n'
+        'template(name="msgonly" type="string" string="%msg%\\n")\n'
+        f'action(type="omfile" file="{tmp_path}/messages" template="msgonly")\n')
+    env = dict(os.environ, RSYSLOGD=RSYSLOGD, OUT=str(tmp_path), PY=PY, CODE=COUNTED, N=str(n),
+               SEATRACE=os.environ.get("SEATRACE",
+                                       str(Path(__file__).resolve().parents[2] / "seatrace")))
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                        DEVLOG_SCRIPT], env=env, capture_output=True, timeout=TIMEOUT)
+    err = (tmp_path / "seatrace.err").read_text() if (tmp_path / "seatrace.err").exists() else ""
+    assert r.returncode == 0, (r.returncode, r.stderr, err)
+    got = ours((tmp_path / "messages").read_bytes().splitlines(), "local")
+    assert [rec["args"][1] for _, rec in got] == list(range(n)), (len(got), err)
+
+
 # ---- journald -----------------------------------------------------------------------------
 
 JOURNAL_SCRIPT = r"""
