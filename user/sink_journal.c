@@ -13,11 +13,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <sys/uio.h>
 /* seatrace's own code location would be noise in every entry. */
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define MAX_FIELDS     64
 #define FIELD_NAME_MAX 64 /* journald's limit */
 
@@ -27,6 +30,8 @@ struct journal_sink {
 	struct strbuf fields; /* the entry being built */
 	size_t off[MAX_FIELDS + 8], len[MAX_FIELDS + 8];
 	bool failing; /* said on stderr, to be said again on recovery */
+	bool absent;  /* journald's socket was not there at the last look */
+	unsigned long long looked_ns;
 	unsigned long long missed;
 };
 
@@ -270,9 +275,32 @@ static int send_entry(struct journal_sink *j, const char *json, size_t len)
 	return sd_journal_sendv(iov, (int)n);
 }
 
+static unsigned long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+}
+
+/*
+ * libsystemd drops entries silently (and says 0) when journald's socket does not exist: look
+ * for it ourselves, at most once a second, so that those entries are counted too.
+ */
+static bool journald_absent(struct journal_sink *j)
+{
+	unsigned long long now = mono_ns();
+
+	if (!j->looked_ns || now - j->looked_ns >= 1000000000ULL) {
+		j->looked_ns = now;
+		j->absent = access(JOURNAL_SOCKET, F_OK) != 0;
+	}
+	return j->absent;
+}
+
 static void deliver(struct journal_sink *j, const char *json, size_t len)
 {
-	int err = send_entry(j, json, len);
+	int err = journald_absent(j) ? -ENOENT : send_entry(j, json, len);
 
 	strbuf_reset(&j->text);
 	if (err) {
@@ -280,9 +308,13 @@ static void deliver(struct journal_sink *j, const char *json, size_t len)
 		j->sink.errors++;
 		j->missed++;
 		if (!j->failing)
-			st_sink_say("journal: an entry was refused (%s); entries are counted as "
-				    "dropped until journald takes them again",
-				    strerror(-err));
+			st_sink_say(
+			    "journal: an entry was not delivered (%s%s); entries are counted "
+			    "as dropped until journald takes them again",
+			    strerror(-err),
+			    err == -ENOENT ? ": is journald running? " JOURNAL_SOCKET
+					     " does not exist"
+					   : "");
 		j->failing = true;
 		return;
 	}
@@ -331,6 +363,8 @@ static void journal_free(struct st_sink *s)
 {
 	struct journal_sink *j = (struct journal_sink *)s;
 
+	if (j->missed)
+		st_sink_say("journal: %llu entries not delivered", j->missed);
 	strbuf_release(&j->text);
 	strbuf_release(&j->fields);
 	st_sink_release(s);

@@ -376,3 +376,18 @@ def test_journal_entries_have_fields_per_attribute(tmp_path):
         # MESSAGE: the text line of the same record.
         assert f"{pid}/{rec['tid']} " in e["MESSAGE"]
         assert e["MESSAGE"].endswith(f"seatrace.sk('journal', {i})"), e["MESSAGE"]
+
+
+def test_journal_absent_is_counted(tmp_path):
+    """No journald (a private, empty /run/systemd): libsystemd would drop entries silently;
+    seatrace says so, counts them, and keeps tracing into its other sinks."""
+    n = 50
+    out = tmp_path / "local.jsonl"
+    res = run_seatrace("-j", "-o", out, "--journal", "-e", "seatrace.sk", "--", PY, "-c",
+                       COUNTED, "nojournal", n,
+                       prefix=("unshare", "-m", "--propagation", "private", "sh", "-c",
+                               'mount -t tmpfs tmpfs /run/systemd && exec "$@"', "sh"))
+    assert res.returncode == 0, res
+    assert len([l for l in out.read_bytes().splitlines() if b'"seatrace.sk"' in l]) == n
+    assert "is journald running?" in res.stderr, res.stderr
+    assert f"journal: {n} entries not delivered" in res.stderr, res.stderr
