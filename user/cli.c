@@ -57,6 +57,9 @@ enum {
 	OPT_ROTATE_AGE,
 	OPT_ROTATE_KEEP,
 	OPT_NO_COMPRESS,
+	/* health */
+	OPT_STATS_INTERVAL,
+	OPT_METRICS,
 };
 
 static const struct argp_option options[] = {
@@ -106,6 +109,16 @@ static const struct argp_option options[] = {
 	  "Keep N rotated files, FILE.1.gz (newest) to FILE.N.gz (default 10)", 0 },
 	{ "no-compress", OPT_NO_COMPRESS, NULL, 0,
 	  "Rotated files stay plain text (FILE.1, ...) instead of gzip", 0 },
+	/* Health (docs/daemon.md). */
+	{ "stats-interval", OPT_STATS_INTERVAL, "SECONDS", 0,
+	  "Every SECONDS, write a stats record (counters since start: events seen, delivered, "
+	  "filtered, lost by cause; CPU time; output failures)",
+	  0 },
+	{ "metrics", OPT_METRICS, "FILE", 0,
+	  "Write the same counters to FILE in Prometheus text format (for node_exporter's "
+	  "textfile collector), replaced atomically at each stats interval (default 10 s) and "
+	  "at exit",
+	  0 },
 	{ "bench-floor", OPT_FLOOR, NULL, OPTION_HIDDEN, "Attach an empty program (benchmark)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
@@ -333,6 +346,23 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_COMPRESS:
 		o->no_compress = true;
+		break;
+	case OPT_STATS_INTERVAL:
+		if (parse_ulong(arg, &v, false) || v == 0 || v > 86400) {
+			argp_error(state, "invalid --stats-interval '%s': give a number of seconds "
+					  "from 1 to 86400, such as 60",
+				   arg);
+			return EINVAL;
+		}
+		o->stats_interval = (unsigned)v;
+		break;
+	case OPT_METRICS:
+		if (!*arg) {
+			argp_error(state, "--metrics needs a file name, such as "
+					  "/var/lib/prometheus/node-exporter/seatrace.prom");
+			return EINVAL;
+		}
+		o->metrics = arg;
 		break;
 	case 'h':
 		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
@@ -589,6 +619,8 @@ int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char
 	DIFF(a->rotate_age != b->rotate_age, "rotate-age");
 	DIFF(a->rotate_keep != b->rotate_keep, "rotate-keep");
 	DIFF(a->no_compress != b->no_compress, "no-compress");
+	DIFF(a->stats_interval != b->stats_interval, "stats-interval");
+	DIFF(str_differ(a->metrics, b->metrics), "metrics");
 #undef DIFF
 	return n;
 }

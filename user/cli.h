@@ -43,6 +43,9 @@ struct st_opts {
 	unsigned long rotate_age;	/* --rotate-age SECONDS; 0: not by age */
 	unsigned rotate_keep;		/* --rotate-keep N (default 10) */
 	bool no_compress;		/* --no-compress: rotated files stay plain text */
+	/* Health (docs/daemon.md). */
+	unsigned stats_interval; /* --stats-interval SECONDS; 0: no stats records */
+	const char *metrics;	 /* --metrics FILE, Prometheus text; NULL: none */
 	/* Internal to cli.c: the command line (for a re-read), the file and its options. */
 	int argc;
 	char **argv;

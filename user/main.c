@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "events.h"
+#include "health.h"
 #include "kstats.h"
 #include "notify.h"
 #include "output.h"
@@ -149,6 +150,9 @@ static __u32 notice_ring_size(const struct st_opts *o, bool watching)
 		return NOTICES_MIN;
 	return n > NOTICES_MAX ? NOTICES_MAX : (__u32)n;
 }
+
+/* --metrics without --stats-interval: the file is replaced this often (seconds). */
+#define METRICS_DEFAULT_S 10
 
 /* How long a full output may hold seatrace up once it was asked to stop. */
 #define GIVE_UP_MS 1000
@@ -500,6 +504,14 @@ int main(int argc, char **argv)
 	exit_code = 0;
 	bool more = false; /* the last drain stopped on its budget: records are waiting */
 	__u64 next_chores = 0;
+	struct st_health_timer health;
+	bool want_health = opts.stats_interval || opts.metrics;
+
+	st_health_timer_init(&health, now_mono_ns(),
+			     want_health ? (opts.stats_interval ?: METRICS_DEFAULT_S) * 1000000000ULL
+					 : 0);
+	if (opts.metrics) /* at once: a path that cannot be written is said now */
+		st_kstat_health(&t, health.start_ns, health.start_ns, false);
 
 	while (live > 0 && !stopping) {
 		struct epoll_event evs[8];
@@ -551,6 +563,8 @@ int main(int argc, char **argv)
 			report_lost(&t);
 			st_tamper_check(&t.tamper, t.rec.out, now);
 		}
+		if (st_health_timer_due(&health, now) && !out_failed)
+			st_kstat_health(&t, now, health.start_ns, opts.stats_interval);
 		if (system_wide)
 			st_targets_rescan(&t, now);
 		/* Lines are batched while records stream in; out they go whenever the ring is dry. */
@@ -587,6 +601,10 @@ int main(int argc, char **argv)
 	if (!out_failed)
 		report_lost(&t);
 	st_records_drain_spans(&t.rec, 0);
+	/* The last counters, with everything drained: a stats record, and the metrics file. */
+	if (want_health)
+		st_kstat_health(&t, now_mono_ns(), health.start_ns,
+				opts.stats_interval && !out_failed);
 	while ((err = st_output_flush(t.rec.out)) == -EINTR)
 		take_signals(sfd, 0, &sig_seen, &t, sink);
 	if (err && err != -ETIMEDOUT && !out_failed) {

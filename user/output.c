@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "events.h"
+#include "health.h"
 #include "json.h"
 #include "jsonval.h"
 #include "pair.h"
@@ -703,6 +704,42 @@ int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t co
 	}
 	/* Rare lines (lost, invalid, alerts) go out at once. */
 	return st_sink_line_end(o->sink, start, 0, true);
+}
+
+/*
+ * Health (health.h): the stats record, written at once with the batch before it, so a
+ * reader sees exactly `delivered` event lines before it (of those not dropped).
+ */
+int st_output_stats(struct st_output *o, uint64_t mono_ts_ns, const struct st_health *h)
+{
+	struct strbuf *sb = st_sink_buf(o->sink);
+	size_t start = sb->len;
+	struct jsonw w;
+
+	if (o->opts.fmt == ST_FMT_TEXT) {
+		st_health_text(sb, h);
+	} else {
+		jsonw_init(&w, sb);
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, "type", "stats");
+		jsonw_name(&w, "ts");
+		json_ts(&w, real_ns(mono_ts_ns, o->opts.mono_to_real_ns));
+		st_health_json(&w, h);
+		jsonw_end_object(&w);
+	}
+	strbuf_addch(sb, '\n');
+	return st_sink_line_end(o->sink, start, 0, true);
+}
+
+/*
+ * The sinks' failures, for stats and metrics. The hook for more kinds of sinks: each adds
+ * its own line here, under its own name.
+ */
+void st_output_sinks_health(const struct st_output *o, struct st_health *h)
+{
+	if (o)
+		st_health_add_sink(h, o->opts.sink ? "file" : "stdout", o->sink->dropped,
+				   o->sink->errors);
 }
 
 int st_output_invalid(struct st_output *o, size_t size, int err)

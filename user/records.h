@@ -24,6 +24,7 @@ struct st_records {
 	void (*on_exec)(pid_t pid, void *ctx);
 	void *ctx;
 	uint64_t received; /* records of the main ring */
+	uint64_t events, syscalls; /* of which audit events written (not alert-only), syscalls */
 	uint64_t invalid;
 	uint64_t execs, exits; /* notices received */
 	/*

@@ -26,6 +26,7 @@ int st_sink_init(struct st_sink *s, const struct st_sink_ops *ops, size_t line_m
 	s->intr_fd = -1;
 	s->deadline_ns = 0;
 	s->dropped = 0;
+	s->errors = 0;
 	strbuf_init(&s->batch);
 	return strbuf_grow(&s->batch, ST_SINK_BATCH_BYTES + line_max);
 }
@@ -73,6 +74,8 @@ static int write_batch(struct st_sink *s)
 	}
 	if (err)
 		s->dropped += count_lines(s->batch.buf + done, len - done);
+	if (err && err != -ETIMEDOUT)
+		s->errors++;
 	strbuf_reset(&s->batch);
 	return err;
 }

@@ -50,6 +50,7 @@ struct st_sink {
 	int intr_fd;
 	unsigned long long deadline_ns;
 	unsigned long long dropped; /* lines not written: failed writes, or given up on */
+	unsigned long long errors;  /* failed writes (not counting a wait given up on) */
 };
 
 /*
