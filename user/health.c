@@ -14,15 +14,15 @@
 #include "strbuf.h"
 
 static const char *const lost_names[ST_LOST_MAX] = {
-	[ST_LOST_RING_FULL] = "ring_full",
-	[ST_LOST_PROBE_PREEMPTED] = "probe_preempted",
-	[ST_LOST_PROBE_MISSED] = "probe_missed",
+    [ST_LOST_RING_FULL] = "ring_full",
+    [ST_LOST_PROBE_PREEMPTED] = "probe_preempted",
+    [ST_LOST_PROBE_MISSED] = "probe_missed",
 };
 
 static const char *const notice_names[ST_NOTICE_MAX] = {
-	[ST_NOTICE_EXEC] = "exec",
-	[ST_NOTICE_EXIT] = "exit",
-	[ST_NOTICE_FORK] = "fork",
+    [ST_NOTICE_EXEC] = "exec",
+    [ST_NOTICE_EXIT] = "exit",
+    [ST_NOTICE_FORK] = "fork",
 };
 
 uint64_t st_health_lost_total(const struct st_health *h)
@@ -133,17 +133,19 @@ void st_health_text(struct strbuf *sb, const struct st_health *h)
 	char buf[32];
 
 	fmt_secs(buf, sizeof(buf), h->uptime_ns / 1000000, 3);
-	strbuf_addf(sb, "--- stats uptime=%ss seen=%" PRIu64 " delivered=%" PRIu64
-			" filtered_name=%" PRIu64 " filtered_process=%" PRIu64,
+	strbuf_addf(sb,
+		    "--- stats uptime=%ss seen=%" PRIu64 " delivered=%" PRIu64
+		    " filtered_name=%" PRIu64 " filtered_process=%" PRIu64,
 		    buf, st_health_seen(h), h->delivered, h->filtered_name, h->filtered_process);
 	for (int i = 0; i < ST_LOST_MAX; i++)
 		strbuf_addf(sb, " lost_%s=%" PRIu64, lost_names[i], h->lost[i]);
-	strbuf_addf(sb, " syscalls=%" PRIu64 " syscalls_lost=%" PRIu64 " syscalls_untracked=%" PRIu64,
+	strbuf_addf(sb,
+		    " syscalls=%" PRIu64 " syscalls_lost=%" PRIu64 " syscalls_untracked=%" PRIu64,
 		    h->syscalls, h->syscalls_lost, h->syscalls_untracked);
 	for (int i = 0; i < ST_NOTICE_MAX; i++)
 		strbuf_addf(sb, " notices_lost_%s=%" PRIu64, notice_names[i], h->notices_lost[i]);
-	strbuf_addf(sb, " invalid=%" PRIu64 " name_faults=%" PRIu64 " files=%" PRIu64
-			" links=%" PRIu64,
+	strbuf_addf(sb,
+		    " invalid=%" PRIu64 " name_faults=%" PRIu64 " files=%" PRIu64 " links=%" PRIu64,
 		    h->invalid, h->name_faults, h->files, h->links);
 	fmt_secs(buf, sizeof(buf), h->cpu_user_us, 6);
 	strbuf_addf(sb, " cpu_user=%ss", buf);

@@ -50,10 +50,10 @@ struct st_health {
 	uint64_t filtered_process; /* left out in the kernel by -p/-u/--comm/--cgroup */
 	uint64_t lost[ST_LOST_MAX];
 	/* Syscall records (--syscalls). */
-	uint64_t syscalls;	     /* read */
-	uint64_t syscalls_lost;	     /* ring full */
-	uint64_t syscalls_untracked; /* too many in flight at once */
-	uint64_t notices[ST_NOTICE_MAX];	/* received (fork: 0, they come as records) */
+	uint64_t syscalls;		 /* read */
+	uint64_t syscalls_lost;		 /* ring full */
+	uint64_t syscalls_untracked;	 /* too many in flight at once */
+	uint64_t notices[ST_NOTICE_MAX]; /* received (fork: 0, they come as records) */
 	uint64_t notices_lost[ST_NOTICE_MAX];
 	uint64_t invalid;     /* malformed records, reported as `invalid` records */
 	uint64_t name_faults; /* event names that could not be read (record still sent) */

@@ -253,3 +253,25 @@ def test_metrics_through_node_exporter(tmp_path, node_exporter):
     text = scrape(port)
     assert "# TYPE seatrace_events_delivered_total counter" in text
     assert "# TYPE seatrace_uptime_seconds gauge" in text
+
+
+def test_output_failure_in_metrics(tmp_path):
+    """A sink that fails (a full disk: /dev/full) stops the tracing; the metrics file written
+    at exit still says so: the write error and the line it dropped."""
+    prom = tmp_path / "seatrace.prom"
+    name = event_name()
+    t = Tracer(["-j", "-e", name, "-o", "/dev/full", "--metrics", prom], tmp_path / "stdout")
+    try:
+        t.wait_attached()
+        r = Raiser(name)
+        r.raise_events(1)
+        rc = t.wait()
+        r.close()
+    finally:
+        t.kill()
+    assert rc == 1, t.stderr
+    assert "No space left on device" in t.stderr
+    m = samples(prom.read_text())
+    assert m["seatrace_events_delivered_total"] == 1
+    assert m['seatrace_sink_errors_total{sink="file"}'] >= 1
+    assert m['seatrace_output_lines_dropped_total{sink="file"}'] >= 1

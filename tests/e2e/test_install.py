@@ -112,7 +112,8 @@ def test_install_uninstall(tmp_path):
         m = re.match(r"^\s*#?\s*([a-z][a-z-]*)\s*=\s*(.*\S)\s*$", line)
         if m and not line.lstrip().startswith("#"):
             active[m.group(1)] = m.group(2)
-    assert active == {"json": "true", "output": "/var/log/seatrace/seatrace.jsonl"}
+    assert active == {"json": "true", "output": "/var/log/seatrace/seatrace.jsonl",
+                      "stats-interval": "60"}
     assert set(active) <= long_options()
 
     # An installed configuration is the user's: a second install keeps it, and so does

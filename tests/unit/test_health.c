@@ -64,7 +64,8 @@ static void test_sinks_bounded(void **state)
 
 	(void)state;
 	for (int i = 0; i < ST_HEALTH_SINKS; i++)
-		assert_int_equal(st_health_add_sink(&h, "a-name-much-longer-than-the-room", 1, 1), 0);
+		assert_int_equal(st_health_add_sink(&h, "a-name-much-longer-than-the-room", 1, 1),
+				 0);
 	assert_int_equal(st_health_add_sink(&h, "x", 1, 1), -ENOSPC);
 	assert_int_equal(h.nsinks, ST_HEALTH_SINKS);
 	assert_int_equal(strlen(h.sinks[0].name), sizeof(h.sinks[0].name) - 1);
@@ -262,8 +263,8 @@ static void test_prom_label_escapes(void **state)
 	st_health_add_sink(&h, "a\"b\\c\nd", 1, 0);
 	strbuf_init(&sb);
 	assert_int_equal(st_health_prom(&sb, &h), 0);
-	assert_prom(strbuf_str(&sb), "seatrace_output_lines_dropped_total{sink=\"a\\\"b\\\\c\\nd\"}",
-		    "1");
+	assert_prom(strbuf_str(&sb),
+		    "seatrace_output_lines_dropped_total{sink=\"a\\\"b\\\\c\\nd\"}", "1");
 	strbuf_release(&sb);
 }
 
@@ -334,16 +335,16 @@ static void test_timer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_seen_is_the_sum),
-		cmocka_unit_test(test_sinks_bounded),
-		cmocka_unit_test(test_json),
-		cmocka_unit_test(test_text),
-		cmocka_unit_test(test_prom_values),
-		cmocka_unit_test(test_prom_shape),
-		cmocka_unit_test(test_prom_label_escapes),
-		cmocka_unit_test(test_prom_no_sinks),
-		cmocka_unit_test(test_write_file),
-		cmocka_unit_test(test_timer),
+	    cmocka_unit_test(test_seen_is_the_sum),
+	    cmocka_unit_test(test_sinks_bounded),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_text),
+	    cmocka_unit_test(test_prom_values),
+	    cmocka_unit_test(test_prom_shape),
+	    cmocka_unit_test(test_prom_label_escapes),
+	    cmocka_unit_test(test_prom_no_sinks),
+	    cmocka_unit_test(test_write_file),
+	    cmocka_unit_test(test_timer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
