@@ -601,12 +601,14 @@ int main(int argc, char **argv)
 	if (!out_failed)
 		report_lost(&t);
 	st_records_drain_spans(&t.rec, 0);
-	/* The last counters, with everything drained: a stats record, and the metrics file. */
-	if (want_health)
-		st_kstat_health(&t, now_mono_ns(), health.start_ns,
-				opts.stats_interval && !out_failed);
+	/* The last counters, everything drained: a stats record, then (what the last flush
+	 * dropped counted too) the metrics file. */
+	if (opts.stats_interval && !out_failed)
+		st_kstat_health(&t, now_mono_ns(), health.start_ns, true);
 	while ((err = st_output_flush(t.rec.out)) == -EINTR)
 		take_signals(sfd, 0, &sig_seen, &t, sink);
+	if (opts.metrics)
+		st_kstat_health(&t, now_mono_ns(), health.start_ns, false);
 	if (err && err != -ETIMEDOUT && !out_failed) {
 		out_failed = err;
 		say_write_failed(out_failed, NULL);
