@@ -1109,7 +1109,7 @@ static __always_inline int fb_sys_audit(struct pt_regs *ctx, struct scratch *sc,
 	n = take(d, nargs, 1);
 	fb_hdr(d, ST_V_TUPLE, n < nargs ? ST_VF_TRUNC : 0, n, nargs);
 	push_frame(d, FR_SEQ, args + 8, 0, n, 0, 8, 1);
-	bpf_loop(ST_MAX_VALUES * 2, dec_cb, d, 0);
+	bpf_loop(DEC_ITERS, dec_cb, d, 0);
 	rec_end(d);
 	return 0;
 }
@@ -1203,7 +1203,7 @@ static __always_inline int fb_event(struct pt_regs *ctx, struct scratch *sc, str
 		f->gp_off = kind == ST_FB_VARIADIC ? 16 : 24;
 	}
 	fb_args(c);
-	bpf_loop(FB_FMT_MAX * 2 + ST_MAX_VALUES * 2, fb_cb, c, 0);
+	bpf_loop(FB_FMT_MAX * 2 + DEC_ITERS, fb_cb, c, 0);
 	rec_end(&c->d);
 	return 0;
 }
