@@ -123,12 +123,12 @@ static void test_args_missing(void **state)
 	/* The probe could not read the arguments tuple at all. */
 	rec_begin(&r, "e", ST_EF_ARGS_FAULT);
 	assert_text(&r, PFX "e(<unreadable>)\n");
-	assert_json(&r, JPFX "\"e\",\"args\":null}\n");
+	assert_json(&r, JPFX "\"e\",\"args\":null,\"truncated\":true}\n");
 
 	rec_begin(&r, "e", 0);
 	v_leaf(&r, ST_V_FAULT);
 	assert_text(&r, PFX "e(<unreadable>)\n");
-	assert_json(&r, JPFX "\"e\",\"args\":null}\n");
+	assert_json(&r, JPFX "\"e\",\"args\":null,\"truncated\":true}\n");
 
 	rec_begin(&r, "e", 0);
 	assert_text(&r, PFX "e()\n");
