@@ -24,7 +24,7 @@
 #define ST_COMM_LEN 16
 
 /* Bytes of the event name buffer: ST_NAME_MAX - 1 are kept; longer names are cut and flagged. */
-#define ST_NAME_MAX 256
+#define ST_NAME_MAX 512
 /* Upper bound of -s (bytes kept of one str/bytes value). */
 #define ST_STR_MAX 4096
 #define ST_STR_DEFAULT 256

@@ -291,7 +291,7 @@ static void test_dict_keys(void **state)
 {
 	struct rec r;
 
-	/* {1: 'a', (1, 2): None, 'ab'...: 1.5}: JSON names are the repr of non-str keys. */
+	/* {1: 'a', (1, 2): None, 'ab'...: 1.5}: keys other than whole strs make a list of pairs. */
 	rec_begin(&r, "e", 0);
 	v_tuple(&r, 1);
 	v_cont(&r, ST_V_DICT, 6, 3);
@@ -304,8 +304,19 @@ static void test_dict_keys(void **state)
 	v_strn(&r, "ab", 2, 9);
 	v_float(&r, 1.5);
 	assert_text(&r, PFX "e({1: 'a', (1, 2): None, 'ab'...: 1.5})\n");
-	assert_json(&r, JPFX "\"e\",\"args\":[{\"1\":\"a\",\"(1, 2)\":null,\"'ab'...\":1.5}],"
+	assert_json(&r, JPFX "\"e\",\"args\":[{\"pairs\":[[1,\"a\"],[[1,2],null],"
+			     "[{\"str\":\"ab\",\"length\":9,\"truncated\":true},1.5]]}],"
 			     "\"truncated\":true}\n");
+
+	/* {1: 'x', '1': 'y'}: as an object, the name "1" would come twice. */
+	rec_begin(&r, "e", 0);
+	v_tuple(&r, 1);
+	v_cont(&r, ST_V_DICT, 4, 2);
+	v_int(&r, 1);
+	v_str(&r, "x");
+	v_str(&r, "1");
+	v_str(&r, "y");
+	assert_json(&r, JPFX "\"e\",\"args\":[{\"pairs\":[[1,\"x\"],[\"1\",\"y\"]]}]}\n");
 }
 
 static void test_code_objects(void **state)
