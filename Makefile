@@ -27,7 +27,8 @@ endif
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
-LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf
+LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf \
+	$(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 # The BPF units, linked into one object in this order (probe.bpf.c defines what they share).
 BPF_SRCS := bpf/probe.bpf.c bpf/fallback.bpf.c bpf/syscalls.bpf.c
@@ -36,7 +37,9 @@ USER_SRCS := $(wildcard user/*.c)
 # The loader: the files that use libbpf or the skeleton. Everything else is pure
 # logic, unit-tested without root or libbpf.
 LOADER_SRCS := user/main.c user/attach.c user/targets.c user/kstats.c user/ring.c user/launch.c
-PURE_SRCS := $(filter-out $(LOADER_SRCS),$(USER_SRCS))
+# Linked with libsystemd, which the unit tests do without.
+SERVICE_SRCS := user/notify.c
+PURE_SRCS := $(filter-out $(LOADER_SRCS) $(SERVICE_SRCS),$(USER_SRCS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(wildcard tests/unit/test_*.c))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -150,3 +153,85 @@ clean:
 	rm -rf $(OUTPUT) seatrace
 
 -include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*.d $(OUTPUT)/san/*.d $(OUTPUT)/unit/*.d)
+
+# --- Install, and the Debian package (docs/install.md) ---------------------------------------
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+# The daemon's configuration belongs in /etc whatever the prefix; systemd reads units under
+# /usr/local/lib too.
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL ?= install
+VERSION = $(shell sed -n 's/.*argp_program_version = "seatrace \([^"]*\)".*/\1/p' user/cli.c)
+DEB_REVISION ?= 1
+DEB_DIR := $(OUTPUT)/deb
+DEB_ROOT := $(DEB_DIR)/root
+DEB_OBJS := $(patsubst user/%.c,$(DEB_DIR)/obj/user/%.o,$(USER_SRCS))
+DEB_FILE = $(OUTPUT)/seatrace_$(VERSION)-$(DEB_REVISION)_amd64.deb
+
+.PHONY: install install-files uninstall deb
+
+# BIN: the binary to install.
+BIN ?= seatrace
+define install_files
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/seatrace
+	$(Q)$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/seatrace
+	$(Q)$(INSTALL) -m 0644 pkg/seatrace.8 $(DESTDIR)$(MANDIR)/man8/seatrace.8
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		pkg/seatrace.service.in > $(DESTDIR)$(UNITDIR)/seatrace.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/seatrace.service
+	$(Q)conf=$(DESTDIR)$(SYSCONFDIR)/seatrace/seatrace.conf; \
+	if [ -e "$$conf" ]; then echo "install: keeping $$conf, which exists"; \
+	else $(INSTALL) -m 0644 pkg/seatrace.conf "$$conf"; fi
+endef
+
+install: seatrace
+	$(install_files)
+	$(Q)echo "install: seatrace in $(DESTDIR)$(SBINDIR); start it with" \
+		"'systemctl daemon-reload && systemctl enable --now seatrace'"
+
+# The files alone, for `deb`.
+install-files:
+	$(install_files)
+
+# The configuration goes only if it is still the one installed: edits are the user's.
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/seatrace $(DESTDIR)$(MANDIR)/man8/seatrace.8 \
+		$(DESTDIR)$(UNITDIR)/seatrace.service
+	$(Q)conf=$(DESTDIR)$(SYSCONFDIR)/seatrace/seatrace.conf; \
+	if cmp -s pkg/seatrace.conf "$$conf"; then rm -f "$$conf"; \
+		rmdir $(DESTDIR)$(SYSCONFDIR)/seatrace 2>/dev/null || true; \
+	elif [ -e "$$conf" ]; then echo "uninstall: keeping $$conf, which was changed"; fi
+
+# The package's binary is built apart, with Debian's hardening flags (PIE, RELRO, BIND_NOW,
+# fortify, stack protector), so that ./seatrace stays the developer's build.
+DEB_BUILDFLAGS = DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags
+DEB_CFLAGS = $(shell $(DEB_BUILDFLAGS) --get CFLAGS) $(shell $(DEB_BUILDFLAGS) --get CPPFLAGS)
+DEB_LDFLAGS = $(shell $(DEB_BUILDFLAGS) --get LDFLAGS)
+
+deb:
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(DEB_DIR)/obj CFLAGS="$(DEB_CFLAGS)" $(DEB_OBJS)
+	$(call msg,LINK,$(DEB_DIR)/seatrace)
+	$(Q)$(CC) $(DEB_CFLAGS) $(DEB_LDFLAGS) $(DEB_OBJS) $(LIBS) -o $(DEB_DIR)/seatrace
+	$(Q)strip --strip-unneeded --remove-section=.comment --remove-section=.note \
+		$(DEB_DIR)/seatrace
+	$(call msg,DEB,$(DEB_FILE))
+	$(Q)rm -rf $(DEB_ROOT)
+	$(Q)$(MAKE) --no-print-directory install-files BIN=$(DEB_DIR)/seatrace DESTDIR=$(DEB_ROOT) \
+		PREFIX=/usr UNITDIR=/lib/systemd/system SYSCONFDIR=/etc
+	$(Q)gzip -9n $(DEB_ROOT)/usr/share/man/man8/seatrace.8
+	$(Q)$(INSTALL) -d $(DEB_ROOT)/usr/share/doc/seatrace $(DEB_ROOT)/DEBIAN
+	$(Q)$(INSTALL) -m 0644 pkg/deb/copyright $(DEB_ROOT)/usr/share/doc/seatrace/copyright
+	$(Q)gzip -9n < pkg/deb/changelog > $(DEB_ROOT)/usr/share/doc/seatrace/changelog.Debian.gz
+	$(Q)$(INSTALL) -m 0755 pkg/deb/postinst pkg/deb/prerm pkg/deb/postrm $(DEB_ROOT)/DEBIAN/
+	$(Q)echo /etc/seatrace/seatrace.conf > $(DEB_ROOT)/DEBIAN/conffiles
+	$(Q)cd $(DEB_ROOT) && find usr lib -type f -print0 | sort -z | xargs -0 md5sum \
+		> DEBIAN/md5sums && chmod 0644 DEBIAN/md5sums DEBIAN/conffiles
+	$(Q)deps=$$(pkg/deb/depends.sh $(DEB_ROOT)/usr/sbin/seatrace) && \
+	sed -e 's|@VERSION@|$(VERSION)-$(DEB_REVISION)|' -e "s|@DEPENDS@|$$deps|" \
+		-e "s|@SIZE@|$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)|" \
+		pkg/deb/control.in > $(DEB_ROOT)/DEBIAN/control
+	$(Q)dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $(DEB_FILE) >/dev/null
+	$(Q)echo "deb: $(DEB_FILE)"

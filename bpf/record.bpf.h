@@ -272,6 +272,60 @@ static __always_inline int rec_begin(struct dec_ctx *d, struct scratch *sc, stru
 	return 1;
 }
 
+/* ---- the raising frame's callers, for span depth (a tail section of its own) ---------- */
+
+struct chain_ctx {
+	__u8 *buf;  /* the record, in the scratch */
+	__u64 fr;   /* the frame whose caller is read next */
+	__u32 pos;  /* where the next address goes */
+	__u16 n;    /* addresses written */
+	__u16 back; /* st_layout.fr_back */
+	__u16 cut;
+};
+
+static __attribute__((unused)) long chain_cb(__u32 i, void *data)
+{
+	struct chain_ctx *c = data;
+	__u64 next = rd64(c->fr + c->back);
+
+	if (!next)
+		return 1;
+	if (c->n >= ST_CHAIN_MAX) {
+		c->cut = 1;
+		return 1;
+	}
+	*(__u64 *)&c->buf[c->pos & (ST_REC_MAX - 1)] = next;
+	c->pos += 8;
+	c->n++;
+	c->fr = next;
+	return 0;
+}
+
+/*
+ * After the values of an event that may open a span: the addresses of the frames that called
+ * the raising one, then struct st_chain_tail (wire.h). Skipped, and not flagged, when the
+ * layout has no way up or the record has no room left: the reader then counts depth per
+ * thread.
+ */
+static __always_inline void rec_chain(struct dec_ctx *d)
+{
+	struct st_event *e = (struct st_event *)d->sc->buf;
+	struct chain_ctx c = { .buf = d->sc->buf, .fr = e->frame, .back = d->lo->fr_back };
+	struct st_chain_tail *t;
+
+	if (!c.fr || !c.back ||
+	    d->s->off + ST_CHAIN_MAX * 8 + sizeof(struct st_chain_tail) > ST_REC_MAX)
+		return;
+	c.pos = d->s->off;
+	bpf_loop(ST_CHAIN_MAX + 1, chain_cb, &c, 0);
+	t = (struct st_chain_tail *)&d->sc->buf[c.pos & (ST_REC_MAX - 1)];
+	t->nchain = c.n;
+	t->flags = c.cut ? ST_CF_CUT : 0;
+	t->_pad = 0;
+	d->s->off = c.pos + sizeof(*t);
+	e->flags |= ST_EF_CHAIN;
+}
+
 /* Placeholders for values promised but not written, then the record onto the ring. */
 static __always_inline void rec_end(struct dec_ctx *d)
 {
@@ -279,6 +333,7 @@ static __always_inline void rec_end(struct dec_ctx *d)
 
 	if (d->s->owed)
 		bpf_loop(ST_MAX_VALUES, fill_cb, d, 0);
+	rec_chain(d);
 
 	if (d->s->rec_full)
 		e->flags |= ST_EF_REC_FULL;

@@ -272,6 +272,48 @@ out:
 	return ret;
 }
 
+int st_attach_file(struct st_attach *a, const char *path, const char *file, char *err,
+		   size_t errlen)
+{
+	struct st_plan *plan;
+	struct stat st;
+	int ret, state;
+
+	if (stat(path, &st)) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return -errno;
+	}
+	state = seen_state(a, st.st_dev, st.st_ino);
+	if (state == ST_SEEN_ATTACHED)
+		return 0;
+	if (state == ST_SEEN_REFUSED) {
+		snprintf(err, errlen, "%s cannot be traced (said before)", file);
+		return -EALREADY;
+	}
+	plan = malloc(sizeof(*plan));
+	if (!plan) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* Not Python is not remembered: the caller asks again only when the file changed. */
+	ret = st_discover_file(path, file, plan, err, errlen);
+	if (ret == 0)
+		ret = st_attach_plan(a, -1, plan, err, errlen);
+	if (ret < 0) {
+		if (ret != -ENOENT)
+			remember(a, st.st_dev, st.st_ino, ST_SEEN_REFUSED, ST_NO_SLOT);
+		goto out;
+	}
+	a->nfiles++;
+	remember(a, st.st_dev, st.st_ino, ST_SEEN_ATTACHED, ret);
+	if (a->on_file)
+		a->on_file(plan, a->on_file_ctx);
+	ret = 1;
+out:
+	free(plan);
+	return ret;
+}
+
 bool st_attach_known(struct st_attach *a, pid_t pid)
 {
 	char path[64];

@@ -81,6 +81,15 @@ int st_attach_pid(struct st_attach *a, pid_t pid, const struct st_pyelf *py, cha
  */
 int st_attach_system(struct st_attach *a, pid_t pid, bool at_exec, char *err, size_t errlen);
 
+/*
+ * System-wide: attaches, for every process, to the interpreter file at `path` (named `file`
+ * in messages), judged alone, unless it is attached already. 1 when it attached now, 0 when
+ * it was attached before, -ENOENT when it is no CPython (not remembered), or another negative
+ * errno with err set (a Python seatrace cannot trace: remembered, and -EALREADY next time).
+ */
+int st_attach_file(struct st_attach *a, const char *path, const char *file, char *err,
+		   size_t errlen);
+
 /* Whether pid's executable leads to a file attached by st_attach_system(). */
 bool st_attach_known(struct st_attach *a, pid_t pid);
 

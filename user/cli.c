@@ -174,6 +174,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid PID '%s': give a process id number", arg);
 			return EINVAL;
 		}
+		/* A pid given twice is one target: attached twice, it would show each event twice. */
+		for (int i = 0; i < o->npids; i++)
+			if (o->pids[i] == (pid_t)v)
+				return 0;
 		if (o->npids >= ST_MAX_PIDS) {
 			argp_error(state, "too many -p (at most %d)", ST_MAX_PIDS);
 			return EINVAL;

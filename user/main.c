@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "events.h"
 #include "kstats.h"
+#include "notify.h"
 #include "output.h"
 #include "pair.h"
 #include "ring.h"
@@ -117,15 +118,75 @@ static int64_t mono_to_real_ns(void)
 	return ((int64_t)r.tv_sec - m.tv_sec) * 1000000000LL + (r.tv_nsec - m.tv_nsec);
 }
 
-/* A lost-events record whenever the kernel's counts have grown since the last one. */
+/*
+ * A lost-events record whenever the kernel's counts have grown since the last one. Exec
+ * notices lost mean interpreters perhaps not attached: every process is looked at again.
+ */
 static void report_lost(struct tracer *t)
 {
-	__u64 lost = st_kstat_lost(t->skel);
+	__u64 lost = st_kstat_lost(t->skel), notices = st_kstat_notices_lost(t->skel);
 
-	if (lost > t->lost_reported) {
-		st_output_lost(t->rec.out, now_mono_ns(), lost - t->lost_reported);
+	if (lost > t->lost_reported || notices > t->notices_lost_reported) {
+		if (notices > t->notices_lost_reported)
+			st_targets_notices_lost(t);
+		st_output_lost_notices(t->rec.out, now_mono_ns(), lost - t->lost_reported,
+				       notices - t->notices_lost_reported);
 		t->lost_reported = lost;
+		t->notices_lost_reported = notices;
 	}
+}
+
+/* The notice ring: a sixteenth of the main one, within these bounds (powers of two). */
+#define NOTICES_MIN 4096
+#define NOTICES_MAX (256 << 10)
+
+static __u32 notice_ring_size(const struct st_opts *o, bool watching)
+{
+	__u64 n = o->ring_size / 16;
+
+	if (!watching || n < NOTICES_MIN)
+		return NOTICES_MIN;
+	return n > NOTICES_MAX ? NOTICES_MAX : (__u32)n;
+}
+
+/* How long a full output may hold seatrace up once it was asked to stop. */
+#define GIVE_UP_MS 1000
+
+/*
+ * The signals waiting on sfd: 1 when one asks to stop now. With a command, the first signal
+ * is the command's to act on: Ctrl-C reached it through the terminal, others are passed on;
+ * tracing goes on until it ends, or until a second signal. Either way, from the first one on,
+ * a full output (a pipe nobody reads) is given up on after GIVE_UP_MS: seatrace must stop.
+ */
+static int take_signals(int sfd, pid_t child, int *sig_seen, struct st_output *out)
+{
+	struct signalfd_siginfo si;
+	int stop = 0;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			continue;
+		st_output_give_up_after(out, GIVE_UP_MS);
+		if (child && !*sig_seen) {
+			*sig_seen = 1;
+			if (si.ssi_signo != SIGINT)
+				kill(child, (int)si.ssi_signo);
+		} else {
+			stop = 1;
+		}
+	}
+	return stop;
+}
+
+/* Once, at the first failed write (err: negative errno): tracing stops. */
+static void say_write_failed(int err, char **cmd)
+{
+	if (cmd)
+		st_say("cannot write events: %s; stopped tracing, '%s' runs on untraced and "
+		       "seatrace waits for it to end",
+		       strerror(-err), cmd[0]);
+	else
+		st_say("cannot write events: %s; stopped tracing", strerror(-err));
 }
 
 /*
@@ -151,6 +212,8 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	memcpy((void *)t->skel->rodata->cfg_classes, o->globs.classes,
 	       sizeof(o->globs.classes));
 	bpf_map__set_max_entries(t->skel->maps.events, (__u32)o->ring_size);
+	bpf_map__set_max_entries(t->skel->maps.notices,
+				 notice_ring_size(o, system_wide || o->follow));
 	bpf_map__set_max_entries(t->skel->maps.scratch_map, (__u32)libbpf_num_possible_cpus());
 	bpf_program__set_autoload(o->floor ? t->skel->progs.audit : t->skel->progs.audit_floor,
 				  false);
@@ -160,7 +223,10 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	/* The kernel knows the default pairs' names; user rules need frames for every event. */
 	t->skel->rodata->cfg_frames_all = o->npairs > 0 && !o->no_pair;
 	t->watch_exec = system_wide || o->follow;
-	t->skel->rodata->cfg_watch_exec = t->watch_exec;
+	/* --follow: only targets' execs and exits are worth a notice. */
+	t->skel->rodata->cfg_watch_exec = system_wide ? ST_WATCH_ALL
+					  : o->follow ? ST_WATCH_TARGETS
+						      : ST_WATCH_NONE;
 	t->skel->rodata->cfg_proc_filter = (o->follow ? ST_PF_TARGETS : 0) |
 					  (o->have_uid ? ST_PF_UID : 0) |
 					  (o->comm ? ST_PF_COMM : 0) | (o->cgroup ? ST_PF_CGROUP : 0);
@@ -224,7 +290,8 @@ int main(int argc, char **argv)
 	sigset_t mask, oldmask;
 	int sfd = -1, epfd = -1, pidfds[ST_MAX_PIDS], npidfds = 0, live;
 	pid_t child = 0;
-	int child_status = 0, exit_code = 1, err, stopping = 0, sig_seen = 0;
+	int child_status = 0, exit_code = 1, err, stopping = 0, sig_seen = 0, out_failed = 0;
+	int files = 0, nproc = 0;
 	FILE *outf = stdout;
 
 	for (int i = 0; i < ST_MAX_PIDS; i++)
@@ -275,6 +342,7 @@ int main(int argc, char **argv)
 		npidfds++;
 	}
 
+	st_notify_status("loading the BPF programs");
 	if (load_bpf(&t, system_wide))
 		goto cleanup;
 
@@ -312,6 +380,13 @@ int main(int argc, char **argv)
 		st_say("cannot open the ring buffer: %s", strerror(errno));
 		goto cleanup;
 	}
+	_Static_assert(ST_RECORDS_LATER == ST_RING_LATER, "records.h and ring.h disagree");
+	err = st_ring_add_notices(t.rb, bpf_map__fd(t.skel->maps.notices), st_records_notice,
+				  st_records_notice_late);
+	if (err) {
+		st_say("cannot open the notice ring buffer: %s", strerror(-err));
+		goto cleanup;
+	}
 
 	/* Signals arrive through a signalfd; the command gets the mask it would have had. */
 	sigemptyset(&mask);
@@ -319,12 +394,24 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	{
+		/*
+		 * SIGPIPE blocked, not taken: a write to a pipe whose reader left fails with
+		 * EPIPE, which is reported, instead of killing seatrace with its command left
+		 * running untraced. The command gets the mask it would have had.
+		 */
+		sigset_t block = mask;
+
+		sigaddset(&block, SIGPIPE);
+		sigprocmask(SIG_BLOCK, &block, &oldmask);
+	}
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		st_say("signalfd: %s", strerror(errno));
 		goto cleanup;
 	}
+	/* A full output is waited for, but never so long that a signal goes unread. */
+	st_output_set_intr(t.rec.out, sfd);
 
 	st_targets_init(&t);
 	if (st_targets_pids(&t, pys))
@@ -341,9 +428,11 @@ int main(int argc, char **argv)
 		pidfds[0] = (int)syscall(SYS_pidfd_open, child, 0);
 		npidfds = pidfds[0] >= 0;
 	}
+	/* After a command is let go: until then the reader waits for it, not for execs. */
+	if (t.watch_exec)
+		st_targets_hold(&t);
 	if (system_wide) {
-		int nproc, files = st_targets_all(&t, &nproc);
-
+		files = st_targets_all(&t, &nproc);
 		if (files < 0) {
 			st_say("cannot scan /proc: %s", strerror(-files));
 			goto cleanup;
@@ -368,13 +457,29 @@ int main(int argc, char **argv)
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.fd = rbfd};
 
 	epoll_ctl(epfd, EPOLL_CTL_ADD, rbfd, &ev);
+	/* Notices wake the reader each (level-triggered: each drain reads them all). */
 	ev.events = EPOLLIN;
+	ev.data.fd = bpf_map__fd(t.skel->maps.notices);
+	epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	ev.data.fd = sfd;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+	int holdfd = t.hold ? st_exechold_fd(t.hold) : -1;
+
+	if (holdfd >= 0) {
+		ev.data.fd = holdfd;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, holdfd, &ev);
+	}
 	for (int i = 0; i < npidfds; i++) {
 		ev.data.fd = pidfds[i];
 		epoll_ctl(epfd, EPOLL_CTL_ADD, pidfds[i], &ev);
 	}
+
+	/* Attached, and the first scan done: an event raised from now on is recorded. */
+	if (system_wide)
+		st_notify_ready("tracing every Python: %d interpreter file%s attached", files,
+				files == 1 ? "" : "s");
+	else
+		st_notify_ready("tracing %s", opts.cmd ? "a command" : "the given processes");
 
 	/* System-wide, nothing ends the run but a signal. */
 	live = system_wide ? 1 : npidfds;
@@ -395,26 +500,11 @@ int main(int argc, char **argv)
 			int fd = evs[i].data.fd;
 
 			if (fd == sfd) {
-				struct signalfd_siginfo si;
-
-				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGCHLD)
-						continue;
-					/*
-					 * With a command, the first signal is the command's to act
-					 * on: Ctrl-C reached it through the terminal, others are
-					 * passed on. Tracing goes on until it ends, or until a
-					 * second signal.
-					 */
-					if (child && !sig_seen) {
-						sig_seen = 1;
-						if (si.ssi_signo != SIGINT)
-							kill(child, (int)si.ssi_signo);
-					} else {
-						stopping = 1;
-					}
-				}
-			} else if (fd != rbfd) {
+				if (take_signals(sfd, child, &sig_seen, t.rec.out))
+					stopping = 1;
+			} else if (fd == holdfd) {
+				st_exechold_handle(t.hold); /* an exec waits for this */
+			} else if (fd != rbfd && fd != bpf_map__fd(t.skel->maps.notices)) {
 				/* A traced process ended: its events are all in the ring by now. */
 				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 				t.rec.budget = INT_MAX;
@@ -442,7 +532,7 @@ int main(int argc, char **argv)
 		/* Each chore costs system calls: once per wait period, not once per drain. */
 		__u64 now = now_mono_ns();
 
-		if (now >= next_chores) {
+		if (now >= next_chores && !out_failed) {
 			next_chores = now + WAIT_MS * 1000000ULL;
 			report_lost(&t);
 			st_tamper_check(&t.tamper, t.rec.out, now);
@@ -452,22 +542,48 @@ int main(int argc, char **argv)
 		/* Lines are batched while records stream in; out they go whenever the ring is dry. */
 		if (!t.rec.out_err)
 			t.rec.out_err = st_output_flush(t.rec.out);
-		if (t.rec.out_err) {
-			st_say("cannot write events: %s", strerror(-t.rec.out_err));
-			exit_code = 1;
-			break;
+		/* Full, with a signal waiting (read it first), or given up on (counted): go on. */
+		if (t.rec.out_err == -EINTR || t.rec.out_err == -ETIMEDOUT)
+			t.rec.out_err = 0;
+		if (t.rec.out_err && !out_failed) {
+			out_failed = t.rec.out_err;
+			say_write_failed(out_failed, opts.cmd);
+			/* Detached, the command runs on untraced: waited for, signals passed on. */
+			st_attach_detach_all(&t.att);
+			if (!child)
+				break;
 		}
 	}
+	st_notify_stopping("stopping: writing what the kernel has buffered");
+	/* No exec waits on a reader that is leaving. */
+	st_exechold_free(t.hold);
+	t.hold = NULL;
 	st_attach_detach_all(&t.att);
-	/* Nothing new arrives once detached: drain all of it. */
+	/*
+	 * Nothing new arrives once detached: drain all of it. A drain ends early when the
+	 * output is full and a signal waits: the signal is taken (a stopping one gives up on the
+	 * output), then on it goes.
+	 */
 	t.rec.budget = INT_MAX;
-	st_ring_consume(t.rb);
-	report_lost(&t);
-	st_records_drain_spans(&t.rec, 0);
-	if (st_output_flush(t.rec.out) && exit_code == 0) {
-		st_say("cannot write events: %s", strerror(errno));
-		exit_code = 1;
+	while (st_ring_consume(t.rb) > 0) {
+		take_signals(sfd, 0, &sig_seen, t.rec.out);
+		t.rec.budget = INT_MAX;
 	}
+	st_ring_flush_late(t.rb);
+	if (!out_failed)
+		report_lost(&t);
+	st_records_drain_spans(&t.rec, 0);
+	while ((err = st_output_flush(t.rec.out)) == -EINTR)
+		take_signals(sfd, 0, &sig_seen, t.rec.out);
+	if (err && err != -ETIMEDOUT && !out_failed) {
+		out_failed = err;
+		say_write_failed(out_failed, NULL);
+	}
+	if (st_output_dropped(t.rec.out))
+		st_say("%llu output lines not written: %s",
+		       (unsigned long long)st_output_dropped(t.rec.out),
+		       out_failed ? strerror(-out_failed)
+				  : "the output was not being read when seatrace was stopped");
 	if (child) {
 		if (stopping) {
 			exit_code = 128 + SIGINT;
@@ -477,18 +593,27 @@ int main(int argc, char **argv)
 		}
 		child = 0;
 	}
+	/* Events were not all written: seatrace failed, whatever the command's status. */
+	if (out_failed)
+		exit_code = 1;
 	if (t.lost_reported)
 		st_say("%llu events lost (ring buffer full, or probe busy on a CPU): raise "
 			"--buffer-size or narrow the events with -e/-x",
 			(unsigned long long)t.lost_reported);
+	if (t.notices_lost_reported)
+		st_say("%llu exec/exit notices lost (their ring was full): processes were "
+		       "rescanned; raise --buffer-size (the notice ring is a sixteenth of it)",
+		       (unsigned long long)t.notices_lost_reported);
 	if (opts.stats)
-		st_kstat_print(stderr, t.skel, t.rec.received, t.rec.invalid);
+		st_kstat_print(stderr, t.skel, t.rec.received, t.rec.invalid, t.rec.execs,
+			       t.rec.exits);
 
 cleanup:
 	if (child > 0) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 	}
+	st_exechold_free(t.hold); /* whatever exec still waits goes on */
 	st_attach_detach_all(&t.att);
 	st_ring_free(t.rb);
 	if (t.rec.out)

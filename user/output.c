@@ -648,6 +648,21 @@ int st_output_flush(struct st_output *o)
 	return o ? st_sink_flush(o->sink) : 0;
 }
 
+void st_output_set_intr(struct st_output *o, int fd)
+{
+	o->sink->intr_fd = fd;
+}
+
+void st_output_give_up_after(struct st_output *o, int ms)
+{
+	st_sink_give_up_after(o->sink, ms);
+}
+
+unsigned long long st_output_dropped(const struct st_output *o)
+{
+	return o ? o->sink->dropped : 0;
+}
+
 void st_output_free(struct st_output *o)
 {
 	if (!o)
@@ -659,6 +674,12 @@ void st_output_free(struct st_output *o)
 
 int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 {
+	return st_output_lost_notices(o, mono_ts_ns, count, 0);
+}
+
+int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t count,
+			   uint64_t notices)
+{
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start = sb->len;
 	struct jsonw w;
@@ -666,7 +687,13 @@ int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		strbuf_addstr(sb, "--- lost ");
 		strbuf_add_u64(sb, count);
-		strbuf_addstr(sb, " events (ring buffer full) ---\n");
+		strbuf_addstr(sb, " events (ring buffer full)");
+		if (notices) {
+			strbuf_addstr(sb, ", ");
+			strbuf_add_u64(sb, notices);
+			strbuf_addstr(sb, " exec/exit notices (processes rescanned)");
+		}
+		strbuf_addstr(sb, " ---\n");
 	} else {
 		jsonw_init(&w, sb);
 		jsonw_start_object(&w);
@@ -674,6 +701,8 @@ int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 		jsonw_name(&w, "ts");
 		json_ts(&w, real_ns(mono_ts_ns, o->opts.mono_to_real_ns));
 		jsonw_uint_field(&w, "count", count);
+		if (notices)
+			jsonw_uint_field(&w, "notices", notices);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
@@ -787,6 +816,32 @@ int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint
 		strbuf_addch(sb, '\n');
 	}
 	/* Rare and important: written at once. */
+	return st_sink_line_end(o->sink, start, 0, true);
+}
+
+int st_output_coverage(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, const char *comm,
+		       const char *file, const char *reason)
+{
+	int64_t real = real_ns(mono_ts_ns, o->opts.mono_to_real_ns);
+	struct strbuf *sb = st_sink_buf(o->sink);
+	size_t start = sb->len;
+	struct jsonw w;
+
+	if (o->opts.fmt == ST_FMT_TEXT) {
+		text_head(sb, real, pid, pid, comm);
+		strbuf_addstr(sb, "--- coverage: ");
+		st_repr_utf8(sb, file, strlen(file));
+		strbuf_addstr(sb, " ran before seatrace attached to it (");
+		strbuf_addstr(sb, reason);
+		strbuf_addstr(sb, "): events it raised before now may be missing ---\n");
+	} else {
+		jsonw_init(&w, sb);
+		json_head(&w, "coverage", real, pid, pid, comm);
+		jsonw_string_field(&w, "file", file);
+		jsonw_string_field(&w, "reason", reason);
+		jsonw_end_object(&w);
+		strbuf_addch(sb, '\n');
+	}
 	return st_sink_line_end(o->sink, start, 0, true);
 }
 

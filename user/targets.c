@@ -10,8 +10,11 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "launch.h"
+#include "output.h"
 #include "tracer.h"
 #include "seatrace.skel.h" /* after wire.h, which tracer.h brings */
 
@@ -156,16 +159,45 @@ int st_targets_command(struct tracer *t, const sigset_t *child_mask, pid_t *chil
 	return 1;
 }
 
+/*
+ * A process ran an interpreter before it was attached (found at its exec notice rather than
+ * held, or loaded after exec): say so, never silently.
+ */
+static void report_late(struct tracer *t, pid_t pid, const char *reason)
+{
+	char path[64], comm[ST_COMM_LEN] = "";
+	struct timespec ts;
+	FILE *f;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	err = st_output_coverage(t->rec.out, (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec,
+				 (__u32)pid, comm, t->last_file, reason);
+	if (err && !t->rec.out_err)
+		t->rec.out_err = err;
+}
+
 static int attach_one(pid_t pid, void *data)
 {
 	struct tracer *t = data;
 	char msg[PATH_MAX + 256];
-	int ret = st_attach_system(&t->att, pid, false, msg, sizeof(msg));
+	int ret;
 
+	st_exechold_add_ns(t->hold, pid);
+	ret = st_attach_system(&t->att, pid, false, msg, sizeof(msg));
 	if (ret < 0)
 		st_say("not tracing PID %d: %s", pid, msg);
 	else if (st_attach_known(&t->att, pid))
 		st_tamper_watch_pid(&t->tamper, pid);
+	if (ret > 0 && t->started)
+		report_late(t, pid, "mapped");
 	return ret;
 }
 
@@ -174,8 +206,63 @@ static void on_file(const struct st_plan *plan, void *data)
 {
 	struct tracer *t = data;
 
+	snprintf(t->last_file, sizeof(t->last_file), "%s",
+		 plan->py.file[0] ? plan->py.file : plan->py.path);
 	if (plan->kind == ST_PLAN_PROBE)
 		st_tamper_add_file(&t->tamper, &plan->py, plan->npoints);
+}
+
+/*
+ * A file about to run in pid, the exec waiting (user/exechold.h): attached now if it is an
+ * interpreter, or if it links one (DT_NEEDED). 1 for a Python, 0 for a file that is not.
+ */
+static int on_hold(const char *path, const char *file, pid_t pid, const char *ldlp, bool late,
+		   void *data)
+{
+	struct tracer *t = data;
+	char msg[PATH_MAX + 256];
+	struct st_pyelf *lib;
+	int ret = st_attach_file(&t->att, path, file, msg, sizeof(msg));
+
+	if (ret == -ENOENT) {
+		/* Not a CPython itself: what it links may be. The executable is not asked again. */
+		lib = malloc(sizeof(*lib));
+		if (lib && st_needed_python(pid, path, file, ldlp, lib))
+			ret = st_attach_file(&t->att, lib->path, lib->file, msg, sizeof(msg));
+		free(lib);
+		if (ret >= 0 || ret == -ENOENT || ret == -EALREADY) {
+			if (ret > 0 && t->opts->verbose)
+				st_say("attached to %s, linked by %s, before PID %d runs it",
+				       t->last_file, file, pid);
+			if (ret > 0 && late)
+				report_late(t, pid, "held too long");
+			return 0;
+		}
+	}
+	if (ret > 0 && t->opts->verbose)
+		st_say("attached to %s before PID %d runs it", t->last_file, pid);
+	if (ret > 0 && late)
+		report_late(t, pid, "held too long"); /* the reader was busy: it ran a while */
+	if (ret == -EALREADY)
+		return 1;
+	if (ret < 0 && ret != -ENOENT)
+		st_say("not tracing PID %d: %s", pid, msg);
+	return ret < 0 && ret != -ENOTSUP && ret != -EPROTONOSUPPORT ? ret : 1;
+}
+
+void st_targets_hold(struct tracer *t)
+{
+	char err[256];
+
+	t->hold = st_exechold_open(on_hold, t, err, sizeof(err));
+	if (!t->hold)
+		st_say("cannot hold new processes at exec (%s; needs CAP_SYS_ADMIN in the initial "
+		       "user namespace and a kernel with fanotify permission events): the first "
+		       "events of an interpreter binary not seen before may be missed, and are "
+		       "reported as coverage records",
+		       err);
+	else if (t->opts->verbose)
+		st_say("new processes are held at exec until their file is judged");
 }
 
 void st_targets_init(struct tracer *t)
@@ -186,7 +273,10 @@ void st_targets_init(struct tracer *t)
 
 int st_targets_all(struct tracer *t, int *nproc)
 {
-	return st_procscan_walk(&t->scan, false, attach_one, t, nproc);
+	int ret = st_procscan_walk(&t->scan, false, attach_one, t, nproc);
+
+	t->started = true;
+	return ret;
 }
 
 /*
@@ -207,6 +297,7 @@ void st_targets_exec(pid_t pid, void *data)
 	int ret;
 
 	t->execs++;
+	st_exechold_add_ns(t->hold, pid);
 	ret = st_attach_system(&t->att, pid, true, msg, sizeof(msg));
 	if (ret < 0) {
 		st_say("not tracing PID %d: %s", pid, msg);
@@ -214,6 +305,35 @@ void st_targets_exec(pid_t pid, void *data)
 	}
 	if (ret > 0 && t->opts->verbose)
 		st_say("attached to a new interpreter, first run by PID %d", pid);
+	/* Held execs are attached before they run: one found here ran unseen for a while. */
+	if (ret > 0)
+		report_late(t, pid, "exec");
 	if (st_attach_known(&t->att, pid))
 		st_tamper_watch_pid(&t->tamper, pid);
+}
+
+/* The notice rescan's callback: with --follow, only targets matter (the rest is filtered). */
+static int attach_lost(pid_t pid, void *data)
+{
+	struct tracer *t = data;
+	__u32 key = (__u32)pid, one;
+
+	if (t->opts->follow &&
+	    bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.targets), &key, &one))
+		return 0;
+	return attach_one(pid, data) > 0;
+}
+
+int st_targets_notices_lost(struct tracer *t)
+{
+	struct st_procscan scan = {};
+	int nproc, ret;
+
+	/* A walk of its own: every process, whether or not it changed since the paced rescan. */
+	ret = st_procscan_walk(&scan, false, attach_lost, t, &nproc);
+	st_procscan_free(&scan);
+	if (ret > 0 && t->opts->verbose)
+		st_say("exec notices lost: attached to %d interpreter%s found by a rescan", ret,
+		       ret == 1 ? "" : "s");
+	return ret;
 }

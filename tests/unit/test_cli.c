@@ -41,6 +41,17 @@ static void test_pids_and_defaults(void **state)
 	assert_int_equal(o.ring_size, 8UL << 20);
 }
 
+static void test_pid_given_twice_is_one_target(void **state)
+{
+	struct st_opts o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "-p", "12", "-p", "34", "-p", "12"), 0);
+	assert_int_equal(o.npids, 2);
+	assert_int_equal(o.pids[0], 12);
+	assert_int_equal(o.pids[1], 34);
+}
+
 static void test_command_keeps_its_options(void **state)
 {
 	struct st_opts o;
@@ -239,7 +250,8 @@ static void test_usage_errors_exit_64(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pids_and_defaults), cmocka_unit_test(test_command_keeps_its_options),
+		cmocka_unit_test(test_pids_and_defaults),
+		cmocka_unit_test(test_pid_given_twice_is_one_target), cmocka_unit_test(test_command_keeps_its_options),
 		cmocka_unit_test(test_globs),		 cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_bare_double_dash),

@@ -783,12 +783,12 @@ static void test_output_write_error(void **state)
 	struct st_output_opts o = { .fmt = ST_FMT_TEXT };
 	struct st_output *out;
 
-	/* A stream opened for reading: the write fails and says so. */
+	/* A stream opened for reading: the write fails and says why. */
 	o.out = fopen("/dev/null", "r");
 	assert_non_null(o.out);
 	out = st_output_new(&o);
 	assert_non_null(out);
-	assert_int_equal(st_output_lost(out, 0, 1), -EIO);
+	assert_int_equal(st_output_lost(out, 0, 1), -EBADF);
 	st_output_free(out);
 	fclose(o.out);
 }
@@ -864,9 +864,10 @@ static void test_output_flush_error(void **state)
 	rec_end(&r);
 	assert_int_equal(st_decode_event(r.buf, r.len, &v), 0);
 	assert_int_equal(st_output_event(out, &v), 0);
-	assert_int_equal(st_output_flush(out), -EIO);
+	assert_int_equal(st_output_flush(out), -EBADF);
 	assert_int_equal(st_output_flush(out), 0); /* the failed lines are gone */
-	assert_int_equal(st_output_invalid(out, 10, -EINVAL), -EIO);
+	assert_int_equal(st_output_invalid(out, 10, -EINVAL), -EBADF);
+	assert_int_equal(st_output_dropped(out), 2);
 	st_output_free(out);
 	fclose(o.out);
 	assert_int_equal(st_output_flush(NULL), 0);
