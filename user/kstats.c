@@ -45,7 +45,8 @@ __u64 st_kstat_prog_misses(struct seatrace_bpf *skel)
 __u64 st_kstat_lost(struct seatrace_bpf *skel)
 {
 	return st_kstat(skel, ST_STAT_LOST) + st_kstat(skel, ST_STAT_SYS_LOST) +
-	       st_kstat(skel, ST_STAT_BUSY) + st_kstat_prog_misses(skel);
+	       st_kstat(skel, ST_STAT_BUSY) + st_kstat(skel, ST_STAT_OVERSIZE) +
+	       st_kstat_prog_misses(skel);
 }
 
 __u64 st_kstat_notices_lost(struct seatrace_bpf *skel)
@@ -69,6 +70,7 @@ void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 in
 		[ST_STAT_BUSY] = "events lost (probe preempted)",
 		[ST_STAT_EXIT_LOST] = "exit notices lost",
 		[ST_STAT_FORK_LOST] = "fork notices lost",
+		[ST_STAT_OVERSIZE] = "events lost (record too large)",
 	};
 	struct rusage ru;
 

@@ -334,6 +334,9 @@ static int text_args(struct strbuf *sb, struct st_cursor *c, const struct st_kno
 		return -EINVAL;
 	if (a.tag != ST_V_TUPLE || (a.flags & ST_VF_DEPTH))
 		return st_repr_val(sb, c, &a);
+	/* Names only when the table's count is the call's: else they would label the wrong ones. */
+	if (ke && a.total != ke->nargs)
+		ke = NULL;
 	for (i = 0; i < a.nchild; i++) {
 		if (i)
 			strbuf_addstr(sb, ", ");
@@ -425,16 +428,17 @@ static int text_event(struct strbuf *sb, const struct st_view *v, int64_t mono_t
 
 /*
  * The arguments tuple as a JSON array (null when there is none to list); *cut_total is its
- * full length when the probe cut it, UINT64_MAX otherwise.
+ * full length when the probe cut it, UINT64_MAX otherwise; *total its full length (0: none).
  */
 static int json_args(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c, uint16_t ev_flags,
-		     uint64_t *cut_total)
+		     uint64_t *cut_total, uint64_t *total)
 {
 	struct st_val a, v;
 	uint32_t i;
 	int err;
 
 	*cut_total = UINT64_MAX;
+	*total = 0;
 	if (!c->left) {
 		if (ev_flags & ST_EF_ARGS_FAULT) {
 			jsonw_null(w);
@@ -451,6 +455,7 @@ static int json_args(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c, u
 		jsonw_null(w);
 		return st_value_skip_children(c, &a);
 	}
+	*total = a.total;
 	jsonw_start_array(w);
 	for (i = 0; i < a.nchild; i++) {
 		if (st_value_next(c, &v) != 1)
@@ -538,7 +543,7 @@ static int json_event(struct jsonw *w, struct strbuf *tmp, const struct st_view 
 	struct strbuf *sb = w->sb;
 	struct name_slot *k;
 	struct st_cursor c;
-	uint64_t cut_total;
+	uint64_t cut_total, nargs;
 	char *p;
 	int err;
 
@@ -549,7 +554,7 @@ static int json_event(struct jsonw *w, struct strbuf *tmp, const struct st_view 
 	json_ids(sb, h);
 	k = json_name(sb, v);
 	st_cursor_init(&c, v);
-	err = json_args(w, tmp, &c, h->flags, &cut_total);
+	err = json_args(w, tmp, &c, h->flags, &cut_total, &nargs);
 	if (err)
 		return err;
 	err = jsonw_error(w);
@@ -557,7 +562,8 @@ static int json_event(struct jsonw *w, struct strbuf *tmp, const struct st_view 
 		return err;
 	if (!jsonw_complete(w))
 		return -EINVAL;
-	if (k && k->ke)
+	/* As in the text: no names for a call with another count of arguments than the table's. */
+	if (k && k->ke && nargs == k->ke->nargs)
 		json_argnames(sb, k);
 	/* The arguments tuple itself was cut: "args" holds the first ones, this says how many. */
 	if (cut_total != UINT64_MAX) {
@@ -866,7 +872,7 @@ static int json_span_args(struct st_output *o, struct jsonw *w, const char *name
 			  const struct st_view *v)
 {
 	struct st_cursor c;
-	uint64_t cut;
+	uint64_t cut, total;
 
 	jsonw_name(w, name);
 	if (!v) {
@@ -874,7 +880,7 @@ static int json_span_args(struct st_output *o, struct jsonw *w, const char *name
 		return 0;
 	}
 	st_cursor_init(&c, v);
-	return json_args(w, &o->tmp, &c, v->hdr->flags, &cut);
+	return json_args(w, &o->tmp, &c, v->hdr->flags, &cut, &total);
 }
 
 int st_output_span(struct st_output *o, const struct st_span *s)
