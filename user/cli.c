@@ -50,6 +50,8 @@ enum {
 	OPT_LIST,
 	OPT_PAIR,
 	OPT_NO_PAIR,
+	OPT_MAX_FILES,
+	OPT_MAX_LINKS,
 };
 
 static const struct argp_option options[] = {
@@ -84,6 +86,10 @@ static const struct argp_option options[] = {
 	{ "list-events", OPT_LIST_EVENTS, NULL, 0, "List the known events and their arguments", 0 },
 	{ "buffer-size", OPT_BUFFER_SIZE, "BYTES", 0,
 	  "Ring buffer size, a power of two >= 4096 (default 8388608); K and M suffixes", 0 },
+	{ "max-files", OPT_MAX_FILES, "N", 0,
+	  "Interpreter files attached at once, 1 to 256 (default 64); more are reported", 0 },
+	{ "max-links", OPT_MAX_LINKS, "N", 0,
+	  "Uprobes attached at once, 1 to 65536 (default 256); more are reported", 0 },
 	{ "stats", OPT_STATS, NULL, 0, "At exit, print the kernel-side counters on stderr", 0 },
 	{ "bench-floor", OPT_FLOOR, NULL, OPTION_HIDDEN, "Attach an empty program (benchmark)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
@@ -269,6 +275,22 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		}
 		o->ring_size = v;
 		break;
+	case OPT_MAX_FILES:
+		if (parse_ulong(arg, &v, false) || v < 1 || v > ST_FILES_MAX) {
+			argp_error(state, "invalid --max-files '%s': give a number from 1 to %d", arg,
+				   ST_FILES_MAX);
+			return EINVAL;
+		}
+		o->max_files = (unsigned)v;
+		break;
+	case OPT_MAX_LINKS:
+		if (parse_ulong(arg, &v, false) || v < 1 || v > ST_LINKS_MAX) {
+			argp_error(state, "invalid --max-links '%s': give a number from 1 to %d", arg,
+				   ST_LINKS_MAX);
+			return EINVAL;
+		}
+		o->max_links = (unsigned)v;
+		break;
 	case OPT_STATS:
 		o->stats = true;
 		break;
@@ -317,6 +339,8 @@ int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
 	memset(o, 0, sizeof(*o));
 	o->str_max = ST_STR_DEFAULT;
 	o->ring_size = 8UL << 20;
+	o->max_files = ST_FILES_DEFAULT;
+	o->max_links = ST_LINKS_DEFAULT;
 	/* Usage errors exit with EX_USAGE, as main() returns for them (argp's default). */
 	argp_err_exit_status = ST_EXIT_USAGE;
 	/* ARGP_IN_ORDER makes the first operand end option parsing, like "--". */

@@ -10,6 +10,14 @@
 #define ST_MAX_PIDS 64
 /* Exit status of a usage error (sysexits.h's EX_USAGE), as argp exits with. */
 #define ST_EXIT_USAGE 64
+/*
+ * Interpreter files attached at once (--max-files): the uprobe cookie has 8
+ * bits for the layout slot (bpf/wire.h). Uprobe links at once (--max-links).
+ */
+#define ST_FILES_DEFAULT 64
+#define ST_FILES_MAX 256
+#define ST_LINKS_DEFAULT 256
+#define ST_LINKS_MAX 65536
 
 struct st_opts {
 	pid_t pids[ST_MAX_PIDS];
@@ -34,6 +42,8 @@ struct st_opts {
 	const char *comm;
 	const char *cgroup;
 	unsigned long ring_size;
+	unsigned max_files; /* interpreter files attached at once */
+	unsigned max_links; /* uprobe links at once */
 };
 
 /*

@@ -11,7 +11,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "launch.h"
+#include "output.h"
 #include "tracer.h"
 #include "seatrace.skel.h" /* after wire.h, which tracer.h brings */
 
@@ -156,17 +158,54 @@ int st_targets_command(struct tracer *t, const sigset_t *child_mask, pid_t *chil
 	return 1;
 }
 
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/*
+ * st_attach_system()'s -E2BIG: a process not traced because --max-files or --max-links is
+ * reached, said as an alert record (once per file) rather than on stderr only.
+ */
+static void limit_alert(struct tracer *t, pid_t pid, const char *why)
+{
+	char path[64], comm[ST_COMM_LEN] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+	}
+	st_output_alert_kind(t->rec.out, mono_ns(), (__u32)pid, (__u32)pid, comm, "limit",
+			     t->att.limit_file, why);
+	if (t->opts->verbose)
+		st_say("not tracing PID %d: %s", pid, why);
+}
+
+/* What st_attach_system() returned for pid, said; the semaphore of an attached one watched. */
+static int attached(struct tracer *t, pid_t pid, int ret, const char *msg)
+{
+	if (ret == -E2BIG)
+		limit_alert(t, pid, msg);
+	else if (ret < 0)
+		st_say("not tracing PID %d: %s", pid, msg);
+	else if (st_attach_known(&t->att, pid))
+		st_tamper_watch_pid(&t->tamper, pid);
+	return ret == -E2BIG ? 0 : ret;
+}
+
 static int attach_one(pid_t pid, void *data)
 {
 	struct tracer *t = data;
 	char msg[PATH_MAX + 256];
-	int ret = st_attach_system(&t->att, pid, false, msg, sizeof(msg));
 
-	if (ret < 0)
-		st_say("not tracing PID %d: %s", pid, msg);
-	else if (st_attach_known(&t->att, pid))
-		st_tamper_watch_pid(&t->tamper, pid);
-	return ret;
+	return attached(t, pid, st_attach_system(&t->att, pid, false, msg, sizeof(msg)), msg);
 }
 
 /* A file attached system-wide: the semaphores of its processes are watched. */
@@ -178,10 +217,35 @@ static void on_file(const struct st_plan *plan, void *data)
 		st_tamper_add_file(&t->tamper, &plan->py, plan->npoints);
 }
 
+/* A file released: its semaphore is no longer looked for. */
+static void on_release(dev_t dev, ino_t ino, void *data)
+{
+	struct tracer *t = data;
+
+	st_tamper_forget_file(&t->tamper, dev, ino);
+}
+
 void st_targets_init(struct tracer *t)
 {
 	t->att.on_file = on_file;
+	t->att.on_release = on_release;
 	t->att.on_file_ctx = t;
+}
+
+void st_targets_exit(pid_t pid, void *data)
+{
+	struct tracer *t = data;
+
+	st_attach_process_gone(&t->att, pid);
+}
+
+void st_targets_reap(struct tracer *t)
+{
+	int n = st_attach_reap(&t->att, attach_one, t);
+
+	if (n > 0 && t->opts->verbose > 1)
+		st_say("released %d interpreter file%s no process maps any more", n,
+		       n == 1 ? "" : "s");
 }
 
 int st_targets_all(struct tracer *t, int *nproc)
@@ -207,15 +271,19 @@ void st_targets_exec(pid_t pid, void *data)
 	int ret;
 
 	t->execs++;
-	ret = st_attach_system(&t->att, pid, true, msg, sizeof(msg));
-	if (ret < 0) {
-		st_say("not tracing PID %d: %s", pid, msg);
-		return;
+	/* Its old image, and what that mapped, is gone. */
+	st_attach_process_gone(&t->att, pid);
+	/* --follow: a process that is no target is filtered out; its files need no slot. */
+	if (t->opts->follow) {
+		__u32 key = (__u32)pid, one;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.targets), &key, &one))
+			return;
 	}
+	ret = st_attach_system(&t->att, pid, true, msg, sizeof(msg));
 	if (ret > 0 && t->opts->verbose)
 		st_say("attached to a new interpreter, first run by PID %d", pid);
-	if (st_attach_known(&t->att, pid))
-		st_tamper_watch_pid(&t->tamper, pid);
+	attached(t, pid, ret, msg);
 }
 
 /* The notice rescan's callback: with --follow, only targets matter (the rest is filtered). */
