@@ -535,6 +535,7 @@ void st_attach_release(struct st_attach *a, int slot)
 	a->nlinks = j;
 	/* Its links are gone, so no probe can fire with this slot any more. */
 	clear_layout(a, slot);
+	st_pyelf_forget(a->slots[slot].dev, a->slots[slot].ino);
 	if (a->on_release)
 		a->on_release(a->slots[slot].dev, a->slots[slot].ino, a->on_file_ctx);
 	if (a->slots[slot].check)

@@ -160,8 +160,9 @@ def test_500_copies_all_traced_and_released(tmp_path):
     a, b = seen[first], seen[n]
     assert a["layouts"] == b["layouts"] == 1, seen
     assert a["links"] == b["links"] == a["driver_links"] == b["driver_links"], seen
-    # RSS: 490 more files attached and released may leave allocator slack, not growth.
-    assert b["rss"] - a["rss"] <= 1024, f"seatrace's RSS grew by {b['rss'] - a['rss']} KiB: {seen}"
+    # RSS: 490 more files attached and released may leave allocator slack, not growth (a
+    # file's kept state is about 12 KiB: a leak of it would be 5.7 MiB here).
+    assert b["rss"] - a["rss"] <= 512, f"seatrace's RSS grew by {b['rss'] - a['rss']} KiB: {seen}"
     stats = res.stats
     assert stats["interpreter files attached"] == n + 1, stats
     assert stats["interpreter files released"] == n, stats
