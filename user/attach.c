@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,8 @@ static void *closer_main(void *arg)
 
 int st_attach_init(struct st_attach *a, unsigned max_files, unsigned max_links)
 {
+	sigset_t all, old;
+
 	a->max_files = max_files;
 	a->max_links = max_links;
 	a->slots = calloc(max_files, sizeof(*a->slots));
@@ -56,10 +59,17 @@ int st_attach_init(struct st_attach *a, unsigned max_files, unsigned max_links)
 		return -ENOMEM;
 	pthread_mutex_init(&a->closer.mu, NULL);
 	pthread_cond_init(&a->closer.cv, NULL);
-	/* Without the threads, links are destroyed in place (slower, as correct). */
+	/*
+	 * Signals are the main thread's (its signalfd): the closers block them all, or a
+	 * Ctrl-C delivered to one would kill the process undrained. Without the threads,
+	 * links are destroyed in place (slower, as correct).
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	while (a->closer.nthreads < ST_CLOSERS &&
 	       !pthread_create(&a->closer.thread[a->closer.nthreads], NULL, closer_main, a))
 		a->closer.nthreads++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	a->closer.started = a->closer.nthreads > 0;
 	return 0;
 }
