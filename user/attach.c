@@ -134,7 +134,7 @@ static int get_slot(struct st_attach *a, const struct st_plan *plan, char *err, 
 		if (a->slots[i].used && a->slots[i].dev == plan->py.dev &&
 		    a->slots[i].ino == plan->py.ino)
 			return (int)i;
-		/* A slot whose old links are still being destroyed could be hit with the old cookie. */
+		/* A slot whose old links are still being destroyed may be hit with the old cookie. */
 		if (!a->slots[i].used && free_slot < 0 &&
 		    !__atomic_load_n(&a->slots[i].draining, __ATOMIC_ACQUIRE))
 			free_slot = (int)i;
@@ -224,8 +224,8 @@ int st_attach_plan(struct st_attach *a, pid_t pid, const struct st_plan *plan, c
 		snprintf(err, errlen,
 			 "%s is not traced: it needs %u uprobes and %u of %u are in use (raise "
 			 "--max-links)",
-			 plan->py.file[0] ? plan->py.file : plan->py.path, plan->npoints, a->nuprobes,
-			 a->max_links);
+			 plan->py.file[0] ? plan->py.file : plan->py.path, plan->npoints,
+			 a->nuprobes, a->max_links);
 		return -E2BIG;
 	}
 	slot = get_slot(a, plan, err, errlen);

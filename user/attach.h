@@ -31,7 +31,7 @@ enum st_seen_state {
 	ST_SEEN_NOT_PYTHON = 1,
 	ST_SEEN_ATTACHED,
 	ST_SEEN_REFUSED, /* a Python seatrace cannot trace: reason said once */
-	ST_SEEN_LIMIT,	 /* not attached: --max-files or --max-links reached; tried again on a release */
+	ST_SEEN_LIMIT,	 /* not attached: --max-files/--max-links reached; retried on a release */
 };
 
 /* Links that belong to no slot: the tracepoint programs'. */
