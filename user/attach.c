@@ -519,7 +519,9 @@ int st_attach_reap(struct st_attach *a, int (*retry)(pid_t pid, void *ctx), void
 				a->nprocs--;
 				a->nlimit--;
 			}
+			a->retrying = true;
 			retry(pids[i], ctx);
+			a->retrying = false;
 		}
 		free(pids);
 	}
@@ -599,7 +601,7 @@ int st_attach_system(struct st_attach *a, pid_t pid, bool at_exec, char *err, si
 		return 0;
 	}
 	if (state == ST_SEEN_LIMIT) {
-		if (add_proc(a, pid, ST_SLOT_LIMIT))
+		if (add_proc(a, pid, ST_SLOT_LIMIT) && !a->retrying)
 			a->limit_procs++;
 		return 0;
 	}
@@ -655,7 +657,7 @@ int st_attach_system(struct st_attach *a, pid_t pid, bool at_exec, char *err, si
 		/* Tried again when a file is released; the alert once per file. */
 		remember(a, plan->py.dev, plan->py.ino, ST_SEEN_LIMIT, ST_NO_SLOT);
 		remember(a, exe.st_dev, exe.st_ino, ST_SEEN_LIMIT, ST_NO_SLOT);
-		if (add_proc(a, pid, ST_SLOT_LIMIT))
+		if (add_proc(a, pid, ST_SLOT_LIMIT) && !a->retrying)
 			a->limit_procs++;
 		snprintf(a->limit_file, sizeof(a->limit_file), "%s",
 			 plan->py.file[0] ? plan->py.file : plan->py.path);

@@ -98,6 +98,7 @@ struct st_attach {
 	unsigned ncheck;  /* slots with `check` set */
 	unsigned nlimit;  /* procs entries with ST_SLOT_LIMIT */
 	bool retry;	  /* a slot was released: processes refused for a limit may fit now */
+	bool retrying;	  /* in st_attach_reap()'s retries: a refused process is counted once */
 	struct {
 		dev_t dev;
 		ino_t ino;

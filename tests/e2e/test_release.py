@@ -180,7 +180,8 @@ for i in range(3):
     shutil.copy("/usr/bin/python3.11", exe)
     kids.append(subprocess.Popen(
         [exe, "-c", "import sys; print('up', flush=True); sys.stdin.readline(); "
-         f"sys.audit('rel.kid', {i})"], stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+         f"sys.audit('rel.kid', {i}); print('done', flush=True); sys.stdin.readline()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE))
 for k in kids:
     assert k.stdout.readline() == b"up\n"
 # All four run at once; the test watches seatrace's output for the alerts.
@@ -188,8 +189,15 @@ with open(f"{tmp}/pids", "w") as f:
     f.write(" ".join(str(k.pid) for k in kids))
 while not os.path.exists(f"{tmp}/go"):
     import time; time.sleep(0.01)
+# Each raises its event, then all end: no file is released (and no refused child retried,
+# which could then be traced) before every event was raised.
 for k in kids:
-    k.communicate(b"go\n")
+    k.stdin.write(b"go\n")
+    k.stdin.flush()
+for k in kids:
+    assert k.stdout.readline() == b"done\n"
+for k in kids:
+    k.communicate(b"\n")
     assert k.returncode == 0
 sys.audit("rel.parent", "end")
 '''
