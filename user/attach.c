@@ -451,6 +451,7 @@ static void claim(struct st_attach *a, const char *pid)
 	while (fgets(line, sizeof(line), maps)) {
 		unsigned long ino;
 		unsigned maj, min;
+		char perms[8];
 		size_t len = strlen(line);
 
 		/* A path longer than the buffer: the rest of its line is no new mapping. */
@@ -460,7 +461,12 @@ static void claim(struct st_attach *a, const char *pid)
 			while ((c = fgetc(maps)) != EOF && c != '\n')
 				;
 		}
-		if (sscanf(line, "%*x-%*x %*s %*x %x:%x %lu", &maj, &min, &ino) != 3 || !ino)
+		/*
+		 * Only code runs into a uprobe: a file mapped without exec (another tracer, this
+		 * one's twin, reading the ELF) does not keep it attached.
+		 */
+		if (sscanf(line, "%*x-%*x %7s %*x %x:%x %lu", perms, &maj, &min, &ino) != 4 ||
+		    !ino || perms[2] != 'x')
 			continue;
 		for (unsigned s = 0; s < a->max_files; s++) {
 			if (!a->slots[s].check || a->slots[s].ino != (ino_t)ino ||
