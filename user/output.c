@@ -799,6 +799,12 @@ int st_output_syscall(struct st_output *o, const struct st_sys_view *v)
 int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
 		    const char *comm, const char *reason)
 {
+	return st_output_alert_kind(o, mono_ts_ns, pid, tid, comm, NULL, NULL, reason);
+}
+
+int st_output_alert_kind(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
+			 const char *comm, const char *kind, const char *file, const char *reason)
+{
 	int64_t real = real_ns(mono_ts_ns, o->opts.mono_to_real_ns);
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start = sb->len;
@@ -812,7 +818,11 @@ int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint
 	} else {
 		jsonw_init(&w, sb);
 		json_head(&w, "alert", real, pid, tid, comm);
+		if (kind)
+			jsonw_string_field(&w, "alert", kind);
 		jsonw_string_field(&w, "reason", reason);
+		if (file)
+			jsonw_string_field(&w, "file", file);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}

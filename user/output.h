@@ -93,6 +93,12 @@ int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint
  */
 int st_output_coverage(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, const char *comm,
 		       const char *file, const char *reason);
+/*
+ * An alert of a kind ("limit": a process not traced) about a file (NULL: none): JSON adds
+ * "alert" and "file" to st_output_alert()'s fields.
+ */
+int st_output_alert_kind(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
+			 const char *comm, const char *kind, const char *file, const char *reason);
 /* A paired call: prehook and posthook events (or what is known of them) as one record. */
 int st_output_span(struct st_output *o, const struct st_span *s);
 
