@@ -57,6 +57,8 @@ enum {
 	OPT_ROTATE_AGE,
 	OPT_ROTATE_KEEP,
 	OPT_NO_COMPRESS,
+	OPT_MAX_FILES,
+	OPT_MAX_LINKS,
 	/* health */
 	OPT_STATS_INTERVAL,
 	OPT_METRICS,
@@ -94,6 +96,10 @@ static const struct argp_option options[] = {
 	{ "list-events", OPT_LIST_EVENTS, NULL, 0, "List the known events and their arguments", 0 },
 	{ "buffer-size", OPT_BUFFER_SIZE, "BYTES", 0,
 	  "Ring buffer size, a power of two >= 4096 (default 8388608); K and M suffixes", 0 },
+	{ "max-files", OPT_MAX_FILES, "N", 0,
+	  "Interpreter files attached at once, 1 to 256 (default 64); more are reported", 0 },
+	{ "max-links", OPT_MAX_LINKS, "N", 0,
+	  "Uprobes attached at once, 1 to 65536 (default 256); more are reported", 0 },
 	{ "stats", OPT_STATS, NULL, 0, "At exit, print the kernel-side counters on stderr", 0 },
 	/* The daemon's files (docs/daemon.md). */
 	{ "config", OPT_CONFIG, "FILE", 0,
@@ -308,6 +314,22 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		}
 		o->ring_size = v;
 		break;
+	case OPT_MAX_FILES:
+		if (parse_ulong(arg, &v, false) || v < 1 || v > ST_FILES_MAX) {
+			argp_error(state, "invalid --max-files '%s': give a number from 1 to %d", arg,
+				   ST_FILES_MAX);
+			return EINVAL;
+		}
+		o->max_files = (unsigned)v;
+		break;
+	case OPT_MAX_LINKS:
+		if (parse_ulong(arg, &v, false) || v < 1 || v > ST_LINKS_MAX) {
+			argp_error(state, "invalid --max-links '%s': give a number from 1 to %d", arg,
+				   ST_LINKS_MAX);
+			return EINVAL;
+		}
+		o->max_links = (unsigned)v;
+		break;
 	case OPT_STATS:
 		o->stats = true;
 		break;
@@ -409,6 +431,8 @@ static void opts_init(struct st_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->str_max = ST_STR_DEFAULT;
 	o->ring_size = 8UL << 20;
+	o->max_files = ST_FILES_DEFAULT;
+	o->max_links = ST_LINKS_DEFAULT;
 	o->rotate_keep = 10;
 }
 

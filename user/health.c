@@ -109,7 +109,15 @@ void st_health_json(struct jsonw *w, const struct st_health *h)
 	jsonw_name(w, "attached");
 	jsonw_start_object(w);
 	jsonw_uint_field(w, "files", h->files);
+	jsonw_uint_field(w, "processes", h->processes);
 	jsonw_uint_field(w, "links", h->links);
+	jsonw_uint_field(w, "files_total", h->files_attached);
+	jsonw_uint_field(w, "released_total", h->files_released);
+	jsonw_end_object(w);
+	jsonw_name(w, "not_traced");
+	jsonw_start_object(w);
+	jsonw_uint_field(w, "files", h->limit_files);
+	jsonw_uint_field(w, "processes", h->limit_processes);
 	jsonw_end_object(w);
 	jsonw_name(w, "cpu_s");
 	jsonw_start_object(w);
@@ -145,8 +153,12 @@ void st_health_text(struct strbuf *sb, const struct st_health *h)
 	for (int i = 0; i < ST_NOTICE_MAX; i++)
 		strbuf_addf(sb, " notices_lost_%s=%" PRIu64, notice_names[i], h->notices_lost[i]);
 	strbuf_addf(sb,
-		    " invalid=%" PRIu64 " name_faults=%" PRIu64 " files=%" PRIu64 " links=%" PRIu64,
-		    h->invalid, h->name_faults, h->files, h->links);
+		    " invalid=%" PRIu64 " name_faults=%" PRIu64 " files=%" PRIu64
+		    " processes=%" PRIu64 " links=%" PRIu64 " files_total=%" PRIu64
+		    " released_total=%" PRIu64 " not_traced_files=%" PRIu64
+		    " not_traced_processes=%" PRIu64,
+		    h->invalid, h->name_faults, h->files, h->processes, h->links, h->files_attached,
+		    h->files_released, h->limit_files, h->limit_processes);
 	fmt_secs(buf, sizeof(buf), h->cpu_user_us, 6);
 	strbuf_addf(sb, " cpu_user=%ss", buf);
 	fmt_secs(buf, sizeof(buf), h->cpu_system_us, 6);
@@ -254,8 +266,21 @@ int st_health_prom(struct strbuf *sb, const struct st_health *h)
 		 h->name_faults);
 	prom_one(sb, "seatrace_attached_files", "gauge",
 		 "Python interpreter files with seatrace's probes attached.", h->files);
+	prom_one(sb, "seatrace_attached_processes", "gauge",
+		 "Processes known to map an interpreter file seatrace is attached to.",
+		 h->processes);
 	prom_one(sb, "seatrace_attached_links", "gauge",
 		 "BPF links seatrace holds (uprobes and tracepoints).", h->links);
+	prom_one(sb, "seatrace_files_attached_total", "counter",
+		 "Interpreter files attached to since start.", h->files_attached);
+	prom_one(sb, "seatrace_files_released_total", "counter",
+		 "Interpreter files released since start (their last process ended).",
+		 h->files_released);
+	prom_head(
+	    sb, "seatrace_not_traced_total", "counter",
+	    "Interpreter files and processes not traced: --max-files or --max-links reached.");
+	prom_sample(sb, "seatrace_not_traced_total", "what", "files", h->limit_files);
+	prom_sample(sb, "seatrace_not_traced_total", "what", "processes", h->limit_processes);
 	prom_head(sb, "seatrace_cpu_seconds_total", "counter",
 		  "CPU time used by seatrace's reader, by mode.");
 	prom_secs(sb, "seatrace_cpu_seconds_total", "mode", "user", h->cpu_user_us, 6);

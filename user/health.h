@@ -58,8 +58,12 @@ struct st_health {
 	uint64_t invalid;     /* malformed records, reported as `invalid` records */
 	uint64_t name_faults; /* event names that could not be read (record still sent) */
 	/* Attachments now. */
-	uint64_t files; /* interpreter files with probes attached */
-	uint64_t links; /* probe links (uprobes, tracepoints) */
+	uint64_t files;	    /* interpreter files with probes attached */
+	uint64_t processes; /* processes known to map them */
+	uint64_t links;	    /* probe links (uprobes, tracepoints) */
+	/* Attachments since start. */
+	uint64_t files_attached, files_released;
+	uint64_t limit_files, limit_processes; /* not traced: --max-files/--max-links reached */
 	/* The reader's own CPU time (getrusage), microseconds. */
 	uint64_t cpu_user_us, cpu_system_us;
 	unsigned nsinks;

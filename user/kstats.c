@@ -50,7 +50,8 @@ __u64 st_kstat_prog_misses(struct seatrace_bpf *skel)
 __u64 st_kstat_lost(struct seatrace_bpf *skel)
 {
 	return st_kstat(skel, ST_STAT_LOST) + st_kstat(skel, ST_STAT_SYS_LOST) +
-	       st_kstat(skel, ST_STAT_BUSY) + st_kstat_prog_misses(skel);
+	       st_kstat(skel, ST_STAT_BUSY) + st_kstat(skel, ST_STAT_OVERSIZE) +
+	       st_kstat_prog_misses(skel);
 }
 
 __u64 st_kstat_notices_lost(struct seatrace_bpf *skel)
@@ -74,6 +75,7 @@ void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 in
 		[ST_STAT_BUSY] = "events lost (probe preempted)",
 		[ST_STAT_EXIT_LOST] = "exit notices lost",
 		[ST_STAT_FORK_LOST] = "fork notices lost",
+		[ST_STAT_OVERSIZE] = "events lost (record too large)",
 	};
 	struct rusage ru;
 
@@ -92,13 +94,15 @@ void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 in
 			ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 }
 
-static unsigned count_files(const struct st_attach *a)
+/* Interpreter files attached now, and the processes known to map them. */
+static void count_attached(const struct st_attach *a, struct st_health *h)
 {
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < ST_MAX_LAYOUTS; i++)
-		n += a->slots[i].used;
-	return n;
+	for (unsigned i = 0; a->slots && i < a->max_files; i++) {
+		if (!a->slots[i].used)
+			continue;
+		h->files++;
+		h->processes += a->slots[i].nprocs;
+	}
 }
 
 void st_kstat_health_fill(struct tracer *t, __u64 uptime_ns, struct st_health *h)
@@ -124,8 +128,12 @@ void st_kstat_health_fill(struct tracer *t, __u64 uptime_ns, struct st_health *h
 	h->notices_lost[ST_NOTICE_FORK] = st_kstat(skel, ST_STAT_FORK_LOST);
 	h->invalid = t->rec.invalid;
 	h->name_faults = st_kstat(skel, ST_STAT_NAME_FAULT);
-	h->files = count_files(&t->att);
+	count_attached(&t->att, h);
 	h->links = t->att.nlinks;
+	h->files_attached = t->att.attached_total;
+	h->files_released = t->att.released_total;
+	h->limit_files = t->att.limit_files;
+	h->limit_processes = t->att.limit_procs;
 	if (!getrusage(RUSAGE_SELF, &ru)) {
 		h->cpu_user_us = (__u64)ru.ru_utime.tv_sec * 1000000 + (__u64)ru.ru_utime.tv_usec;
 		h->cpu_system_us = (__u64)ru.ru_stime.tv_sec * 1000000 + (__u64)ru.ru_stime.tv_usec;

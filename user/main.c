@@ -223,6 +223,7 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	bpf_map__set_max_entries(t->skel->maps.notices,
 				 notice_ring_size(o, system_wide || o->follow));
 	bpf_map__set_max_entries(t->skel->maps.scratch_map, (__u32)libbpf_num_possible_cpus());
+	bpf_map__set_max_entries(t->skel->maps.layouts, o->max_files);
 	bpf_program__set_autoload(o->floor ? t->skel->progs.audit : t->skel->progs.audit_floor,
 				  false);
 	t->skel->rodata->cfg_syscalls = o->syscalls;
@@ -360,6 +361,10 @@ int main(int argc, char **argv)
 	}
 
 	st_notify_status("loading the BPF programs");
+	if (st_attach_init(&t.att, opts.max_files, opts.max_links)) {
+		st_say("out of memory");
+		goto cleanup;
+	}
 	if (load_bpf(&t, system_wide))
 		goto cleanup;
 
@@ -371,6 +376,7 @@ int main(int argc, char **argv)
 	t.rec.tamper = &t.tamper;
 	if (t.watch_exec) {
 		t.rec.on_exec = st_targets_exec;
+		t.rec.on_exit = st_targets_exit;
 		t.rec.ctx = &t;
 	}
 	if (!t.rec.out) {
@@ -563,6 +569,8 @@ int main(int argc, char **argv)
 			report_lost(&t);
 			st_tamper_check(&t.tamper, t.rec.out, now);
 		}
+		/* Files whose last process ended in this drain: released now (cheap when none). */
+		st_targets_reap(&t);
 		if (st_health_timer_due(&health, now) && !out_failed)
 			st_kstat_health(&t, now, health.start_ns, opts.stats_interval);
 		if (system_wide)
@@ -638,9 +646,12 @@ int main(int argc, char **argv)
 		st_say("%llu exec/exit notices lost (their ring was full): processes were "
 		       "rescanned; raise --buffer-size (the notice ring is a sixteenth of it)",
 		       (unsigned long long)t.notices_lost_reported);
-	if (opts.stats)
+	st_attach_say_limits(&t.att, stderr);
+	if (opts.stats) {
 		st_kstat_print(stderr, t.skel, t.rec.received, t.rec.invalid, t.rec.execs,
 			       t.rec.exits);
+		st_attach_print_stats(&t.att, stderr);
+	}
 
 cleanup:
 	if (child > 0) {
@@ -649,6 +660,7 @@ cleanup:
 	}
 	st_exechold_free(t.hold); /* whatever exec still waits goes on */
 	st_attach_detach_all(&t.att);
+	st_attach_free(&t.att);
 	st_ring_free(t.rb);
 	if (t.rec.out)
 		st_output_free(t.rec.out);

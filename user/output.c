@@ -335,6 +335,9 @@ static int text_args(struct strbuf *sb, struct st_cursor *c, const struct st_kno
 		return -EINVAL;
 	if (a.tag != ST_V_TUPLE || (a.flags & ST_VF_DEPTH))
 		return st_repr_val(sb, c, &a);
+	/* Names only when the table's count is the call's: else they would label the wrong ones. */
+	if (ke && a.total != ke->nargs)
+		ke = NULL;
 	for (i = 0; i < a.nchild; i++) {
 		if (i)
 			strbuf_addstr(sb, ", ");
@@ -426,16 +429,17 @@ static int text_event(struct strbuf *sb, const struct st_view *v, int64_t mono_t
 
 /*
  * The arguments tuple as a JSON array (null when there is none to list); *cut_total is its
- * full length when the probe cut it, UINT64_MAX otherwise.
+ * full length when the probe cut it, UINT64_MAX otherwise; *total its full length (0: none).
  */
 static int json_args(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c, uint16_t ev_flags,
-		     uint64_t *cut_total)
+		     uint64_t *cut_total, uint64_t *total)
 {
 	struct st_val a, v;
 	uint32_t i;
 	int err;
 
 	*cut_total = UINT64_MAX;
+	*total = 0;
 	if (!c->left) {
 		if (ev_flags & ST_EF_ARGS_FAULT) {
 			jsonw_null(w);
@@ -452,6 +456,7 @@ static int json_args(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c, u
 		jsonw_null(w);
 		return st_value_skip_children(c, &a);
 	}
+	*total = a.total;
 	jsonw_start_array(w);
 	for (i = 0; i < a.nchild; i++) {
 		if (st_value_next(c, &v) != 1)
@@ -539,7 +544,7 @@ static int json_event(struct jsonw *w, struct strbuf *tmp, const struct st_view 
 	struct strbuf *sb = w->sb;
 	struct name_slot *k;
 	struct st_cursor c;
-	uint64_t cut_total;
+	uint64_t cut_total, nargs;
 	char *p;
 	int err;
 
@@ -550,7 +555,7 @@ static int json_event(struct jsonw *w, struct strbuf *tmp, const struct st_view 
 	json_ids(sb, h);
 	k = json_name(sb, v);
 	st_cursor_init(&c, v);
-	err = json_args(w, tmp, &c, h->flags, &cut_total);
+	err = json_args(w, tmp, &c, h->flags, &cut_total, &nargs);
 	if (err)
 		return err;
 	err = jsonw_error(w);
@@ -558,7 +563,8 @@ static int json_event(struct jsonw *w, struct strbuf *tmp, const struct st_view 
 		return err;
 	if (!jsonw_complete(w))
 		return -EINVAL;
-	if (k && k->ke)
+	/* As in the text: no names for a call with another count of arguments than the table's. */
+	if (k && k->ke && nargs == k->ke->nargs)
 		json_argnames(sb, k);
 	/* The arguments tuple itself was cut: "args" holds the first ones, this says how many. */
 	if (cut_total != UINT64_MAX) {
@@ -830,6 +836,12 @@ int st_output_syscall(struct st_output *o, const struct st_sys_view *v)
 int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
 		    const char *comm, const char *reason)
 {
+	return st_output_alert_kind(o, mono_ts_ns, pid, tid, comm, NULL, NULL, reason);
+}
+
+int st_output_alert_kind(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
+			 const char *comm, const char *kind, const char *file, const char *reason)
+{
 	int64_t real = real_ns(mono_ts_ns, o->opts.mono_to_real_ns);
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start = sb->len;
@@ -843,7 +855,11 @@ int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint
 	} else {
 		jsonw_init(&w, sb);
 		json_head(&w, "alert", real, pid, tid, comm);
+		if (kind)
+			jsonw_string_field(&w, "alert", kind);
 		jsonw_string_field(&w, "reason", reason);
+		if (file)
+			jsonw_string_field(&w, "file", file);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
@@ -903,7 +919,7 @@ static int json_span_args(struct st_output *o, struct jsonw *w, const char *name
 			  const struct st_view *v)
 {
 	struct st_cursor c;
-	uint64_t cut;
+	uint64_t cut, total;
 
 	jsonw_name(w, name);
 	if (!v) {
@@ -911,7 +927,7 @@ static int json_span_args(struct st_output *o, struct jsonw *w, const char *name
 		return 0;
 	}
 	st_cursor_init(&c, v);
-	return json_args(w, &o->tmp, &c, v->hdr->flags, &cut);
+	return json_args(w, &o->tmp, &c, v->hdr->flags, &cut, &total);
 }
 
 int st_output_span(struct st_output *o, const struct st_span *s)

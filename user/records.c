@@ -131,6 +131,8 @@ int st_records_notice_late(void *ctx, void *data, size_t size)
 	if (x) {
 		st_records_drain_spans(r, x->pid);
 		st_tamper_forget(r->tamper, (pid_t)x->pid);
+		if (r->on_exit)
+			r->on_exit((pid_t)x->pid, r->ctx);
 	}
 	return 0;
 }

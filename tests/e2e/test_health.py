@@ -81,6 +81,10 @@ def counters(s):
     for group in ("events", "lost", "syscalls", "notices", "notices_lost", "cpu_s"):
         for k, v in s[group].items():
             out[f"{group}.{k}"] = v
+    for k in ("files_total", "released_total"):
+        out[f"attached.{k}"] = s["attached"][k]
+    for k, v in s["not_traced"].items():
+        out[f"not_traced.{k}"] = v
     for sink in s["sinks"]:
         out[f"sink.{sink['name']}.lines_dropped"] = sink["lines_dropped"]
         out[f"sink.{sink['name']}.errors"] = sink["errors"]
@@ -124,7 +128,9 @@ def test_stats_records_consistent_and_monotonic(tmp_path):
     assert events_so_far == sent, f"{events_so_far} events of {sent}: {res.lost}"
     assert stats[-1]["events"]["delivered"] == sent
     # While attached, the interpreter files and their links are counted.
-    assert any(s["attached"]["files"] >= 1 and s["attached"]["links"] >= 1 for s in stats)
+    assert any(s["attached"]["files"] >= 1 and s["attached"]["links"] >= 1 and
+               s["attached"]["processes"] >= 1 for s in stats), stats
+    assert stats[-1]["attached"]["files_total"] >= 1
     # Cumulative: no counter ever goes down, and the uptime goes up.
     for a, b in zip(stats, stats[1:]):
         ca, cb = counters(a), counters(b)
@@ -249,6 +255,8 @@ def test_metrics_through_node_exporter(tmp_path, node_exporter):
     assert later['seatrace_cpu_seconds_total{mode="user"}'] >= 0
     assert later['seatrace_sink_errors_total{sink="stdout"}'] == 0
     assert later["seatrace_attached_files"] >= 1
+    assert later["seatrace_files_attached_total"] >= later["seatrace_attached_files"]
+    assert 'seatrace_not_traced_total{what="processes"}' in later
     # node_exporter kept the types: counters are counters.
     text = scrape(port)
     assert "# TYPE seatrace_events_delivered_total counter" in text

@@ -43,6 +43,11 @@ static void sample(struct st_health *h)
 	h->name_faults = 116;
 	h->files = 3;
 	h->links = 17;
+	h->processes = 9;
+	h->files_attached = 5;
+	h->files_released = 2;
+	h->limit_files = 1;
+	h->limit_processes = 4;
 	h->cpu_user_us = 1500000;  /* 1.5 s */
 	h->cpu_system_us = 250001; /* 0.250001 s */
 	st_health_add_sink(h, "file", 7, 2);
@@ -96,7 +101,9 @@ static void test_json(void **state)
 	    "\"notices\":{\"exec\":110,\"exit\":111},"
 	    "\"notices_lost\":{\"exec\":112,\"exit\":113,\"fork\":114},"
 	    "\"invalid\":115,\"name_faults\":116,"
-	    "\"attached\":{\"files\":3,\"links\":17},"
+	    "\"attached\":{\"files\":3,\"processes\":9,\"links\":17,\"files_total\":5,"
+	    "\"released_total\":2},"
+	    "\"not_traced\":{\"files\":1,\"processes\":4},"
 	    "\"cpu_s\":{\"user\":1.500000,\"system\":0.250001},"
 	    "\"sinks\":[{\"name\":\"file\",\"lines_dropped\":7,\"errors\":2}]}");
 	strbuf_release(&sb);
@@ -119,7 +126,8 @@ static void test_text(void **state)
 	    "filtered_process=103 lost_ring_full=104 lost_probe_preempted=105 "
 	    "lost_probe_missed=106 syscalls=107 syscalls_lost=108 syscalls_untracked=109 "
 	    "notices_lost_exec=112 notices_lost_exit=113 notices_lost_fork=114 invalid=115 "
-	    "name_faults=116 files=3 links=17 cpu_user=1.500000s cpu_system=0.250001s "
+	    "name_faults=116 files=3 processes=9 links=17 files_total=5 released_total=2 "
+	    "not_traced_files=1 not_traced_processes=4 cpu_user=1.500000s cpu_system=0.250001s "
 	    "file_dropped=7 file_errors=2 ---");
 	strbuf_release(&sb);
 }
@@ -176,6 +184,11 @@ static void test_prom_values(void **state)
 	assert_prom(t, "seatrace_event_name_faults_total", "116");
 	assert_prom(t, "seatrace_attached_files", "3");
 	assert_prom(t, "seatrace_attached_links", "17");
+	assert_prom(t, "seatrace_attached_processes", "9");
+	assert_prom(t, "seatrace_files_attached_total", "5");
+	assert_prom(t, "seatrace_files_released_total", "2");
+	assert_prom(t, "seatrace_not_traced_total{what=\"files\"}", "1");
+	assert_prom(t, "seatrace_not_traced_total{what=\"processes\"}", "4");
 	assert_prom(t, "seatrace_cpu_seconds_total{mode=\"user\"}", "1.500000");
 	assert_prom(t, "seatrace_cpu_seconds_total{mode=\"system\"}", "0.250001");
 	assert_prom(t, "seatrace_output_lines_dropped_total{sink=\"file\"}", "7");
