@@ -319,7 +319,7 @@ def test_unit_sandbox_suffices(procs, tmp_path):
     if check.returncode:
         pytest.skip("python3-seccomp is not installed (tools/install-deps.sh installs it)")
     allowed = syscall_allow_list()
-    assert {"bpf", "perf_event_open", "read", "execve"} <= allowed
+    assert {"bpf", "perf_event_open", "fanotify_init", "fanotify_mark", "read", "execve"} <= allowed
 
     # Debian's python3.11 copied under /tmp, for another user.
     pydir = tempfile.mkdtemp(prefix="seatrace-unit-", dir="/tmp")
