@@ -271,6 +271,7 @@ static __always_inline int rec_begin(struct dec_ctx *d, struct scratch *sc, stru
 	d->s->owed = 1;
 	d->s->fsp = 0;
 	d->s->head_of = 0;
+	d->s->skip = DICT_SKIP;
 	return 1;
 }
 
@@ -341,8 +342,11 @@ static __always_inline void rec_end(struct dec_ctx *d)
 		e->flags |= ST_EF_REC_FULL;
 	e->nvalues = (__u16)d->s->nvalues;
 	__u32 size = d->s->off;
-	if (size > ST_REC_MAX)
+	/* take() and room() keep every record within the limit: this is a bug, counted. */
+	if (size > ST_REC_MAX) {
+		stat_inc(ST_STAT_OVERSIZE);
 		return;
+	}
 	e->size = size;
 
 	if (ring_out(d->sc->buf, size))

@@ -23,8 +23,8 @@
 
 #define ST_COMM_LEN 16
 
-/* Bytes of the event name kept; longer names are cut and flagged. */
-#define ST_NAME_MAX 128
+/* Bytes of the event name buffer: ST_NAME_MAX - 1 are kept; longer names are cut and flagged. */
+#define ST_NAME_MAX 512
 /* Upper bound of -s (bytes kept of one str/bytes value). */
 #define ST_STR_MAX 4096
 #define ST_STR_DEFAULT 256
@@ -398,6 +398,7 @@ enum st_stat {
 	ST_STAT_BUSY,	    /* events dropped: the probe was preempted mid-record on that CPU */
 	ST_STAT_EXIT_LOST,  /* exit notices lost: notice ring full */
 	ST_STAT_FORK_LOST,  /* fork notices (-f) lost: events ring full; the child's spans lose their pre */
+	ST_STAT_OVERSIZE,   /* events dropped: the record outgrew ST_REC_MAX (a decoder bug) */
 	ST_STAT_MAX,
 };
 

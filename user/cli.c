@@ -57,6 +57,11 @@ enum {
 	OPT_ROTATE_AGE,
 	OPT_ROTATE_KEEP,
 	OPT_NO_COMPRESS,
+	OPT_MAX_FILES,
+	OPT_MAX_LINKS,
+	/* health */
+	OPT_STATS_INTERVAL,
+	OPT_METRICS,
 	/* more sinks */
 	OPT_JOURNAL,
 	OPT_SYSLOG,
@@ -95,6 +100,10 @@ static const struct argp_option options[] = {
 	{ "list-events", OPT_LIST_EVENTS, NULL, 0, "List the known events and their arguments", 0 },
 	{ "buffer-size", OPT_BUFFER_SIZE, "BYTES", 0,
 	  "Ring buffer size, a power of two >= 4096 (default 8388608); K and M suffixes", 0 },
+	{ "max-files", OPT_MAX_FILES, "N", 0,
+	  "Interpreter files attached at once, 1 to 256 (default 64); more are reported", 0 },
+	{ "max-links", OPT_MAX_LINKS, "N", 0,
+	  "Uprobes attached at once, 1 to 65536 (default 256); more are reported", 0 },
 	{ "stats", OPT_STATS, NULL, 0, "At exit, print the kernel-side counters on stderr", 0 },
 	/* The daemon's files (docs/daemon.md). */
 	{ "config", OPT_CONFIG, "FILE", 0,
@@ -110,6 +119,16 @@ static const struct argp_option options[] = {
 	  "Keep N rotated files, FILE.1.gz (newest) to FILE.N.gz (default 10)", 0 },
 	{ "no-compress", OPT_NO_COMPRESS, NULL, 0,
 	  "Rotated files stay plain text (FILE.1, ...) instead of gzip", 0 },
+	/* Health (docs/daemon.md). */
+	{ "stats-interval", OPT_STATS_INTERVAL, "SECONDS", 0,
+	  "Every SECONDS, write a stats record (counters since start: events seen, delivered, "
+	  "filtered, lost by cause; CPU time; output failures)",
+	  0 },
+	{ "metrics", OPT_METRICS, "FILE", 0,
+	  "Write the same counters to FILE in Prometheus text format (for node_exporter's "
+	  "textfile collector), replaced atomically at each stats interval (default 10 s) and "
+	  "at exit",
+	  0 },
 	/* More sinks, each with its own format (docs/daemon.md). */
 	{ "journal", OPT_JOURNAL, NULL, 0,
 	  "Also send each record to journald as a structured entry (MESSAGE the text line, "
@@ -310,6 +329,22 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		}
 		o->ring_size = v;
 		break;
+	case OPT_MAX_FILES:
+		if (parse_ulong(arg, &v, false) || v < 1 || v > ST_FILES_MAX) {
+			argp_error(state, "invalid --max-files '%s': give a number from 1 to %d", arg,
+				   ST_FILES_MAX);
+			return EINVAL;
+		}
+		o->max_files = (unsigned)v;
+		break;
+	case OPT_MAX_LINKS:
+		if (parse_ulong(arg, &v, false) || v < 1 || v > ST_LINKS_MAX) {
+			argp_error(state, "invalid --max-links '%s': give a number from 1 to %d", arg,
+				   ST_LINKS_MAX);
+			return EINVAL;
+		}
+		o->max_links = (unsigned)v;
+		break;
 	case OPT_STATS:
 		o->stats = true;
 		break;
@@ -348,6 +383,23 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_COMPRESS:
 		o->no_compress = true;
+		break;
+	case OPT_STATS_INTERVAL:
+		if (parse_ulong(arg, &v, false) || v == 0 || v > 86400) {
+			argp_error(state, "invalid --stats-interval '%s': give a number of seconds "
+					  "from 1 to 86400, such as 60",
+				   arg);
+			return EINVAL;
+		}
+		o->stats_interval = (unsigned)v;
+		break;
+	case OPT_METRICS:
+		if (!*arg) {
+			argp_error(state, "--metrics needs a file name, such as "
+					  "/var/lib/prometheus/node-exporter/seatrace.prom");
+			return EINVAL;
+		}
+		o->metrics = arg;
 		break;
 	case OPT_JOURNAL:
 		o->journal = true;
@@ -421,6 +473,8 @@ static void opts_init(struct st_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->str_max = ST_STR_DEFAULT;
 	o->ring_size = 8UL << 20;
+	o->max_files = ST_FILES_DEFAULT;
+	o->max_links = ST_LINKS_DEFAULT;
 	o->rotate_keep = 10;
 }
 
@@ -631,6 +685,8 @@ int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char
 	DIFF(a->rotate_age != b->rotate_age, "rotate-age");
 	DIFF(a->rotate_keep != b->rotate_keep, "rotate-keep");
 	DIFF(a->no_compress != b->no_compress, "no-compress");
+	DIFF(a->stats_interval != b->stats_interval, "stats-interval");
+	DIFF(str_differ(a->metrics, b->metrics), "metrics");
 	DIFF(a->journal != b->journal, "journal");
 	DIFF(a->syslog != b->syslog || str_differ(a->syslog_target, b->syslog_target), "syslog");
 	DIFF(a->syslog_tcp != b->syslog_tcp, "syslog-proto");

@@ -12,6 +12,14 @@
 #define ST_MAX_PIDS 64
 /* Exit status of a usage error (sysexits.h's EX_USAGE), as argp exits with. */
 #define ST_EXIT_USAGE 64
+/*
+ * Interpreter files attached at once (--max-files): the uprobe cookie has 8
+ * bits for the layout slot (bpf/wire.h). Uprobe links at once (--max-links).
+ */
+#define ST_FILES_DEFAULT 64
+#define ST_FILES_MAX 256
+#define ST_LINKS_DEFAULT 256
+#define ST_LINKS_MAX 65536
 
 struct st_opts {
 	pid_t pids[ST_MAX_PIDS];
@@ -43,6 +51,9 @@ struct st_opts {
 	unsigned long rotate_age;	/* --rotate-age SECONDS; 0: not by age */
 	unsigned rotate_keep;		/* --rotate-keep N (default 10) */
 	bool no_compress;		/* --no-compress: rotated files stay plain text */
+	/* Health (docs/daemon.md). */
+	unsigned stats_interval; /* --stats-interval SECONDS; 0: no stats records */
+	const char *metrics;	 /* --metrics FILE, Prometheus text; NULL: none */
 	/* More sinks (docs/daemon.md). */
 	bool journal;		   /* --journal */
 	bool syslog;		   /* --syslog[=HOST:PORT] */
@@ -57,6 +68,8 @@ struct st_opts {
 	size_t ncfg_args;
 	FILE *err_stream; /* where argp_error() goes, while a file line is parsed */
 	bool partial; /* parsing one source of several: the checks across options wait */
+	unsigned max_files; /* interpreter files attached at once */
+	unsigned max_links; /* uprobe links at once */
 };
 
 /*

@@ -192,7 +192,8 @@ int st_decode_event(const void *data, size_t size, struct st_view *out)
 	if (h.nvalues > ST_MAX_VALUES)
 		return -EINVAL;
 
-	truncated = h.flags & (ST_EF_NAME_TRUNC | ST_EF_REC_FULL);
+	/* Arguments that could not be read are lost to the reader: marked as cut too. */
+	truncated = h.flags & (ST_EF_NAME_TRUNC | ST_EF_REC_FULL | ST_EF_ARGS_FAULT);
 	c.pos = base + sizeof(h) + h.name_len;
 	c.end = base + size;
 	memset(out, 0, sizeof(*out));
@@ -223,6 +224,9 @@ int st_decode_event(const void *data, size_t size, struct st_view *out)
 		if (v.nchild > c.left)
 			return -EINVAL;
 		truncated |= st_value_truncated(&v);
+		/* No arguments tuple to show (args null): marked, never silently empty. */
+		if (i == 0 && v.tag != ST_V_TUPLE)
+			truncated = true;
 		if (sp)
 			pending[sp - 1]--;
 		if (v.nchild) {

@@ -2,8 +2,13 @@
 /* The kernel side's counters (kstats.h). */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <string.h>
 #include <sys/resource.h>
+#include "health.h"
 #include "kstats.h"
+#include "output.h"
+#include "strbuf.h"
+#include "tracer.h"
 #include "wire.h"
 #include "seatrace.skel.h" /* after wire.h: its types */
 
@@ -45,7 +50,8 @@ __u64 st_kstat_prog_misses(struct seatrace_bpf *skel)
 __u64 st_kstat_lost(struct seatrace_bpf *skel)
 {
 	return st_kstat(skel, ST_STAT_LOST) + st_kstat(skel, ST_STAT_SYS_LOST) +
-	       st_kstat(skel, ST_STAT_BUSY) + st_kstat_prog_misses(skel);
+	       st_kstat(skel, ST_STAT_BUSY) + st_kstat(skel, ST_STAT_OVERSIZE) +
+	       st_kstat_prog_misses(skel);
 }
 
 __u64 st_kstat_notices_lost(struct seatrace_bpf *skel)
@@ -69,6 +75,7 @@ void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 in
 		[ST_STAT_BUSY] = "events lost (probe preempted)",
 		[ST_STAT_EXIT_LOST] = "exit notices lost",
 		[ST_STAT_FORK_LOST] = "fork notices lost",
+		[ST_STAT_OVERSIZE] = "events lost (record too large)",
 	};
 	struct rusage ru;
 
@@ -85,4 +92,83 @@ void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 in
 		fprintf(f, "seatrace: %-32s %.3f s user, %.3f s system\n", "reader CPU time",
 			ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 			ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+}
+
+/* Interpreter files attached now, and the processes known to map them. */
+static void count_attached(const struct st_attach *a, struct st_health *h)
+{
+	for (unsigned i = 0; a->slots && i < a->max_files; i++) {
+		if (!a->slots[i].used)
+			continue;
+		h->files++;
+		h->processes += a->slots[i].nprocs;
+	}
+}
+
+void st_kstat_health_fill(struct tracer *t, __u64 uptime_ns, struct st_health *h)
+{
+	struct seatrace_bpf *skel = t->skel;
+	struct rusage ru;
+
+	memset(h, 0, sizeof(*h));
+	h->uptime_ns = uptime_ns;
+	h->delivered = t->rec.events;
+	h->filtered_name = st_kstat(skel, ST_STAT_FILTERED);
+	h->filtered_process = st_kstat(skel, ST_STAT_PROC_FILTERED);
+	h->lost[ST_LOST_RING_FULL] = st_kstat(skel, ST_STAT_LOST);
+	h->lost[ST_LOST_PROBE_PREEMPTED] = st_kstat(skel, ST_STAT_BUSY);
+	h->lost[ST_LOST_PROBE_MISSED] = st_kstat_prog_misses(skel);
+	h->syscalls = t->rec.syscalls;
+	h->syscalls_lost = st_kstat(skel, ST_STAT_SYS_LOST);
+	h->syscalls_untracked = st_kstat(skel, ST_STAT_SYS_NOSLOT);
+	h->notices[ST_NOTICE_EXEC] = t->rec.execs;
+	h->notices[ST_NOTICE_EXIT] = t->rec.exits;
+	h->notices_lost[ST_NOTICE_EXEC] = st_kstat(skel, ST_STAT_EXEC_LOST);
+	h->notices_lost[ST_NOTICE_EXIT] = st_kstat(skel, ST_STAT_EXIT_LOST);
+	h->notices_lost[ST_NOTICE_FORK] = st_kstat(skel, ST_STAT_FORK_LOST);
+	h->invalid = t->rec.invalid;
+	h->name_faults = st_kstat(skel, ST_STAT_NAME_FAULT);
+	count_attached(&t->att, h);
+	h->links = t->att.nlinks;
+	h->files_attached = t->att.attached_total;
+	h->files_released = t->att.released_total;
+	h->limit_files = t->att.limit_files;
+	h->limit_processes = t->att.limit_procs;
+	if (!getrusage(RUSAGE_SELF, &ru)) {
+		h->cpu_user_us = (__u64)ru.ru_utime.tv_sec * 1000000 + (__u64)ru.ru_utime.tv_usec;
+		h->cpu_system_us = (__u64)ru.ru_stime.tv_sec * 1000000 + (__u64)ru.ru_stime.tv_usec;
+	}
+	st_output_sinks_health(t->rec.out, h);
+}
+
+int st_kstat_health(struct tracer *t, __u64 now_ns, __u64 start_ns, bool record)
+{
+	static int metrics_err; /* the last failure, said once until it changes */
+	struct st_health h;
+	int err = 0;
+
+	st_kstat_health_fill(t, now_ns - start_ns, &h);
+	if (record && t->rec.out) {
+		err = st_output_stats(t->rec.out, now_ns, &h);
+		/* As for any record: the first write error stops tracing (main.c). */
+		if (err && !t->rec.out_err)
+			t->rec.out_err = err;
+	}
+	if (t->opts->metrics) {
+		struct strbuf sb;
+
+		strbuf_init(&sb);
+		err = st_health_prom(&sb, &h);
+		if (!err)
+			err = st_health_write_file(t->opts->metrics, sb.buf, sb.len);
+		strbuf_release(&sb);
+		if (err && err != metrics_err)
+			st_say("cannot write the metrics file %s: %s (seatrace goes on, and tries "
+			       "again at the next interval)",
+			       t->opts->metrics, strerror(-err));
+		else if (!err && metrics_err)
+			st_say("metrics file %s written again", t->opts->metrics);
+		metrics_err = err;
+	}
+	return err;
 }

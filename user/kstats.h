@@ -3,6 +3,7 @@
 #ifndef SEATRACE_KSTATS_H
 #define SEATRACE_KSTATS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <linux/types.h>
 
@@ -27,5 +28,19 @@ __u64 st_kstat_notices_lost(struct seatrace_bpf *skel);
 /* --stats: the kernel's counters, the reader's (records, notices) and its CPU time, on `f`. */
 void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 invalid,
 		    __u64 execs, __u64 exits);
+
+struct tracer;
+struct st_health;
+
+/* Health: every counter, cumulative since start (uptime_ns ago), read now into *h. */
+void st_kstat_health_fill(struct tracer *t, __u64 uptime_ns, struct st_health *h);
+
+/*
+ * Health, now: a stats record when `record` (--stats-interval, and at exit), and the metrics
+ * file replaced (--metrics). A metrics file that cannot be written is said on stderr once
+ * (until the error changes) and tried again next time: seatrace goes on. 0 or the last
+ * failure's negative errno.
+ */
+int st_kstat_health(struct tracer *t, __u64 now_ns, __u64 start_ns, bool record);
 
 #endif

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "events.h"
+#include "health.h"
 #include "kstats.h"
 #include "notify.h"
 #include "output.h"
@@ -150,6 +151,9 @@ static __u32 notice_ring_size(const struct st_opts *o, bool watching)
 	return n > NOTICES_MAX ? NOTICES_MAX : (__u32)n;
 }
 
+/* --metrics without --stats-interval: the file is replaced this often (seconds). */
+#define METRICS_DEFAULT_S 10
+
 /* How long a full output may hold seatrace up once it was asked to stop. */
 #define GIVE_UP_MS 1000
 
@@ -219,6 +223,7 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	bpf_map__set_max_entries(t->skel->maps.notices,
 				 notice_ring_size(o, system_wide || o->follow));
 	bpf_map__set_max_entries(t->skel->maps.scratch_map, (__u32)libbpf_num_possible_cpus());
+	bpf_map__set_max_entries(t->skel->maps.layouts, o->max_files);
 	bpf_program__set_autoload(o->floor ? t->skel->progs.audit : t->skel->progs.audit_floor,
 				  false);
 	t->skel->rodata->cfg_syscalls = o->syscalls;
@@ -388,6 +393,10 @@ int main(int argc, char **argv)
 	}
 
 	st_notify_status("loading the BPF programs");
+	if (st_attach_init(&t.att, opts.max_files, opts.max_links)) {
+		st_say("out of memory");
+		goto cleanup;
+	}
 	if (load_bpf(&t, system_wide))
 		goto cleanup;
 
@@ -399,6 +408,7 @@ int main(int argc, char **argv)
 	t.rec.tamper = &t.tamper;
 	if (t.watch_exec) {
 		t.rec.on_exec = st_targets_exec;
+		t.rec.on_exit = st_targets_exit;
 		t.rec.ctx = &t;
 	}
 	if (!t.rec.out) {
@@ -532,6 +542,14 @@ int main(int argc, char **argv)
 	exit_code = 0;
 	bool more = false; /* the last drain stopped on its budget: records are waiting */
 	__u64 next_chores = 0;
+	struct st_health_timer health;
+	bool want_health = opts.stats_interval || opts.metrics;
+
+	st_health_timer_init(&health, now_mono_ns(),
+			     want_health ? (opts.stats_interval ?: METRICS_DEFAULT_S) * 1000000000ULL
+					 : 0);
+	if (opts.metrics) /* at once: a path that cannot be written is said now */
+		st_kstat_health(&t, health.start_ns, health.start_ns, false);
 
 	while (live > 0 && !stopping) {
 		struct epoll_event evs[8];
@@ -583,6 +601,10 @@ int main(int argc, char **argv)
 			report_lost(&t);
 			st_tamper_check(&t.tamper, t.rec.out, now);
 		}
+		/* Files whose last process ended in this drain: released now (cheap when none). */
+		st_targets_reap(&t);
+		if (st_health_timer_due(&health, now) && !out_failed)
+			st_kstat_health(&t, now, health.start_ns, opts.stats_interval);
 		if (system_wide)
 			st_targets_rescan(&t, now);
 		/* Lines are batched while records stream in; out they go whenever the ring is dry. */
@@ -619,8 +641,14 @@ int main(int argc, char **argv)
 	if (!out_failed)
 		report_lost(&t);
 	st_records_drain_spans(&t.rec, 0);
+	/* The last counters, everything drained: a stats record, then (what the last flush
+	 * dropped counted too) the metrics file. */
+	if (opts.stats_interval && !out_failed)
+		st_kstat_health(&t, now_mono_ns(), health.start_ns, true);
 	while ((err = st_output_flush(t.rec.out)) == -EINTR)
 		take_signals(sfd, 0, &sig_seen, &t, sink);
+	if (opts.metrics)
+		st_kstat_health(&t, now_mono_ns(), health.start_ns, false);
 	if (err && err != -ETIMEDOUT && !out_failed) {
 		out_failed = err;
 		say_write_failed(out_failed, NULL);
@@ -650,9 +678,12 @@ int main(int argc, char **argv)
 		st_say("%llu exec/exit notices lost (their ring was full): processes were "
 		       "rescanned; raise --buffer-size (the notice ring is a sixteenth of it)",
 		       (unsigned long long)t.notices_lost_reported);
-	if (opts.stats)
+	st_attach_say_limits(&t.att, stderr);
+	if (opts.stats) {
 		st_kstat_print(stderr, t.skel, t.rec.received, t.rec.invalid, t.rec.execs,
 			       t.rec.exits);
+		st_attach_print_stats(&t.att, stderr);
+	}
 
 cleanup:
 	if (child > 0) {
@@ -661,6 +692,7 @@ cleanup:
 	}
 	st_exechold_free(t.hold); /* whatever exec still waits goes on */
 	st_attach_detach_all(&t.att);
+	st_attach_free(&t.att);
 	st_ring_free(t.rb);
 	if (t.rec.out)
 		st_output_free(t.rec.out);

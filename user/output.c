@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "events.h"
+#include "health.h"
 #include "json.h"
 #include "jsonval.h"
 #include "pair.h"
@@ -369,6 +370,9 @@ static int text_args(struct strbuf *sb, struct st_cursor *c, const struct st_kno
 		return -EINVAL;
 	if (a.tag != ST_V_TUPLE || (a.flags & ST_VF_DEPTH))
 		return st_repr_val(sb, c, &a);
+	/* Names only when the table's count is the call's: else they would label the wrong ones. */
+	if (ke && a.total != ke->nargs)
+		ke = NULL;
 	for (i = 0; i < a.nchild; i++) {
 		if (i)
 			strbuf_addstr(sb, ", ");
@@ -460,16 +464,17 @@ static int text_event(struct strbuf *sb, const struct st_view *v, int64_t mono_t
 
 /*
  * The arguments tuple as a JSON array (null when there is none to list); *cut_total is its
- * full length when the probe cut it, UINT64_MAX otherwise.
+ * full length when the probe cut it, UINT64_MAX otherwise; *total its full length (0: none).
  */
 static int json_args(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c, uint16_t ev_flags,
-		     uint64_t *cut_total)
+		     uint64_t *cut_total, uint64_t *total)
 {
 	struct st_val a, v;
 	uint32_t i;
 	int err;
 
 	*cut_total = UINT64_MAX;
+	*total = 0;
 	if (!c->left) {
 		if (ev_flags & ST_EF_ARGS_FAULT) {
 			jsonw_null(w);
@@ -486,6 +491,7 @@ static int json_args(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c, u
 		jsonw_null(w);
 		return st_value_skip_children(c, &a);
 	}
+	*total = a.total;
 	jsonw_start_array(w);
 	for (i = 0; i < a.nchild; i++) {
 		if (st_value_next(c, &v) != 1)
@@ -573,7 +579,7 @@ static int json_event(struct jsonw *w, struct strbuf *tmp, const struct st_view 
 	struct strbuf *sb = w->sb;
 	struct name_slot *k;
 	struct st_cursor c;
-	uint64_t cut_total;
+	uint64_t cut_total, nargs;
 	char *p;
 	int err;
 
@@ -584,7 +590,7 @@ static int json_event(struct jsonw *w, struct strbuf *tmp, const struct st_view 
 	json_ids(sb, h);
 	k = json_name(sb, v);
 	st_cursor_init(&c, v);
-	err = json_args(w, tmp, &c, h->flags, &cut_total);
+	err = json_args(w, tmp, &c, h->flags, &cut_total, &nargs);
 	if (err)
 		return err;
 	err = jsonw_error(w);
@@ -592,7 +598,8 @@ static int json_event(struct jsonw *w, struct strbuf *tmp, const struct st_view 
 		return err;
 	if (!jsonw_complete(w))
 		return -EINVAL;
-	if (k && k->ke)
+	/* As in the text: no names for a call with another count of arguments than the table's. */
+	if (k && k->ke && nargs == k->ke->nargs)
 		json_argnames(sb, k);
 	/* The arguments tuple itself was cut: "args" holds the first ones, this says how many. */
 	if (cut_total != UINT64_MAX) {
@@ -794,6 +801,57 @@ int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t co
 	return fan_out(o, lane_lost, &a);
 }
 
+struct stats_args {
+	uint64_t mono_ts_ns;
+	const struct st_health *h;
+};
+
+/*
+ * Health (health.h): the stats record, written at once with the batch before it, so a
+ * reader sees exactly `delivered` event lines before it (of those not dropped).
+ */
+static int lane_stats(struct st_output *o, const void *arg)
+{
+	const struct stats_args *a = arg;
+	struct strbuf *sb = st_sink_buf(o->sink);
+	size_t start = sb->len;
+	struct jsonw w;
+
+	if (o->opts.fmt == ST_FMT_TEXT) {
+		st_health_text(sb, a->h);
+	} else {
+		jsonw_init(&w, sb);
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, "type", "stats");
+		jsonw_name(&w, "ts");
+		json_ts(&w, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
+		st_health_json(&w, a->h);
+		jsonw_end_object(&w);
+	}
+	strbuf_addch(sb, '\n');
+	return st_sink_line_end(o->sink, start, 0, true);
+}
+
+int st_output_stats(struct st_output *o, uint64_t mono_ts_ns, const struct st_health *h)
+{
+	struct stats_args a = { mono_ts_ns, h };
+
+	return fan_out(o, lane_stats, &a);
+}
+
+/* The sinks' failures, for stats and metrics: each sink under its own name. */
+void st_output_sinks_health(const struct st_output *o, struct st_health *h)
+{
+	for (unsigned i = 0; o && i < o->nlanes; i++) {
+		const struct st_sink *s = o->lanes[i].sink;
+		const char *name = s->name;
+
+		if (!i && (o->opts.out || o->opts.sink))
+			name = o->opts.sink ? "file" : "stdout";
+		st_health_add_sink(h, name, s->dropped, s->errors);
+	}
+}
+
 static int lane_invalid(struct st_output *o, const void *arg)
 {
 	size_t size = *(const size_t *)arg;
@@ -894,7 +952,7 @@ int st_output_syscall(struct st_output *o, const struct st_sys_view *v)
 struct alert_args {
 	uint64_t mono_ts_ns;
 	uint32_t pid, tid;
-	const char *comm, *file, *reason;
+	const char *comm, *kind, *file, *reason;
 };
 
 static int lane_alert(struct st_output *o, const void *arg)
@@ -902,7 +960,7 @@ static int lane_alert(struct st_output *o, const void *arg)
 	const struct alert_args *a = arg;
 	uint64_t mono_ts_ns = a->mono_ts_ns;
 	uint32_t pid = a->pid, tid = a->tid;
-	const char *comm = a->comm, *reason = a->reason;
+	const char *comm = a->comm, *kind = a->kind, *file = a->file, *reason = a->reason;
 	int64_t real = real_ns(mono_ts_ns, o->opts.mono_to_real_ns);
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start = sb->len;
@@ -916,7 +974,11 @@ static int lane_alert(struct st_output *o, const void *arg)
 	} else {
 		jsonw_init(&w, sb);
 		json_head(&w, "alert", real, pid, tid, comm);
+		if (kind)
+			jsonw_string_field(&w, "alert", kind);
 		jsonw_string_field(&w, "reason", reason);
+		if (file)
+			jsonw_string_field(&w, "file", file);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
@@ -927,7 +989,14 @@ static int lane_alert(struct st_output *o, const void *arg)
 int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
 		    const char *comm, const char *reason)
 {
-	struct alert_args a = { mono_ts_ns, pid, tid, comm, NULL, reason };
+	return st_output_alert_kind(o, mono_ts_ns, pid, tid, comm, NULL, NULL, reason);
+}
+
+int st_output_alert_kind(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
+			 const char *comm, const char *kind, const char *file, const char *reason)
+{
+	struct alert_args a = { .mono_ts_ns = mono_ts_ns, .pid = pid, .tid = tid, .comm = comm,
+				.kind = kind, .file = file, .reason = reason };
 
 	return fan_out(o, lane_alert, &a);
 }
@@ -964,7 +1033,8 @@ static int lane_coverage(struct st_output *o, const void *arg)
 int st_output_coverage(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, const char *comm,
 		       const char *file, const char *reason)
 {
-	struct alert_args a = { mono_ts_ns, pid, pid, comm, file, reason };
+	struct alert_args a = { .mono_ts_ns = mono_ts_ns, .pid = pid, .tid = pid, .comm = comm,
+				.file = file, .reason = reason };
 
 	return fan_out(o, lane_coverage, &a);
 }
@@ -995,7 +1065,7 @@ static int json_span_args(struct st_output *o, struct jsonw *w, const char *name
 			  const struct st_view *v)
 {
 	struct st_cursor c;
-	uint64_t cut;
+	uint64_t cut, total;
 
 	jsonw_name(w, name);
 	if (!v) {
@@ -1003,7 +1073,7 @@ static int json_span_args(struct st_output *o, struct jsonw *w, const char *name
 		return 0;
 	}
 	st_cursor_init(&c, v);
-	return json_args(w, &o->tmp, &c, v->hdr->flags, &cut);
+	return json_args(w, &o->tmp, &c, v->hdr->flags, &cut, &total);
 }
 
 static int lane_span(struct st_output *o, const void *arg)

@@ -105,6 +105,20 @@ int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint
  */
 int st_output_coverage(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, const char *comm,
 		       const char *file, const char *reason);
+struct st_health;
+/*
+ * A stats record (health.h): JSON {"type":"stats","ts",...counters}; a text line. Written at
+ * once, with the batch before it. 0, -ENOMEM, -EINTR or a write's negative errno.
+ */
+int st_output_stats(struct st_output *o, uint64_t mono_ts_ns, const struct st_health *h);
+/* Each sink's failures (lines dropped, write errors) added to h, under the sink's name. */
+void st_output_sinks_health(const struct st_output *o, struct st_health *h);
+/*
+ * An alert of a kind ("limit": a process not traced) about a file (NULL: none): JSON adds
+ * "alert" and "file" to st_output_alert()'s fields.
+ */
+int st_output_alert_kind(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
+			 const char *comm, const char *kind, const char *file, const char *reason);
 /* A paired call: prehook and posthook events (or what is known of them) as one record. */
 int st_output_span(struct st_output *o, const struct st_span *s);
 

@@ -353,8 +353,8 @@ int st_pair_rule_check(const char *spec, const char **why)
 		msg = "'*' on one side only: use it on both sides, or on neither";
 		goto bad;
 	}
-	if (pre_len - pre_stars > ST_NAME_MAX || post_len - post_stars > ST_NAME_MAX) {
-		msg = "a side is longer than event names are kept (128 bytes)";
+	if (pre_len - pre_stars > ST_NAME_MAX - 1 || post_len - post_stars > ST_NAME_MAX - 1) {
+		msg = "a side is longer than event names are kept (511 bytes)";
 		goto bad;
 	}
 	if (pre_len == post_len && !memcmp(spec, eq + 1, pre_len)) {

@@ -73,6 +73,7 @@ static int on_event(struct st_records *r, const void *data, size_t size)
 	if (r->tamper->nfiles && !st_tamper_seen(r->tamper, (pid_t)v.hdr->pid))
 		st_tamper_watch_pid(r->tamper, (pid_t)v.hdr->pid);
 	if (!(v.hdr->flags & ST_EF_ALERT_ONLY)) {
+		r->events++;
 		err = out(r, st_output_event(r->out, &v));
 		if (!err)
 			err = pair_event(r, &v);
@@ -130,6 +131,8 @@ int st_records_notice_late(void *ctx, void *data, size_t size)
 	if (x) {
 		st_records_drain_spans(r, x->pid);
 		st_tamper_forget(r->tamper, (pid_t)x->pid);
+		if (r->on_exit)
+			r->on_exit((pid_t)x->pid, r->ctx);
 	}
 	return 0;
 }
@@ -164,8 +167,10 @@ int st_records_handle(void *ctx, void *data, size_t size)
 		struct st_sys_view sv;
 
 		err = st_sys_decode(data, size, &sv);
-		if (!err)
+		if (!err) {
+			r->syscalls++;
 			err = out(r, st_output_syscall(r->out, &sv));
+		}
 	} else {
 		err = on_event(r, data, size);
 	}

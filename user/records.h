@@ -22,8 +22,11 @@ struct st_records {
 	struct st_tamper *tamper;
 	/* A process exec'd (NULL: execs are not watched). */
 	void (*on_exec)(pid_t pid, void *ctx);
+	/* A process ended (NULL: exits are not watched). */
+	void (*on_exit)(pid_t pid, void *ctx);
 	void *ctx;
 	uint64_t received; /* records of the main ring */
+	uint64_t events, syscalls; /* of which audit events written (not alert-only), syscalls */
 	uint64_t invalid;
 	uint64_t execs, exits; /* notices received */
 	/*

@@ -87,6 +87,8 @@ static int write_batch(struct st_sink *s)
 	}
 	if (err)
 		s->dropped += count_lines(s->batch.buf + done, len - done);
+	if (err && err != -ETIMEDOUT)
+		s->errors++;
 	strbuf_reset(&s->batch);
 	return err;
 }

@@ -50,7 +50,8 @@ struct st_sink {
 	int intr_fd;
 	unsigned long long deadline_ns;
 	unsigned long long dropped; /* lines not written: failed writes, or given up on */
-	unsigned long long errors;  /* failures of the destination (journald, a collector) */
+	unsigned long long errors;  /* failed writes (not counting a wait given up on); for
+				       journal and syslog, failures of journald or the collector */
 	const char *name;	    /* for messages and counters: "file", "journal", "syslog" */
 };
 

@@ -76,4 +76,13 @@ void st_targets_exec(pid_t pid, void *tracer);
  */
 int st_targets_notices_lost(struct tracer *t);
 
+/* A process ended (struct st_records' on_exit): the files it mapped may be released. */
+void st_targets_exit(pid_t pid, void *tracer);
+
+/*
+ * Releases the interpreter files no process maps any more, then retries the processes a
+ * limit left untraced. Cheap when nothing is due.
+ */
+void st_targets_reap(struct tracer *t);
+
 #endif

@@ -112,7 +112,8 @@ def test_install_uninstall(tmp_path):
         m = re.match(r"^\s*#?\s*([a-z][a-z-]*)\s*=\s*(.*\S)\s*$", line)
         if m and not line.lstrip().startswith("#"):
             active[m.group(1)] = m.group(2)
-    assert active == {"json": "true", "output": "/var/log/seatrace/seatrace.jsonl"}
+    assert active == {"json": "true", "output": "/var/log/seatrace/seatrace.jsonl",
+                      "stats-interval": "60"}
     assert set(active) <= long_options()
 
     # An installed configuration is the user's: a second install keeps it, and so does
@@ -318,7 +319,7 @@ def test_unit_sandbox_suffices(procs, tmp_path):
     if check.returncode:
         pytest.skip("python3-seccomp is not installed (tools/install-deps.sh installs it)")
     allowed = syscall_allow_list()
-    assert {"bpf", "perf_event_open", "read", "execve"} <= allowed
+    assert {"bpf", "perf_event_open", "fanotify_init", "fanotify_mark", "read", "execve"} <= allowed
 
     # Debian's python3.11 copied under /tmp, for another user.
     pydir = tempfile.mkdtemp(prefix="seatrace-unit-", dir="/tmp")

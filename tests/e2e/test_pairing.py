@@ -450,8 +450,8 @@ def test_names_at_the_limit_non_ascii_and_cut_values():
 
 
 def test_truncated_event_names_not_paired():
-    """pair.h: events whose name the probe cut (over 127 bytes) are never paired."""
-    long = "n" * 200
+    """pair.h: events whose name the probe cut (over 511 bytes) are never paired."""
+    long = "n" * 600
     res = trace_code(f"import sys\nsys.audit('prehook:{long}', 1)\n"
                      f"sys.audit('posthook:{long}', 2)\n", "-e", "prehook:*,posthook:*")
     assert res.returncode == 0, res

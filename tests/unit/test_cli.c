@@ -106,6 +106,12 @@ static void test_rejects(void **state)
 	assert_true(PARSE(&o, "-u", "no-such-user-here") < 0);
 	assert_true(PARSE(&o, "-e", ",", "-p", "1") < 0);
 	assert_true(PARSE(&o, "-x", "", "-p", "1") < 0);
+	assert_true(PARSE(&o, "--max-files", "0") < 0);
+	assert_true(PARSE(&o, "--max-files", "257") < 0);
+	assert_true(PARSE(&o, "--max-files", "2x") < 0);
+	assert_true(PARSE(&o, "--max-links", "0") < 0);
+	assert_true(PARSE(&o, "--max-links", "65537") < 0);
+	assert_true(PARSE(&o, "--max-links", "-1") < 0);
 }
 
 static void test_sizes(void **state)
@@ -118,6 +124,11 @@ static void test_sizes(void **state)
 	assert_int_equal(o.str_max, 4096);
 	assert_int_equal(PARSE(&o, "--buffer-size", "4096", "-p", "1"), 0);
 	assert_int_equal(o.ring_size, 4096);
+	assert_int_equal(o.max_files, ST_FILES_DEFAULT);
+	assert_int_equal(o.max_links, ST_LINKS_DEFAULT);
+	assert_int_equal(PARSE(&o, "--max-files", "256", "--max-links", "1"), 0);
+	assert_int_equal(o.max_files, 256);
+	assert_int_equal(o.max_links, 1);
 	assert_int_equal(PARSE(&o, "--list-events"), 0);
 	assert_true(o.list_events);
 	/* No target: every Python on the host, narrowed by process filters. */
