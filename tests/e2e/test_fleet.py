@@ -25,6 +25,9 @@ import warnings
 from decimal import Decimal
 from pathlib import Path
 
+import tomllib
+import yaml
+
 from conftest import PY, REPO, SEATRACE, TIMEOUT
 
 DOC = REPO / "docs" / "fleet.md"
@@ -56,12 +59,29 @@ def mapping_table():
     return rows
 
 
+def doc_block(lang, holding=""):
+    """The doc's one fenced block of `lang` holding the text `holding`."""
+    blocks = [b for b in re.findall(r"^```" + lang + r"\n(.*?)^```", DOC.read_text(),
+                                    re.M | re.S) if holding in b]
+    assert len(blocks) == 1, f"docs/fleet.md: {len(blocks)} {lang} blocks with {holding!r}"
+    return blocks[0]
+
+
+def filelog_receiver():
+    return yaml.safe_load(doc_block("yaml"))["receivers"]["filelog/seatrace"]
+
+
 def filelog_moves():
     """{seatrace field: (name, 'attribute'|'resource')} from the doc's filelog move operators."""
     moves = {}
-    for m in re.finditer(r"from: attributes\.(\w+), to: (attributes|resource)\[\"([^\"]+)\"\]",
-                         DOC.read_text()):
-        moves[m.group(1)] = (m.group(3), "attribute" if m.group(2) == "attributes" else
+    for op in filelog_receiver()["operators"]:
+        if op["type"] != "move":
+            continue
+        m = re.fullmatch(r"attributes\.(\w+)", op["from"])
+        t = re.fullmatch(r"(attributes|resource)\[\"([^\"]+)\"\]", op["to"])
+        assert m and t, op
+        assert op.get("if") == f"attributes.{m.group(1)} != nil", op
+        moves[m.group(1)] = (t.group(2), "attribute" if t.group(1) == "attributes" else
                              "resource")
     return moves
 
@@ -143,7 +163,25 @@ def test_doc_filelog_config_agrees_with_its_table():
     assert table["boot_id"][0] != "host.id", "boot_id is not host.id"
     renamed = {k: v for k, v in table.items() if v[1] != "timestamp" and v[0] != k}
     assert filelog_moves() == renamed, "the filelog move operators and the table differ"
-    assert "parse_ints: true" in DOC.read_text()
+    # What the test's reader does is what the configurations say.
+    live = "/var/log/seatrace/seatrace.jsonl"
+    flog = filelog_receiver()
+    assert flog["include"] == [live] and flog["start_at"] == "beginning" and flog["storage"]
+    parser = flog["operators"][0]
+    assert parser["type"] == "json_parser" and parser["parse_ints"] is True
+    assert parser["timestamp"] == {"parse_from": "attributes.ts_ns", "layout_type": "epoch",
+                                   "layout": "ns"}
+    vec = tomllib.loads(doc_block("toml"))
+    src = vec["sources"]["seatrace"]
+    assert src["include"] == [live] and src["read_from"] == "beginning"
+    assert src["fingerprint"]["strategy"] == "device_and_inode"
+    assert 'from_unix_timestamp!(.ts_ns, unit: "nanoseconds")' in \
+        vec["transforms"]["seatrace_parsed"]["source"]
+    fb = re.findall(r"^\s+(\w+)\s+(\S+)", doc_block("ini", "[INPUT]").split("[INPUT]")[1].split("[")[0],
+                    re.M)
+    fb = dict(fb)
+    assert fb["path"] == live and fb["db"] and fb["read_from_head"] == "true"
+    assert int(fb["rotate_wait"]) > 0
 
 
 def test_rotated_file_shipped_once_in_order_with_mapped_fields(tmp_path):
