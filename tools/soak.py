@@ -12,7 +12,8 @@ At the end: the daemon's VmRSS and VmHWM a few seconds after start and just befo
 every event accounted for (found once in FILE, FILE.N.gz and pending files, plus what `lost`
 records report, equals what the children raised; duplicates counted); CPU of the whole
 daemon (reader and compression thread, /proc/PID/stat) and of the reader (its main thread,
-/proc/PID/task/PID/stat) per million events, both over the soak only (not attach at start). The run is done twice: compressed rotation, then --no-compress.
+/proc/PID/task/PID/stat) per million events, both over the soak only (not attach at start).
+The run is done twice: compressed rotation, then --no-compress.
 
 This is a benchmark, not a test: it reports, it does not fail on a slow machine (it exits
 non-zero only when records are unaccounted for or duplicated).

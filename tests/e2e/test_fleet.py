@@ -177,9 +177,8 @@ def test_doc_filelog_config_agrees_with_its_table():
     assert src["fingerprint"]["strategy"] == "device_and_inode"
     assert 'from_unix_timestamp!(.ts_ns, unit: "nanoseconds")' in \
         vec["transforms"]["seatrace_parsed"]["source"]
-    fb = re.findall(r"^\s+(\w+)\s+(\S+)", doc_block("ini", "[INPUT]").split("[INPUT]")[1].split("[")[0],
-                    re.M)
-    fb = dict(fb)
+    tail_input = doc_block("ini", "[INPUT]").split("[INPUT]")[1].split("[")[0]
+    fb = dict(re.findall(r"^\s+(\w+)\s+(\S+)", tail_input, re.M))
     assert fb["path"] == live and fb["db"] and fb["read_from_head"] == "true"
     assert int(fb["rotate_wait"]) > 0
 
