@@ -16,7 +16,7 @@ daemon (reader and compression thread, /proc/PID/stat) and of the reader (its ma
 The run is done twice: compressed rotation, then --no-compress.
 
 This is a benchmark, not a test: it reports, it does not fail on a slow machine (it exits
-non-zero only when records are unaccounted for or duplicated).
+non-zero only when records are unaccounted for or duplicated, or seatrace did not exit 0).
 """
 import gzip
 import json
