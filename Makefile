@@ -136,6 +136,7 @@ $(OUTPUT)/bench_output: tests/unit/bench_output.c $(PURE_OBJS) | $(OUTPUT)
 bench: seatrace $(OUTPUT)/bench_output
 	$(Q)$(OUTPUT)/bench_output
 	$(Q)/usr/bin/python3.11 tools/bench.py
+	$(Q)/usr/bin/python3.11 tools/soak.py
 
 # Regenerate the checked-in kernel type header from the running kernel.
 vmlinux:
