@@ -24,6 +24,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -634,7 +635,17 @@ struct st_sink *st_sink_path_new(const struct st_file_sink_opts *opts, size_t li
 	if (p->o.rotate_size || p->o.rotate_age) {
 		err = recover(p);
 		if (!err && p->o.compress) {
+			sigset_t all, old;
+
+			/*
+			 * Born with every signal blocked: the reader takes SIGTERM and SIGHUP
+			 * through its signalfd, which blocks them only after this runs; a thread
+			 * that could take them would end the process undrained.
+			 */
+			sigfillset(&all);
+			pthread_sigmask(SIG_BLOCK, &all, &old);
 			err = -pthread_create(&p->thread, NULL, compressor, p);
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			p->have_thread = !err;
 		}
 		if (err) {

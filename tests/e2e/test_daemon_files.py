@@ -270,3 +270,25 @@ def test_sigkill_during_rotation_leaves_files_readable(procs, tmp_path):
     for tag, got in seen.items():
         # Oldest file first: each run's events in the order raised, none twice.
         assert got == sorted(set(got)), f"{tag}: events out of order or written twice"
+
+
+def test_signals_with_the_compressor_running(procs, tmp_path):
+    """SIGHUP and SIGTERM are the reader's even while rotated files are being compressed: the
+    compressor thread must never take them (it would end seatrace undrained)."""
+    out, stop = tmp_path / "ev.jsonl", tmp_path / "stop"
+    t = procs.tracer(["-j", "-o", out, "--rotate-size", "8K", "--rotate-keep", "1000",
+                      "-e", "seatrace.sig", "--", PY, "-c", looping(["seatrace.sig"], stop)],
+                     tmp_path / "stdout")
+    t.wait_attached()
+    wait_for(lambda: rotated(out, ".gz"), what="a compressed rotated file")
+    t.signal(signal.SIGHUP)
+    wait_stderr(t, r"SIGHUP: .*ev\.jsonl reopened")
+    wait_for(lambda: len(rotated(out, ".gz")) >= 2, what="another rotation after SIGHUP")
+    # The first SIGTERM is passed on to the command, which dies of it; seatrace drains.
+    t.signal(signal.SIGTERM)
+    res = t.result()
+    assert res.returncode == 128 + signal.SIGTERM, res
+    got = []
+    for p in rotated(out, ".gz") + [out]:
+        got += seqs(parse_json_lines(read_any(p), str(p)), "seatrace.sig")
+    assert got and got == list(range(len(got))), "events lost or repeated across rotations"
