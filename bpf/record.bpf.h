@@ -255,6 +255,12 @@ static __always_inline int rec_begin(struct dec_ctx *d, struct scratch *sc, stru
 	e->tid = (__u32)id;
 	e->layout = slot;
 	cur_comm(e->comm);
+	{
+		__u64 ug = bpf_get_current_uid_gid();
+
+		e->uid = (__u32)ug;
+		e->gid = ug >> 32;
+	}
 	e->frame = pair ? current_frame(lo, bias, (__u32)id) : 0;
 
 	d->sc = sc;

@@ -10,24 +10,52 @@
 #include "output.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "events.h"
 #include "json.h"
 #include "jsonval.h"
 #include "pair.h"
+#include "proctx.h"
 #include "repr.h"
 #include "sink.h"
 #include "strbuf.h"
 #include "syscalls.h"
+#include "wallclock.h"
 
 struct st_output {
 	struct st_output_opts opts;
 	struct st_sink *sink;
 	struct strbuf tmp; /* scratch of the JSON formatter, memory kept */
+	/*
+	 * The last record's number: one count per run, whatever the record's type, taken by
+	 * each line that was formed whole (written, or lost to a write error: a gap then says
+	 * so). A line taken back (no memory, a malformed record) does not take a number.
+	 */
+	uint64_t seq;
+	struct st_wallclock clock; /* opts.live_clock */
+	char host[256];
+	char boot_id[40];
 };
+
+/* The number the line being formed gets; taken only if the line is complete. */
+static uint64_t next_seq(const struct st_output *o)
+{
+	return o->seq + 1;
+}
+
+static int line_end(struct st_output *o, size_t start, int err, bool now)
+{
+	int r = st_sink_line_end(o->sink, start, err, now);
+
+	if (!r || r == -EIO)
+		o->seq++;
+	return r;
+}
 
 /* ------------------------------------------------------------------ timestamps */
 
@@ -154,6 +182,73 @@ static void json_ts(struct jsonw *w, int64_t ns)
 	char buf[TS_TEXT_MAX];
 
 	jsonw_raw(w, buf, ts_text(buf, ns));
+}
+
+/* `,"ts_ns":N`: the same time as integer nanoseconds, which a float64 reader cannot lose. */
+static void put_ts_ns(struct strbuf *sb, int64_t ns)
+{
+	strbuf_addstr(sb, ",\"ts_ns\":");
+	if (ns < 0) {
+		strbuf_addch(sb, '-');
+		strbuf_add_u64(sb, -(uint64_t)ns);
+	} else {
+		strbuf_add_u64(sb, (uint64_t)ns);
+	}
+}
+
+/* `,"seq":N`, or nothing for 0 (a line formatted outside a run). */
+static void put_seq(struct strbuf *sb, uint64_t seq)
+{
+	if (!seq)
+		return;
+	strbuf_addstr(sb, ",\"seq\":");
+	strbuf_add_u64(sb, seq);
+}
+
+/*
+ * The process context of an event, span or syscall record: `,"uid":U,"gid":G` (ids != NULL:
+ * exact, from the kernel at the event; else from /proc), then what /proc/PID told:
+ * loginuid (when set), ppid, exe, cgroup, container_id, and nspid when it differs from pid.
+ * Nothing from /proc when the process was gone before its first record was read.
+ */
+static void json_context(struct st_output *o, struct strbuf *sb, uint32_t pid,
+			 const uint32_t *ids, uint64_t mono_ns)
+{
+	const struct st_proc_info *pi;
+
+	if (!o || !o->opts.proctx)
+		return;
+	pi = st_proctx_get(o->opts.proctx, pid, mono_ns);
+	if (ids || pi->valid) {
+		strbuf_addstr(sb, ",\"uid\":");
+		strbuf_add_u64(sb, ids ? ids[0] : pi->uid);
+		strbuf_addstr(sb, ",\"gid\":");
+		strbuf_add_u64(sb, ids ? ids[1] : pi->gid);
+	}
+	if (!pi->valid)
+		return;
+	if (pi->has_loginuid) {
+		strbuf_addstr(sb, ",\"loginuid\":");
+		strbuf_add_u64(sb, pi->loginuid);
+	}
+	strbuf_addstr(sb, ",\"ppid\":");
+	strbuf_add_u64(sb, pi->ppid);
+	if (pi->exe) {
+		strbuf_addstr(sb, ",\"exe\":");
+		st_json_string(sb, pi->exe, strlen(pi->exe));
+	}
+	if (pi->cgroup) {
+		strbuf_addstr(sb, ",\"cgroup\":");
+		st_json_string(sb, pi->cgroup, strlen(pi->cgroup));
+	}
+	if (pi->container_id[0]) {
+		strbuf_addstr(sb, ",\"container_id\":");
+		st_json_string(sb, pi->container_id, strlen(pi->container_id));
+	}
+	if (pi->nspid && pi->nspid != pid) {
+		strbuf_addstr(sb, ",\"nspid\":");
+		strbuf_add_u64(sb, pi->nspid);
+	}
 }
 
 /* ------------------------------------------------------------------ remembered line parts */
@@ -531,21 +626,25 @@ static void json_argnames(struct strbuf *sb, struct name_slot *k)
  * a fixed shape and is written directly; the writer does the "args" value, the one part whose
  * shape comes from the record.
  */
-static int json_event(struct jsonw *w, struct strbuf *tmp, const struct st_view *v,
-		      int64_t mono_to_real_ns)
+static int json_event(struct st_output *o, struct jsonw *w, struct strbuf *tmp,
+		      const struct st_view *v, int64_t mono_to_real_ns, uint64_t seq)
 {
 	const struct st_event *h = v->hdr;
 	struct strbuf *sb = w->sb;
 	struct name_slot *k;
 	struct st_cursor c;
 	uint64_t cut_total;
+	int64_t real = real_ns(h->ts_ns, mono_to_real_ns);
 	char *p;
 	int err;
 
-	strbuf_addstr(sb, "{\"type\":\"event\",\"ts\":");
+	strbuf_addstr(sb, "{\"type\":\"event\"");
+	put_seq(sb, seq);
+	strbuf_addstr(sb, ",\"ts\":");
 	p = strbuf_reserve(sb, TS_TEXT_MAX);
 	if (p)
-		strbuf_commit(sb, ts_text(p, real_ns(h->ts_ns, mono_to_real_ns)));
+		strbuf_commit(sb, ts_text(p, real));
+	put_ts_ns(sb, real);
 	json_ids(sb, h);
 	k = json_name(sb, v);
 	st_cursor_init(&c, v);
@@ -566,13 +665,19 @@ static int json_event(struct jsonw *w, struct strbuf *tmp, const struct st_view 
 	}
 	if (v->truncated)
 		strbuf_addstr(sb, ",\"truncated\":true");
+	{
+		const uint32_t ids[2] = { h->uid, h->gid };
+
+		json_context(o, sb, h->pid, ids, h->ts_ns);
+	}
 	return strbuf_addch(sb, '}');
 }
 
 /* ------------------------------------------------------------------ events, lost, invalid */
 
-static int format_event(struct strbuf *sb, struct strbuf *tmp, const struct st_view *v,
-			enum st_format fmt, int64_t mono_to_real_ns)
+static int format_event(struct st_output *o, struct strbuf *sb, struct strbuf *tmp,
+			const struct st_view *v, enum st_format fmt, int64_t mono_to_real_ns,
+			uint64_t seq)
 {
 	size_t start = sb->len;
 	struct jsonw w;
@@ -584,7 +689,7 @@ static int format_event(struct strbuf *sb, struct strbuf *tmp, const struct st_v
 		err = text_event(sb, v, mono_to_real_ns);
 	} else {
 		jsonw_init(&w, sb);
-		err = json_event(&w, tmp, v, mono_to_real_ns);
+		err = json_event(o, &w, tmp, v, mono_to_real_ns, seq);
 		strbuf_addch(sb, '\n');
 	}
 	if (!err)
@@ -599,10 +704,24 @@ int st_format_event(struct strbuf *sb, const struct st_view *v, enum st_format f
 		    int64_t mono_to_real_ns)
 {
 	struct strbuf tmp = STRBUF_INIT;
-	int err = format_event(sb, &tmp, v, fmt, mono_to_real_ns);
+	int err = format_event(NULL, sb, &tmp, v, fmt, mono_to_real_ns, 0);
 
 	strbuf_release(&tmp);
 	return err;
+}
+
+/* /proc/sys/kernel/random/boot_id without its newline; "" when unreadable. */
+static void read_boot_id(char *buf, size_t cap)
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, cap - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
 }
 
 struct st_output *st_output_new(const struct st_output_opts *opts)
@@ -618,6 +737,13 @@ struct st_output *st_output_new(const struct st_output_opts *opts)
 		return NULL;
 	o->opts = *opts;
 	strbuf_init(&o->tmp);
+	if (opts->live_clock) {
+		st_wallclock_init(&o->clock, NULL);
+		o->opts.mono_to_real_ns = o->clock.offset;
+	}
+	if (gethostname(o->host, sizeof(o->host) - 1))
+		o->host[0] = '\0';
+	read_boot_id(o->boot_id, sizeof(o->boot_id));
 	/* Room for a long line: the batch does not grow in the common case. */
 	o->sink = st_sink_file_new(opts->out, ST_REC_MAX);
 	if (!o->sink) {
@@ -632,14 +758,78 @@ int st_output_event(struct st_output *o, const struct st_view *v)
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start = sb->len;
 
-	return st_sink_line_end(o->sink, start,
-				format_event(sb, &o->tmp, v, o->opts.fmt, o->opts.mono_to_real_ns),
-				false);
+	return line_end(o, start,
+			format_event(o, sb, &o->tmp, v, o->opts.fmt, o->opts.mono_to_real_ns,
+				     next_seq(o)),
+			false);
 }
 
 int st_output_flush(struct st_output *o)
 {
-	return o ? st_sink_flush(o->sink) : 0;
+	if (!o)
+		return 0;
+	/* Between drains: the next records get the wall clock as it is now. */
+	if (o->opts.live_clock)
+		o->opts.mono_to_real_ns = st_wallclock_update(&o->clock, 0);
+	return st_sink_flush(o->sink);
+}
+
+/* The time now, in nanoseconds since the epoch, for records that have no time of their own. */
+static int64_t now_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+extern const char *argp_program_version; /* cli.c: "seatrace VERSION" */
+
+int st_output_format_header(struct st_output *o, struct strbuf *sb)
+{
+	const char *ver = argp_program_version;
+	int64_t now = now_real_ns();
+	size_t start = sb->len;
+	struct jsonw w;
+
+	if (o->opts.fmt != ST_FMT_JSON)
+		return 0;
+	if (!strncmp(ver, "seatrace ", 9))
+		ver += 9;
+	jsonw_init(&w, sb);
+	jsonw_start_object(&w);
+	jsonw_string_field(&w, "type", "header");
+	jsonw_uint_field(&w, "seq", next_seq(o));
+	jsonw_name(&w, "ts");
+	json_ts(&w, now);
+	put_ts_ns(sb, now);
+	jsonw_uint_field(&w, "schema", ST_JSON_SCHEMA);
+	jsonw_string_field(&w, "seatrace", ver);
+	jsonw_string_field(&w, "host", o->host);
+	jsonw_string_field(&w, "boot_id", o->boot_id);
+	jsonw_end_object(&w);
+	strbuf_addch(sb, '\n');
+	if (sb->err) {
+		strbuf_truncate(sb, start);
+		return -ENOMEM;
+	}
+	o->seq++;
+	return 0;
+}
+
+int st_output_header(struct st_output *o)
+{
+	struct strbuf *sb = st_sink_buf(o->sink);
+	size_t start = sb->len;
+	int err;
+
+	if (o->opts.fmt != ST_FMT_JSON)
+		return 0;
+	err = st_output_format_header(o, sb);
+	if (err)
+		return err;
+	o->seq--; /* taken again by line_end() */
+	return line_end(o, start, 0, true);
 }
 
 void st_output_free(struct st_output *o)
@@ -665,14 +855,16 @@ int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 		jsonw_init(&w, sb);
 		jsonw_start_object(&w);
 		jsonw_string_field(&w, "type", "lost");
+		jsonw_uint_field(&w, "seq", next_seq(o));
 		jsonw_name(&w, "ts");
 		json_ts(&w, real_ns(mono_ts_ns, o->opts.mono_to_real_ns));
+		put_ts_ns(sb, real_ns(mono_ts_ns, o->opts.mono_to_real_ns));
 		jsonw_uint_field(&w, "count", count);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
 	/* Rare lines (lost, invalid, alerts) go out at once. */
-	return st_sink_line_end(o->sink, start, 0, true);
+	return line_end(o, start, 0, true);
 }
 
 int st_output_invalid(struct st_output *o, size_t size, int err)
@@ -689,11 +881,13 @@ int st_output_invalid(struct st_output *o, size_t size, int err)
 		jsonw_init(&w, sb);
 		jsonw_start_object(&w);
 		jsonw_string_field(&w, "type", "invalid");
+		jsonw_uint_field(&w, "seq", next_seq(o));
+		put_ts_ns(sb, now_real_ns());
 		jsonw_uint_field(&w, "size", size);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
-	return st_sink_line_end(o->sink, start, 0, true);
+	return line_end(o, start, 0, true);
 }
 
 /* ------------------------------------------------------------------ syscalls, alerts, spans */
@@ -710,13 +904,15 @@ static void text_head(struct strbuf *sb, int64_t real, uint32_t pid, uint32_t ti
 	strbuf_addch(sb, ' ');
 }
 
-static void json_head(struct jsonw *w, const char *type, int64_t real, uint32_t pid, uint32_t tid,
-		      const char *comm)
+static void json_head(struct jsonw *w, const char *type, uint64_t seq, int64_t real, uint32_t pid,
+		      uint32_t tid, const char *comm)
 {
 	jsonw_start_object(w);
 	jsonw_string_field(w, "type", type);
+	jsonw_uint_field(w, "seq", seq);
 	jsonw_name(w, "ts");
 	json_ts(w, real);
+	put_ts_ns(w->sb, real);
 	jsonw_uint_field(w, "pid", pid);
 	jsonw_uint_field(w, "tid", tid);
 	jsonw_name(w, "comm");
@@ -752,12 +948,13 @@ int st_output_syscall(struct st_output *o, const struct st_sys_view *v)
 		strbuf_addch(sb, '\n');
 	} else {
 		jsonw_init(&w, sb);
-		json_head(&w, "syscall", real, r->pid, r->tid, r->comm);
+		json_head(&w, "syscall", next_seq(o), real, r->pid, r->tid, r->comm);
 		st_sys_format_json(&w, v);
+		json_context(o, sb, r->pid, NULL, r->ts_ns);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
-	return st_sink_line_end(o->sink, start, 0, false);
+	return line_end(o, start, 0, false);
 }
 
 int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
@@ -775,13 +972,13 @@ int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint
 		strbuf_addch(sb, '\n');
 	} else {
 		jsonw_init(&w, sb);
-		json_head(&w, "alert", real, pid, tid, comm);
+		json_head(&w, "alert", next_seq(o), real, pid, tid, comm);
 		jsonw_string_field(&w, "reason", reason);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
 	/* Rare and important: written at once. */
-	return st_sink_line_end(o->sink, start, 0, true);
+	return line_end(o, start, 0, true);
 }
 
 /* The items of a view's arguments tuple, as a call's arguments: `(1, 'x')`. */
@@ -862,7 +1059,7 @@ int st_output_span(struct st_output *o, const struct st_span *s)
 		strbuf_addch(sb, '\n');
 	} else {
 		jsonw_init(&w, sb);
-		json_head(&w, "span", real, s->pid, s->tid, any->hdr->comm);
+		json_head(&w, "span", next_seq(o), real, s->pid, s->tid, any->hdr->comm);
 		jsonw_name(&w, "name");
 		jsonw_string_wtf8(&w, s->name, s->name_len);
 		jsonw_name(&w, "pre_event");
@@ -892,8 +1089,13 @@ int st_output_span(struct st_output *o, const struct st_span *s)
 		jsonw_bool_field(&w, "unfinished", s->flags & ST_SPAN_UNFINISHED);
 		jsonw_bool_field(&w, "no_pre", s->flags & ST_SPAN_NO_PRE);
 		jsonw_bool_field(&w, "ambiguous", s->flags & ST_SPAN_AMBIGUOUS);
+		{
+			const uint32_t ids[2] = { any->hdr->uid, any->hdr->gid };
+
+			json_context(o, sb, s->pid, ids, any->hdr->ts_ns);
+		}
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
-	return st_sink_line_end(o->sink, start, err, false);
+	return line_end(o, start, err, false);
 }

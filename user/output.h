@@ -9,12 +9,17 @@
 #ifndef SEATRACE_OUTPUT_H
 #define SEATRACE_OUTPUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "decode.h"
 
 struct strbuf;
+struct st_proctx;
+
+/* The JSON schema's version (docs/json-schema.md), in the header record. */
+#define ST_JSON_SCHEMA 2
 
 enum st_format { ST_FMT_TEXT, ST_FMT_JSON };
 
@@ -22,6 +27,10 @@ struct st_output_opts {
 	enum st_format fmt;
 	FILE *out;
 	int64_t mono_to_real_ns; /* add to hdr->ts_ns to get CLOCK_REALTIME ns */
+	/* Re-derive mono_to_real_ns from the clocks at start and at most once a second after. */
+	bool live_clock;
+	/* Process context for event, span and syscall records (JSON); NULL: none. Not owned. */
+	struct st_proctx *proctx;
 };
 
 struct st_output;
@@ -56,7 +65,19 @@ int st_output_flush(struct st_output *o);
 void st_output_free(struct st_output *o);
 
 /*
- * The line st_output_event() would write, appended to sb with its newline, for tests and for
+ * The header record, JSON only (nothing for text): {"type":"header","seq":N,"ts":..,"ts_ns":..,
+ * "schema":ST_JSON_SCHEMA,"seatrace":VERSION,"host":..,"boot_id":..}. st_output_header() writes
+ * it to the output's own stream, at once; st_output_format_header() appends it (with its
+ * newline) to sb, for a sink that starts a new file (rotation): call it with the sink's batch
+ * when the file is new, before any other line goes into it. Either takes the next seq.
+ * 0 or -errno.
+ */
+int st_output_header(struct st_output *o);
+int st_output_format_header(struct st_output *o, struct strbuf *sb);
+
+/*
+ * The line st_output_event() would write, without the parts that belong to a run (seq and
+ * the process context), appended to sb with its newline, for tests and for
  * callers with their own buffering. 0 or -errno.
  */
 int st_format_event(struct strbuf *sb, const struct st_view *v, enum st_format fmt,

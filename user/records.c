@@ -6,6 +6,7 @@
 #include "decode.h"
 #include "output.h"
 #include "pair.h"
+#include "proctx.h"
 #include "records.h"
 #include "syscalls.h"
 #include "tamper.h"
@@ -87,6 +88,8 @@ int st_records_handle(void *ctx, void *data, size_t size)
 		/* A new image, or none: spans its old one left open will not close. */
 		st_records_drain_spans(r, x->pid);
 		st_tamper_forget(r->tamper, (pid_t)x->pid);
+		/* New image or gone: what /proc said of it is stale. */
+		st_proctx_forget(r->proctx, x->pid);
 		if (type == ST_REC_EXEC && r->on_exec)
 			r->on_exec((pid_t)x->pid, r->ctx);
 		return 0;
