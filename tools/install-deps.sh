@@ -8,10 +8,12 @@ set -eu
 # libsystemd-dev: sd_notify. For make deb and tests/e2e/test_install.py: dpkg-dev
 # (dpkg-shlibdeps, dpkg-buildflags), lintian, man-db and groff-base (the man page's check),
 # systemd (systemd-analyze verify; installing it does not make it PID 1), python3-seccomp
-# (the unit's system call filter, applied without systemd).
+# (the unit's system call filter, applied without systemd), libfaketime (a wall clock step
+# seen by seatrace alone, tests/e2e/test_context.py).
 pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 libcmocka-dev python3-pytest python3.11 bpftrace systemtap-sdt-dev libpython3.11-dev patchelf
-libffi-dev libsystemd-dev dpkg-dev lintian man-db groff-base systemd python3-seccomp"
+libffi-dev libsystemd-dev dpkg-dev lintian man-db groff-base systemd python3-seccomp
+libfaketime"
 
 missing=""
 for p in $pkgs; do

@@ -7,6 +7,7 @@ Each test traces only its own processes (-p), so other tracers' and helpers' Pyt
 host do not show up; the processes stay alive until seatrace has stopped, so /proc still
 describes them when the reader looks.
 """
+import json
 import os
 import re
 import secrets
@@ -234,3 +235,71 @@ def test_nspid(tmp_path, running):
     q = running()
     res = trace(tmp_path, q)
     assert all("nspid" not in r for r in mine(res, q.pid))
+
+
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+# Raises one event per line read, tagged by the line, and says so.
+RAISER = r"""
+import sys
+print("ready", flush=True)
+for line in sys.stdin:
+    sys.audit("ctx.clock", line.strip())
+    print("raised", flush=True)
+"""
+
+
+def test_wall_clock_step_shows(tmp_path):
+    """The wall clock steps an hour forward during the run (libfaketime, in seatrace alone:
+    its CLOCK_REALTIME moves, CLOCK_MONOTONIC and the kernel's stamps do not, as after an
+    NTP step or a suspend): events raised after it carry the new time, not the start's."""
+    if not os.path.exists(FAKETIME):
+        pytest.skip("libfaketime (Debian package libfaketime) not installed")
+    step = 3600 * 10**9
+    offset = tmp_path / "faketime"
+    offset.write_text("+0\n")
+    env = {"LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": str(offset),
+           "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+           "DONT_FAKE_MONOTONIC": "1"}
+    py = subprocess.Popen([PY, "-c", RAISER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True, bufsize=1)
+    out = tmp_path / "out.jsonl"
+    t = Tracer(["-j", "-p", py.pid], out, env=env)
+    try:
+        assert py.stdout.readline() == "ready\n"
+        t.wait_attached()
+
+        def raise_and_read(tag):
+            py.stdin.write(tag + "\n")
+            assert py.stdout.readline() == "raised\n"
+            got = []
+
+            def seen():
+                for line in out.read_text().splitlines():
+                    if f'"args":["{tag}"]' in line:
+                        got.append(json.loads(line))
+                        return True
+                return False
+
+            wait_for(seen, what=f"event {tag}")
+            return got[0], time.time_ns()
+
+        before, real = raise_and_read("before")
+        assert abs(before["ts_ns"] - real) < 60 * 10**9, (before, real)
+        offset.write_text(f"+{step // 10**9}\n")
+        # The reader re-derives the wall clock at most once a second: raise events until one
+        # shows the step (hang guard: 30 of them, 0.5 s apart).
+        for i in range(30):
+            ev, real = raise_and_read(f"after{i}")
+            if abs(ev["ts_ns"] - real - step) < 60 * 10**9:
+                break
+            assert abs(ev["ts_ns"] - real) < 60 * 10**9, (ev, real)
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"no event carried the stepped wall clock: {ev}")
+        res = t.stop()
+        assert res.records[0]["type"] == "header"
+    finally:
+        t.kill()
+        py.kill()
+        py.wait(TIMEOUT)
