@@ -37,10 +37,13 @@ struct st_output {
 	 * so). A line taken back (no memory, a malformed record) does not take a number.
 	 */
 	uint64_t seq;
+	bool header_owed; /* st_output_header(): the header goes before the next record */
 	struct st_wallclock clock; /* opts.live_clock */
 	char host[256];
 	char boot_id[40];
 };
+
+static void owed_header(struct st_output *o);
 
 /* The number the line being formed gets; taken only if the line is complete. */
 static uint64_t next_seq(const struct st_output *o)
@@ -756,8 +759,10 @@ struct st_output *st_output_new(const struct st_output_opts *opts)
 int st_output_event(struct st_output *o, const struct st_view *v)
 {
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 
+	owed_header(o);
+	start = sb->len;
 	return line_end(o, start,
 			format_event(o, sb, &o->tmp, v, o->opts.fmt, o->opts.mono_to_real_ns,
 				     next_seq(o)),
@@ -819,17 +824,26 @@ int st_output_format_header(struct st_output *o, struct strbuf *sb)
 
 int st_output_header(struct st_output *o)
 {
+	o->header_owed = o->opts.fmt == ST_FMT_JSON;
+	return 0;
+}
+
+/*
+ * The header, if owed, before the record about to be formed: a run that ends before it has
+ * anything to say (a command that cannot start) leaves its output empty.
+ */
+static void owed_header(struct st_output *o)
+{
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start = sb->len;
-	int err;
 
-	if (o->opts.fmt != ST_FMT_JSON)
-		return 0;
-	err = st_output_format_header(o, sb);
-	if (err)
-		return err;
+	if (!o->header_owed)
+		return;
+	if (st_output_format_header(o, sb))
+		return; /* no memory: tried again before the next record */
 	o->seq--; /* taken again by line_end() */
-	return line_end(o, start, 0, true);
+	o->header_owed = false;
+	line_end(o, start, 0, false);
 }
 
 void st_output_free(struct st_output *o)
@@ -844,8 +858,11 @@ void st_output_free(struct st_output *o)
 int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 {
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
 
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		strbuf_addstr(sb, "--- lost ");
@@ -870,8 +887,11 @@ int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 int st_output_invalid(struct st_output *o, size_t size, int err)
 {
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
 
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		strbuf_addstr(sb, "--- invalid record (");
@@ -925,8 +945,11 @@ int st_output_syscall(struct st_output *o, const struct st_sys_view *v)
 	enum st_sys_verdict verdict = st_sys_verdict(v);
 	int64_t real = real_ns(r->ts_ns, o->opts.mono_to_real_ns);
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
 
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		text_head(sb, real, r->pid, r->tid, r->comm);
@@ -962,8 +985,11 @@ int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint
 {
 	int64_t real = real_ns(mono_ts_ns, o->opts.mono_to_real_ns);
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
 
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		text_head(sb, real, pid, tid, comm);
@@ -1025,12 +1051,14 @@ int st_output_span(struct st_output *o, const struct st_span *s)
 	const struct st_view *any = pre ? pre : post;
 	int64_t real = real_ns(pre ? s->start_ns : s->end_ns, o->opts.mono_to_real_ns);
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 	struct jsonw w;
 	int err = 0;
 
 	if (!any)
 		return 0;
+	owed_header(o);
+	start = sb->len;
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		text_head(sb, real, s->pid, s->tid, any->hdr->comm);
 		strbuf_addstr(sb, "== ");

@@ -66,11 +66,12 @@ void st_output_free(struct st_output *o);
 
 /*
  * The header record, JSON only (nothing for text): {"type":"header","seq":N,"ts":..,"ts_ns":..,
- * "schema":ST_JSON_SCHEMA,"seatrace":VERSION,"host":..,"boot_id":..}. st_output_header() writes
- * it to the output's own stream, at once; st_output_format_header() appends it (with its
- * newline) to sb, for a sink that starts a new file (rotation): call it with the sink's batch
- * when the file is new, before any other line goes into it. Either takes the next seq.
- * 0 or -errno.
+ * "schema":ST_JSON_SCHEMA,"seatrace":VERSION,"host":..,"boot_id":..}. st_output_header() has
+ * the output's own stream start with it: it is written before the next record (a run that
+ * writes no record writes no header either). st_output_format_header() appends it (with its
+ * newline) to sb at once, for a sink that starts a new file (rotation): call it with the
+ * sink's batch when the file is new, before any other line goes into it. Either takes the
+ * next seq. 0 or -errno.
  */
 int st_output_header(struct st_output *o);
 int st_output_format_header(struct st_output *o, struct strbuf *sb);

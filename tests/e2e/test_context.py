@@ -119,7 +119,7 @@ def test_header_seq_and_ts_ns(tmp_path, running):
     p = running()
     res = trace(tmp_path, p)
     raw = res.output.splitlines()
-    recs = res.records
+    recs = res.all_records
     # The header first, with this machine's name and boot id.
     h = recs[0]
     assert h["type"] == "header", recs[:3]
@@ -298,7 +298,7 @@ def test_wall_clock_step_shows(tmp_path):
         else:
             raise AssertionError(f"no event carried the stepped wall clock: {ev}")
         res = t.stop()
-        assert res.records[0]["type"] == "header"
+        assert res.all_records[0]["type"] == "header"
     finally:
         t.kill()
         py.kill()

@@ -782,6 +782,19 @@ static void test_output_header(void **state)
 		 host, boot);
 	assert_non_null(strstr(buf, want));
 	free(buf);
+
+	/* A run with nothing to say (a command that could not start) writes nothing at all. */
+	buf = NULL;
+	o.out = open_memstream(&buf, &len);
+	assert_non_null(o.out);
+	out = st_output_new(&o);
+	assert_non_null(out);
+	assert_int_equal(st_output_header(out), 0);
+	assert_int_equal(st_output_flush(out), 0);
+	st_output_free(out);
+	fclose(o.out);
+	assert_int_equal(len, 0);
+	free(buf);
 }
 
 static void test_output_new_errors(void **state)
