@@ -51,7 +51,7 @@ static bool has_prefix(const char *s, size_t n, const char *p)
 /* A component that is a runtime's <prefix><id>.scope: the id's start, or NULL. */
 static const char *scope_id(const char *s, size_t n)
 {
-	static const char *const prefixes[] = { "docker-", "cri-containerd-", "crio-", "libpod-" };
+	static const char *const prefixes[] = {"docker-", "cri-containerd-", "crio-", "libpod-"};
 	const size_t sl = strlen(".scope");
 
 	if (n < sl || memcmp(s + n - sl, ".scope", sl))
@@ -303,7 +303,7 @@ const struct st_proc_info *st_proctx_get(struct st_proctx *c, uint32_t pid, uint
 		if (e->used && e->pid == pid) {
 			/* Read mid-exec, the exe link can be missing: try again soon. */
 			uint64_t age = e->info.valid && !e->info.exe ? ST_PROCTX_RETRY_NS
-								    : ST_PROCTX_MAX_AGE_NS;
+								     : ST_PROCTX_MAX_AGE_NS;
 
 			if (now_ns - e->read_ns < age || now_ns < e->read_ns) {
 				e->used_tick = c->tick;

@@ -21,7 +21,7 @@
 #define ST_CONTAINER_ID_MAX 64
 
 struct st_proc_info {
-	bool valid; /* /proc/PID could be read (false: the process was gone) */
+	bool valid;	   /* /proc/PID could be read (false: the process was gone) */
 	bool has_loginuid; /* a login uid is set (not 4294967295) */
 	uint32_t ppid, uid, gid, loginuid;
 	uint32_t nspid; /* pid in the process's own PID namespace; 0 when unknown */

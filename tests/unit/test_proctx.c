@@ -22,21 +22,23 @@ static void test_container_ids(void **state)
 	static const struct {
 		const char *cgroup, *id;
 	} t[] = {
-		{ "/system.slice/docker-" ID64 ".scope", ID64 },
-		{ "/docker/" ID64, ID64 },
-		{ "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1_2.slice/"
-		  "cri-containerd-" ID64 ".scope",
-		  ID64 },
-		{ "/kubepods/burstable/pod12-34/" ID64, ID64 },
-		{ "/machine.slice/libpod-" ID64 ".scope/container", ID64 },
-		{ "/kubepods.slice/crio-" ID64 ".scope", ID64 },
-		{ "/", NULL },
-		{ "/user.slice/user-0.slice/session-1.scope", NULL },
-		{ "/" ID64, NULL },			       /* a bare id under no runtime */
-		{ "/system.slice/docker-" ID64 "0.scope", NULL }, /* 65 digits */
-		{ "/system.slice/docker-0123.scope", NULL },
-		{ "/docker/" "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", NULL },
-		{ "/system.slice/docker.service", NULL },
+	    {"/system.slice/docker-" ID64 ".scope", ID64},
+	    {"/docker/" ID64, ID64},
+	    {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1_2.slice/"
+	     "cri-containerd-" ID64 ".scope",
+	     ID64},
+	    {"/kubepods/burstable/pod12-34/" ID64, ID64},
+	    {"/machine.slice/libpod-" ID64 ".scope/container", ID64},
+	    {"/kubepods.slice/crio-" ID64 ".scope", ID64},
+	    {"/", NULL},
+	    {"/user.slice/user-0.slice/session-1.scope", NULL},
+	    {"/" ID64, NULL},				    /* a bare id under no runtime */
+	    {"/system.slice/docker-" ID64 "0.scope", NULL}, /* 65 digits */
+	    {"/system.slice/docker-0123.scope", NULL},
+	    {"/docker/"
+	     "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+	     NULL},
+	    {"/system.slice/docker.service", NULL},
 	};
 	char id[ST_CONTAINER_ID_MAX + 1];
 
@@ -80,12 +82,14 @@ static int setup_tree(void **state)
 	(void)state;
 	if (!mkdtemp(root))
 		return -1;
-	put("100", "status", "Name:\tpython3\nPid:\t100\nPPid:\t7\nUid:\t65534\t65534\t65534\t65534\n"
-			     "Gid:\t65533\t65533\t65533\t65533\nNSpid:\t100\t1\n");
+	put("100", "status",
+	    "Name:\tpython3\nPid:\t100\nPPid:\t7\nUid:\t65534\t65534\t65534\t65534\n"
+	    "Gid:\t65533\t65533\t65533\t65533\nNSpid:\t100\t1\n");
 	put("100", "loginuid", "1000");
 	put("100", "cgroup", "0::/system.slice/docker-" ID64 ".scope\n");
 	link_exe("100", "/usr/bin/python3.11");
-	put("200", "status", "Name:\tx\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nNSpid:\t200\n");
+	put("200", "status",
+	    "Name:\tx\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nNSpid:\t200\n");
 	put("200", "loginuid", "4294967295");
 	put("200", "cgroup", "12:memory:/x\n0::/user.slice\n");
 	put("300", "status", "garbage\n");
@@ -218,11 +222,9 @@ static void test_wallclock_rederived(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_container_ids),
-		cmocka_unit_test(test_read_fake_tree),
-		cmocka_unit_test(test_read_self),
-		cmocka_unit_test(test_cache),
-		cmocka_unit_test(test_wallclock_rederived),
+	    cmocka_unit_test(test_container_ids),	cmocka_unit_test(test_read_fake_tree),
+	    cmocka_unit_test(test_read_self),		cmocka_unit_test(test_cache),
+	    cmocka_unit_test(test_wallclock_rederived),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tree, teardown_tree);
