@@ -49,6 +49,15 @@ ST_SHARED struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
+/*
+ * Exec and exit notices have a ring of their own: a flood of events filling `events` must not
+ * take them with it (a lost exec notice is an interpreter never attached). Sized by user space.
+ */
+ST_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} notices SEC(".maps");
+
 ST_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, ST_STAT_MAX);
@@ -96,6 +105,37 @@ static __always_inline long ring_out(void *data, __u64 size)
 	return bpf_ringbuf_output(&events, data, size, flags);
 }
 
+/* Processes whose syscalls -S records (enum st_trace_mode); bpf/syscalls.bpf.c keeps it. */
+ST_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);   /* tgid */
+	__type(value, __u32); /* enum st_trace_mode */
+} traced SEC(".maps");
+
+/*
+ * A process that raises an audit event the process filters let through runs an attached
+ * interpreter: from then on its syscalls are recorded, whatever the mode (system-wide, -u,
+ * --comm, --cgroup have no list of pids to start from). proc_exit() removes it.
+ */
+static __always_inline void trace_syscalls_here(__u32 tgid)
+{
+	__u32 *mode = bpf_map_lookup_elem(&traced, &tgid), m = ST_TRACE_AUTO;
+
+	if (!mode || *mode == ST_TRACE_EXEC)
+		bpf_map_update_elem(&traced, &tgid, &m, BPF_ANY);
+}
+
+/*
+ * A notice onto its own ring, the reader woken at once (it must attach before the new process
+ * raises its first events); a loss counted under `lost_stat`.
+ */
+static __always_inline void notice_out(void *data, __u64 size, __u32 lost_stat)
+{
+	if (bpf_ringbuf_output(&notices, data, size, BPF_RB_FORCE_WAKEUP))
+		stat_inc(lost_stat);
+}
+
 /* Called by the audit program for every event of a traced thread, filtered or not. */
 static __always_inline void note_audit(__u32 tid, __u64 ts, const __u8 *name)
 {
@@ -103,6 +143,7 @@ static __always_inline void note_audit(__u32 tid, __u64 ts, const __u8 *name)
 
 	__builtin_memcpy(la.name, name, sizeof(la.name) - 1);
 	bpf_map_update_elem(&last_audit, &tid, &la, BPF_ANY);
+	trace_syscalls_here(bpf_get_current_pid_tgid() >> 32);
 }
 
 #endif /* SEATRACE_COMMON_BPF_H */

@@ -40,6 +40,15 @@ enum frame_kind {
 	FR_DICT, /* dict entries from `base`, `stride` bytes each; key, then value */
 };
 
+/*
+ * Deleted dict entries stepped over per event, one loop iteration each: a
+ * dict whose live entries lie further is cut there, and the iterations the
+ * values after it need stay free (DEC_ITERS).
+ */
+#define DICT_SKIP 256
+/* Iterations of the decoding loop: one per value, plus the deleted entries. */
+#define DEC_ITERS (ST_MAX_VALUES + DICT_SKIP + 8)
+
 /* Containers at depths 0 to ST_MAX_DEPTH are expanded, plus a code object's two names. */
 #define MAX_FRAMES (ST_MAX_DEPTH + 2)
 /*
@@ -55,6 +64,7 @@ struct frame {
 	__u32 left;   /* children still to write */
 	__u32 scan;   /* dict: entries looked at */
 	__u32 nscan;  /* dict: entries that exist */
+	__u32 hdr;    /* dict: offset of its header, patched when the scan gives up */
 	__u16 stride;
 	__u8 depth;   /* depth of the children */
 	__u8 kind;
@@ -77,6 +87,7 @@ struct dec_state {
 	__u32 nvalues; /* values written */
 	__u32 rec_full;
 	__u32 head_ok;
+	__u32 skip;    /* deleted dict entries that may still be stepped over */
 	__u64 head_of; /* the object head[] was read from, when it was read ahead (args_fast) */
 	__u64 head[HEAD_WORDS]; /* the first bytes of the object being written */
 	struct frame fr[MAX_FRAMES];
@@ -103,7 +114,7 @@ struct name_ent {
 	__u16 len;
 	__u8 verdict; /* enum nc_verdict */
 	__u8 pair;    /* may_pair() */
-	__u32 _pad;
+	__u32 gen;    /* cfg_filter_gen the verdict was made under */
 	__u8 name[NC_NAME];
 };
 
@@ -234,13 +245,22 @@ static __always_inline void push_frame(struct dec_ctx *d, __u8 kind, __u64 base,
 	d->s->fsp = i + 1;
 }
 
-/* Items (dict: pairs) a container may promise, given the value budget: `per` values each. */
+/*
+ * Items (dict: pairs) a container may promise, given the value budget and
+ * the record's room: `per` values each, every one owed a header. A
+ * container cut by the room marks the record full.
+ */
 static __always_inline __u32 take(struct dec_ctx *d, __u64 len, __u32 per)
 {
 	__u64 n = len > ST_MAX_ITEMS ? ST_MAX_ITEMS : len;
+	__u32 fit = room(d) / (per * VAL_SZ);
 
 	if (n * per > d->s->budget)
 		n = d->s->budget / per;
+	if (n > fit) {
+		n = fit;
+		d->s->rec_full = 1;
+	}
 	d->s->budget -= n * per;
 	return (__u32)n;
 }
@@ -404,11 +424,15 @@ static __always_inline void emit_dict(struct dec_ctx *d, __u64 obj, __u8 flags, 
 	n = take(d, used, 2);
 	if (n < used)
 		flags |= ST_VF_TRUNC;
+	__u32 at = d->s->off;
+
 	finish(d, v, ST_V_DICT, flags, 0, n * 2, used);
 	if (values)
 		values += lo->dict_values_items;
 	push_frame(d, FR_DICT, entries, values, n * 2, nentries > 4096 ? 4096 : (__u32)nentries,
 		   esize, depth + 1);
+	if (n && d->s->fsp > 0 && d->s->fsp <= MAX_FRAMES)
+		d->s->fr[d->s->fsp - 1].hdr = at;
 }
 
 static __always_inline void emit_code(struct dec_ctx *d, __u64 obj, __u8 flags, __u8 depth)
@@ -423,13 +447,16 @@ static __always_inline void emit_code(struct dec_ctx *d, __u64 obj, __u8 flags, 
 		*(__s32 *)&d->sc->buf[(d->s->off + VAL_SZ) & (ST_REC_MAX - 1)] = line;
 		n = 4;
 	}
-	if (d->s->budget >= 2 && depth <= ST_MAX_DEPTH) {
+	/* Its two names are owed headers too: without room for them, it is cut. */
+	if (d->s->budget >= 2 && depth <= ST_MAX_DEPTH && room(d) >= n + 2 * VAL_SZ) {
 		d->s->budget -= 2;
 		finish(d, v, ST_V_CODE, flags, n, 2, 0);
 		/* filename, then the (qualified) name, read as a two-pointer sequence. */
 		push_frame(d, FR_SEQ, obj + lo->co_filename, 0, 2, 0,
 			   lo->co_name - lo->co_filename, depth + 1);
 	} else {
+		if (room(d) < n + 2 * VAL_SZ)
+			d->s->rec_full = 1;
 		finish(d, v, ST_V_CODE, flags | ST_VF_TRUNC, n, 0, 0);
 	}
 }
@@ -440,9 +467,14 @@ static __always_inline void emit_other(struct dec_ctx *d, __u64 type, __u8 flags
 	__u64 name = rd64(type + d->lo->tp_name);
 	long n = 0;
 
-	if (room(d) >= ST_TYPE_NAME_MAX)
-		n = bpf_probe_read_user_str(&d->sc->buf[(d->s->off + VAL_SZ) & (ST_REC_MAX - 1)],
-					    ST_TYPE_NAME_MAX, (const void *)name);
+	if (room(d) < ST_TYPE_NAME_MAX) {
+		/* No room for the name: an empty one, cut, in a record marked full. */
+		d->s->rec_full = 1;
+		finish(d, v, ST_V_OTHER, flags | ST_VF_TRUNC, 0, 0, 0);
+		return;
+	}
+	n = bpf_probe_read_user_str(&d->sc->buf[(d->s->off + VAL_SZ) & (ST_REC_MAX - 1)],
+				    ST_TYPE_NAME_MAX, (const void *)name);
 	if (n <= 0) {
 		finish(d, v, ST_V_FAULT, flags, 0, 0, 0);
 		return;
@@ -657,29 +689,55 @@ static __attribute__((unused)) long dec_cb(__u32 i, void *data)
 		f->base += f->stride;
 		f->left--;
 	} else {
-		__u64 entry, key, val;
+		__u64 entry, kv[2] = {};
 		__u32 koff = f->stride == 24 ? 8 : 0;
 
-		if (f->scan >= f->nscan) {
-			/* The dict changed under us: fewer live entries than it counted. */
+		if (f->scan < f->nscan) {
+			entry = f->base + (__u64)f->scan * f->stride;
+			/* Key and value in one read, unless the values are apart (split table). */
+			if (f->vals) {
+				kv[0] = rd64(entry + koff);
+				kv[1] = rd64(f->vals + (__u64)f->scan * 8);
+			} else {
+				bpf_probe_read_user(kv, sizeof(kv), (const void *)(entry + koff));
+			}
+			if ((!kv[0] || !kv[1]) && d->s->skip) {
+				/* A deleted entry: costs an iteration, writes nothing. */
+				f->scan++;
+				d->s->skip--;
+				return 0;
+			}
+		}
+		if (!kv[0] || !kv[1]) {
+			/*
+			 * Out of entries (the dict changed under us) or of deleted ones
+			 * to step over. Between pairs, the dict ends here, cut: its
+			 * header gives up the children it promised and not written.
+			 */
+			if (f->phase == 0) {
+				struct st_value *v =
+				    (struct st_value *)&d->sc->buf[f->hdr & (ST_REC_MAX - 1)];
+
+				v->nchild -= f->left;
+				v->flags |= ST_VF_TRUNC;
+				d->s->owed -= f->left;
+				d->s->budget += f->left;
+				d->s->fsp = top - 1;
+				return 0;
+			}
 			d->s->owed--;
 			finish(d, val_hdr(d), ST_V_FAULT, 0, 0, 0, 0);
+			f->phase = 0;
+			f->scan++;
 			if (--f->left == 0)
 				d->s->fsp = top - 1;
 			return 0;
 		}
-		entry = f->base + (__u64)f->scan * f->stride;
-		key = rd64(entry + koff);
-		val = f->vals ? rd64(f->vals + (__u64)f->scan * 8) : rd64(entry + koff + 8);
-		if (!key || !val) {
-			f->scan++; /* a deleted entry: costs an iteration, writes nothing */
-			return 0;
-		}
 		if (f->phase == 0) {
-			obj = key;
+			obj = kv[0];
 			f->phase = 1;
 		} else {
-			obj = val;
+			obj = kv[1];
 			f->phase = 0;
 			f->scan++;
 		}

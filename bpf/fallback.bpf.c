@@ -31,8 +31,9 @@
 #include "decode.bpf.h"
 #include "record.bpf.h"
 
-#define FB_FMT_MAX 32		    /* format characters read; longer formats are not decoded */
-#define FB_FMT_BUF 64		    /* room for a mask */
+/* Format characters read; a longer format is decoded up to its last whole item there, cut. */
+#define FB_FMT_MAX 128
+#define FB_FMT_BUF 256		    /* room for a mask, and the byte after FB_FMT_MAX */
 #define FB_LEVELS  8		    /* open brackets in a format, the top level included */
 #define FB_RAW_MAX (4 * ST_STR_MAX) /* bytes of a C string read: -s code points at 4 bytes each */
 
@@ -58,6 +59,10 @@ struct fb_state {
 	__u32 nlev;	      /* levels open; 0: done */
 	__u32 top;	      /* items at the top level */
 	__u32 bad;	      /* the format could not be parsed */
+	__u32 end;	      /* where the items stop: the NUL, or where a long format is cut */
+	__u32 fmt_cut;	      /* the format goes on past FB_FMT_MAX: items from `end` on are left out */
+	__u32 last_top;	      /* count pass: items at the top level before the last one began */
+	__u32 last_pos;	      /* count pass: where that last top-level item began */
 	__u32 csp;	      /* count pass: brackets open */
 	__u32 cstack[FB_LEVELS];
 	struct fb_level lev[FB_LEVELS];
@@ -212,7 +217,9 @@ static __always_inline void fb_complex(struct dec_ctx *d)
 
 	d->s->owed--;
 	if (room(d) < ST_TYPE_NAME_MAX) {
-		finish(d, v, ST_V_FAULT, 0, 0, 0, 0);
+		/* No room for the name: an empty one, cut, as emit_other() writes it. */
+		d->s->rec_full = 1;
+		finish(d, v, ST_V_OTHER, ST_VF_TRUNC, 0, 0, 0);
 		return;
 	}
 	*(__u64 *)&d->sc->buf[off] = 0x78656c706d6f63ULL; /* "complex\0" */
@@ -616,11 +623,17 @@ static long fb_count_cb(__u32 i, void *data)
 	__u32 p = f->pos, sp = f->csp;
 	char ch;
 
-	if (p >= FB_FMT_MAX) {
-		f->bad = 1; /* too long to be decoded */
+	ch = f->fmt[p & (FB_FMT_BUF - 1)];
+	if (p >= FB_FMT_MAX && ch) {
+		/*
+		 * Longer than is read: the items end before the last top-level one,
+		 * which may be unfinished (an open bracket, a '#' not read).
+		 */
+		f->fmt_cut = 1;
+		f->top = f->last_top;
+		f->end = f->last_pos;
 		return 1;
 	}
-	ch = f->fmt[p & (FB_FMT_BUF - 1)];
 	f->pos = p + 1;
 	switch (ch) {
 	case 0:
@@ -644,9 +657,11 @@ static long fb_count_cb(__u32 i, void *data)
 	case '\t':
 		return 0;
 	}
-	if (!sp)
+	if (!sp) {
+		f->last_top = f->top;
+		f->last_pos = p;
 		f->top++;
-	else
+	} else
 		f->cnt[f->cstack[(sp - 1) & (FB_LEVELS - 1)] & (FB_FMT_BUF - 1)]++;
 	if (ch == '(' || ch == '[' || ch == '{') {
 		if (sp >= FB_LEVELS - 1) {
@@ -728,7 +743,7 @@ static long fb_cb(__u32 i, void *data)
 		return 1;
 	lv = &f->lev[(l - 1) & (FB_LEVELS - 1)];
 	p = f->pos;
-	if (p >= FB_FMT_MAX) {
+	if (p >= f->end || p >= FB_FMT_MAX) {
 		f->nlev = 0;
 		return 1;
 	}
@@ -895,8 +910,19 @@ static __always_inline void fb_args(struct fb_ctx *c)
 	f->top = 0;
 	f->bad = 0;
 	f->csp = 0;
+	f->end = FB_FMT_MAX;
+	f->fmt_cut = 0;
+	f->last_top = 0;
+	f->last_pos = 0;
 	bpf_loop(FB_FMT_MAX + 1, fb_count_cb, c, 0);
 	f->pos = 0;
+	if (f->fmt_cut) {
+		/* The items before the cut, in a tuple marked cut: at least one more followed. */
+		n = take(d, f->top, 1);
+		fb_hdr(d, ST_V_TUPLE, ST_VF_TRUNC, n, (__u64)f->top + 1);
+		fb_push_level(f, 0, 1, 0, n);
+		return;
+	}
 	if (f->bad) {
 		/* Not a format this program reads: the arguments are unknown. */
 		d->s->owed = 0;
@@ -1096,7 +1122,7 @@ static __always_inline int fb_sys_audit(struct pt_regs *ctx, struct scratch *sc,
 		return 0;
 
 	/* A name from a str object: on the heap, never in the name cache. */
-	__u8 pair = 0, verdict = rec_verdict(sc, e, &pair);
+	__u8 pair = 0, verdict = rec_verdict(sc, e, &pair, cfg_filter_gen);
 
 	if (!rec_begin(d, sc, lo, id, slot, d->bias, verdict, pair))
 		return 0;
@@ -1109,7 +1135,7 @@ static __always_inline int fb_sys_audit(struct pt_regs *ctx, struct scratch *sc,
 	n = take(d, nargs, 1);
 	fb_hdr(d, ST_V_TUPLE, n < nargs ? ST_VF_TRUNC : 0, n, nargs);
 	push_frame(d, FR_SEQ, args + 8, 0, n, 0, 8, 1);
-	bpf_loop(ST_MAX_VALUES * 2, dec_cb, d, 0);
+	bpf_loop(DEC_ITERS, dec_cb, d, 0);
 	rec_end(d);
 	return 0;
 }
@@ -1167,8 +1193,11 @@ static __always_inline int fb_event(struct pt_regs *ctx, struct scratch *sc, str
 	c->fb = fb;
 	f = &fb->st;
 	f->fmt[0] = 0;
-	/* NULL: no arguments. Unreadable, or longer than FB_FMT_MAX: refused by the count pass. */
-	if (fmt && bpf_probe_read_user_str(f->fmt, FB_FMT_MAX + 1, fmt) < 0) {
+	/*
+	 * NULL: no arguments. Unreadable: refused by the count pass. One byte
+	 * past FB_FMT_MAX tells a format cut there from one that ends there.
+	 */
+	if (fmt && bpf_probe_read_user_str(f->fmt, FB_FMT_MAX + 2, fmt) < 0) {
 		f->fmt[0] = '('; /* an unmatched bracket */
 		f->fmt[1] = 0;
 	}
@@ -1203,7 +1232,7 @@ static __always_inline int fb_event(struct pt_regs *ctx, struct scratch *sc, str
 		f->gp_off = kind == ST_FB_VARIADIC ? 16 : 24;
 	}
 	fb_args(c);
-	bpf_loop(FB_FMT_MAX * 2 + ST_MAX_VALUES * 2, fb_cb, c, 0);
+	bpf_loop(FB_FMT_MAX * 2 + DEC_ITERS, fb_cb, c, 0);
 	rec_end(&c->d);
 	return 0;
 }

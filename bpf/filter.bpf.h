@@ -10,10 +10,17 @@
 #include "common.bpf.h"
 #include "glob_match.h"
 
-ST_SHARED const volatile __u32 cfg_nglobs;
-ST_SHARED const volatile __u32 cfg_have_include;
-ST_SHARED const volatile struct st_glob cfg_globs[ST_MAX_GLOBS];
-ST_SHARED const volatile struct st_class cfg_classes[ST_MAX_CLASSES];
+/*
+ * The event-name filters, in two sets, writable while tracing (SIGHUP re-reads them): user
+ * space fills the set not in use, then bumps cfg_filter_gen, whose low bit names the set in
+ * use. An event reads the generation once and uses that set throughout; the name cache keeps
+ * the generation with each verdict, so a new filter is never judged by an old verdict.
+ */
+ST_SHARED volatile __u32 cfg_filter_gen;
+ST_SHARED volatile __u32 cfg_nglobs[2];
+ST_SHARED volatile __u32 cfg_have_include[2];
+ST_SHARED volatile struct st_glob cfg_globs[2][ST_MAX_GLOBS];
+ST_SHARED volatile struct st_class cfg_classes[2][ST_MAX_CLASSES];
 /* Process filters (enum st_proc_filter) and their values. */
 ST_SHARED const volatile __u32 cfg_proc_filter;
 ST_SHARED const volatile __u32 cfg_uid;
@@ -44,28 +51,29 @@ struct glob_ctx {
 	const __u8 *name;
 	struct glob_state_all *gs;
 	__u32 name_len;
+	__u32 set; /* cfg_filter_gen & 1 when the event began */
 };
 
 static __attribute__((unused)) long glob_cb(__u32 i, void *data)
 {
 	struct glob_ctx *c = data;
 	struct glob_state_all *gs = c->gs;
-	__u32 g = gs->g;
+	__u32 g = gs->g, set = c->set & 1;
 
-	if (g >= cfg_nglobs || g >= ST_MAX_GLOBS) {
+	if (g >= cfg_nglobs[set] || g >= ST_MAX_GLOBS) {
 		gs->verdict = gs->included ? 1 : 2;
 		return 1;
 	}
 	/* Once included, only excludes can change the verdict: skip includes. */
-	if (!cfg_globs[g].exclude && gs->included) {
+	if (!cfg_globs[set][g].exclude && gs->included) {
 		gs->g = g + 1;
 		st_glob_init(&gs->st);
 		return 0;
 	}
-	if (!st_glob_step(&gs->st, &cfg_globs[g], cfg_classes, c->name, c->name_len))
+	if (!st_glob_step(&gs->st, &cfg_globs[set][g], cfg_classes[set], c->name, c->name_len))
 		return 0;
 	if (gs->st.result) {
-		if (cfg_globs[g].exclude) {
+		if (cfg_globs[set][g].exclude) {
 			gs->verdict = 2;
 			return 1;
 		}
@@ -78,16 +86,19 @@ static __attribute__((unused)) long glob_cb(__u32 i, void *data)
 
 /* 1 to keep the event. Excludes win over includes, as in strace -e. */
 static __always_inline int name_wanted(struct glob_state_all *gs, const __u8 *name,
-				       __u32 name_len)
+				       __u32 name_len, __u32 gen)
 {
-	struct glob_ctx c = { .name = name, .gs = gs, .name_len = name_len };
+	struct glob_ctx c = { .name = name, .gs = gs, .name_len = name_len, .set = gen & 1 };
+	__u32 n = cfg_nglobs[gen & 1];
 
+	if (n > ST_MAX_GLOBS)
+		n = ST_MAX_GLOBS;
 	gs->g = 0;
-	gs->included = !cfg_have_include;
+	gs->included = !cfg_have_include[gen & 1];
 	gs->verdict = 0;
 	st_glob_init(&gs->st);
 	/* Each pattern needs at most st_glob_max_steps(), plus one step to move on. */
-	bpf_loop(cfg_nglobs * (st_glob_max_steps(name_len, ST_GLOB_TOKENS) + 1) + 1, glob_cb, &c,
+	bpf_loop(n * (st_glob_max_steps(name_len, ST_GLOB_TOKENS) + 1) + 1, glob_cb, &c,
 		 0);
 	return gs->verdict == 1;
 }

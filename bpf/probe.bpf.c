@@ -30,7 +30,7 @@ static __always_inline void audit_event(struct scratch *sc, struct st_layout *lo
 		push_frame(d, FR_OBJ, (__u64)args, 0, 1, 0, 0, 0);
 	/* Deleted dict entries cost iterations too, hence the margin. */
 	if (d->s->fsp)
-		bpf_loop(ST_MAX_VALUES * 2, dec_cb, d, 0);
+		bpf_loop(DEC_ITERS, dec_cb, d, 0);
 	rec_end(d);
 }
 

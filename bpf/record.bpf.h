@@ -189,12 +189,13 @@ static __always_inline void rec_name(struct st_event *e, const char *event)
 }
 
 /* What becomes of an event, from its name in the record: enum nc_verdict, and may_pair(). */
-static __always_inline __u8 rec_verdict(struct scratch *sc, struct st_event *e, __u8 *pair)
+static __always_inline __u8 rec_verdict(struct scratch *sc, struct st_event *e, __u8 *pair,
+					__u32 gen)
 {
 	__u32 len = e->name_len & (ST_NAME_MAX - 1);
 
 	*pair = (__u8)may_pair(e->tail, len);
-	if (cfg_nglobs && !name_wanted(&sc->gs, e->tail, len))
+	if (cfg_nglobs[gen & 1] && !name_wanted(&sc->gs, e->tail, len, gen))
 		return tamper_sign(e->tail, e->name_len) ? NC_ALERT : NC_DROP;
 	return NC_KEEP;
 }
@@ -214,12 +215,13 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 	struct st_event *e = (struct st_event *)sc->buf;
 	__u64 at = (__u64)event - bias, key = 0;
 	struct name_ent *ne = NULL;
+	__u32 gen = cfg_filter_gen;
 	__u8 verdict;
 
 	if (at >= lo->ro_lo && at < lo->ro_hi && at < (1ULL << 48)) {
 		key = (__u64)(slot + 1) << 48 | at;
 		ne = &sc->nc[((at * 0x9E3779B97F4A7C15ULL) >> 58) & (NC_SLOTS - 1)];
-		if (ne->key == key) {
+		if (ne->key == key && ne->gen == gen) {
 			*pair = ne->pair;
 			if (ne->verdict != NC_DROP || cfg_syscalls)
 				__builtin_memcpy(e->tail, ne->name, NC_NAME);
@@ -229,12 +231,13 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 		}
 	}
 	rec_name(e, event);
-	verdict = rec_verdict(sc, e, pair);
+	verdict = rec_verdict(sc, e, pair, gen);
 	if (ne && e->name_len && e->name_len < NC_NAME && !(e->flags & ST_EF_NAME_TRUNC)) {
 		__builtin_memcpy(ne->name, e->tail, NC_NAME);
 		ne->len = e->name_len;
 		ne->verdict = verdict;
 		ne->pair = *pair;
+		ne->gen = gen;
 		ne->key = key;
 	}
 	return verdict;
@@ -283,7 +286,62 @@ static __always_inline int rec_begin(struct dec_ctx *d, struct scratch *sc, stru
 	d->s->owed = 1;
 	d->s->fsp = 0;
 	d->s->head_of = 0;
+	d->s->skip = DICT_SKIP;
 	return 1;
+}
+
+/* ---- the raising frame's callers, for span depth (a tail section of its own) ---------- */
+
+struct chain_ctx {
+	__u8 *buf;  /* the record, in the scratch */
+	__u64 fr;   /* the frame whose caller is read next */
+	__u32 pos;  /* where the next address goes */
+	__u16 n;    /* addresses written */
+	__u16 back; /* st_layout.fr_back */
+	__u16 cut;
+};
+
+static __attribute__((unused)) long chain_cb(__u32 i, void *data)
+{
+	struct chain_ctx *c = data;
+	__u64 next = rd64(c->fr + c->back);
+
+	if (!next)
+		return 1;
+	if (c->n >= ST_CHAIN_MAX) {
+		c->cut = 1;
+		return 1;
+	}
+	*(__u64 *)&c->buf[c->pos & (ST_REC_MAX - 1)] = next;
+	c->pos += 8;
+	c->n++;
+	c->fr = next;
+	return 0;
+}
+
+/*
+ * After the values of an event that may open a span: the addresses of the frames that called
+ * the raising one, then struct st_chain_tail (wire.h). Skipped, and not flagged, when the
+ * layout has no way up or the record has no room left: the reader then counts depth per
+ * thread.
+ */
+static __always_inline void rec_chain(struct dec_ctx *d)
+{
+	struct st_event *e = (struct st_event *)d->sc->buf;
+	struct chain_ctx c = { .buf = d->sc->buf, .fr = e->frame, .back = d->lo->fr_back };
+	struct st_chain_tail *t;
+
+	if (!c.fr || !c.back ||
+	    d->s->off + ST_CHAIN_MAX * 8 + sizeof(struct st_chain_tail) > ST_REC_MAX)
+		return;
+	c.pos = d->s->off;
+	bpf_loop(ST_CHAIN_MAX + 1, chain_cb, &c, 0);
+	t = (struct st_chain_tail *)&d->sc->buf[c.pos & (ST_REC_MAX - 1)];
+	t->nchain = c.n;
+	t->flags = c.cut ? ST_CF_CUT : 0;
+	t->_pad = 0;
+	d->s->off = c.pos + sizeof(*t);
+	e->flags |= ST_EF_CHAIN;
 }
 
 /* Placeholders for values promised but not written, then the record onto the ring. */
@@ -293,13 +351,17 @@ static __always_inline void rec_end(struct dec_ctx *d)
 
 	if (d->s->owed)
 		bpf_loop(ST_MAX_VALUES, fill_cb, d, 0);
+	rec_chain(d);
 
 	if (d->s->rec_full)
 		e->flags |= ST_EF_REC_FULL;
 	e->nvalues = (__u16)d->s->nvalues;
 	__u32 size = d->s->off;
-	if (size > ST_REC_MAX)
+	/* take() and room() keep every record within the limit: this is a bug, counted. */
+	if (size > ST_REC_MAX) {
+		stat_inc(ST_STAT_OVERSIZE);
 		return;
+	}
 	e->size = size;
 
 	if (ring_out(d->sc->buf, size))

@@ -15,7 +15,7 @@
 const volatile __u64 cfg_sys_bits[8];
 const volatile __u32 cfg_follow;
 
-/* Send an exec notice for every exec on the host (system-wide discovery). */
+/* Whose execs and exits are told to the reader: enum st_watch. */
 const volatile __u32 cfg_watch_exec;
 
 /* x86_64 numbers of the syscalls whose arguments point to strings or addresses. */
@@ -28,13 +28,6 @@ enum {
 	NR_fchmodat = 268, NR_renameat2 = 316, NR_memfd_create = 319, NR_execveat = 322,
 	NR_openat2 = 437,
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);   /* tgid */
-	__type(value, __u32); /* enum st_trace_mode */
-} traced SEC(".maps");
 
 
 struct pending {
@@ -301,8 +294,14 @@ int proc_fork(struct bpf_raw_tracepoint_args *ctx)
 	/* --follow: the child of a target is a target. */
 	if (cfg_follow && bpf_map_lookup_elem(&targets, &ptgid)) {
 		__u32 one = 1;
+		struct st_fork f = { .type = ST_REC_FORK, .size = sizeof(f), .pid = ctgid,
+				     .ppid = ptgid, .ptid = ptid };
 
 		bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
+		/* The child inherits the forking thread's open calls (user/pair.h). */
+		f.ts_ns = bpf_ktime_get_ns();
+		if (ring_out(&f, sizeof(f)))
+			stat_inc(ST_STAT_FORK_LOST);
 	}
 	if (!cfg_syscalls)
 		return 0;
@@ -326,27 +325,49 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
+	bool target = false;
 
-	if (cfg_follow && tid == tgid)
-		bpf_map_delete_elem(&targets, &tgid);
+	if (cfg_follow && tid == tgid) {
+		target = bpf_map_lookup_elem(&targets, &tgid) != NULL;
+		if (target)
+			bpf_map_delete_elem(&targets, &tgid);
+	}
 	/*
-	 * Watching the host: say when a process ends, so its open spans are closed then, and a
-	 * new process that reuses its pid is not taken for it.
+	 * Say when a watched process ends, so its open spans are closed then, and a new process
+	 * that reuses its pid is not taken for it.
 	 */
-	if (cfg_watch_exec && tid == tgid) {
+	if (tid == tgid && (cfg_watch_exec == ST_WATCH_ALL ||
+			    (cfg_watch_exec == ST_WATCH_TARGETS && target))) {
 		struct st_exec x = { .type = ST_REC_EXIT, .size = sizeof(x), .pid = tgid };
 
 		x.ts_ns = bpf_ktime_get_ns();
-		if (bpf_ringbuf_output(&events, &x, sizeof(x), 0))
-			stat_inc(ST_STAT_EXEC_LOST);
+		notice_out(&x, sizeof(x), ST_STAT_EXIT_LOST);
 	}
-	if (!bpf_map_lookup_elem(&traced, &tgid))
+	if (!cfg_syscalls)
 		return 0;
+	/*
+	 * Unconditionally: a thread may have noted an audit event in a process that has left
+	 * `traced` since (an exec dropped its ST_TRACE_AUTO mark). A miss costs one lookup.
+	 */
 	bpf_map_delete_elem(&last_audit, &tid);
 	bpf_map_delete_elem(&pending, &tid);
 	if (tid == tgid)
 		bpf_map_delete_elem(&traced, &tgid);
 	return 0;
+}
+
+/*
+ * A process marked at its first audit event (ST_TRACE_AUTO) that execs may no longer run
+ * Python: it is marked again when the new program raises an event (its execve itself is
+ * still recorded: the entry is kept per thread in `pending`).
+ */
+static __always_inline void untrace_at_exec(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, *mode;
+
+	mode = bpf_map_lookup_elem(&traced, &tgid);
+	if (mode && *mode == ST_TRACE_AUTO)
+		bpf_map_delete_elem(&traced, &tgid);
 }
 
 /*
@@ -360,19 +381,24 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u32 zero = 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
 	struct rec_buf *sc;
 	struct st_exec *r;
 	const char *fn;
 	long n;
 
+	if (cfg_syscalls)
+		untrace_at_exec();
+	/* --follow: only a target's exec matters (the others' events are filtered out anyway). */
+	if (cfg_watch_exec == ST_WATCH_TARGETS && !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
 	sc = bpf_map_lookup_elem(&exec_buf, &zero);
 	if (!sc)
 		return 0;
 	r = (struct st_exec *)sc->buf;
 	r->type = ST_REC_EXEC;
 	r->ts_ns = bpf_ktime_get_ns();
-	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->pid = tgid;
 	r->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	fn = BPF_CORE_READ(bprm, filename);
@@ -381,12 +407,7 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 		n = 1;
 	r->filename_len = (__u16)(n - 1);
 	r->size = sizeof(*r) + (__u32)(n - 1);
-	/*
-	 * The reader must attach before the new process raises its first events: wake it now.
-	 * (Without the flag the kernel wakes it only when it has handed back all it read, which
-	 * the reader does once per sixteenth of the ring: the notice then waited for its poll.)
-	 */
-	if (bpf_ringbuf_output(&events, sc->buf, r->size & 1023, BPF_RB_FORCE_WAKEUP))
-		stat_inc(ST_STAT_EXEC_LOST);
+	/* On the notice ring, not behind a flood of events; the reader is woken at once. */
+	notice_out(sc->buf, r->size & 1023, ST_STAT_EXEC_LOST);
 	return 0;
 }

@@ -23,8 +23,8 @@
 
 #define ST_COMM_LEN 16
 
-/* Bytes of the event name kept; longer names are cut and flagged. */
-#define ST_NAME_MAX 128
+/* Bytes of the event name buffer: ST_NAME_MAX - 1 are kept; longer names are cut and flagged. */
+#define ST_NAME_MAX 512
 /* Upper bound of -s (bytes kept of one str/bytes value). */
 #define ST_STR_MAX 4096
 #define ST_STR_DEFAULT 256
@@ -63,6 +63,23 @@ enum st_rec_type {
 	ST_REC_SYSCALL = 2,
 	ST_REC_EXEC = 3,
 	ST_REC_EXIT = 4, /* struct st_exec with no filename: a process ended */
+	ST_REC_FORK = 5, /* struct st_fork: a new process of a --follow target */
+};
+
+/*
+ * A target forked (--follow): the child goes on with the calls open on the forking thread,
+ * so the reader opens their spans in the child too. On the events ring, in order with the
+ * events: after the parent's before the fork, before any of the child's.
+ */
+struct st_fork {
+	__u16 type; /* ST_REC_FORK */
+	__u16 _pad;
+	__u32 size;
+	__u64 ts_ns;
+	__u32 pid;  /* the child */
+	__u32 ppid; /* the parent's tgid */
+	__u32 ptid; /* the forking thread */
+	__u32 _pad2;
 };
 
 /*
@@ -81,6 +98,13 @@ struct st_exec {
 	__u8 tail[];
 };
 
+/* Whose exec and exit notices the kernel sends (cfg_watch_exec). */
+enum st_watch {
+	ST_WATCH_NONE = 0,
+	ST_WATCH_ALL = 1,     /* every process on the host (system-wide) */
+	ST_WATCH_TARGETS = 2, /* processes in the `targets` map (--follow) */
+};
+
 /* Process filters applied first thing in the audit program (cfg_proc_filter). */
 enum st_proc_filter {
 	ST_PF_TARGETS = 1 << 0, /* tgid in the `targets` map (-p with --follow, command with --follow) */
@@ -97,6 +121,28 @@ enum st_event_flags {
 	/* Filtered out by -e/-x, but a sign of tampering (sys.addaudithook, ctypes.*): sent
 	 * for the alert alone, not shown as an event. */
 	ST_EF_ALERT_ONLY = 1 << 3,
+	/* The record ends with the callers of `frame`: see struct st_chain_tail. A high bit,
+	 * clear of flags added below it. */
+	ST_EF_CHAIN = 1 << 15,
+};
+
+/*
+ * Frames on the call chain above the raising one, for span depth (user/pair.c): with
+ * ST_EF_CHAIN, the last bytes of an event record are `nchain` frame addresses (u64, not
+ * aligned), innermost caller first, then this tail. The values end where they begin. A
+ * coroutine's chain runs through whatever resumed it, so a suspended task's frames are not
+ * on another task's chain.
+ */
+#define ST_CHAIN_MAX 32
+
+enum st_chain_flags {
+	ST_CF_CUT = 1 << 0, /* more callers than ST_CHAIN_MAX: the chain is incomplete */
+};
+
+struct st_chain_tail {
+	__u16 nchain;
+	__u16 flags; /* ST_CF_* */
+	__u32 _pad;
 };
 
 struct st_event {
@@ -267,6 +313,8 @@ struct st_layout {
 	 * it. ro_lo == ro_hi: nothing is cached for this binary.
 	 */
 	__u64 ro_lo, ro_hi;
+	/* The frame's caller: f_back (<= 3.10), _PyInterpreterFrame.previous (3.11+); 0: none */
+	__u16 fr_back, _pad5[3];
 };
 
 /*
@@ -308,6 +356,9 @@ struct st_syscall {
 enum st_trace_mode {
 	ST_TRACE_ALL = 1,  /* audit events and syscalls */
 	ST_TRACE_EXEC = 2, /* a child of a traced process: only its execs, to name what it ran */
+	/* As ALL, marked by the audit programs at the process's first event (any mode); dropped
+	 * at exec, until the new program raises an event of its own. */
+	ST_TRACE_AUTO = 3,
 };
 
 /* A compiled glob: ntok tokens; ops from enum st_glob_op. */
@@ -347,8 +398,11 @@ enum st_stat {
 	ST_STAT_SYS_LOST,   /* syscall records lost: ring buffer full */
 	ST_STAT_SYS_NOSLOT, /* syscall entries not tracked: too many in flight */
 	ST_STAT_PROC_FILTERED, /* events of processes the -p/-u/--comm/--cgroup filters leave out */
-	ST_STAT_EXEC_LOST,  /* exec notices lost: ring buffer full */
+	ST_STAT_EXEC_LOST,  /* exec notices lost: notice ring full */
 	ST_STAT_BUSY,	    /* events dropped: the probe was preempted mid-record on that CPU */
+	ST_STAT_EXIT_LOST,  /* exit notices lost: notice ring full */
+	ST_STAT_FORK_LOST,  /* fork notices (-f) lost: events ring full; the child's spans lose their pre */
+	ST_STAT_OVERSIZE,   /* events dropped: the record outgrew ST_REC_MAX (a decoder bug) */
 	ST_STAT_MAX,
 };
 

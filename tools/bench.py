@@ -194,6 +194,48 @@ def new_binary_latency(rounds=3):
     return out
 
 
+# fork+exec of a file that is not Python: each a fresh copy (never seen: judged, then an
+# ignore mark), or one copy again and again (no round trip once marked). ns per exec.
+EXEC_LOOP = """
+import os, shutil, sys, time
+n, d, fresh = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "fresh"
+paths = []
+for i in range(n):
+    p = os.path.join(d, f"t{i}" if fresh else "t")
+    if fresh or i == 0:
+        shutil.copy("/bin/true", p)
+    paths.append(p)
+def spawn(p):
+    pid = os.posix_spawn(p, [p], {})
+    os.waitpid(pid, 0)
+spawn(paths[0] if not fresh else "/bin/true")
+t0 = time.perf_counter_ns()
+for p in paths:
+    spawn(p)
+t1 = time.perf_counter_ns()
+print((t1 - t0) / n)
+"""
+
+
+def exec_bench(rounds=3, n=300):
+    """ns per fork+exec of a non-Python file, with no tracer and under system-wide seatrace."""
+    out = {}
+    for kind in ("fresh", "repeat"):
+        rows = {"none": [], "system-wide": []}
+        for r in range(rounds):
+            for mode in rows:
+                d = tempfile.mkdtemp(prefix="seatrace-bench-exec-")
+                try:
+                    cmd = [PY, "-c", EXEC_LOOP, str(n), d, kind]
+                    ns = run(cmd)[0] if mode == "none" else run_under_system_tracer(
+                        ["-e", "bench.none"], cmd)
+                finally:
+                    shutil.rmtree(d, ignore_errors=True)
+                rows[mode].append(ns)
+        out[kind] = {m: statistics.median(v) for m, v in rows.items()}
+    return out
+
+
 PYENV311 = interpreters.by_name("pyenv-3.11").exe
 
 
@@ -441,6 +483,13 @@ def main():
     secs = attach_bench()
     report["attach_100_processes_s"] = secs
     print(f"system-wide attach with 100 Python processes running: {secs:.3f} s")
+    ex = exec_bench()
+    report["exec_ns"] = ex
+    print("fork+exec of /bin/true (not Python), ns per exec (median), no tracer vs system-wide:")
+    for kind, r in ex.items():
+        what = "a fresh copy each time" if kind == "fresh" else "the same copy again"
+        print(f"  {what:24} {r['none']:10.0f} {r['system-wide']:10.0f}  "
+              f"x{r['system-wide'] / r['none']:.2f} ({r['system-wide'] - r['none']:+.0f} ns)")
     lat = new_binary_latency()
     report["new_binary_latency_ms"] = lat
     print("a new interpreter binary is traced from its first event after "

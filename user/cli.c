@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* argp command line, in the manner of libbpf-tools: options, then examples. */
 #include <argp.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -50,6 +51,14 @@ enum {
 	OPT_LIST,
 	OPT_PAIR,
 	OPT_NO_PAIR,
+	/* the daemon's files */
+	OPT_CONFIG,
+	OPT_ROTATE_SIZE,
+	OPT_ROTATE_AGE,
+	OPT_ROTATE_KEEP,
+	OPT_NO_COMPRESS,
+	OPT_MAX_FILES,
+	OPT_MAX_LINKS,
 };
 
 static const struct argp_option options[] = {
@@ -84,7 +93,25 @@ static const struct argp_option options[] = {
 	{ "list-events", OPT_LIST_EVENTS, NULL, 0, "List the known events and their arguments", 0 },
 	{ "buffer-size", OPT_BUFFER_SIZE, "BYTES", 0,
 	  "Ring buffer size, a power of two >= 4096 (default 8388608); K and M suffixes", 0 },
+	{ "max-files", OPT_MAX_FILES, "N", 0,
+	  "Interpreter files attached at once, 1 to 256 (default 64); more are reported", 0 },
+	{ "max-links", OPT_MAX_LINKS, "N", 0,
+	  "Uprobes attached at once, 1 to 65536 (default 256); more are reported", 0 },
 	{ "stats", OPT_STATS, NULL, 0, "At exit, print the kernel-side counters on stderr", 0 },
+	/* The daemon's files (docs/daemon.md). */
+	{ "config", OPT_CONFIG, "FILE", 0,
+	  "Read settings from FILE first: 'key = value' lines, the keys being these long "
+	  "option names; the command line takes precedence",
+	  0 },
+	{ "rotate-size", OPT_ROTATE_SIZE, "BYTES", 0,
+	  "With -o, rotate FILE to FILE.1.gz when it would grow past BYTES (K, M, G suffixes)",
+	  0 },
+	{ "rotate-age", OPT_ROTATE_AGE, "SECONDS", 0,
+	  "With -o, rotate FILE once it has been written for SECONDS", 0 },
+	{ "rotate-keep", OPT_ROTATE_KEEP, "N", 0,
+	  "Keep N rotated files, FILE.1.gz (newest) to FILE.N.gz (default 10)", 0 },
+	{ "no-compress", OPT_NO_COMPRESS, NULL, 0,
+	  "Rotated files stay plain text (FILE.1, ...) instead of gzip", 0 },
 	{ "bench-floor", OPT_FLOOR, NULL, OPTION_HIDDEN, "Attach an empty program (benchmark)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
@@ -99,11 +126,13 @@ static int parse_ulong(const char *s, unsigned long *out, bool suffixes)
 	v = strtoul(s, &end, 0);
 	if (errno || end == s || *s == '-')
 		return -EINVAL;
-	if (suffixes && (*end == 'K' || *end == 'k')) {
-		v <<= 10;
-		end++;
-	} else if (suffixes && (*end == 'M' || *end == 'm')) {
-		v <<= 20;
+	if (suffixes && *end) {
+		const char *units = "KMG", *u = strchr(units, toupper((unsigned char)*end));
+		unsigned shift = u ? 10 * (unsigned)(u - units + 1) : 0;
+
+		if (!u || v > (ULONG_MAX >> shift))
+			return -EINVAL;
+		v <<= shift;
 		end++;
 	}
 	if (*end)
@@ -168,12 +197,19 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->hook = NULL;
+		/* A configuration line's errors are caught, to be said with the file and line. */
+		if (o->err_stream)
+			state->err_stream = o->err_stream;
 		break;
 	case 'p':
 		if (parse_ulong(arg, &v, false) || v == 0 || v > INT_MAX) {
 			argp_error(state, "invalid PID '%s': give a process id number", arg);
 			return EINVAL;
 		}
+		/* A pid given twice is one target: attached twice, it would show each event twice. */
+		for (int i = 0; i < o->npids; i++)
+			if (o->pids[i] == (pid_t)v)
+				return 0;
 		if (o->npids >= ST_MAX_PIDS) {
 			argp_error(state, "too many -p (at most %d)", ST_MAX_PIDS);
 			return EINVAL;
@@ -265,11 +301,60 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		}
 		o->ring_size = v;
 		break;
+	case OPT_MAX_FILES:
+		if (parse_ulong(arg, &v, false) || v < 1 || v > ST_FILES_MAX) {
+			argp_error(state, "invalid --max-files '%s': give a number from 1 to %d", arg,
+				   ST_FILES_MAX);
+			return EINVAL;
+		}
+		o->max_files = (unsigned)v;
+		break;
+	case OPT_MAX_LINKS:
+		if (parse_ulong(arg, &v, false) || v < 1 || v > ST_LINKS_MAX) {
+			argp_error(state, "invalid --max-links '%s': give a number from 1 to %d", arg,
+				   ST_LINKS_MAX);
+			return EINVAL;
+		}
+		o->max_links = (unsigned)v;
+		break;
 	case OPT_STATS:
 		o->stats = true;
 		break;
 	case OPT_FLOOR:
 		o->floor = true;
+		break;
+	case OPT_CONFIG:
+		o->config = arg;
+		break;
+	case OPT_ROTATE_SIZE:
+		if (parse_ulong(arg, &v, true) || v < 1024) {
+			argp_error(state, "invalid --rotate-size '%s': give a size of at least 1K, "
+					  "such as 64M (K, M and G suffixes)",
+				   arg);
+			return EINVAL;
+		}
+		o->rotate_size = v;
+		break;
+	case OPT_ROTATE_AGE:
+		if (parse_ulong(arg, &v, false) || v == 0 || v > 10UL * 366 * 86400) {
+			argp_error(state, "invalid --rotate-age '%s': give a number of seconds, "
+					  "such as 86400 for a day",
+				   arg);
+			return EINVAL;
+		}
+		o->rotate_age = v;
+		break;
+	case OPT_ROTATE_KEEP:
+		if (parse_ulong(arg, &v, false) || v == 0 || v > 1000) {
+			argp_error(state, "invalid --rotate-keep '%s': give a number of files from "
+					  "1 to 1000",
+				   arg);
+			return EINVAL;
+		}
+		o->rotate_keep = (unsigned)v;
+		break;
+	case OPT_NO_COMPRESS:
+		o->no_compress = true;
 		break;
 	case 'h':
 		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
@@ -288,8 +373,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 					  "the host");
 			return EINVAL;
 		}
-		if (o->list_events || o->list)
+		if (o->partial || o->list_events || o->list)
 			break;
+		if ((o->rotate_size || o->rotate_age) && !o->output) {
+			argp_error(state, "--rotate-size and --rotate-age rotate the -o FILE: give one");
+			return EINVAL;
+		}
 		if (o->npids && o->cmd) {
 			argp_error(state, "give either -p PID or a command, not both");
 			return EINVAL;
@@ -305,17 +394,225 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
-{
-	static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
-	int err;
+static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
 
+static void opts_init(struct st_opts *o)
+{
 	memset(o, 0, sizeof(*o));
 	o->str_max = ST_STR_DEFAULT;
 	o->ring_size = 8UL << 20;
+	o->max_files = ST_FILES_DEFAULT;
+	o->max_links = ST_LINKS_DEFAULT;
+	o->rotate_keep = 10;
+}
+
+void st_cli_release(struct st_opts *o)
+{
+	for (size_t i = 0; i < o->ncfg_args; i++)
+		free(o->cfg_args[i]);
+	free(o->cfg_args);
+	o->cfg_args = NULL;
+	o->ncfg_args = 0;
+	st_config_release(&o->cfg);
+}
+
+/* Settings a configuration file may not hold: they are actions, or read the file itself. */
+static bool file_key_allowed(const struct argp_option *opt)
+{
+	return !(opt->flags & OPTION_HIDDEN) && opt->key != OPT_CONFIG && opt->key != OPT_LIST &&
+	       opt->key != OPT_LIST_EVENTS;
+}
+
+static const struct argp_option *option_named(const char *name)
+{
+	for (const struct argp_option *opt = options; opt->name || opt->key; opt++)
+		if (opt->name && !strcmp(opt->name, name))
+			return opt;
+	return NULL;
+}
+
+/*
+ * One line of the configuration file, applied as --key=value through the same parser as the
+ * command line. 0, or -EINVAL after saying "FILE:LINE: what is wrong"; -ENOMEM.
+ */
+static int apply_entry(struct st_opts *o, const struct st_config_entry *e)
+{
+	const struct argp_option *opt = option_named(e->key);
+	char *arg = NULL, *msg = NULL, **grown;
+	char *argv[3] = { "seatrace", NULL, NULL };
+	size_t msglen = 0;
+	int err;
+
+	if (!opt || !file_key_allowed(opt)) {
+		fprintf(stderr, "%s:%u: %s key '%s' (the keys are seatrace's long option names, "
+				"as in seatrace --help)\n",
+			o->cfg.path, e->line, opt ? "not a configuration" : "unknown", e->key);
+		return -EINVAL;
+	}
+	if (!opt->arg) {
+		if (strcmp(e->value, "true") && strcmp(e->value, "false")) {
+			fprintf(stderr, "%s:%u: '%s' is a flag: give '%s = true' or '%s = false', "
+					"not '%s'\n",
+				o->cfg.path, e->line, e->key, e->key, e->key, e->value);
+			return -EINVAL;
+		}
+		if (!strcmp(e->value, "false"))
+			return 0;
+	} else if (!*e->value) {
+		fprintf(stderr, "%s:%u: '%s' needs a value (%s)\n", o->cfg.path, e->line, e->key,
+			opt->arg);
+		return -EINVAL;
+	}
+	if (asprintf(&arg, opt->arg ? "--%s=%s" : "--%s", e->key, e->value) < 0)
+		return -ENOMEM;
+	/* Kept for the run: options point into their argument. */
+	grown = realloc(o->cfg_args, (o->ncfg_args + 1) * sizeof(*grown));
+	if (!grown) {
+		free(arg);
+		return -ENOMEM;
+	}
+	o->cfg_args = grown;
+	o->cfg_args[o->ncfg_args++] = arg;
+	argv[1] = arg;
+
+	o->err_stream = open_memstream(&msg, &msglen);
+	if (!o->err_stream)
+		return -ENOMEM;
+	err = argp_parse(&argp, 2, argv, ARGP_IN_ORDER | ARGP_NO_EXIT | ARGP_NO_HELP, NULL, o);
+	fclose(o->err_stream);
+	o->err_stream = NULL;
+	if (err) {
+		/* argp said "seatrace: what is wrong\n" and a hint to --help: keep the first. */
+		char *what = msg ? msg : "";
+		char *nl = strchr(what, '\n');
+
+		if (nl)
+			*nl = 0;
+		char *colon = strstr(what, ": ");
+
+		/* The program's name first, as argp says it. */
+		if (colon && !memchr(what, ' ', (size_t)(colon - what)))
+			what = colon + 2;
+		fprintf(stderr, "%s:%u: %s\n", o->cfg.path, e->line,
+			*what ? what : "invalid value");
+		err = -EINVAL;
+	}
+	free(msg);
+	return err;
+}
+
+static bool has_globs(const struct st_globset *g, bool exclude)
+{
+	for (unsigned i = 0; i < g->nglobs; i++)
+		if (g->globs[i].exclude == exclude)
+			return true;
+	return false;
+}
+
+/* The file's settings into o, those the command line `cl` repeats itself left out. */
+static int apply_file(struct st_opts *o, const struct st_opts *cl)
+{
+	char err[512];
+	int ret = st_config_read(cl->config, &o->cfg, err, sizeof(err));
+
+	if (ret) {
+		fprintf(stderr, "%s\n", err);
+		return ret == -ENOMEM ? ret : -EINVAL;
+	}
+	o->partial = true;
+	for (size_t i = 0; i < o->cfg.n && !ret; i++) {
+		const char *k = o->cfg.v[i].key;
+
+		if ((!strcmp(k, "pid") && cl->npids) ||
+		    (!strcmp(k, "event") && has_globs(&cl->globs, false)) ||
+		    (!strcmp(k, "exclude") && has_globs(&cl->globs, true)) ||
+		    (!strcmp(k, "pair") && cl->npairs))
+			continue;
+		ret = apply_entry(o, &o->cfg.v[i]);
+	}
+	o->partial = false;
+	return ret;
+}
+
+int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
+{
+	struct st_opts cl;
+	int err;
+
+	opts_init(o);
+	o->argc = argc;
+	o->argv = argv;
 	/* Usage errors exit with EX_USAGE, as main() returns for them (argp's default). */
 	argp_err_exit_status = ST_EXIT_USAGE;
-	/* ARGP_IN_ORDER makes the first operand end option parsing, like "--". */
+	/*
+	 * The command line alone first, its cross-option checks left for later: it names the
+	 * file, and says which repeatable options replace the file's. ARGP_IN_ORDER makes the
+	 * first operand end option parsing, like "--".
+	 */
+	opts_init(&cl);
+	cl.partial = true;
+	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER | argp_flags, NULL, &cl);
+	if (err)
+		return -err;
+	if (cl.config) {
+		err = apply_file(o, &cl);
+		if (err)
+			return err;
+	}
+	/* Then over the file's settings, with every check: what the run will use. */
 	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER | argp_flags, NULL, o);
 	return err ? -err : 0;
+}
+
+static void add_name(char *buf, size_t len, int *n, const char *name)
+{
+	size_t at = strnlen(buf, len);
+
+	if (at + 1 < len)
+		snprintf(buf + at, len - at, "%s%s", (*n)++ ? ", " : "", name);
+	else
+		(*n)++;
+}
+
+static bool str_differ(const char *a, const char *b)
+{
+	return (a || b) && (!a || !b || strcmp(a, b));
+}
+
+int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char *buf,
+			  size_t len)
+{
+	int n = 0;
+
+	if (len)
+		buf[0] = 0;
+#define DIFF(cond, name)                          \
+	do {                                      \
+		if (cond)                         \
+			add_name(buf, len, &n, name); \
+	} while (0)
+	DIFF(a->npids != b->npids || memcmp(a->pids, b->pids, sizeof(a->pids[0]) * a->npids),
+	     "pid");
+	DIFF(a->have_uid != b->have_uid || a->uid != b->uid, "user");
+	DIFF(str_differ(a->comm, b->comm), "comm");
+	DIFF(str_differ(a->cgroup, b->cgroup), "cgroup");
+	DIFF(a->follow != b->follow, "follow");
+	DIFF(a->syscalls != b->syscalls, "syscalls");
+	bool pairs = a->no_pair != b->no_pair || a->npairs != b->npairs;
+
+	for (int i = 0; i < a->npairs && !pairs; i++)
+		pairs = strcmp(a->pairs[i], b->pairs[i]) != 0;
+	DIFF(pairs, "pair");
+	DIFF(a->json != b->json, "json");
+	DIFF(str_differ(a->output, b->output), "output");
+	DIFF(a->str_max != b->str_max, "string-size");
+	DIFF(a->ring_size != b->ring_size, "buffer-size");
+	DIFF(a->stats != b->stats, "stats");
+	DIFF(a->verbose != b->verbose, "verbose");
+	DIFF(a->rotate_size != b->rotate_size, "rotate-size");
+	DIFF(a->rotate_age != b->rotate_age, "rotate-age");
+	DIFF(a->rotate_keep != b->rotate_keep, "rotate-keep");
+	DIFF(a->no_compress != b->no_compress, "no-compress");
+#undef DIFF
+	return n;
 }

@@ -4,12 +4,22 @@
 #define SEATRACE_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
+#include "config.h"
 #include "glob.h"
 
 #define ST_MAX_PIDS 64
 /* Exit status of a usage error (sysexits.h's EX_USAGE), as argp exits with. */
 #define ST_EXIT_USAGE 64
+/*
+ * Interpreter files attached at once (--max-files): the uprobe cookie has 8
+ * bits for the layout slot (bpf/wire.h). Uprobe links at once (--max-links).
+ */
+#define ST_FILES_DEFAULT 64
+#define ST_FILES_MAX 256
+#define ST_LINKS_DEFAULT 256
+#define ST_LINKS_MAX 65536
 
 struct st_opts {
 	pid_t pids[ST_MAX_PIDS];
@@ -34,6 +44,23 @@ struct st_opts {
 	const char *comm;
 	const char *cgroup;
 	unsigned long ring_size;
+
+	/* The daemon's files (docs/daemon.md). */
+	const char *config;		/* --config FILE, read before the command line */
+	unsigned long long rotate_size; /* --rotate-size BYTES; 0: not by size */
+	unsigned long rotate_age;	/* --rotate-age SECONDS; 0: not by age */
+	unsigned rotate_keep;		/* --rotate-keep N (default 10) */
+	bool no_compress;		/* --no-compress: rotated files stay plain text */
+	/* Internal to cli.c: the command line (for a re-read), the file and its options. */
+	int argc;
+	char **argv;
+	struct st_config cfg;
+	char **cfg_args;
+	size_t ncfg_args;
+	FILE *err_stream; /* where argp_error() goes, while a file line is parsed */
+	bool partial; /* parsing one source of several: the checks across options wait */
+	unsigned max_files; /* interpreter files attached at once */
+	unsigned max_links; /* uprobe links at once */
 };
 
 /*
@@ -44,5 +71,23 @@ struct st_opts {
  * tests do), argp itself exits: 0 for --help, ST_EXIT_USAGE on a usage error.
  */
 int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags);
+
+/*
+ * With --config FILE, st_cli_parse() reads FILE first: each `key = value` line is applied as
+ * the long option --key=value (a flag as `key = true`; `key = false` leaves it unset), checked
+ * as on the command line, then the command line is applied over it. Repeatable options
+ * (pid, event, exclude, pair) given on the command line replace the file's. A bad file is a
+ * usage error (-EINVAL) after one line on stderr: "FILE:LINE: what is wrong".
+ */
+
+/* Frees what st_cli_parse() allocated (the configuration file's contents). */
+void st_cli_release(struct st_opts *o);
+
+/*
+ * The settings that differ between `a` and `b` other than the event-name filters (which
+ * can change while tracing): their option names, comma separated, into buf. The count.
+ */
+int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char *buf,
+			  size_t len);
 
 #endif

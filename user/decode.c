@@ -192,9 +192,28 @@ int st_decode_event(const void *data, size_t size, struct st_view *out)
 	if (h.nvalues > ST_MAX_VALUES)
 		return -EINVAL;
 
-	truncated = h.flags & (ST_EF_NAME_TRUNC | ST_EF_REC_FULL);
+	/* Arguments that could not be read are lost to the reader: marked as cut too. */
+	truncated = h.flags & (ST_EF_NAME_TRUNC | ST_EF_REC_FULL | ST_EF_ARGS_FAULT);
 	c.pos = base + sizeof(h) + h.name_len;
 	c.end = base + size;
+	memset(out, 0, sizeof(*out));
+	if (h.flags & ST_EF_CHAIN) {
+		/* The frame chain closes the record: take it off the end before the values. */
+		struct st_chain_tail t;
+		size_t avail = (size_t)(c.end - c.pos);
+
+		if (avail < sizeof(t))
+			return -EINVAL;
+		memcpy(&t, c.end - sizeof(t), sizeof(t));
+		if (t.nchain > ST_CHAIN_MAX || t.flags & ~ST_CF_CUT ||
+		    8 * (size_t)t.nchain > avail - sizeof(t))
+			return -EINVAL;
+		c.end -= sizeof(t) + 8 * (size_t)t.nchain;
+		out->chain = c.end;
+		out->nchain = t.nchain;
+		out->has_chain = true;
+		out->chain_cut = t.flags & ST_CF_CUT;
+	}
 	c.left = h.nvalues;
 	for (i = 0; i < h.nvalues; i++) {
 		if (st_value_next(&c, &v) != 1)
@@ -205,6 +224,9 @@ int st_decode_event(const void *data, size_t size, struct st_view *out)
 		if (v.nchild > c.left)
 			return -EINVAL;
 		truncated |= st_value_truncated(&v);
+		/* No arguments tuple to show (args null): marked, never silently empty. */
+		if (i == 0 && v.tag != ST_V_TUPLE)
+			truncated = true;
 		if (sp)
 			pending[sp - 1]--;
 		if (v.nchild) {
@@ -224,7 +246,7 @@ int st_decode_event(const void *data, size_t size, struct st_view *out)
 	out->name = (const char *)base + sizeof(h);
 	out->name_len = h.name_len;
 	out->values = base + sizeof(h) + h.name_len;
-	out->values_len = size - sizeof(h) - h.name_len;
+	out->values_len = (size_t)(c.end - out->values);
 	out->nvalues = h.nvalues;
 	out->truncated = truncated;
 	return 0;

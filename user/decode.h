@@ -30,7 +30,20 @@ struct st_view {		    /* a validated event record */
 	size_t values_len;
 	unsigned nvalues;
 	bool truncated; /* anything was cut: the name, a payload, a container, depth */
+	/* ST_EF_CHAIN: the raising frame's callers, innermost first (st_view_chain()) */
+	const uint8_t *chain;
+	unsigned nchain;
+	bool has_chain, chain_cut;
 };
+
+/* Caller i (< v->nchain) of the raising frame. */
+static inline uint64_t st_view_chain(const struct st_view *v, unsigned i)
+{
+	uint64_t a;
+
+	memcpy(&a, v->chain + 8 * (size_t)i, sizeof(a));
+	return a;
+}
 
 /* One value as read from the stream; payload points into the record. */
 struct st_val {

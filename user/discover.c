@@ -51,15 +51,9 @@ static void in_root(pid_t pid, const char *path, char *out, size_t len)
  */
 static int find_needed(pid_t pid, const char *exe_file, struct st_pyelf *py)
 {
-	char env[8192] = "", *ldlp = NULL, path[64], origin[PATH_MAX];
-	struct st_pyelf *exe = malloc(sizeof(*exe));
-	const char *lists[4];
-	int nl = 0, ret = 0;
+	char env[8192] = "", *ldlp = NULL, path[64];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	if (!exe || st_pyelf_read_needed(path, exe) || !exe->nneeded)
-		goto out;
 	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
 	f = fopen(path, "re");
 	if (f) {
@@ -71,6 +65,20 @@ static int find_needed(pid_t pid, const char *exe_file, struct st_pyelf *py)
 				ldlp = env + i + 16;
 		fclose(f);
 	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return st_needed_python(pid, path, exe_file, ldlp, py);
+}
+
+int st_needed_python(pid_t pid, const char *exe_path, const char *exe_file, const char *ldlp,
+		     struct st_pyelf *py)
+{
+	char origin[PATH_MAX];
+	struct st_pyelf *exe = malloc(sizeof(*exe));
+	const char *lists[4];
+	int nl = 0, ret = 0;
+
+	if (!exe || st_pyelf_read_needed(exe_path, exe) || !exe->nneeded)
+		goto out;
 	snprintf(origin, sizeof(origin), "%s", exe_file);
 	if (strrchr(origin, '/'))
 		*strrchr(origin, '/') = 0;

@@ -63,6 +63,14 @@ int st_discover(pid_t pid, unsigned flags, struct st_plan *plan, char *err, size
 int st_discover_file(const char *path, const char *file, struct st_plan *plan, char *err,
 		     size_t errlen);
 
+/*
+ * The first CPython among the libraries the executable `exe_path` (named `exe_file` in pid's
+ * mount namespace, for $ORIGIN) names in DT_NEEDED, found as ld.so would with LD_LIBRARY_PATH
+ * `ldlp` (NULL: none) in pid's mount namespace. 1 with *py filled, or 0.
+ */
+int st_needed_python(pid_t pid, const char *exe_path, const char *exe_file, const char *ldlp,
+		     struct st_pyelf *py);
+
 /* One line for `seatrace --list`: 1 when the process is a Python, else 0. */
 int st_list_process(pid_t pid, char *line, size_t len);
 

@@ -52,38 +52,57 @@ static void json_cut_tail(struct jsonw *w, uint64_t total)
 	jsonw_end_object(w);
 }
 
+/*
+ * A dict can be a JSON object when every key is a whole str: Python keeps its str keys
+ * distinct, so their names are too. A subclass instance may compare equal to another key
+ * as it likes, and a cut str may equal another's start: neither is taken for a name.
+ */
+static bool json_dict_as_object(const struct st_cursor *c, const struct st_val *v)
+{
+	struct st_cursor k = *c;
+	struct st_val key, val;
+	uint32_t i;
+
+	for (i = 0; i < v->nchild; i += 2) {
+		if (st_value_next(&k, &key) != 1)
+			return false;
+		if (key.tag != ST_V_STR || (key.flags & ST_VF_SUBCLASS) || st_value_truncated(&key))
+			return false;
+		if (st_value_next(&k, &val) != 1 || st_value_skip_children(&k, &val))
+			return false;
+	}
+	return true;
+}
+
 static int json_children(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c,
-			 const struct st_val *v)
+			 const struct st_val *v, bool pairs)
 {
 	struct st_val k;
 	uint32_t i;
 	int err;
 
-	if (v->tag != ST_V_DICT) {
+	if (v->tag != ST_V_DICT || pairs) {
+		/* Sequences, and dicts as an array of [key, value] arrays. */
 		jsonw_start_array(w);
 		for (i = 0; i < v->nchild; i++) {
+			if (pairs && !(i & 1))
+				jsonw_start_array(w);
 			err = st_json_value(w, tmp, c);
 			if (err)
 				return err;
+			if (pairs && (i & 1))
+				jsonw_end_array(w);
 		}
 		jsonw_end_array(w);
 		return 0;
 	}
 	jsonw_start_object(w);
 	for (i = 0; i < v->nchild; i += 2) {
-		if (st_value_next(c, &k) != 1)
+		if (st_value_next(c, &k) != 1 || k.tag != ST_V_STR)
 			return -EINVAL;
 		strbuf_reset(tmp);
-		if (k.tag == ST_V_STR && !st_value_truncated(&k)) {
-			st_str_to_wtf8(&k, tmp);
-			jsonw_name_wtf8(w, strbuf_str(tmp), tmp->len);
-		} else {
-			/* JSON names are strings: other keys go by their text repr. */
-			err = st_repr_val(tmp, c, &k);
-			if (err)
-				return err;
-			jsonw_name_len(w, strbuf_str(tmp), tmp->len);
-		}
+		st_str_to_wtf8(&k, tmp);
+		jsonw_name_wtf8(w, strbuf_str(tmp), tmp->len);
 		err = st_json_value(w, tmp, c);
 		if (err)
 			return err;
@@ -95,6 +114,7 @@ static int json_children(struct jsonw *w, struct strbuf *tmp, struct st_cursor *
 static int json_container(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c,
 			  const struct st_val *v)
 {
+	bool pairs;
 	int err;
 
 	if (v->flags & ST_VF_DEPTH) {
@@ -103,13 +123,19 @@ static int json_container(struct jsonw *w, struct strbuf *tmp, struct st_cursor 
 		json_cut_tail(w, v->total);
 		return 0;
 	}
-	if (!st_value_truncated(v))
-		return json_children(w, tmp, c, v);
+	/* A dict with other keys: {"pairs": [[key, value], ...]}, each key a value. */
+	pairs = v->tag == ST_V_DICT && !json_dict_as_object(c, v);
+	if (!st_value_truncated(v) && !pairs)
+		return json_children(w, tmp, c, v, false);
 	jsonw_start_object(w);
-	jsonw_name(w, v->tag == ST_V_DICT ? "dict" : "items");
-	err = json_children(w, tmp, c, v);
+	jsonw_name(w, pairs ? "pairs" : v->tag == ST_V_DICT ? "dict" : "items");
+	err = json_children(w, tmp, c, v, pairs);
 	if (err)
 		return err;
+	if (!st_value_truncated(v)) {
+		jsonw_end_object(w);
+		return 0;
+	}
 	json_cut_tail(w, v->total);
 	return 0;
 }

@@ -45,10 +45,18 @@ __u64 st_kstat_prog_misses(struct seatrace_bpf *skel)
 __u64 st_kstat_lost(struct seatrace_bpf *skel)
 {
 	return st_kstat(skel, ST_STAT_LOST) + st_kstat(skel, ST_STAT_SYS_LOST) +
-	       st_kstat(skel, ST_STAT_BUSY) + st_kstat_prog_misses(skel);
+	       st_kstat(skel, ST_STAT_BUSY) + st_kstat(skel, ST_STAT_OVERSIZE) +
+	       st_kstat_prog_misses(skel);
 }
 
-void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 invalid)
+__u64 st_kstat_notices_lost(struct seatrace_bpf *skel)
+{
+	return st_kstat(skel, ST_STAT_EXEC_LOST) + st_kstat(skel, ST_STAT_EXIT_LOST) +
+	       st_kstat(skel, ST_STAT_FORK_LOST);
+}
+
+void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 invalid,
+		    __u64 execs, __u64 exits)
 {
 	static const char *const names[ST_STAT_MAX] = {
 		[ST_STAT_FILTERED] = "filtered out in kernel",
@@ -60,11 +68,16 @@ void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 in
 		[ST_STAT_PROC_FILTERED] = "events of processes filtered out",
 		[ST_STAT_EXEC_LOST] = "exec notices lost",
 		[ST_STAT_BUSY] = "events lost (probe preempted)",
+		[ST_STAT_EXIT_LOST] = "exit notices lost",
+		[ST_STAT_FORK_LOST] = "fork notices lost",
+		[ST_STAT_OVERSIZE] = "events lost (record too large)",
 	};
 	struct rusage ru;
 
 	fprintf(f, "seatrace: %-32s %llu\n", "records received", (unsigned long long)received);
 	fprintf(f, "seatrace: %-32s %llu\n", "records invalid", (unsigned long long)invalid);
+	fprintf(f, "seatrace: %-32s %llu\n", "exec notices received", (unsigned long long)execs);
+	fprintf(f, "seatrace: %-32s %llu\n", "exit notices received", (unsigned long long)exits);
 	fprintf(f, "seatrace: %-32s %llu\n", "probe runs missed (CPU busy)",
 		(unsigned long long)st_kstat_prog_misses(skel));
 	for (__u32 i = 0; i < ST_STAT_MAX; i++)

@@ -21,7 +21,11 @@ __u64 st_kstat_prog_misses(struct seatrace_bpf *skel);
 /* Every event not delivered, whatever the cause. */
 __u64 st_kstat_lost(struct seatrace_bpf *skel);
 
-/* --stats: the kernel's counters, the reader's and its CPU time, on `f`. */
-void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 invalid);
+/* Exec and exit notices not delivered (their own ring was full). */
+__u64 st_kstat_notices_lost(struct seatrace_bpf *skel);
+
+/* --stats: the kernel's counters, the reader's (records, notices) and its CPU time, on `f`. */
+void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 invalid,
+		    __u64 execs, __u64 exits);
 
 #endif

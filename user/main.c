@@ -27,6 +27,7 @@
 #include "output.h"
 #include "pair.h"
 #include "proctx.h"
+#include "reload.h"
 #include "ring.h"
 #include "syscalls.h"
 #include "tracer.h"
@@ -119,15 +120,82 @@ static int64_t mono_to_real_ns(void)
 	return ((int64_t)r.tv_sec - m.tv_sec) * 1000000000LL + (r.tv_nsec - m.tv_nsec);
 }
 
-/* A lost-events record whenever the kernel's counts have grown since the last one. */
+/*
+ * A lost-events record whenever the kernel's counts have grown since the last one. Exec
+ * notices lost mean interpreters perhaps not attached: every process is looked at again.
+ */
 static void report_lost(struct tracer *t)
 {
-	__u64 lost = st_kstat_lost(t->skel);
+	__u64 lost = st_kstat_lost(t->skel), notices = st_kstat_notices_lost(t->skel);
 
-	if (lost > t->lost_reported) {
-		st_output_lost(t->rec.out, now_mono_ns(), lost - t->lost_reported);
+	if (lost > t->lost_reported || notices > t->notices_lost_reported) {
+		if (notices > t->notices_lost_reported)
+			st_targets_notices_lost(t);
+		st_output_lost_notices(t->rec.out, now_mono_ns(), lost - t->lost_reported,
+				       notices - t->notices_lost_reported);
 		t->lost_reported = lost;
+		t->notices_lost_reported = notices;
 	}
+}
+
+/* The notice ring: a sixteenth of the main one, within these bounds (powers of two). */
+#define NOTICES_MIN 4096
+#define NOTICES_MAX (256 << 10)
+
+static __u32 notice_ring_size(const struct st_opts *o, bool watching)
+{
+	__u64 n = o->ring_size / 16;
+
+	if (!watching || n < NOTICES_MIN)
+		return NOTICES_MIN;
+	return n > NOTICES_MAX ? NOTICES_MAX : (__u32)n;
+}
+
+/* How long a full output may hold seatrace up once it was asked to stop. */
+#define GIVE_UP_MS 1000
+
+/*
+ * The signals waiting on sfd: 1 when one asks to stop now. With a command, the first signal
+ * is the command's to act on: Ctrl-C reached it through the terminal, others are passed on;
+ * tracing goes on until it ends, or until a second signal. Either way, from the first one on,
+ * a full output (a pipe nobody reads) is given up on after GIVE_UP_MS: seatrace must stop.
+ */
+static int take_signals(int sfd, pid_t child, int *sig_seen, struct tracer *t,
+			struct st_sink *sink)
+{
+	struct st_output *out = t->rec.out;
+	struct signalfd_siginfo si;
+	int stop = 0;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			continue;
+		/* A daemon's SIGHUP, in every mode: reopen -o, re-read --config (reload.c). */
+		if (si.ssi_signo == SIGHUP) {
+			st_reload(t, sink);
+			continue;
+		}
+		st_output_give_up_after(out, GIVE_UP_MS);
+		if (child && !*sig_seen) {
+			*sig_seen = 1;
+			if (si.ssi_signo != SIGINT)
+				kill(child, (int)si.ssi_signo);
+		} else {
+			stop = 1;
+		}
+	}
+	return stop;
+}
+
+/* Once, at the first failed write (err: negative errno): tracing stops. */
+static void say_write_failed(int err, char **cmd)
+{
+	if (cmd)
+		st_say("cannot write events: %s; stopped tracing, '%s' runs on untraced and "
+		       "seatrace waits for it to end",
+		       strerror(-err), cmd[0]);
+	else
+		st_say("cannot write events: %s; stopped tracing", strerror(-err));
 }
 
 /*
@@ -147,13 +215,12 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	}
 	t->skel->rodata->cfg_str_max = o->str_max;
 	t->skel->rodata->cfg_wakeup_bytes = o->ring_size / 4;
-	t->skel->rodata->cfg_nglobs = o->globs.nglobs;
-	t->skel->rodata->cfg_have_include = o->globs.have_include;
-	memcpy((void *)t->skel->rodata->cfg_globs, o->globs.globs, sizeof(o->globs.globs));
-	memcpy((void *)t->skel->rodata->cfg_classes, o->globs.classes,
-	       sizeof(o->globs.classes));
+	st_filters_set(t, &o->globs);
 	bpf_map__set_max_entries(t->skel->maps.events, (__u32)o->ring_size);
+	bpf_map__set_max_entries(t->skel->maps.notices,
+				 notice_ring_size(o, system_wide || o->follow));
 	bpf_map__set_max_entries(t->skel->maps.scratch_map, (__u32)libbpf_num_possible_cpus());
+	bpf_map__set_max_entries(t->skel->maps.layouts, o->max_files);
 	bpf_program__set_autoload(o->floor ? t->skel->progs.audit : t->skel->progs.audit_floor,
 				  false);
 	t->skel->rodata->cfg_syscalls = o->syscalls;
@@ -162,7 +229,10 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	/* The kernel knows the default pairs' names; user rules need frames for every event. */
 	t->skel->rodata->cfg_frames_all = o->npairs > 0 && !o->no_pair;
 	t->watch_exec = system_wide || o->follow;
-	t->skel->rodata->cfg_watch_exec = t->watch_exec;
+	/* --follow: only targets' execs and exits are worth a notice. */
+	t->skel->rodata->cfg_watch_exec = system_wide ? ST_WATCH_ALL
+					  : o->follow ? ST_WATCH_TARGETS
+						      : ST_WATCH_NONE;
 	t->skel->rodata->cfg_proc_filter = (o->follow ? ST_PF_TARGETS : 0) |
 					  (o->have_uid ? ST_PF_UID : 0) |
 					  (o->comm ? ST_PF_COMM : 0) | (o->cgroup ? ST_PF_CGROUP : 0);
@@ -226,9 +296,9 @@ int main(int argc, char **argv)
 	sigset_t mask, oldmask;
 	int sfd = -1, epfd = -1, pidfds[ST_MAX_PIDS], npidfds = 0, live;
 	pid_t child = 0;
-	int child_status = 0, exit_code = 1, err, stopping = 0, sig_seen = 0;
+	int child_status = 0, exit_code = 1, err, stopping = 0, sig_seen = 0, out_failed = 0;
 	int files = 0, nproc = 0;
-	FILE *outf = stdout;
+	struct st_sink *sink = NULL; /* -o FILE's; the output owns it once made */
 
 	for (int i = 0; i < ST_MAX_PIDS; i++)
 		pidfds[i] = -1;
@@ -254,9 +324,18 @@ int main(int argc, char **argv)
 	if (check_btf())
 		return 1;
 	if (opts.output) {
-		outf = fopen(opts.output, "we");
-		if (!outf) {
-			st_say("cannot write %s: %s", opts.output, strerror(errno));
+		struct st_file_sink_opts fo = {
+			.path = opts.output,
+			.rotate_size = opts.rotate_size,
+			.rotate_age = opts.rotate_age,
+			.keep = opts.rotate_keep,
+			.compress = !opts.no_compress,
+		};
+		char why[PATH_MAX + 128];
+
+		sink = st_sink_path_new(&fo, ST_REC_MAX, why, sizeof(why));
+		if (!sink) {
+			st_say("%s", why);
 			return 1;
 		}
 	}
@@ -279,11 +358,16 @@ int main(int argc, char **argv)
 	}
 
 	st_notify_status("loading the BPF programs");
+	if (st_attach_init(&t.att, opts.max_files, opts.max_links)) {
+		st_say("out of memory");
+		goto cleanup;
+	}
 	if (load_bpf(&t, system_wide))
 		goto cleanup;
 
 	oo.fmt = opts.json ? ST_FMT_JSON : ST_FMT_TEXT;
-	oo.out = outf;
+	oo.out = stdout;
+	oo.sink = sink;
 	oo.mono_to_real_ns = mono_to_real_ns();
 	oo.live_clock = true;
 	if (opts.json) {
@@ -303,6 +387,7 @@ int main(int argc, char **argv)
 	t.rec.tamper = &t.tamper;
 	if (t.watch_exec) {
 		t.rec.on_exec = st_targets_exec;
+		t.rec.on_exit = st_targets_exit;
 		t.rec.ctx = &t;
 	}
 	if (!t.rec.out) {
@@ -330,6 +415,13 @@ int main(int argc, char **argv)
 		st_say("cannot open the ring buffer: %s", strerror(errno));
 		goto cleanup;
 	}
+	_Static_assert(ST_RECORDS_LATER == ST_RING_LATER, "records.h and ring.h disagree");
+	err = st_ring_add_notices(t.rb, bpf_map__fd(t.skel->maps.notices), st_records_notice,
+				  st_records_notice_late);
+	if (err) {
+		st_say("cannot open the notice ring buffer: %s", strerror(-err));
+		goto cleanup;
+	}
 
 	/* Signals arrive through a signalfd; the command gets the mask it would have had. */
 	sigemptyset(&mask);
@@ -337,12 +429,24 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	{
+		/*
+		 * SIGPIPE blocked, not taken: a write to a pipe whose reader left fails with
+		 * EPIPE, which is reported, instead of killing seatrace with its command left
+		 * running untraced. The command gets the mask it would have had.
+		 */
+		sigset_t block = mask;
+
+		sigaddset(&block, SIGPIPE);
+		sigprocmask(SIG_BLOCK, &block, &oldmask);
+	}
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		st_say("signalfd: %s", strerror(errno));
 		goto cleanup;
 	}
+	/* A full output is waited for, but never so long that a signal goes unread. */
+	st_output_set_intr(t.rec.out, sfd);
 
 	st_targets_init(&t);
 	if (st_targets_pids(&t, pys))
@@ -359,6 +463,9 @@ int main(int argc, char **argv)
 		pidfds[0] = (int)syscall(SYS_pidfd_open, child, 0);
 		npidfds = pidfds[0] >= 0;
 	}
+	/* After a command is let go: until then the reader waits for it, not for execs. */
+	if (t.watch_exec)
+		st_targets_hold(&t);
 	if (system_wide) {
 		files = st_targets_all(&t, &nproc);
 		if (files < 0) {
@@ -385,9 +492,18 @@ int main(int argc, char **argv)
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.fd = rbfd};
 
 	epoll_ctl(epfd, EPOLL_CTL_ADD, rbfd, &ev);
+	/* Notices wake the reader each (level-triggered: each drain reads them all). */
 	ev.events = EPOLLIN;
+	ev.data.fd = bpf_map__fd(t.skel->maps.notices);
+	epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	ev.data.fd = sfd;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+	int holdfd = t.hold ? st_exechold_fd(t.hold) : -1;
+
+	if (holdfd >= 0) {
+		ev.data.fd = holdfd;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, holdfd, &ev);
+	}
 	for (int i = 0; i < npidfds; i++) {
 		ev.data.fd = pidfds[i];
 		epoll_ctl(epfd, EPOLL_CTL_ADD, pidfds[i], &ev);
@@ -419,26 +535,11 @@ int main(int argc, char **argv)
 			int fd = evs[i].data.fd;
 
 			if (fd == sfd) {
-				struct signalfd_siginfo si;
-
-				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGCHLD)
-						continue;
-					/*
-					 * With a command, the first signal is the command's to act
-					 * on: Ctrl-C reached it through the terminal, others are
-					 * passed on. Tracing goes on until it ends, or until a
-					 * second signal.
-					 */
-					if (child && !sig_seen) {
-						sig_seen = 1;
-						if (si.ssi_signo != SIGINT)
-							kill(child, (int)si.ssi_signo);
-					} else {
-						stopping = 1;
-					}
-				}
-			} else if (fd != rbfd) {
+				if (take_signals(sfd, child, &sig_seen, &t, sink))
+					stopping = 1;
+			} else if (fd == holdfd) {
+				st_exechold_handle(t.hold); /* an exec waits for this */
+			} else if (fd != rbfd && fd != bpf_map__fd(t.skel->maps.notices)) {
 				/* A traced process ended: its events are all in the ring by now. */
 				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 				t.rec.budget = INT_MAX;
@@ -466,33 +567,60 @@ int main(int argc, char **argv)
 		/* Each chore costs system calls: once per wait period, not once per drain. */
 		__u64 now = now_mono_ns();
 
-		if (now >= next_chores) {
+		if (now >= next_chores && !out_failed) {
 			next_chores = now + WAIT_MS * 1000000ULL;
 			report_lost(&t);
 			st_tamper_check(&t.tamper, t.rec.out, now);
 		}
+		/* Files whose last process ended in this drain: released now (cheap when none). */
+		st_targets_reap(&t);
 		if (system_wide)
 			st_targets_rescan(&t, now);
 		/* Lines are batched while records stream in; out they go whenever the ring is dry. */
 		if (!t.rec.out_err)
 			t.rec.out_err = st_output_flush(t.rec.out);
-		if (t.rec.out_err) {
-			st_say("cannot write events: %s", strerror(-t.rec.out_err));
-			exit_code = 1;
-			break;
+		/* Full, with a signal waiting (read it first), or given up on (counted): go on. */
+		if (t.rec.out_err == -EINTR || t.rec.out_err == -ETIMEDOUT)
+			t.rec.out_err = 0;
+		if (t.rec.out_err && !out_failed) {
+			out_failed = t.rec.out_err;
+			say_write_failed(out_failed, opts.cmd);
+			/* Detached, the command runs on untraced: waited for, signals passed on. */
+			st_attach_detach_all(&t.att);
+			if (!child)
+				break;
 		}
 	}
 	st_notify_stopping("stopping: writing what the kernel has buffered");
+	/* No exec waits on a reader that is leaving. */
+	st_exechold_free(t.hold);
+	t.hold = NULL;
 	st_attach_detach_all(&t.att);
-	/* Nothing new arrives once detached: drain all of it. */
+	/*
+	 * Nothing new arrives once detached: drain all of it. A drain ends early when the
+	 * output is full and a signal waits: the signal is taken (a stopping one gives up on the
+	 * output), then on it goes.
+	 */
 	t.rec.budget = INT_MAX;
-	st_ring_consume(t.rb);
-	report_lost(&t);
-	st_records_drain_spans(&t.rec, 0);
-	if (st_output_flush(t.rec.out) && exit_code == 0) {
-		st_say("cannot write events: %s", strerror(errno));
-		exit_code = 1;
+	while (st_ring_consume(t.rb) > 0) {
+		take_signals(sfd, 0, &sig_seen, &t, sink);
+		t.rec.budget = INT_MAX;
 	}
+	st_ring_flush_late(t.rb);
+	if (!out_failed)
+		report_lost(&t);
+	st_records_drain_spans(&t.rec, 0);
+	while ((err = st_output_flush(t.rec.out)) == -EINTR)
+		take_signals(sfd, 0, &sig_seen, &t, sink);
+	if (err && err != -ETIMEDOUT && !out_failed) {
+		out_failed = err;
+		say_write_failed(out_failed, NULL);
+	}
+	if (st_output_dropped(t.rec.out))
+		st_say("%llu output lines not written: %s",
+		       (unsigned long long)st_output_dropped(t.rec.out),
+		       out_failed ? strerror(-out_failed)
+				  : "the output was not being read when seatrace was stopped");
 	if (child) {
 		if (stopping) {
 			exit_code = 128 + SIGINT;
@@ -502,19 +630,32 @@ int main(int argc, char **argv)
 		}
 		child = 0;
 	}
+	/* Events were not all written: seatrace failed, whatever the command's status. */
+	if (out_failed)
+		exit_code = 1;
 	if (t.lost_reported)
 		st_say("%llu events lost (ring buffer full, or probe busy on a CPU): raise "
 			"--buffer-size or narrow the events with -e/-x",
 			(unsigned long long)t.lost_reported);
-	if (opts.stats)
-		st_kstat_print(stderr, t.skel, t.rec.received, t.rec.invalid);
+	if (t.notices_lost_reported)
+		st_say("%llu exec/exit notices lost (their ring was full): processes were "
+		       "rescanned; raise --buffer-size (the notice ring is a sixteenth of it)",
+		       (unsigned long long)t.notices_lost_reported);
+	st_attach_say_limits(&t.att, stderr);
+	if (opts.stats) {
+		st_kstat_print(stderr, t.skel, t.rec.received, t.rec.invalid, t.rec.execs,
+			       t.rec.exits);
+		st_attach_print_stats(&t.att, stderr);
+	}
 
 cleanup:
 	if (child > 0) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 	}
+	st_exechold_free(t.hold); /* whatever exec still waits goes on */
 	st_attach_detach_all(&t.att);
+	st_attach_free(&t.att);
 	st_ring_free(t.rb);
 	if (t.rec.out)
 		st_output_free(t.rec.out);
@@ -530,11 +671,9 @@ cleanup:
 		close(sfd);
 	if (epfd >= 0)
 		close(epfd);
-	if (outf && outf != stdout && fclose(outf) && !exit_code) {
-		st_say("cannot write %s: %s", opts.output, strerror(errno));
-		exit_code = 1;
-	}
-	if (outf == stdout && fflush(stdout) && !exit_code)
+	if (!t.rec.out)
+		st_sink_free(sink); /* not handed over yet */
+	if (!opts.output && fflush(stdout) && !exit_code)
 		exit_code = 1;
 	return exit_code;
 }

@@ -53,11 +53,10 @@ static uint64_t next_seq(const struct st_output *o)
 
 static int line_end(struct st_output *o, size_t start, int err, bool now)
 {
-	int r = st_sink_line_end(o->sink, start, err, now);
-
-	if (!r || r == -EIO)
+	/* Whole (kept, whatever becomes of the write) unless the formatter or memory failed. */
+	if (!err && !st_sink_buf(o->sink)->err)
 		o->seq++;
-	return r;
+	return st_sink_line_end(o->sink, start, err, now);
 }
 
 /* ------------------------------------------------------------------ timestamps */
@@ -432,6 +431,9 @@ static int text_args(struct strbuf *sb, struct st_cursor *c, const struct st_kno
 		return -EINVAL;
 	if (a.tag != ST_V_TUPLE || (a.flags & ST_VF_DEPTH))
 		return st_repr_val(sb, c, &a);
+	/* Names only when the table's count is the call's: else they would label the wrong ones. */
+	if (ke && a.total != ke->nargs)
+		ke = NULL;
 	for (i = 0; i < a.nchild; i++) {
 		if (i)
 			strbuf_addstr(sb, ", ");
@@ -523,16 +525,17 @@ static int text_event(struct strbuf *sb, const struct st_view *v, int64_t mono_t
 
 /*
  * The arguments tuple as a JSON array (null when there is none to list); *cut_total is its
- * full length when the probe cut it, UINT64_MAX otherwise.
+ * full length when the probe cut it, UINT64_MAX otherwise; *total its full length (0: none).
  */
 static int json_args(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c, uint16_t ev_flags,
-		     uint64_t *cut_total)
+		     uint64_t *cut_total, uint64_t *total)
 {
 	struct st_val a, v;
 	uint32_t i;
 	int err;
 
 	*cut_total = UINT64_MAX;
+	*total = 0;
 	if (!c->left) {
 		if (ev_flags & ST_EF_ARGS_FAULT) {
 			jsonw_null(w);
@@ -549,6 +552,7 @@ static int json_args(struct jsonw *w, struct strbuf *tmp, struct st_cursor *c, u
 		jsonw_null(w);
 		return st_value_skip_children(c, &a);
 	}
+	*total = a.total;
 	jsonw_start_array(w);
 	for (i = 0; i < a.nchild; i++) {
 		if (st_value_next(c, &v) != 1)
@@ -636,7 +640,7 @@ static int json_event(struct st_output *o, struct jsonw *w, struct strbuf *tmp,
 	struct strbuf *sb = w->sb;
 	struct name_slot *k;
 	struct st_cursor c;
-	uint64_t cut_total;
+	uint64_t cut_total, nargs;
 	int64_t real = real_ns(h->ts_ns, mono_to_real_ns);
 	char *p;
 	int err;
@@ -651,7 +655,7 @@ static int json_event(struct st_output *o, struct jsonw *w, struct strbuf *tmp,
 	json_ids(sb, h);
 	k = json_name(sb, v);
 	st_cursor_init(&c, v);
-	err = json_args(w, tmp, &c, h->flags, &cut_total);
+	err = json_args(w, tmp, &c, h->flags, &cut_total, &nargs);
 	if (err)
 		return err;
 	err = jsonw_error(w);
@@ -659,7 +663,8 @@ static int json_event(struct st_output *o, struct jsonw *w, struct strbuf *tmp,
 		return err;
 	if (!jsonw_complete(w))
 		return -EINVAL;
-	if (k && k->ke)
+	/* As in the text: no names for a call with another count of arguments than the table's. */
+	if (k && k->ke && nargs == k->ke->nargs)
 		json_argnames(sb, k);
 	/* The arguments tuple itself was cut: "args" holds the first ones, this says how many. */
 	if (cut_total != UINT64_MAX) {
@@ -731,7 +736,8 @@ struct st_output *st_output_new(const struct st_output_opts *opts)
 {
 	struct st_output *o;
 
-	if (!opts || !opts->out || (opts->fmt != ST_FMT_TEXT && opts->fmt != ST_FMT_JSON)) {
+	if (!opts || (!opts->out && !opts->sink) ||
+	    (opts->fmt != ST_FMT_TEXT && opts->fmt != ST_FMT_JSON)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -748,7 +754,7 @@ struct st_output *st_output_new(const struct st_output_opts *opts)
 		o->host[0] = '\0';
 	read_boot_id(o->boot_id, sizeof(o->boot_id));
 	/* Room for a long line: the batch does not grow in the common case. */
-	o->sink = st_sink_file_new(opts->out, ST_REC_MAX);
+	o->sink = opts->sink ? opts->sink : st_sink_file_new(opts->out, ST_REC_MAX);
 	if (!o->sink) {
 		free(o);
 		return NULL;
@@ -846,6 +852,21 @@ static void owed_header(struct st_output *o)
 	line_end(o, start, 0, false);
 }
 
+void st_output_set_intr(struct st_output *o, int fd)
+{
+	o->sink->intr_fd = fd;
+}
+
+void st_output_give_up_after(struct st_output *o, int ms)
+{
+	st_sink_give_up_after(o->sink, ms);
+}
+
+unsigned long long st_output_dropped(const struct st_output *o)
+{
+	return o ? o->sink->dropped : 0;
+}
+
 void st_output_free(struct st_output *o)
 {
 	if (!o)
@@ -857,6 +878,12 @@ void st_output_free(struct st_output *o)
 
 int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 {
+	return st_output_lost_notices(o, mono_ts_ns, count, 0);
+}
+
+int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t count,
+			   uint64_t notices)
+{
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start;
 	struct jsonw w;
@@ -867,7 +894,13 @@ int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		strbuf_addstr(sb, "--- lost ");
 		strbuf_add_u64(sb, count);
-		strbuf_addstr(sb, " events (ring buffer full) ---\n");
+		strbuf_addstr(sb, " events (ring buffer full)");
+		if (notices) {
+			strbuf_addstr(sb, ", ");
+			strbuf_add_u64(sb, notices);
+			strbuf_addstr(sb, " exec/exit notices (processes rescanned)");
+		}
+		strbuf_addstr(sb, " ---\n");
 	} else {
 		jsonw_init(&w, sb);
 		jsonw_start_object(&w);
@@ -877,6 +910,8 @@ int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count)
 		json_ts(&w, real_ns(mono_ts_ns, o->opts.mono_to_real_ns));
 		put_ts_ns(sb, real_ns(mono_ts_ns, o->opts.mono_to_real_ns));
 		jsonw_uint_field(&w, "count", count);
+		if (notices)
+			jsonw_uint_field(&w, "notices", notices);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
@@ -983,6 +1018,12 @@ int st_output_syscall(struct st_output *o, const struct st_sys_view *v)
 int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
 		    const char *comm, const char *reason)
 {
+	return st_output_alert_kind(o, mono_ts_ns, pid, tid, comm, NULL, NULL, reason);
+}
+
+int st_output_alert_kind(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
+			 const char *comm, const char *kind, const char *file, const char *reason)
+{
 	int64_t real = real_ns(mono_ts_ns, o->opts.mono_to_real_ns);
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start;
@@ -999,11 +1040,43 @@ int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint
 	} else {
 		jsonw_init(&w, sb);
 		json_head(&w, "alert", next_seq(o), real, pid, tid, comm);
+		if (kind)
+			jsonw_string_field(&w, "alert", kind);
 		jsonw_string_field(&w, "reason", reason);
+		if (file)
+			jsonw_string_field(&w, "file", file);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
 	/* Rare and important: written at once. */
+	return line_end(o, start, 0, true);
+}
+
+int st_output_coverage(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, const char *comm,
+		       const char *file, const char *reason)
+{
+	int64_t real = real_ns(mono_ts_ns, o->opts.mono_to_real_ns);
+	struct strbuf *sb = st_sink_buf(o->sink);
+	size_t start;
+	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
+	if (o->opts.fmt == ST_FMT_TEXT) {
+		text_head(sb, real, pid, pid, comm);
+		strbuf_addstr(sb, "--- coverage: ");
+		st_repr_utf8(sb, file, strlen(file));
+		strbuf_addstr(sb, " ran before seatrace attached to it (");
+		strbuf_addstr(sb, reason);
+		strbuf_addstr(sb, "): events it raised before now may be missing ---\n");
+	} else {
+		jsonw_init(&w, sb);
+		json_head(&w, "coverage", next_seq(o), real, pid, pid, comm);
+		jsonw_string_field(&w, "file", file);
+		jsonw_string_field(&w, "reason", reason);
+		jsonw_end_object(&w);
+		strbuf_addch(sb, '\n');
+	}
 	return line_end(o, start, 0, true);
 }
 
@@ -1033,7 +1106,7 @@ static int json_span_args(struct st_output *o, struct jsonw *w, const char *name
 			  const struct st_view *v)
 {
 	struct st_cursor c;
-	uint64_t cut;
+	uint64_t cut, total;
 
 	jsonw_name(w, name);
 	if (!v) {
@@ -1041,7 +1114,7 @@ static int json_span_args(struct st_output *o, struct jsonw *w, const char *name
 		return 0;
 	}
 	st_cursor_init(&c, v);
-	return json_args(w, &o->tmp, &c, v->hdr->flags, &cut);
+	return json_args(w, &o->tmp, &c, v->hdr->flags, &cut, &total);
 }
 
 int st_output_span(struct st_output *o, const struct st_span *s)

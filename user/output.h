@@ -17,6 +17,7 @@
 
 struct strbuf;
 struct st_proctx;
+struct st_sink;
 
 /* The JSON schema's version (docs/json-schema.md), in the header record. */
 #define ST_JSON_SCHEMA 2
@@ -26,6 +27,7 @@ enum st_format { ST_FMT_TEXT, ST_FMT_JSON };
 struct st_output_opts {
 	enum st_format fmt;
 	FILE *out;
+	struct st_sink *sink; /* if set, lines go there (taken on success) instead of to out */
 	int64_t mono_to_real_ns; /* add to hdr->ts_ns to get CLOCK_REALTIME ns */
 	/* Re-derive mono_to_real_ns from the clocks at start and at most once a second after. */
 	bool live_clock;
@@ -42,27 +44,41 @@ struct st_output;
  */
 struct st_output *st_output_new(const struct st_output_opts *opts);
 /*
- * One line for the event, added to the batch. 0, -ENOMEM (nothing added), or -EIO when
- * writing the batch failed (then the lines of that batch are dropped).
+ * One line for the event, added to the batch. 0, -ENOMEM (nothing added), -EINTR (the line
+ * is in the batch, which waits: see st_output_set_intr()), or the negative errno of a failed
+ * write (ENOSPC, EPIPE, ...: then the lines of that batch are dropped and counted).
  */
 int st_output_event(struct st_output *o, const struct st_view *v);
 /*
  * Records lost in the ring buffer: JSON {"type":"lost","ts":..,"count":N}; a text line.
- * Written at once, with the batch before it. 0, -ENOMEM or -EIO.
+ * Written at once, with the batch before it. 0, -ENOMEM, -EINTR or a write's negative errno.
  */
 int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count);
+/* The same, with exec/exit notices lost too: JSON adds "notices":M when M > 0. */
+int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t count,
+			   uint64_t notices);
 /*
  * A malformed record, never dropped silently: JSON {"type":"invalid","size":N}; a text line.
- * Written at once, with the batch before it. 0, -ENOMEM or -EIO.
+ * Written at once, with the batch before it. 0, -ENOMEM, -EINTR or a write's negative errno.
  */
 int st_output_invalid(struct st_output *o, size_t size, int err);
 /*
  * Write the batched lines and fflush() the stream: call it whenever the reader goes idle (after
- * each drain of the ring buffer) so lines show up promptly. 0 or -EIO.
+ * each drain of the ring buffer) so lines show up promptly. 0, -EINTR, or a negative errno.
  */
 int st_output_flush(struct st_output *o);
 /* Flushes (as st_output_flush(), whose result a caller that cares checks first), then frees. */
 void st_output_free(struct st_output *o);
+
+/*
+ * A full output (a pipe nobody reads) is waited for, but a write returns -EINTR, its lines
+ * kept for later, as soon as `fd` is readable (the reader's signalfd): see sink.h.
+ */
+void st_output_set_intr(struct st_output *o, int fd);
+/* Stopping: from now on, give up on a full output after `ms` milliseconds in all. */
+void st_output_give_up_after(struct st_output *o, int ms);
+/* Lines not written: failed writes, or given up on. */
+unsigned long long st_output_dropped(const struct st_output *o);
 
 /*
  * The header record, JSON only (nothing for text): {"type":"header","seq":N,"ts":..,"ts_ns":..,
@@ -91,6 +107,20 @@ int st_output_syscall(struct st_output *o, const struct st_sys_view *v);
 /* A sign of tampering with auditing; written at once. */
 int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
 		    const char *comm, const char *reason);
+/*
+ * Process pid ran interpreter `file` before seatrace attached to it (`reason`: "exec", seen
+ * after the new process started; "mapped", loaded after exec, as by dlopen()): events raised
+ * before now may be missing. JSON {"type":"coverage","ts","pid","tid","comm","file","reason"};
+ * a text line. Written at once. 0, -ENOMEM or -EIO.
+ */
+int st_output_coverage(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, const char *comm,
+		       const char *file, const char *reason);
+/*
+ * An alert of a kind ("limit": a process not traced) about a file (NULL: none): JSON adds
+ * "alert" and "file" to st_output_alert()'s fields.
+ */
+int st_output_alert_kind(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
+			 const char *comm, const char *kind, const char *file, const char *reason);
 /* A paired call: prehook and posthook events (or what is known of them) as one record. */
 int st_output_span(struct st_output *o, const struct st_span *s);
 

@@ -8,8 +8,11 @@
  *   - its stack, one per (pid, tid, rule, NAME), newest on top: the fallback for posts
  *     without a usable frame (last in, first out);
  *   - the frame table, keyed by (pid, frame, rule, NAME), when its frame is known;
- *   - the count of its thread (pid, tid), which gives the depth of the next span there.
- * The three tables are open addressing with linear probing and backward-shift deletion (no
+ *   - the count of its thread (pid, tid), which gives the depth of the next span there
+ *     when the call chain is not known;
+ *   - the count of its frame (pid, frame), when known: the depth of a span whose record
+ *     carries its call chain is the sum of these counts over the chain.
+ * The four tables are open addressing with linear probing and backward-shift deletion (no
  * tombstones), sized from the number of entries: everything is bounded by the open-span
  * limit. When a span closes, the same block becomes the span's `owned`, with the post record
  * copy hung off it, so closing allocates only that copy.
@@ -171,6 +174,13 @@ struct thr { /* a (pid, tid) with open spans */
 	unsigned count;
 };
 
+struct frc { /* a (pid, frame) that opened spans still open */
+	uint64_t h;
+	uint64_t frame;
+	uint32_t pid;
+	unsigned count;
+};
+
 struct open;
 
 struct stk { /* the open spans of one (pid, tid, rule, NAME), newest on top */
@@ -187,6 +197,7 @@ struct open {
 	struct open *below, *above; /* its stack */
 	struct stk *stk;
 	struct thr *thr;
+	struct frc *frc;
 	struct st_view pre, post; /* pre: into rec; post: into post_rec */
 	void *post_rec;
 	const char *name; /* NAME: into rec (or, NO_PRE, valid only until emitted) */
@@ -201,12 +212,13 @@ struct open {
 struct st_pairer {
 	struct rule *rules;
 	unsigned nrules, cap_rules;
-	struct tab frames, stacks, threads;
+	struct tab frames, stacks, threads, fcounts;
 	struct open *oldest, *newest;
 	size_t nopen, bytes, max_open, max_bytes;
 	/* Allocated ahead, so that opening a span cannot fail half-way. */
 	struct thr *spare_thr;
 	struct stk *spare_stk;
+	struct frc *spare_frc;
 	/* Spans readied and not collected yet: a FIFO in q[qhead, qhead + qlen). */
 	struct st_span *q;
 	size_t qhead, qlen, qcap;
@@ -238,6 +250,18 @@ static bool thr_eq(const void *item, const struct key *k)
 	const struct thr *t = item;
 
 	return t->pid == k->pid && t->tid == k->tid;
+}
+
+static bool frc_eq(const void *item, const struct key *k)
+{
+	const struct frc *f = item;
+
+	return f->pid == k->pid && f->frame == k->frame;
+}
+
+static uint64_t frc_hash(const struct st_pairer *p, uint32_t pid, uint64_t frame)
+{
+	return hash_key(p->seed, pid, frame, UINT32_MAX - 1, NULL, 0);
 }
 
 static uint64_t frame_hash(const struct st_pairer *p, const struct key *k)
@@ -329,8 +353,8 @@ int st_pair_rule_check(const char *spec, const char **why)
 		msg = "'*' on one side only: use it on both sides, or on neither";
 		goto bad;
 	}
-	if (pre_len - pre_stars > ST_NAME_MAX || post_len - post_stars > ST_NAME_MAX) {
-		msg = "a side is longer than event names are kept (128 bytes)";
+	if (pre_len - pre_stars > ST_NAME_MAX - 1 || post_len - post_stars > ST_NAME_MAX - 1) {
+		msg = "a side is longer than event names are kept (511 bytes)";
 		goto bad;
 	}
 	if (pre_len == post_len && !memcmp(spec, eq + 1, pre_len)) {
@@ -523,6 +547,14 @@ static void unlink_open(struct st_pairer *p, struct open *o)
 
 	if (o->frame)
 		tab_del(&p->frames, o->hframe, o);
+	if (o->frc && !--o->frc->count) {
+		tab_del(&p->fcounts, o->frc->h, o->frc);
+		if (!p->spare_frc)
+			p->spare_frc = o->frc;
+		else
+			free(o->frc);
+	}
+	o->frc = NULL;
 
 	if (!--t->count) {
 		tab_del(&p->threads, t->h, t);
@@ -539,24 +571,54 @@ static void unlink_open(struct st_pairer *p, struct open *o)
 	o->thr = NULL;
 }
 
-static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, size_t name_off,
-		  size_t name_len)
+/* Open spans of the process opened by `frame`. */
+static unsigned frame_count(const struct st_pairer *p, uint32_t pid, uint64_t frame)
 {
-	size_t size = v->hdr->size;
-	struct open *o, *old;
-	struct thr *t;
-	struct stk *s;
-	struct key k;
-	int err;
+	struct key k = { .pid = pid, .frame = frame };
+	const struct frc *f;
 
-	o = malloc(sizeof(*o) + size);
+	if (!frame)
+		return 0;
+	f = tab_get(&p->fcounts, frc_hash(p, pid, frame), frc_eq, &k);
+	return f ? f->count : 0;
+}
+
+/*
+ * The call nesting of a new span: the open spans whose frame is the raising one or one of its
+ * callers. Without the whole chain (an older record, a layout with no way up, more callers
+ * than the probe follows), every span open on the thread counts, as if all were nested.
+ */
+static unsigned open_depth(const struct st_pairer *p, const struct open *o, const struct key *k)
+{
+	const struct st_view *v = &o->pre;
+	const struct thr *t;
+	unsigned depth;
+
+	if (o->frame && v->has_chain && !v->chain_cut) {
+		depth = frame_count(p, o->pid, o->frame);
+		for (unsigned i = 0; i < v->nchain; i++)
+			depth += frame_count(p, o->pid, st_view_chain(v, i));
+		return depth;
+	}
+	t = tab_get(&p->threads, thr_hash(p, o->pid, o->tid), thr_eq, k);
+	return t ? t->count : 0;
+}
+
+/* An open span of its own copy of the pre record, linked nowhere yet. NULL and errno. */
+static struct open *open_new(const struct st_event *pre, unsigned rule, size_t name_off,
+			     size_t name_len)
+{
+	size_t size = pre->size;
+	struct open *o = malloc(sizeof(*o) + size);
+
 	if (!o)
-		return -ENOMEM;
+		return NULL;
 	memset(o, 0, sizeof(*o));
-	memcpy(o->rec, v->hdr, size);
+	memcpy(o->rec, pre, size);
 	if (st_decode_event(o->rec, size, &o->pre)) {
 		free(o);
-		return -EINVAL;
+		errno = EINVAL;
+		return NULL;
 	}
 	o->size = size;
 	o->name = o->pre.name + name_off;
@@ -565,6 +627,22 @@ static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, s
 	o->pid = o->pre.hdr->pid;
 	o->tid = o->pre.hdr->tid;
 	o->rule = rule;
+	return o;
+}
+
+/*
+ * Links a new open span into every index (frees it on failure). depth_known: o->depth is
+ * set already (a copy inherited at fork), else it is computed here.
+ */
+static int open_link(struct st_pairer *p, struct open *o, bool depth_known)
+{
+	size_t size = o->size, name_len = o->name_len;
+	unsigned rule = o->rule;
+	struct open *old;
+	struct thr *t;
+	struct stk *s;
+	struct key k;
+	int err;
 
 	/* Everything that may fail comes before the first change. */
 	err = tab_reserve(&p->frames, 1);
@@ -575,6 +653,10 @@ static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, s
 	if (!err && !p->spare_thr && !(p->spare_thr = malloc(sizeof(*p->spare_thr))))
 		err = -ENOMEM;
 	if (!err && !p->spare_stk && !(p->spare_stk = malloc(sizeof(*p->spare_stk))))
+		err = -ENOMEM;
+	if (!err)
+		err = tab_reserve(&p->fcounts, 1);
+	if (!err && !p->spare_frc && !(p->spare_frc = malloc(sizeof(*p->spare_frc))))
 		err = -ENOMEM;
 	if (err)
 		goto fail;
@@ -597,8 +679,8 @@ static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, s
 	 * The depth counts the spans that eviction is about to close: those calls may well be
 	 * running still (a replaced one is not: its frame was reused).
 	 */
-	t = tab_get(&p->threads, thr_hash(p, o->pid, o->tid), thr_eq, &k);
-	o->depth = t ? t->count : 0;
+	if (!depth_known)
+		o->depth = open_depth(p, o, &k);
 	while (p->oldest && (p->nopen >= p->max_open || p->bytes + size > p->max_bytes)) {
 		if ((err = q_reserve(p, 1)))
 			goto fail;
@@ -620,6 +702,22 @@ static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, s
 	}
 	t->count++;
 	o->thr = t;
+
+	if (o->frame) {
+		struct frc *f = tab_get(&p->fcounts, frc_hash(p, o->pid, o->frame), frc_eq, &k);
+
+		if (!f) {
+			f = p->spare_frc;
+			p->spare_frc = NULL;
+			f->h = frc_hash(p, o->pid, o->frame);
+			f->pid = o->pid;
+			f->frame = o->frame;
+			f->count = 0;
+			tab_put(&p->fcounts, f->h, f);
+		}
+		f->count++;
+		o->frc = f;
+	}
 
 	s = tab_get(&p->stacks, stk_hash(p, &k), stk_eq, &k);
 	if (!s) {
@@ -659,6 +757,50 @@ static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, s
 fail:
 	free(o);
 	return err;
+}
+
+static int on_pre(struct st_pairer *p, const struct st_view *v, unsigned rule, size_t name_off,
+		  size_t name_len)
+{
+	struct open *o = open_new(v->hdr, rule, name_off, name_len);
+
+	if (!o)
+		return -errno;
+	return open_link(p, o, false);
+}
+
+int st_pairer_fork(struct st_pairer *p, uint32_t ppid, uint32_t ptid, uint32_t pid,
+		   struct st_span *out)
+{
+	struct open *o, *last, *c;
+	int err = 0;
+
+	if (!p || !out || ppid == pid)
+		return -EINVAL;
+	p->drain_valid = false;
+	/* Oldest first, so that the copies keep their order; copies go after `last`. */
+	last = p->newest;
+	for (o = p->oldest; o && !err; o = o == last ? NULL : o->newer) {
+		if (o->pid != ppid || o->tid != ptid)
+			continue;
+		c = open_new(o->pre.hdr, o->rule, (size_t)(o->name - o->pre.name), o->name_len);
+		if (!c) {
+			err = -errno;
+			break;
+		}
+		c->pid = c->tid = pid;
+		c->depth = o->depth;
+		c->flags = o->flags;
+		/* Eviction may take `o` itself: stop at the last one copied, never past. */
+		if (o == last)
+			last = NULL;
+		err = open_link(p, c, true);
+		if (!last)
+			break;
+	}
+	if (err < 0)
+		return err;
+	return st_pairer_next(p, out);
 }
 
 static int on_post(struct st_pairer *p, const struct st_view *v, unsigned rule, const char *name,
@@ -814,6 +956,10 @@ void st_pairer_free(struct st_pairer *p)
 	free(p->stacks.s);
 	free(p->threads.s);
 	free(p->frames.s);
+	for (i = 0; i < p->fcounts.cap; i++)
+		free(p->fcounts.s[i].item);
+	free(p->fcounts.s);
+	free(p->spare_frc);
 	for (i = 0; i < p->qlen; i++)
 		st_span_release(&p->q[p->qhead + i]);
 	free(p->q);

@@ -37,8 +37,12 @@
  * Memory is bounded: at most `max_open` open spans and `max_bytes` bytes of pre records
  * copies (defaults below); opening one more evicts the oldest ones as ST_SPAN_UNFINISHED.
  *
- * Depth: the spans open on the same (pid, tid) when the span started (0 for an outermost
- * call); 0 for NO_PRE spans (unknown).
+ * Depth: the call nesting when the span started: the open spans (of the process) whose frame
+ * is the pre's own frame or one of its callers, from the call chain the record carries
+ * (ST_EF_CHAIN). Concurrent asyncio tasks or generators on one thread do not nest: a suspended
+ * one's frame is on no other's chain. Without a whole chain (no frame, a cut chain, an older
+ * record), the spans open on the same (pid, tid). 0 for an outermost call, and for NO_PRE
+ * spans (unknown).
  *
  * Not thread-safe: one pairer per reader thread.
  */
@@ -115,6 +119,15 @@ size_t st_pairer_open_count(const struct st_pairer *p);
  * after an error, before the next event (spans left queued come first next time, in order).
  */
 int st_pairer_event(struct st_pairer *p, const struct st_view *v, struct st_span *out);
+
+/*
+ * Process `pid` was forked by thread `ptid` of process `ppid`: the child goes on with that
+ * thread's calls, so each span open there is opened in the child too (pid and tid = pid,
+ * same frame, same depth, a copy of the pre record), to be closed by the child's post. Returns
+ * as st_pairer_event() (spans the copies evicted are readied).
+ */
+int st_pairer_fork(struct st_pairer *p, uint32_t ppid, uint32_t ptid, uint32_t pid,
+		   struct st_span *out);
 
 /* The next span readied by the last events: 1 with *out filled, 0 when none. */
 int st_pairer_next(struct st_pairer *p, struct st_span *out);

@@ -681,6 +681,35 @@ static void verdict_add(const struct stat *st, struct st_pyelf *py)
 	nverdicts++;
 }
 
+void st_pyelf_forget(dev_t dev, ino_t ino)
+{
+	struct stat key = { .st_dev = dev, .st_ino = ino };
+	size_t mask = verdicts_cap - 1, i, j;
+
+	if (!verdicts_cap)
+		return;
+	for (i = verdict_hash(&key) & mask; verdicts[i].used; i = (i + 1) & mask) {
+		if (verdicts[i].dev != dev || verdicts[i].ino != ino)
+			continue;
+		free(verdicts[i].py);
+		verdicts[i].used = false;
+		nverdicts--;
+		/* Linear probing: pull back the entries after it that a lookup would miss now. */
+		for (j = (i + 1) & mask; verdicts[j].used; j = (j + 1) & mask) {
+			struct stat k = { .st_dev = verdicts[j].dev, .st_ino = verdicts[j].ino };
+			size_t home = verdict_hash(&k) & mask;
+
+			if (((j - home) & mask) >= ((j - i) & mask)) {
+				verdicts[i] = verdicts[j];
+				verdicts[j].used = false;
+				i = j;
+			}
+		}
+		/* Another verdict of the same file (it changed size or time) may remain: again. */
+		i = (verdict_hash(&key) - 1) & mask;
+	}
+}
+
 int st_pyelf_lookup(const char *path, const char *file, struct st_pyelf *py)
 {
 	struct st_pyelf *keep;

@@ -89,4 +89,7 @@ int st_pyelf_read_needed(const char *path, struct st_pyelf *out);
  */
 int st_pyelf_lookup(const char *path, const char *file, struct st_pyelf *py);
 
+/* Forgets the verdicts kept about file dev/ino (it was released): it is read again if seen. */
+void st_pyelf_forget(dev_t dev, ino_t ino);
+
 #endif

@@ -23,18 +23,40 @@
 struct st_sink;
 
 struct st_sink_ops {
-	/* Take buf[0..len), one or more whole lines. 0 or -EIO (the lines are lost). */
-	int (*write)(struct st_sink *s, const char *buf, size_t len);
-	/* Push what write() took to its destination now. 0 or -EIO. */
+	/*
+	 * Take buf[0..len), one or more whole lines; *done: the bytes taken. 0 (all of them),
+	 * -EINTR when s->intr_fd became readable while the destination was full (the rest is
+	 * kept for later), -ETIMEDOUT when the destination stayed full past s->deadline_ns, or
+	 * another negative errno (the write failed: ENOSPC, EPIPE, ...). Lines not taken, but
+	 * for -EINTR, are lost.
+	 */
+	int (*write)(struct st_sink *s, const char *buf, size_t len, size_t *done);
+	/* Push what write() took to its destination now. 0 or a negative errno. */
 	int (*flush)(struct st_sink *s);
 	/* Release what the kind of sink holds, and the sink (after a last flush). */
 	void (*free)(struct st_sink *s);
+	/* Optional: close and open the destination again (SIGHUP, for logrotate). 0 or -errno. */
+	int (*reopen)(struct st_sink *s);
 };
 
 struct st_sink {
 	const struct st_sink_ops *ops;
 	struct strbuf batch; /* complete lines not written yet, then the line being built */
+	/*
+	 * A destination that does not take more (a pipe nobody reads) is waited for, but not
+	 * past these: intr_fd readable (the reader's signalfd: -EINTR, so it can act on the
+	 * signal), or CLOCK_MONOTONIC deadline_ns (0: none), after which lines are dropped.
+	 */
+	int intr_fd;
+	unsigned long long deadline_ns;
+	unsigned long long dropped; /* lines not written: failed writes, or given up on */
 };
+
+/*
+ * From now on, a full destination is waited for up to `ms` milliseconds in all, then lines
+ * are dropped (and counted): once the reader is stopping, it must not hang on its output.
+ */
+void st_sink_give_up_after(struct st_sink *s, int ms);
 
 /*
  * For the ops' constructors: set up s, with room for a full batch and a line of up to
@@ -46,10 +68,33 @@ void st_sink_release(struct st_sink *s);
 
 /*
  * A sink writing to `out`, which it does not own (nor close). A stream on a file descriptor
- * is made unbuffered (setvbuf _IONBF): the batch is the buffer, each batch one write(2).
- * Give it a stream nothing else has written to yet. NULL and errno (ENOMEM) on failure.
+ * is written with write(2), not stdio: the batch is the buffer, each batch one write(2); a
+ * pipe, terminal or socket through a non-blocking description of its own, so a full one is
+ * waited for with poll(), which intr_fd and the deadline can end. Give it a stream nothing
+ * else has written to yet. NULL and errno (ENOMEM) on failure.
  */
 struct st_sink *st_sink_file_new(FILE *out, size_t line_max);
+
+/*
+ * -o FILE: lines appended to `path` (never truncated), each batch one write(2) of whole
+ * lines, so the file holds whole lines only whenever seatrace stops, even killed. With
+ * rotate_size or rotate_age, FILE is rotated at a line boundary to FILE.1.gz (FILE.1 without
+ * compress), the older ones shifted up to FILE.<keep>.gz; compression runs on a thread of its
+ * own, so the reader never waits for it (sink_file.c). NULL and errno on failure, with a
+ * message for the user in why.
+ */
+struct st_file_sink_opts {
+	const char *path;
+	unsigned long long rotate_size; /* bytes; 0: not by size */
+	unsigned long rotate_age;	/* seconds; 0: not by age */
+	unsigned keep;			/* rotated files kept, >= 1 */
+	bool compress;
+};
+struct st_sink *st_sink_path_new(const struct st_file_sink_opts *opts, size_t line_max,
+				 char *why, size_t whylen);
+
+/* Writes the batch, then reopens the destination if its kind can (SIGHUP). 0 or -errno. */
+int st_sink_reopen(struct st_sink *s);
 
 /* Where the next line is appended. */
 static inline struct strbuf *st_sink_buf(struct st_sink *s)
@@ -62,10 +107,11 @@ static inline struct strbuf *st_sink_buf(struct st_sink *s)
  * allocation failure in the batch) says otherwise: then it is taken back and the error
  * returned (-ENOMEM, or the formatter's). A complete line stays in the batch, which is
  * written if it is big enough or `now` is true (then the line goes out at once, with the
- * lines before it). 0, or -EIO when writing the batch failed (its lines are dropped).
+ * lines before it). 0, -EINTR (the batch waits for a later write: see intr_fd), or the
+ * write's negative errno (the batch's lines are dropped and counted).
  */
 int st_sink_line_end(struct st_sink *s, size_t start, int err, bool now);
-/* Write the batch and flush the destination. 0 or -EIO. A NULL sink is fine. */
+/* Write the batch and flush the destination. 0 or as above. A NULL sink is fine. */
 int st_sink_flush(struct st_sink *s);
 /* Flushes (as st_sink_flush(), whose result a caller that cares checks first), then frees. */
 void st_sink_free(struct st_sink *s);

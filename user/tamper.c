@@ -156,6 +156,15 @@ int st_tamper_add_file(struct st_tamper *tp, const struct st_pyelf *py, unsigned
 	return 0;
 }
 
+void st_tamper_forget_file(struct st_tamper *tp, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < tp->nfiles; i++)
+		if (tp->files[i].dev == dev && tp->files[i].ino == ino) {
+			tp->files[i] = tp->files[--tp->nfiles];
+			return;
+		}
+}
+
 int st_tamper_watch(struct st_tamper *tp, pid_t pid, const struct st_pyelf *py)
 {
 	struct st_tamper_proc *p;

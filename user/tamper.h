@@ -59,6 +59,9 @@ const char *st_tamper_event(struct st_tamper *tp, const struct st_view *v);
 /* A file attached with the probe (`nsites` sites): its processes can be watched by pid. */
 int st_tamper_add_file(struct st_tamper *tp, const struct st_pyelf *py, unsigned nsites);
 
+/* The file was released (no process maps it any more): forget it. */
+void st_tamper_forget_file(struct st_tamper *tp, dev_t dev, ino_t ino);
+
 /* Watch the semaphore of `pid`, which runs `py`. 0 or a negative errno. */
 int st_tamper_watch(struct st_tamper *tp, pid_t pid, const struct st_pyelf *py);
 

@@ -10,8 +10,11 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "launch.h"
+#include "output.h"
 #include "tracer.h"
 #include "seatrace.skel.h" /* after wire.h, which tracer.h brings */
 
@@ -156,16 +159,83 @@ int st_targets_command(struct tracer *t, const sigset_t *child_mask, pid_t *chil
 	return 1;
 }
 
+/*
+ * A process ran an interpreter before it was attached (found at its exec notice rather than
+ * held, or loaded after exec): say so, never silently.
+ */
+static void report_late(struct tracer *t, pid_t pid, const char *reason)
+{
+	char path[64], comm[ST_COMM_LEN] = "";
+	struct timespec ts;
+	FILE *f;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	err = st_output_coverage(t->rec.out, (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec,
+				 (__u32)pid, comm, t->last_file, reason);
+	if (err && !t->rec.out_err)
+		t->rec.out_err = err;
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/*
+ * st_attach_system()'s -E2BIG: a process not traced because --max-files or --max-links is
+ * reached, said as an alert record (once per file) rather than on stderr only.
+ */
+static void limit_alert(struct tracer *t, pid_t pid, const char *why)
+{
+	char path[64], comm[ST_COMM_LEN] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+	}
+	st_output_alert_kind(t->rec.out, mono_ns(), (__u32)pid, (__u32)pid, comm, "limit",
+			     t->att.limit_file, why);
+	if (t->opts->verbose)
+		st_say("not tracing PID %d: %s", pid, why);
+}
+
+/* What st_attach_system() returned for pid, said; the semaphore of an attached one watched. */
+static int attached(struct tracer *t, pid_t pid, int ret, const char *msg)
+{
+	if (ret == -E2BIG)
+		limit_alert(t, pid, msg);
+	else if (ret < 0)
+		st_say("not tracing PID %d: %s", pid, msg);
+	else if (st_attach_known(&t->att, pid))
+		st_tamper_watch_pid(&t->tamper, pid);
+	return ret == -E2BIG ? 0 : ret;
+}
+
 static int attach_one(pid_t pid, void *data)
 {
 	struct tracer *t = data;
 	char msg[PATH_MAX + 256];
-	int ret = st_attach_system(&t->att, pid, false, msg, sizeof(msg));
+	int ret;
 
-	if (ret < 0)
-		st_say("not tracing PID %d: %s", pid, msg);
-	else if (st_attach_known(&t->att, pid))
-		st_tamper_watch_pid(&t->tamper, pid);
+	st_exechold_add_ns(t->hold, pid);
+	ret = attached(t, pid, st_attach_system(&t->att, pid, false, msg, sizeof(msg)), msg);
+	if (ret > 0 && t->started)
+		report_late(t, pid, "mapped");
 	return ret;
 }
 
@@ -174,19 +244,120 @@ static void on_file(const struct st_plan *plan, void *data)
 {
 	struct tracer *t = data;
 
+	snprintf(t->last_file, sizeof(t->last_file), "%s",
+		 plan->py.file[0] ? plan->py.file : plan->py.path);
 	if (plan->kind == ST_PLAN_PROBE)
 		st_tamper_add_file(&t->tamper, &plan->py, plan->npoints);
+}
+
+/*
+ * A file about to run in pid, the exec waiting (user/exechold.h): attached now if it is an
+ * interpreter, or if it links one (DT_NEEDED). 1 for a Python, 0 for a file that is not.
+ */
+static int on_hold(const char *path, const char *file, pid_t pid, const char *ldlp, bool late,
+		   void *data)
+{
+	struct tracer *t = data;
+	char msg[PATH_MAX + 256];
+	struct st_pyelf *lib;
+	int ret;
+
+	/*
+	 * --follow: a process that is no target is filtered out, so its file takes no slot (it
+	 * would never be released: no target counts it). A file that is not Python is still
+	 * said so, for its ignore mark; a Python is asked about again at its next exec.
+	 */
+	if (t->opts->follow) {
+		__u32 key = (__u32)pid, one;
+		struct st_plan *plan;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.targets), &key, &one)) {
+			plan = malloc(sizeof(*plan));
+			ret = plan ? st_discover_file(path, file, plan, msg, sizeof(msg)) : -ENOMEM;
+			free(plan);
+			return ret == -ENOENT ? 0 : 1;
+		}
+	}
+	ret = st_attach_file(&t->att, path, file, msg, sizeof(msg));
+
+	if (ret == -ENOENT) {
+		/* Not a CPython itself: what it links may be. The executable is not asked again. */
+		lib = malloc(sizeof(*lib));
+		if (lib && st_needed_python(pid, path, file, ldlp, lib))
+			ret = st_attach_file(&t->att, lib->path, lib->file, msg, sizeof(msg));
+		free(lib);
+		if (ret >= 0 || ret == -ENOENT || ret == -EALREADY) {
+			if (ret > 0 && t->opts->verbose)
+				st_say("attached to %s, linked by %s, before PID %d runs it",
+				       t->last_file, file, pid);
+			if (ret > 0 && late)
+				report_late(t, pid, "held too long");
+			return 0;
+		}
+	}
+	if (ret > 0 && t->opts->verbose)
+		st_say("attached to %s before PID %d runs it", t->last_file, pid);
+	if (ret > 0 && late)
+		report_late(t, pid, "held too long"); /* the reader was busy: it ran a while */
+	if (ret == -EALREADY)
+		return 1;
+	if (ret < 0 && ret != -ENOENT && ret != -E2BIG) /* a limit: its alert comes at the exec */
+		st_say("not tracing PID %d: %s", pid, msg);
+	return ret < 0 && ret != -ENOTSUP && ret != -EPROTONOSUPPORT ? ret : 1;
+}
+
+void st_targets_hold(struct tracer *t)
+{
+	char err[256];
+
+	t->hold = st_exechold_open(on_hold, t, err, sizeof(err));
+	if (!t->hold)
+		st_say("cannot hold new processes at exec (%s; needs CAP_SYS_ADMIN in the initial "
+		       "user namespace and a kernel with fanotify permission events): the first "
+		       "events of an interpreter binary not seen before may be missed, and are "
+		       "reported as coverage records",
+		       err);
+	else if (t->opts->verbose)
+		st_say("new processes are held at exec until their file is judged");
+}
+
+/* A file released: its semaphore is no longer looked for. */
+static void on_release(dev_t dev, ino_t ino, void *data)
+{
+	struct tracer *t = data;
+
+	st_tamper_forget_file(&t->tamper, dev, ino);
 }
 
 void st_targets_init(struct tracer *t)
 {
 	t->att.on_file = on_file;
+	t->att.on_release = on_release;
 	t->att.on_file_ctx = t;
+}
+
+void st_targets_exit(pid_t pid, void *data)
+{
+	struct tracer *t = data;
+
+	st_attach_process_gone(&t->att, pid);
+}
+
+void st_targets_reap(struct tracer *t)
+{
+	int n = st_attach_reap(&t->att, attach_one, t);
+
+	if (n > 0 && t->opts->verbose > 1)
+		st_say("released %d interpreter file%s no process maps any more", n,
+		       n == 1 ? "" : "s");
 }
 
 int st_targets_all(struct tracer *t, int *nproc)
 {
-	return st_procscan_walk(&t->scan, false, attach_one, t, nproc);
+	int ret = st_procscan_walk(&t->scan, false, attach_one, t, nproc);
+
+	t->started = true;
+	return ret;
 }
 
 /*
@@ -207,13 +378,47 @@ void st_targets_exec(pid_t pid, void *data)
 	int ret;
 
 	t->execs++;
-	ret = st_attach_system(&t->att, pid, true, msg, sizeof(msg));
-	if (ret < 0) {
-		st_say("not tracing PID %d: %s", pid, msg);
-		return;
+	/* Its old image, and what that mapped, is gone. */
+	st_attach_process_gone(&t->att, pid);
+	st_exechold_add_ns(t->hold, pid);
+	/* --follow: a process that is no target is filtered out; its files need no slot. */
+	if (t->opts->follow) {
+		__u32 key = (__u32)pid, one;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.targets), &key, &one))
+			return;
 	}
+	ret = st_attach_system(&t->att, pid, true, msg, sizeof(msg));
 	if (ret > 0 && t->opts->verbose)
 		st_say("attached to a new interpreter, first run by PID %d", pid);
-	if (st_attach_known(&t->att, pid))
-		st_tamper_watch_pid(&t->tamper, pid);
+	/* Held execs are attached before they run: one found here ran unseen for a while. */
+	if (ret > 0)
+		report_late(t, pid, "exec");
+	attached(t, pid, ret, msg);
+}
+
+/* The notice rescan's callback: with --follow, only targets matter (the rest is filtered). */
+static int attach_lost(pid_t pid, void *data)
+{
+	struct tracer *t = data;
+	__u32 key = (__u32)pid, one;
+
+	if (t->opts->follow &&
+	    bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.targets), &key, &one))
+		return 0;
+	return attach_one(pid, data) > 0;
+}
+
+int st_targets_notices_lost(struct tracer *t)
+{
+	struct st_procscan scan = {};
+	int nproc, ret;
+
+	/* A walk of its own: every process, whether or not it changed since the paced rescan. */
+	ret = st_procscan_walk(&scan, false, attach_lost, t, &nproc);
+	st_procscan_free(&scan);
+	if (ret > 0 && t->opts->verbose)
+		st_say("exec notices lost: attached to %d interpreter%s found by a rescan", ret,
+		       ret == 1 ? "" : "s");
+	return ret;
 }

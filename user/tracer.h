@@ -3,12 +3,14 @@
 #ifndef SEATRACE_TRACER_H
 #define SEATRACE_TRACER_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <linux/types.h>
 #include "attach.h"
 #include "cli.h"
+#include "exechold.h"
 #include "procscan.h"
 #include "records.h"
 #include "tamper.h"
@@ -25,8 +27,12 @@ struct tracer {
 	struct st_procscan scan;
 	struct st_ring *rb;
 	__u64 lost_reported;
+	__u64 notices_lost_reported; /* exec/exit notices */
 	__u64 execs;
 	bool watch_exec; /* attach to new interpreters as processes exec them */
+	struct st_exechold *hold; /* execs held until judged (NULL: exec notices only) */
+	bool started;		  /* the first scan is done: a late attach is reported */
+	char last_file[PATH_MAX]; /* the file attached last, for reports */
 };
 
 /* Prints "seatrace: " and the message on stderr. */
@@ -55,7 +61,28 @@ int st_targets_all(struct tracer *t, int *nproc);
 /* System-wide: every process whose size changed since the last look, when one is due. */
 void st_targets_rescan(struct tracer *t, __u64 now_ns);
 
+/*
+ * System-wide and --follow: holds every exec until its file is judged (user/exechold.h), or
+ * says once that the first events of a new interpreter may be missed.
+ */
+void st_targets_hold(struct tracer *t);
+
 /* A process exec'd (struct st_records' on_exec): attach to its interpreter if it is new. */
 void st_targets_exec(pid_t pid, void *tracer);
+
+/*
+ * Exec notices were lost (the notice ring was full): every process is looked at again, and
+ * the interpreters the lost notices would have named attached. How many were attached.
+ */
+int st_targets_notices_lost(struct tracer *t);
+
+/* A process ended (struct st_records' on_exit): the files it mapped may be released. */
+void st_targets_exit(pid_t pid, void *tracer);
+
+/*
+ * Releases the interpreter files no process maps any more, then retries the processes a
+ * limit left untraced. Cheap when nothing is due.
+ */
+void st_targets_reap(struct tracer *t);
 
 #endif

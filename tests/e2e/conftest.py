@@ -251,8 +251,15 @@ def to_json(v):
     if isinstance(v, (tuple, list)):
         return [to_json(x) for x in v]
     if isinstance(v, dict):
-        return {(k if isinstance(k, str) else repr(k)): to_json(x) for k, x in v.items()}
+        if dict_as_object(v):
+            return {k: to_json(x) for k, x in v.items()}
+        return {"pairs": [[to_json(k), to_json(x)] for k, x in v.items()]}
     return {"type": type(v).__name__}
+
+
+def dict_as_object(d):
+    """seatrace writes a dict as a JSON object only when every key is an exact str."""
+    return all(type(k) is str for k in d)
 
 
 def conforms(v, j, depth=1, str_max=256):
@@ -280,8 +287,17 @@ def conforms(v, j, depth=1, str_max=256):
                     and len(items) <= len(v)
                     and all(conforms(x, y, depth + 1, str_max) for x, y in zip(v, items)))
         if isinstance(v, dict):
+            if j.get("length") != len(v):
+                return False
+            if "pairs" in j:
+                p = j["pairs"]
+                return (isinstance(p, list) and len(p) <= len(v) and not dict_as_object(v)
+                        and all(isinstance(kv, list) and len(kv) == 2
+                                and conforms(k, kv[0], depth + 1, str_max)
+                                and conforms(x, kv[1], depth + 1, str_max)
+                                for (k, x), kv in zip(v.items(), p)))
             d = j.get("dict")
-            if not isinstance(d, dict) or j.get("length") != len(v) or len(d) > len(v):
+            if not isinstance(d, dict) or len(d) > len(v):
                 return False
             exp = list(to_json_keys(v))
             if list(d.keys()) != exp[:len(d)]:
@@ -292,6 +308,13 @@ def conforms(v, j, depth=1, str_max=256):
     if isinstance(v, (tuple, list)):
         return (isinstance(j, list) and len(j) == len(v)
                 and all(conforms(x, y, depth + 1, str_max) for x, y in zip(v, j)))
+    if isinstance(v, dict) and not dict_as_object(v):
+        p = j.get("pairs") if isinstance(j, dict) else None
+        return (isinstance(p, list) and len(p) == len(v)
+                and all(isinstance(kv, list) and len(kv) == 2
+                        and conforms(k, kv[0], depth + 1, str_max)
+                        and conforms(x, kv[1], depth + 1, str_max)
+                        for (k, x), kv in zip(v.items(), p)))
     if isinstance(v, dict):
         return (isinstance(j, dict) and list(j.keys()) == list(to_json_keys(v))
                 and all(conforms(x, j[k], depth + 1, str_max)

@@ -52,6 +52,21 @@ def test_attach_does_not_see_earlier_events(procs, tmp_path):
     assert res.events == []
 
 
+def test_same_pid_twice_is_traced_once(procs, tmp_path):
+    """-p X -p X: one target, each event once."""
+    w = procs.workload("controlled.py")
+    w.expect("ready")
+    t = procs.tracer(["-j", "-e", "seatrace.*", "-p", w.pid, "-p", w.pid], tmp_path / "out.jsonl")
+    t.wait_attached()
+    w.send("event once")
+    w.expect("done")
+    w.send("exit 0")
+    assert w.wait() == 0
+    res = t.result()
+    assert res.returncode == 0, res
+    assert [e["args"] for e in res.named("seatrace.p")] == [["once"]], res
+
+
 def test_attach_two_processes(procs, tmp_path):
     (w1, w2), t = start(procs, tmp_path, n=2)
     attached = [l for l in t.stderr.splitlines() if l.startswith("seatrace: attached:")]

@@ -169,6 +169,44 @@ def test_socket_connect_in_text_mode():
                      lines[0]), lines[0]
 
 
+# --- names only where the count fits ---------------------------------------------
+
+# As capellambse's ElementList.create raises it (parent, attribute name, the new object);
+# its documentation lists a fourth argument, index, that the code never passes.
+CAPELLA = ("import sys\n"
+           "class Parent: pass\n"
+           "class Obj: pass\n"
+           "sys.audit('capellambse.create', Parent(), 'ownedFunctions', Obj())\n"
+           "sys.audit('capellambse.insert', Parent(), 'ownedFunctions', 0, Obj())\n"
+           "sys.audit('open', '/nonexistent', 'r', 0, 'extra')\n"
+           "sys.audit('os.kill', 1)\n")
+
+
+def test_argument_names_only_when_the_count_fits():
+    res = run_seatrace("-j", "-e", "capellambse.*", "-e", "open", "-e", "os.kill", "--",
+                       PY, "-c", CAPELLA)
+    assert res.returncode == 0, res
+    create = res.one("capellambse.create")
+    assert create["args"] == [{"type": "Parent"}, "ownedFunctions", {"type": "Obj"}]
+    assert create["argnames"] == ["parent", "attr", "value"]
+    assert res.one("capellambse.insert")["argnames"] == ["parent", "attr", "index", "value"]
+    # Another count than the table's: positional, no names that could be the wrong ones.
+    opened = [e for e in res.named("open") if e["args"][0] == "/nonexistent"]
+    assert len(opened) == 1 and "argnames" not in opened[0], opened
+    assert "argnames" not in res.one("os.kill")
+
+    text = run_seatrace("-e", "capellambse.*", "-e", "open", "-e", "os.kill", "--",
+                        PY, "-c", CAPELLA)
+    assert text.returncode == 0, text
+    lines = text.stdout.splitlines()
+    create = [l for l in lines if " capellambse.create(" in l]
+    assert len(create) == 1 and re.search(
+        r" capellambse\.create\(parent=<Parent object>, attr='ownedFunctions', "
+        r"value=<Obj object>\)$", create[0]), create
+    assert any(l.endswith(" open('/nonexistent', 'r', 0, 'extra')") for l in lines), lines
+    assert any(l.endswith(" os.kill(1)") for l in lines), lines
+
+
 # --- --list-events ------------------------------------------------------------
 
 def test_list_events_text():

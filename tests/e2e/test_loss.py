@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Ring buffer loss accounting, and no loss at a moderate rate with the default buffer."""
-from conftest import trace_code, trace_script
+from conftest import PY, run_seatrace, trace_code, trace_script
 
 LOOP = "import sys\nfor i in range({n}): sys.audit('seatrace.loss', i)\n"
 
@@ -147,3 +147,96 @@ def test_default_buffer_no_loss_two_threads():
         tids[k].add(e["tid"])
     assert per[0] == list(range(n)) and per[1] == list(range(n))
     assert len(tids[0]) == len(tids[1]) == 1 and tids[0] != tids[1]
+
+
+# Flooders fill a 4 KiB ring while children exec fresh copies of the interpreter (files seatrace
+# has not attached yet). Once the flood is over, each child raises its events: its exec notice
+# must have come through (or, lost, have been made up for by a rescan, and said so).
+EXEC_UNDER_FLOOD = r"""
+import os, shutil, subprocess, sys, time
+tmp, nchild, nev = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+go = os.path.join(tmp, "go")
+flood = "import sys\nwhile True: sys.audit('ringout.flood', 1)\n"
+child = ("import os, sys, time\n"
+         "while not os.path.exists(%r): time.sleep(0.01)\n"
+         "for i in range(%d):\n"
+         "    sys.audit('ringout.child', os.getpid(), i)\n"
+         "    time.sleep(0.002)\n" % (go, nev))
+copies = []
+for i in range(nchild):
+    p = os.path.join(tmp, "pyc%d" % i)
+    shutil.copy(sys.executable, p)
+    copies.append(p)
+flooders = [subprocess.Popen([sys.executable, "-c", flood]) for _ in range(2)]
+time.sleep(0.3)
+kids = [subprocess.Popen([p, "-c", child]) for p in copies]
+time.sleep(0.5)
+for f in flooders:
+    f.kill()
+    f.wait()
+time.sleep(2.0)  # time to attach, even on a loaded host
+open(go, "w").close()
+for k in kids:
+    k.wait()
+"""
+
+
+def test_exec_notices_survive_a_full_ring(tmp_path):
+    nchild, nev = 6, 20
+    res = run_seatrace("-j", "--buffer-size", "4096", "-f", "-e", "ringout.*", "--stats", "--",
+                       PY, "-c", EXEC_UNDER_FLOOD, tmp_path, nchild, nev)
+    assert res.returncode == 0, res
+    assert res.lost, "the flood did not fill the ring: the test proves nothing"
+    by_pid = {}
+    for e in res.named("ringout.child"):
+        by_pid.setdefault(e["pid"], []).append(e["args"][1])
+    # Every child's interpreter was attached: all of its events, in order.
+    assert len(by_pid) == nchild, (sorted(by_pid), res.stderr)
+    for pid, seq in by_pid.items():
+        assert seq == list(range(nev)), (pid, seq)
+    # A notice lost is never silent: in the lost records as in the kernel's counters.
+    st = res.stats
+    lost_notices = sum(st.get(k + " notices lost", 0) for k in ("exec", "exit", "fork"))
+    assert sum(r.get("notices", 0) for r in res.lost) == lost_notices, (res.lost, st)
+
+
+# The reader is stopped (SIGSTOP from its own command) while a burst of short-lived children
+# overflows the notices' ring; then a child execs a fresh interpreter copy, its notice lost
+# too. Once the reader runs again, the loss must show and a rescan attach that interpreter.
+NOTICES_OVERFLOW = r"""
+import os, shutil, signal, subprocess, sys, time
+tmp, burst, nev = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+go = os.path.join(tmp, "go")
+pyc = os.path.join(tmp, "pyc")
+shutil.copy(sys.executable, pyc)
+child = ("import os, sys, time\n"
+         "while not os.path.exists(%r): time.sleep(0.01)\n"
+         "for i in range(%d): sys.audit('ringout.late', i)\n" % (go, nev))
+reader = os.getppid()
+os.kill(reader, signal.SIGSTOP)
+try:
+    ps = [subprocess.Popen(["/bin/true"]) for _ in range(burst)]
+    for p in ps:
+        p.wait()
+    kid = subprocess.Popen([pyc, "-c", child])
+    time.sleep(0.2)
+finally:
+    os.kill(reader, signal.SIGCONT)
+time.sleep(2.0)  # the chores (every 100 ms) see the loss and rescan
+open(go, "w").close()
+kid.wait()
+"""
+
+
+def test_lost_exec_notice_made_up_by_a_rescan(tmp_path):
+    nev = 20
+    res = run_seatrace("-j", "--buffer-size", "4096", "-f", "-e", "ringout.*", "--stats", "--",
+                       PY, "-c", NOTICES_OVERFLOW, tmp_path, 200, nev)
+    assert res.returncode == 0, res
+    st = res.stats
+    lost_notices = sum(r.get("notices", 0) for r in res.lost)
+    assert lost_notices > 0, (res.lost, res.stderr)
+    assert lost_notices == sum(st.get(k + " notices lost", 0) for k in ("exec", "exit", "fork")), st
+    assert "notices lost" in res.stderr, res.stderr
+    # The interpreter whose exec notice was lost was attached all the same.
+    assert [e["args"][0] for e in res.named("ringout.late")] == list(range(nev)), res.stderr

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import pytest
 
+import interpreters
 from conftest import (PY, SEATRACE, TIMEOUT, WORKLOADS, assert_clean_error, assert_value,
                       parse_json_lines, run_seatrace, trace_code, trace_script)
 
@@ -231,6 +232,32 @@ def test_asyncio_many_tasks_random_interleaving():
     check_after(recs, "asyncio_many", spans[0]["tid"])
 
 
+@pytest.mark.parametrize("python", ["debian-3.11", "pyenv-3.11"])
+def test_asyncio_depth_is_call_nesting(python):
+    """Concurrent tasks do not nest: depth counts the open spans on the task's own call chain
+    (probe and uprobe fallback)."""
+    exe = interpreters.by_name(python).exe
+    res = run_seatrace("-j", "--", exe, str(WORKLOADS / "pair_scenarios.py"), "asyncio_depth")
+    assert res.returncode == 0, res
+    recs = exact_records(res)
+    pres = [e["args"][0] for e in events_of(recs, "prehook:top")]
+    assert pres == [["0"], ["1"], ["2"]], pres
+    # All three were open at once: the first posthook came after the last prehook.
+    order = [r["event"] for r in recs if r.get("type") == "event"
+             and r["event"] in ("prehook:top", "posthook:top")]
+    assert order[:3] == ["prehook:top"] * 3, order
+    tops = spans_of(recs, "top")
+    assert sorted(s["pre_args"][0][0] for s in tops) == ["0", "1", "2"], tops
+    for span in tops:
+        tag = span["pre_args"][0][0]
+        assert span["post_args"] == ["1-inner" if tag == "1" else tag], span
+        check_complete_span(recs, span, depth=0)
+    (inner,) = spans_of(recs, "inner")
+    assert_span(inner, "inner", "prehook:inner", "posthook:inner", [["1"], {}], ["1-inner"])
+    check_complete_span(recs, inner, depth=1)
+    check_after(recs, "asyncio_depth", inner["tid"])
+
+
 def test_generators_interleaved():
     res, recs = scenario("generators")
     hooks = [(r["event"], r["args"]) for r in recs if r.get("type") == "event"
@@ -259,8 +286,8 @@ def test_generator_finished_on_another_thread():
 
 
 def test_fork_inside_span():
-    """The child's copy of the frame has the parent's address, but another pid: its posthook
-    does not take the parent's span."""
+    """-f: the child goes on with the call it was forked in. Its posthook closes the child's
+    copy of the span (the parent's prehook, the child's pid), never the parent's own."""
     res, recs = scenario("forked", "-f")
     child = events_of(recs, "pair.child")[0]["args"][0]
     parent = events_of(recs, "pair.done")[0]["pid"]
@@ -272,9 +299,15 @@ def test_fork_inside_span():
     assert len(c) == len(p) == 1, spans
     assert_span(p[0], "forked", "prehook:forked", "posthook:forked", [[], {}], ["parent"])
     check_complete_span(recs, p[0], depth=0)
-    assert_span(c[0], "forked", None, "posthook:forked", None, ["child"])
-    assert c[0]["no_pre"] is True and c[0]["unfinished"] is False
-    assert c[0]["tid"] == child and c[0]["depth"] == 0
+    assert_span(c[0], "forked", "prehook:forked", "posthook:forked", [[], {}], ["child"])
+    assert c[0]["no_pre"] is False and c[0]["unfinished"] is False, c[0]
+    assert c[0]["ambiguous"] is False and c[0]["tid"] == child and c[0]["depth"] == 0
+    # Its start is the parent's prehook (the one call both went on with), its end the
+    # child's posthook.
+    (pre,) = events_of(recs, "prehook:forked")
+    assert pre["pid"] == parent and c[0]["start_ts"] == pre["ts"] == p[0]["start_ts"]
+    (post,) = [e for e in events_of(recs, "posthook:forked") if e["pid"] == child]
+    assert c[0]["start_ts"] + Decimal(c[0]["duration_ns"]) / Decimal(10**9) == post["ts"]
 
 
 def test_open_spans_bounded_in_bytes(tmp_path):
@@ -425,8 +458,8 @@ def test_names_at_the_limit_non_ascii_and_cut_values():
 
 
 def test_truncated_event_names_not_paired():
-    """pair.h: events whose name the probe cut (over 127 bytes) are never paired."""
-    long = "n" * 200
+    """pair.h: events whose name the probe cut (over 511 bytes) are never paired."""
+    long = "n" * 600
     res = trace_code(f"import sys\nsys.audit('prehook:{long}', 1)\n"
                      f"sys.audit('posthook:{long}', 2)\n", "-e", "prehook:*,posthook:*")
     assert res.returncode == 0, res

@@ -224,3 +224,97 @@ def test_text_mode_shows_result():
     assert line, res
     assert re.search(r'openat\(AT_FDCWD, "/nonexistent/x", O_RDONLY\|O_CLOEXEC(, 0\d*)?\) = -1 '
                      r'ENOENT \(No such file or directory\)', line[0]), line
+
+
+# System-wide -S: a python3.11 that names itself (its comm), says "ready", and after a line on
+# stdin opens a file and connects a socket. Started before the tracer, as a long-running
+# service would be.
+SYS_WORKLOAD = """
+import socket, sys
+with open('/proc/self/comm', 'w') as f:
+    f.write(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+open(sys.argv[2]).close()
+socket.create_connection(('127.0.0.1', int(sys.argv[3]))).close()
+"""
+
+
+def start_sys_workload(comm, path, port):
+    p = subprocess.Popen([PY, "-c", SYS_WORKLOAD, comm, str(path), str(port)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+def go(p):
+    p.stdin.write("go\n")
+    p.stdin.flush()
+    p.stdin.close()
+    assert p.wait(60) == 0
+
+
+def listener():
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    return srv
+
+
+def assert_linked(res, pid, path, port):
+    """The open and the connect of process pid, each linked to its audit event."""
+    ev = [e for e in res.named("open") if e["pid"] == pid and e["args"][0] == str(path)]
+    assert len(ev) == 1, res
+    sc = [s for s in opens_of(res, str(path)) if s["pid"] == pid]
+    assert len(sc) == 1, res
+    assert sc[0]["ret"] >= 3 and sc[0]["audit"]["event"] == "open", sc
+    assert sc[0]["audit"]["ts_ns"] and not sc[0]["unaudited"] and not sc[0]["startup"]
+    conn = [s for s in syscalls(res, "connect") if s["pid"] == pid]
+    assert len(conn) == 1, res
+    assert conn[0]["address"] == f"('127.0.0.1', {port})"
+    assert conn[0]["audit"]["event"] == "socket.connect" and not conn[0]["unaudited"]
+
+
+def test_system_wide_syscalls_linked(tmp_path, procs):
+    """No -p, no command: every traced Python's syscalls are recorded, as in -p mode."""
+    f = tmp_path / "sysw.txt"
+    f.write_text("x")
+    srv = listener()
+    port = srv.getsockname()[1]
+    p = start_sys_workload("stsysw", f, port)
+    try:
+        t = procs.tracer(["-j", "-S", "-e", "open", "-e", "socket.connect"],
+                         tmp_path / "out.jsonl")
+        t.wait_attached()
+        go(p)
+        srv.accept()[0].close()
+        res = t.stop()
+    finally:
+        p.kill()
+        srv.close()
+    assert_linked(res, p.pid, f, port)
+
+
+def test_system_wide_syscalls_with_comm(tmp_path, procs):
+    """--comm selects the processes whose syscalls are recorded too."""
+    f = tmp_path / "comm.txt"
+    f.write_text("x")
+    srv = listener()
+    port = srv.getsockname()[1]
+    mine = start_sys_workload("stcommyes", f, port)
+    other = start_sys_workload("stcommno", f, port)
+    try:
+        t = procs.tracer(["-j", "-S", "--comm", "stcommyes", "-e", "open", "-e",
+                          "socket.connect"], tmp_path / "out.jsonl")
+        t.wait_attached()
+        go(mine)
+        go(other)
+        srv.accept()[0].close()
+        srv.accept()[0].close()
+        res = t.stop()
+    finally:
+        mine.kill()
+        other.kill()
+        srv.close()
+    assert_linked(res, mine.pid, f, port)
+    assert not [r for r in res.records if r.get("pid") == other.pid], res

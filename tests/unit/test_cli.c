@@ -41,6 +41,17 @@ static void test_pids_and_defaults(void **state)
 	assert_int_equal(o.ring_size, 8UL << 20);
 }
 
+static void test_pid_given_twice_is_one_target(void **state)
+{
+	struct st_opts o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "-p", "12", "-p", "34", "-p", "12"), 0);
+	assert_int_equal(o.npids, 2);
+	assert_int_equal(o.pids[0], 12);
+	assert_int_equal(o.pids[1], 34);
+}
+
 static void test_command_keeps_its_options(void **state)
 {
 	struct st_opts o;
@@ -95,6 +106,12 @@ static void test_rejects(void **state)
 	assert_true(PARSE(&o, "-u", "no-such-user-here") < 0);
 	assert_true(PARSE(&o, "-e", ",", "-p", "1") < 0);
 	assert_true(PARSE(&o, "-x", "", "-p", "1") < 0);
+	assert_true(PARSE(&o, "--max-files", "0") < 0);
+	assert_true(PARSE(&o, "--max-files", "257") < 0);
+	assert_true(PARSE(&o, "--max-files", "2x") < 0);
+	assert_true(PARSE(&o, "--max-links", "0") < 0);
+	assert_true(PARSE(&o, "--max-links", "65537") < 0);
+	assert_true(PARSE(&o, "--max-links", "-1") < 0);
 }
 
 static void test_sizes(void **state)
@@ -107,6 +124,11 @@ static void test_sizes(void **state)
 	assert_int_equal(o.str_max, 4096);
 	assert_int_equal(PARSE(&o, "--buffer-size", "4096", "-p", "1"), 0);
 	assert_int_equal(o.ring_size, 4096);
+	assert_int_equal(o.max_files, ST_FILES_DEFAULT);
+	assert_int_equal(o.max_links, ST_LINKS_DEFAULT);
+	assert_int_equal(PARSE(&o, "--max-files", "256", "--max-links", "1"), 0);
+	assert_int_equal(o.max_files, 256);
+	assert_int_equal(o.max_links, 1);
 	assert_int_equal(PARSE(&o, "--list-events"), 0);
 	assert_true(o.list_events);
 	/* No target: every Python on the host, narrowed by process filters. */
@@ -239,7 +261,8 @@ static void test_usage_errors_exit_64(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pids_and_defaults), cmocka_unit_test(test_command_keeps_its_options),
+		cmocka_unit_test(test_pids_and_defaults),
+		cmocka_unit_test(test_pid_given_twice_is_one_target), cmocka_unit_test(test_command_keeps_its_options),
 		cmocka_unit_test(test_globs),		 cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_bare_double_dash),

@@ -43,12 +43,16 @@ struct evspec {
 	enum args_shape shape;
 	uint16_t flags; /* st_event.flags */
 	uint16_t pad;
+	/* The callers of frame (ST_EF_CHAIN) when chain is not NULL; cut: ST_CF_CUT */
+	const uint64_t *chain;
+	unsigned nchain;
+	bool cut;
 };
 
 static struct st_view build(const struct evspec *e)
 {
 	static uint8_t padding[ST_REC_MAX];
-	const struct rec_hdr h = { .flags = e->flags,
+	const struct rec_hdr h = { .flags = (uint16_t)(e->flags | (e->chain ? ST_EF_CHAIN : 0)),
 				   .ts_ns = e->ts,
 				   .frame = e->frame,
 				   .pid = e->pid,
@@ -78,6 +82,15 @@ static struct st_view build(const struct evspec *e)
 		v_int(&rec, e->id);
 		rec_val(&rec, ST_V_BYTES, 0, padding, e->pad, 0, e->pad);
 		break;
+	}
+	if (e->chain) {
+		struct st_chain_tail t = { .nchain = (uint16_t)e->nchain,
+					   .flags = e->cut ? ST_CF_CUT : 0 };
+
+		memcpy(rec.buf + rec.len, e->chain, 8 * e->nchain);
+		rec.len += 8 * e->nchain;
+		memcpy(rec.buf + rec.len, &t, sizeof(t));
+		rec.len += sizeof(t);
 	}
 	rec_end(&rec);
 	assert_int_equal(st_decode_event(rec.buf, rec.len, &v), 0);
@@ -253,18 +266,18 @@ static void test_rule_specs(void **state)
 	assert_int_equal(st_pairer_add_rule(p, NULL, &why), -EINVAL);
 	assert_int_equal(st_pairer_add_rule(p, "nope", NULL), -EINVAL);
 
-	/* 128 bytes is the longest event name: one more cannot match. */
+	/* 511 bytes is the longest event name kept whole: one more cannot match. */
+	memset(longspec, 'a', ST_NAME_MAX - 1);
+	strcpy(longspec + ST_NAME_MAX - 1, "=b");
+	assert_int_equal(st_pairer_add_rule(p, longspec, &why), 0);
 	memset(longspec, 'a', ST_NAME_MAX);
 	strcpy(longspec + ST_NAME_MAX, "=b");
-	assert_int_equal(st_pairer_add_rule(p, longspec, &why), 0);
-	memset(longspec, 'a', ST_NAME_MAX + 1);
-	strcpy(longspec + ST_NAME_MAX + 1, "=b");
 	assert_int_equal(st_pairer_add_rule(p, longspec, &why), -EINVAL);
-	assert_string_equal(why, "a side is longer than event names are kept (128 bytes)");
+	assert_string_equal(why, "a side is longer than event names are kept (511 bytes)");
 	/* The '*' does not count. */
-	memset(longspec, 'a', ST_NAME_MAX + 1);
+	memset(longspec, 'a', ST_NAME_MAX);
 	longspec[5] = '*';
-	strcpy(longspec + ST_NAME_MAX + 1, "=*b");
+	strcpy(longspec + ST_NAME_MAX, "=*b");
 	assert_int_equal(st_pairer_add_rule(p, longspec, &why), 0);
 
 	assert_int_equal(st_pairer_nrules(p), sizeof(good) / sizeof(good[0]) + 2);
@@ -593,6 +606,121 @@ static void test_asyncio(void **state)
 	assert_int_equal(view_id(&k.s[2].pre), 4);
 	assert_int_equal(view_id(&k.s[2].post), 3);
 	assert_int_equal(k.s[3].flags, 0);
+	sink_free(&k);
+	st_pairer_free(p);
+}
+
+/* A pre with its call chain (callers of frame, innermost first). */
+static size_t pre_chain(struct st_pairer *p, struct sink *k, const char *fn, uint64_t frame,
+			int64_t id, const uint64_t *chain, unsigned nchain, bool cut)
+{
+	char name[64];
+	struct evspec e = { .name = name, .pid = 100, .tid = 1, .frame = frame, .ts = 10 * id,
+			    .id = id, .shape = A_PRE, .chain = chain, .nchain = nchain,
+			    .cut = cut };
+
+	snprintf(name, sizeof(name), "prehook:%s", fn);
+	return feed(p, k, &e);
+}
+
+static void test_depth_from_call_chain(void **state)
+{
+	/* Three tasks resumed by one event loop (frames 0x500, 0x400); task 2 nests a call. */
+	static const uint64_t loop[] = { 0x500, 0x400 };
+	static const uint64_t in_b[] = { 0xb100, 0xb000, 0x500, 0x400 };
+	static const uint64_t deep[ST_CHAIN_MAX] = { 0xb000 };
+	struct st_pairer *p = new_default();
+	struct sink k = { 0 };
+
+	(void)state;
+	assert_int_equal(pre_chain(p, &k, "top", 0xa000, 1, loop, 2, false), 0);
+	assert_int_equal(pre_chain(p, &k, "top", 0xb000, 2, loop, 2, false), 0);
+	assert_int_equal(pre_chain(p, &k, "top", 0xc000, 3, loop, 2, false), 0);
+	/* task 2's own callee: its span and the raising frame's own open spans count */
+	assert_int_equal(pre_chain(p, &k, "inner", 0xb200, 4, in_b, 4, false), 0);
+	assert_int_equal(pre_chain(p, &k, "again", 0xb200, 5, in_b, 4, false), 0);
+	/* a cut chain: every span open on the thread, as without a chain */
+	assert_int_equal(pre_chain(p, &k, "cut", 0xe000, 6, deep, ST_CHAIN_MAX, true), 0);
+	assert_int_equal(post(p, &k, "cut", 1, 0xe000, 100, 6), 1);
+	assert_int_equal(post(p, &k, "again", 1, 0xb200, 100, 5), 1);
+	assert_int_equal(post(p, &k, "inner", 1, 0xb200, 100, 4), 1);
+	for (int64_t id = 1; id <= 3; id++)
+		assert_int_equal(post(p, &k, "top", 1, (uint64_t)(0x9000 + id * 0x1000), 100, id), 1);
+	assert_pair(&k.s[0], "cut", 6, 0, 5);
+	assert_pair(&k.s[1], "again", 5, 0, 2);
+	assert_pair(&k.s[2], "inner", 4, 0, 1);
+	for (int i = 3; i < 6; i++)
+		assert_pair(&k.s[i], "top", i - 2, 0, 0);
+	assert_int_equal(st_pairer_open_count(p), 0);
+	sink_free(&k);
+	st_pairer_free(p);
+}
+
+static void test_chain_tail_validated(void **state)
+{
+	static const uint64_t chain[2] = { 1, 2 };
+	struct evspec e = { .name = "prehook:x", .pid = 1, .tid = 1, .frame = 9, .id = 1,
+			    .shape = A_PRE, .chain = chain, .nchain = 2 };
+	struct st_chain_tail t;
+	struct st_view v = build(&e);
+
+	(void)state;
+	assert_true(v.has_chain && !v.chain_cut);
+	assert_int_equal(v.nchain, 2);
+	assert_int_equal(st_view_chain(&v, 1), 2);
+	/* A count past the record, or past the limit, or an unknown flag: invalid. */
+	memcpy(&t, rec.buf + rec.len - sizeof(t), sizeof(t));
+	t.nchain = 3;
+	memcpy(rec.buf + rec.len - sizeof(t), &t, sizeof(t));
+	assert_int_equal(st_decode_event(rec.buf, rec.len, &v), -EINVAL);
+	t.nchain = 2;
+	t.flags = 2;
+	memcpy(rec.buf + rec.len - sizeof(t), &t, sizeof(t));
+	assert_int_equal(st_decode_event(rec.buf, rec.len, &v), -EINVAL);
+	t.flags = 0;
+	t.nchain = ST_CHAIN_MAX + 1;
+	memcpy(rec.buf + rec.len - sizeof(t), &t, sizeof(t));
+	assert_int_equal(st_decode_event(rec.buf, rec.len, &v), -EINVAL);
+}
+
+static void test_fork_copies_the_threads_open_spans(void **state)
+{
+	struct st_pairer *p = new_default();
+	struct sink k = { 0 };
+	struct st_span sp;
+	struct evspec e = { .name = "posthook:inner", .pid = 300, .tid = 300, .frame = 0x20,
+			    .ts = 50, .id = 2, .shape = A_POST };
+
+	(void)state;
+	assert_int_equal(pre(p, &k, "outer", 1, 0x10, 10, 1), 0);
+	assert_int_equal(pre(p, &k, "inner", 1, 0x20, 20, 2), 0);
+	assert_int_equal(pre(p, &k, "other", 2, 0x30, 30, 3), 0);
+	/* Thread 1 of pid 100 forks pid 300: its two calls go on in the child. */
+	assert_int_equal(st_pairer_fork(p, 100, 1, 300, &sp), 0);
+	assert_int_equal(st_pairer_open_count(p), 5);
+	assert_int_equal(feed(p, &k, &e), 1);
+	e.name = "posthook:outer";
+	e.frame = 0x10;
+	e.id = 1;
+	e.ts = 60;
+	assert_int_equal(feed(p, &k, &e), 1);
+	assert_string_equal(k.s[0].name, "inner");
+	assert_int_equal(k.s[0].flags, 0);
+	assert_int_equal(k.s[0].pid, 300);
+	assert_int_equal(k.s[0].tid, 300);
+	assert_int_equal(k.s[0].depth, 1);
+	assert_int_equal(view_id(&k.s[0].pre), 2);
+	assert_int_equal(k.s[0].start_ns, 20);
+	assert_int_equal(k.s[0].dur_ns, 30);
+	assert_string_equal(k.s[1].name, "outer");
+	assert_int_equal(k.s[1].depth, 0);
+	assert_int_equal(k.s[1].pid, 300);
+	/* The parent's own calls are still open and close as before. */
+	assert_int_equal(st_pairer_open_count(p), 3);
+	assert_int_equal(post(p, &k, "inner", 1, 0x20, 70, 2), 1);
+	assert_int_equal(k.s[2].pid, 100);
+	assert_int_equal(k.s[2].depth, 1);
+	assert_int_equal(st_pairer_fork(p, 100, 1, 100, &sp), -EINVAL);
 	sink_free(&k);
 	st_pairer_free(p);
 }
@@ -1217,6 +1345,9 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_exceptions),
 		cmocka_unit_test(test_asyncio),
+		cmocka_unit_test(test_depth_from_call_chain),
+		cmocka_unit_test(test_chain_tail_validated),
+		cmocka_unit_test(test_fork_copies_the_threads_open_spans),
 		cmocka_unit_test(test_mixed_frames),
 		cmocka_unit_test(test_no_pre),
 		cmocka_unit_test(test_drain),

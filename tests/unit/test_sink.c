@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -25,14 +26,16 @@ struct mem_sink {
 	int write_err, flush_err;
 };
 
-static int mem_write(struct st_sink *s, const char *buf, size_t len)
+static int mem_write(struct st_sink *s, const char *buf, size_t len, size_t *done)
 {
 	struct mem_sink *m = (struct mem_sink *)s;
 
 	m->writes++;
 	assert_true(len > 0 && buf[len - 1] == '\n'); /* whole lines */
+	*done = 0;
 	if (m->write_err)
 		return m->write_err;
+	*done = len;
 	return strbuf_add(&m->out, buf, len);
 }
 
@@ -203,15 +206,73 @@ static void test_file_sink(void **state)
 	assert_string_equal(buf, "x\ny\n");
 	fclose(f);
 	free(buf);
-	/* A stream that cannot be written. */
+	/* A stream that cannot be written: the write's own errno, the line counted. */
 	f = fopen("/dev/null", "r");
 	assert_non_null(f);
 	s = st_sink_file_new(f, 100);
 	assert_non_null(s);
 	strbuf_addstr(st_sink_buf(s), "z\n");
-	assert_int_equal(st_sink_line_end(s, 0, 0, true), -EIO);
+	assert_int_equal(st_sink_line_end(s, 0, 0, true), -EBADF);
+	assert_int_equal(s->dropped, 1);
 	st_sink_free(s);
 	fclose(f);
+	/* /dev/full: ENOSPC, not a generic EIO. */
+	f = fopen("/dev/full", "w");
+	assert_non_null(f);
+	s = st_sink_file_new(f, 100);
+	assert_non_null(s);
+	strbuf_addstr(st_sink_buf(s), "a\nb\n");
+	assert_int_equal(st_sink_line_end(s, 0, 0, true), -ENOSPC);
+	assert_int_equal(s->dropped, 2);
+	st_sink_free(s);
+	fclose(f);
+}
+
+/*
+ * A pipe nobody reads: the write waits, and returns -EINTR, the rest kept, once the
+ * interrupting descriptor is readable; past the deadline, the lines are dropped and counted.
+ */
+static void test_file_sink_full_pipe(void **state)
+{
+	int out[2], intr[2];
+	struct st_sink *s;
+	char line[1000];
+	FILE *f;
+	size_t n = 0;
+	int err = 0;
+
+	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe(intr), 0);
+	f = fdopen(out[1], "w");
+	assert_non_null(f);
+	s = st_sink_file_new(f, sizeof(line));
+	assert_non_null(s);
+	s->intr_fd = intr[0];
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	assert_int_equal(write(intr[1], "!", 1), 1); /* "a signal is waiting" */
+	/* Fill the pipe (64 KiB) and more: the write that cannot finish is interrupted. */
+	while (!err && n < 1000) {
+		size_t start = st_sink_buf(s)->len;
+
+		strbuf_add(st_sink_buf(s), line, sizeof(line));
+		err = st_sink_line_end(s, start, 0, true);
+		n++;
+	}
+	assert_int_equal(err, -EINTR);
+	assert_true(st_sink_buf(s)->len > 0); /* kept */
+	assert_int_equal(s->dropped, 0);
+	/* Stopping: given up on, not waited for. */
+	s->intr_fd = -1;
+	st_sink_give_up_after(s, 10);
+	assert_int_equal(st_sink_flush(s), -ETIMEDOUT);
+	assert_true(s->dropped > 0);
+	assert_int_equal(st_sink_buf(s)->len, 0);
+	st_sink_free(s);
+	fclose(f);
+	close(out[0]);
+	close(intr[0]);
+	close(intr[1]);
 }
 
 int main(void)
@@ -221,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_failed_line_taken_back),
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_file_sink),
+		cmocka_unit_test(test_file_sink_full_pipe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -125,6 +125,38 @@ def asyncio_many():
     asyncio.run(main())
 
 
+def asyncio_depth():
+    # Three tasks each inside a span `top` at once (prehooks 0, 1, 2 out before any
+    # posthook), each awaiting inside it; task 1 also calls `inner` inside its span, which
+    # awaits too. Call nesting: every top at depth 0, inner at depth 1.
+    async def main():
+        started = {t: asyncio.Event() for t in "012"}
+        go = asyncio.Event()
+
+        @audit("inner")
+        async def inner(tag):
+            await asyncio.sleep(0)
+            return tag + "-inner"
+
+        @audit("top")
+        async def top(tag):
+            started[tag].set()
+            await go.wait()
+            result = await inner(tag) if tag == "1" else tag
+            await asyncio.sleep(0)
+            return result
+
+        tasks = []
+        for tag in "012":
+            tasks.append(asyncio.create_task(top(tag)))
+            await started[tag].wait()
+        go.set()
+        assert await asyncio.gather(*tasks) == ["0", "1-inner", "2"]
+        after("asyncio_depth")
+
+    asyncio.run(main())
+
+
 def generators():
     # Two generator objects of one function: prehook A, prehook B, posthook A, posthook B,
     # each raised by the generator's own (persistent) frame.
@@ -209,6 +241,7 @@ def big_open():
 
 
 SCENARIOS = {f.__name__: f for f in (nested, recursive, raising, threaded, asyncio_tasks,
+                                      asyncio_depth,
                                       asyncio_many, generators, gen_thread, forked,
                                       many_open, big_open)}
 

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+/* SIGHUP: reopen the output, re-read the configuration's filters (see reload.h). */
+#include "reload.h"
+
+#include <argp.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "seatrace.skel.h" /* after wire.h, which tracer.h brings */
+
+void st_filters_set(struct tracer *t, const struct st_globset *g)
+{
+	struct seatrace_bpf__bss *b = t->skel->bss;
+	__u32 gen = __atomic_load_n(&b->cfg_filter_gen, __ATOMIC_RELAXED), set = (gen + 1) & 1;
+
+	b->cfg_nglobs[set] = g->nglobs;
+	b->cfg_have_include[set] = g->have_include;
+	memcpy((void *)b->cfg_globs[set], g->globs, sizeof(g->globs));
+	memcpy((void *)b->cfg_classes[set], g->classes, sizeof(g->classes));
+	/* The set is complete before any program can see it in use. */
+	__atomic_store_n(&b->cfg_filter_gen, gen + 1, __ATOMIC_RELEASE);
+}
+
+void st_reload(struct tracer *t, struct st_sink *sink)
+{
+	struct st_opts *cur = t->opts, *n;
+	char changed[512];
+	int err;
+
+	if (sink) {
+		err = st_sink_reopen(sink);
+		if (err)
+			st_say("SIGHUP: cannot reopen %s: %s", cur->output, strerror(-err));
+		else
+			st_say("SIGHUP: %s reopened", cur->output);
+	}
+	if (!cur->config)
+		return;
+	n = malloc(sizeof(*n));
+	if (!n) {
+		st_say("SIGHUP: cannot re-read %s: %s", cur->config, strerror(ENOMEM));
+		return;
+	}
+	/* The same command line over the file as it is now: checked exactly as at start. */
+	err = st_cli_parse(cur->argc, cur->argv, n, ARGP_NO_EXIT);
+	if (err) {
+		st_say("SIGHUP: %s not applied (nothing changed): fix it and send SIGHUP again",
+		       cur->config);
+		goto out;
+	}
+	if (memcmp(&n->globs, &cur->globs, sizeof(n->globs))) {
+		st_filters_set(t, &n->globs);
+		cur->globs = n->globs;
+		st_say("SIGHUP: event filters of %s applied (%u pattern%s)", cur->config,
+		       n->globs.nglobs, n->globs.nglobs == 1 ? "" : "s");
+	} else {
+		st_say("SIGHUP: %s re-read: event filters unchanged", cur->config);
+	}
+	if (st_cli_restart_needed(cur, n, changed, sizeof(changed)))
+		st_say("SIGHUP: %s changed in %s, which takes a restart of seatrace: kept as "
+		       "it was",
+		       changed, cur->config);
+out:
+	st_cli_release(n);
+	free(n);
+}
