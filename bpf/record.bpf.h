@@ -107,6 +107,20 @@ static __always_inline void cur_comm(char *dst)
 }
 
 /*
+ * The thread's real uid and gid, as bpf_get_current_uid_gid() gives them (its credentials' ids
+ * in the initial user namespace, where the kernel keeps them), read straight from its
+ * credentials: the helper call cost ~25 ns an event in tools/kernel-ab.py, these loads ~10 ns.
+ */
+static __always_inline void cur_ids(struct st_event *e)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	const struct cred *c = t->cred;
+
+	e->uid = c->uid.val;
+	e->gid = c->gid.val;
+}
+
+/*
  * The steps, for the USDT program (probe.bpf.c) and the uprobe fallback
  * (fallback.bpf.c): the process filter and the scratch and layout lookups
  * (rec_scratch), the name and the filters' verdict on it (rec_name_cached),
@@ -258,6 +272,7 @@ static __always_inline int rec_begin(struct dec_ctx *d, struct scratch *sc, stru
 	e->tid = (__u32)id;
 	e->layout = slot;
 	cur_comm(e->comm);
+	cur_ids(e);
 	e->frame = pair ? current_frame(lo, bias, (__u32)id) : 0;
 
 	d->sc = sc;

@@ -162,8 +162,12 @@ struct st_event {
 	__u16 name_len; /* bytes of the event name at the start of the tail */
 	__u16 nvalues;  /* value headers after the name, children included */
 	char comm[ST_COMM_LEN];
+	/* Appended: bpf_get_current_uid_gid() at the event, exact even if it changes later. */
+	__u32 uid;
+	__u32 gid;
 	__u8 tail[];
 };
+_Static_assert(sizeof(struct st_event) % 8 == 0, "the event header stays 8-byte aligned");
 
 enum st_value_tag {
 	ST_V_NONE = 1,

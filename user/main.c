@@ -27,6 +27,7 @@
 #include "notify.h"
 #include "output.h"
 #include "pair.h"
+#include "proctx.h"
 #include "reload.h"
 #include "ring.h"
 #include "syscalls.h"
@@ -404,7 +405,21 @@ int main(int argc, char **argv)
 	oo.out = opts.output || oo.nmore ? NULL : stdout;
 	oo.sink = sink;
 	oo.mono_to_real_ns = mono_to_real_ns();
+	oo.live_clock = true;
+	if (opts.json) {
+		/* Process context (JSON): a few hundred bytes per process, 4096 at most. */
+		oo.proctx = st_proctx_new("/proc", 4096);
+		if (!oo.proctx) {
+			st_say("cannot set up output: %s", strerror(errno));
+			goto cleanup;
+		}
+		t.rec.proctx = oo.proctx;
+	}
 	t.rec.out = st_output_new(&oo);
+	if (t.rec.out && (err = st_output_header(t.rec.out))) {
+		st_say("cannot write the header record: %s", strerror(-err));
+		goto cleanup;
+	}
 	t.rec.tamper = &t.tamper;
 	if (t.watch_exec) {
 		t.rec.on_exec = st_targets_exec;
@@ -697,6 +712,7 @@ cleanup:
 	if (t.rec.out)
 		st_output_free(t.rec.out);
 	st_pairer_free(t.rec.pairer);
+	st_proctx_free(t.rec.proctx);
 	st_procscan_free(&t.scan);
 	st_tamper_free(&t.tamper);
 	seatrace_bpf__destroy(t.skel);

@@ -10,19 +10,23 @@
 #include "output.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "events.h"
 #include "health.h"
 #include "json.h"
 #include "jsonval.h"
 #include "pair.h"
+#include "proctx.h"
 #include "repr.h"
 #include "sink.h"
 #include "strbuf.h"
 #include "syscalls.h"
+#include "wallclock.h"
 
 struct st_output {
 	struct st_output_opts opts; /* opts.fmt: the lane being written */
@@ -30,39 +34,99 @@ struct st_output {
 	struct strbuf tmp; /* scratch of the JSON formatter, memory kept */
 	struct st_output_lane lanes[ST_OUTPUT_LANES]; /* where each record goes, and how */
 	unsigned nlanes;
+	/*
+	 * The last record's number: one count per run, whatever the record's type, taken by
+	 * each line that was formed whole (written, or lost to a write error: a gap then says
+	 * so). A line taken back (no memory, a malformed record) does not take a number.
+	 */
+	uint64_t seq;
+	bool header_owed; /* st_output_header(): the header goes before the next record */
+	struct st_wallclock clock; /* opts.live_clock */
+	char host[256];
+	char boot_id[40];
 };
+
+static void owed_header(struct st_output *o);
+
+/*
+ * The header, owed, into every lane that takes JSON, with one number: the record after it
+ * gets the next, in every lane alike.
+ */
+static void owed_headers(struct st_output *o)
+{
+	uint64_t base = o->seq, seq = base;
+
+	for (unsigned i = 0; i < o->nlanes; i++) {
+		if (o->lanes[i].fmt == ST_FMT_TEXT)
+			continue;
+		o->sink = o->lanes[i].sink;
+		o->opts.fmt = ST_FMT_JSON;
+		o->seq = base;
+		o->header_owed = true;
+		owed_header(o);
+		if (o->seq > seq)
+			seq = o->seq;
+	}
+	o->seq = seq;
+	o->header_owed = false;
+}
 
 /*
  * Each record is formatted once per lane, in the lane's format, into the lane's sink (both
  * formats, text line then JSON line, for ST_FMT_TEXT_JSON). One lane, the usual case, is a
- * plain call. The first lane's error is the one returned.
+ * plain call. Every lane's line carries the same `seq`. The first lane's error is the one
+ * returned.
  */
 static int fan_out(struct st_output *o, int (*one)(struct st_output *o, const void *arg),
 		   const void *arg)
 {
+	uint64_t base, seq;
 	int ret = 0;
 
 	if (o->nlanes == 1 && o->lanes[0].fmt != ST_FMT_TEXT_JSON)
 		return one(o, arg);
+	if (o->header_owed)
+		owed_headers(o);
+	base = seq = o->seq;
 	for (unsigned i = 0; i < o->nlanes; i++) {
 		int err;
 
 		o->sink = o->lanes[i].sink;
+		o->seq = base;
 		if (o->lanes[i].fmt == ST_FMT_TEXT_JSON) {
 			o->opts.fmt = ST_FMT_TEXT;
 			err = one(o, arg);
 			o->opts.fmt = ST_FMT_JSON;
+			o->seq = base;
 			if (!err)
 				err = one(o, arg);
 		} else {
 			o->opts.fmt = o->lanes[i].fmt;
 			err = one(o, arg);
 		}
+		if (o->seq > seq)
+			seq = o->seq;
 		if (err && !ret)
 			ret = err;
 	}
+	o->seq = seq;
 	o->sink = o->lanes[0].sink;
+	o->opts.fmt = o->lanes[0].fmt == ST_FMT_TEXT_JSON ? ST_FMT_TEXT : o->lanes[0].fmt;
 	return ret;
+}
+
+/* The number the line being formed gets; taken only if the line is complete. */
+static uint64_t next_seq(const struct st_output *o)
+{
+	return o->seq + 1;
+}
+
+static int line_end(struct st_output *o, size_t start, int err, bool now)
+{
+	/* Whole (kept, whatever becomes of the write) unless the formatter or memory failed. */
+	if (!err && !st_sink_buf(o->sink)->err)
+		o->seq++;
+	return st_sink_line_end(o->sink, start, err, now);
 }
 
 /* ------------------------------------------------------------------ timestamps */
@@ -190,6 +254,73 @@ static void json_ts(struct jsonw *w, int64_t ns)
 	char buf[TS_TEXT_MAX];
 
 	jsonw_raw(w, buf, ts_text(buf, ns));
+}
+
+/* `,"ts_ns":N`: the same time as integer nanoseconds, which a float64 reader cannot lose. */
+static void put_ts_ns(struct strbuf *sb, int64_t ns)
+{
+	strbuf_addstr(sb, ",\"ts_ns\":");
+	if (ns < 0) {
+		strbuf_addch(sb, '-');
+		strbuf_add_u64(sb, -(uint64_t)ns);
+	} else {
+		strbuf_add_u64(sb, (uint64_t)ns);
+	}
+}
+
+/* `,"seq":N`, or nothing for 0 (a line formatted outside a run). */
+static void put_seq(struct strbuf *sb, uint64_t seq)
+{
+	if (!seq)
+		return;
+	strbuf_addstr(sb, ",\"seq\":");
+	strbuf_add_u64(sb, seq);
+}
+
+/*
+ * The process context of an event, span or syscall record: `,"uid":U,"gid":G` (ids != NULL:
+ * exact, from the kernel at the event; else from /proc), then what /proc/PID told:
+ * loginuid (when set), ppid, exe, cgroup, container_id, and nspid when it differs from pid.
+ * Nothing from /proc when the process was gone before its first record was read.
+ */
+static void json_context(struct st_output *o, struct strbuf *sb, uint32_t pid,
+			 const uint32_t *ids, uint64_t mono_ns)
+{
+	const struct st_proc_info *pi;
+
+	if (!o || !o->opts.proctx)
+		return;
+	pi = st_proctx_get(o->opts.proctx, pid, mono_ns);
+	if (ids || pi->valid) {
+		strbuf_addstr(sb, ",\"uid\":");
+		strbuf_add_u64(sb, ids ? ids[0] : pi->uid);
+		strbuf_addstr(sb, ",\"gid\":");
+		strbuf_add_u64(sb, ids ? ids[1] : pi->gid);
+	}
+	if (!pi->valid)
+		return;
+	if (pi->has_loginuid) {
+		strbuf_addstr(sb, ",\"loginuid\":");
+		strbuf_add_u64(sb, pi->loginuid);
+	}
+	strbuf_addstr(sb, ",\"ppid\":");
+	strbuf_add_u64(sb, pi->ppid);
+	if (pi->exe) {
+		strbuf_addstr(sb, ",\"exe\":");
+		st_json_string(sb, pi->exe, strlen(pi->exe));
+	}
+	if (pi->cgroup) {
+		strbuf_addstr(sb, ",\"cgroup\":");
+		st_json_string(sb, pi->cgroup, strlen(pi->cgroup));
+	}
+	if (pi->container_id[0]) {
+		strbuf_addstr(sb, ",\"container_id\":");
+		st_json_string(sb, pi->container_id, strlen(pi->container_id));
+	}
+	if (pi->nspid && pi->nspid != pid) {
+		strbuf_addstr(sb, ",\"nspid\":");
+		strbuf_add_u64(sb, pi->nspid);
+	}
 }
 
 /* ------------------------------------------------------------------ remembered line parts */
@@ -572,21 +703,25 @@ static void json_argnames(struct strbuf *sb, struct name_slot *k)
  * a fixed shape and is written directly; the writer does the "args" value, the one part whose
  * shape comes from the record.
  */
-static int json_event(struct jsonw *w, struct strbuf *tmp, const struct st_view *v,
-		      int64_t mono_to_real_ns)
+static int json_event(struct st_output *o, struct jsonw *w, struct strbuf *tmp,
+		      const struct st_view *v, int64_t mono_to_real_ns, uint64_t seq)
 {
 	const struct st_event *h = v->hdr;
 	struct strbuf *sb = w->sb;
 	struct name_slot *k;
 	struct st_cursor c;
 	uint64_t cut_total, nargs;
+	int64_t real = real_ns(h->ts_ns, mono_to_real_ns);
 	char *p;
 	int err;
 
-	strbuf_addstr(sb, "{\"type\":\"event\",\"ts\":");
+	strbuf_addstr(sb, "{\"type\":\"event\"");
+	put_seq(sb, seq);
+	strbuf_addstr(sb, ",\"ts\":");
 	p = strbuf_reserve(sb, TS_TEXT_MAX);
 	if (p)
-		strbuf_commit(sb, ts_text(p, real_ns(h->ts_ns, mono_to_real_ns)));
+		strbuf_commit(sb, ts_text(p, real));
+	put_ts_ns(sb, real);
 	json_ids(sb, h);
 	k = json_name(sb, v);
 	st_cursor_init(&c, v);
@@ -608,13 +743,19 @@ static int json_event(struct jsonw *w, struct strbuf *tmp, const struct st_view 
 	}
 	if (v->truncated)
 		strbuf_addstr(sb, ",\"truncated\":true");
+	{
+		const uint32_t ids[2] = { h->uid, h->gid };
+
+		json_context(o, sb, h->pid, ids, h->ts_ns);
+	}
 	return strbuf_addch(sb, '}');
 }
 
 /* ------------------------------------------------------------------ events, lost, invalid */
 
-static int format_event(struct strbuf *sb, struct strbuf *tmp, const struct st_view *v,
-			enum st_format fmt, int64_t mono_to_real_ns)
+static int format_event(struct st_output *o, struct strbuf *sb, struct strbuf *tmp,
+			const struct st_view *v, enum st_format fmt, int64_t mono_to_real_ns,
+			uint64_t seq)
 {
 	size_t start = sb->len;
 	struct jsonw w;
@@ -626,7 +767,7 @@ static int format_event(struct strbuf *sb, struct strbuf *tmp, const struct st_v
 		err = text_event(sb, v, mono_to_real_ns);
 	} else {
 		jsonw_init(&w, sb);
-		err = json_event(&w, tmp, v, mono_to_real_ns);
+		err = json_event(o, &w, tmp, v, mono_to_real_ns, seq);
 		strbuf_addch(sb, '\n');
 	}
 	if (!err)
@@ -641,9 +782,37 @@ int st_format_event(struct strbuf *sb, const struct st_view *v, enum st_format f
 		    int64_t mono_to_real_ns)
 {
 	struct strbuf tmp = STRBUF_INIT;
-	int err = format_event(sb, &tmp, v, fmt, mono_to_real_ns);
+	int err = format_event(NULL, sb, &tmp, v, fmt, mono_to_real_ns, 0);
 
 	strbuf_release(&tmp);
+	return err;
+}
+
+/* /proc/sys/kernel/random/boot_id without its newline; "" when unreadable. */
+static void read_boot_id(char *buf, size_t cap)
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, cap - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static int format_header(struct st_output *o, struct strbuf *sb, bool numbered);
+
+static int header_for_file(void *ctx, struct strbuf *sb)
+{
+	struct st_output *o = ctx;
+	enum st_format fmt = o->opts.fmt;
+	int err;
+
+	o->opts.fmt = ST_FMT_JSON;
+	err = format_header(o, sb, false);
+	o->opts.fmt = fmt;
 	return err;
 }
 
@@ -668,6 +837,13 @@ struct st_output *st_output_new(const struct st_output_opts *opts)
 		return NULL;
 	o->opts = *opts;
 	strbuf_init(&o->tmp);
+	if (opts->live_clock) {
+		st_wallclock_init(&o->clock, NULL);
+		o->opts.mono_to_real_ns = o->clock.offset;
+	}
+	if (gethostname(o->host, sizeof(o->host) - 1))
+		o->host[0] = '\0';
+	read_boot_id(o->boot_id, sizeof(o->boot_id));
 	if (opts->out || opts->sink) {
 		/* Room for a long line: the batch does not grow in the common case. */
 		o->sink = opts->sink ? opts->sink : st_sink_file_new(opts->out, ST_REC_MAX);
@@ -676,6 +852,11 @@ struct st_output *st_output_new(const struct st_output_opts *opts)
 			return NULL;
 		}
 		o->lanes[o->nlanes++] = (struct st_output_lane){ opts->fmt, o->sink };
+		/* A rotated or reopened JSON file starts with a header record of its own. */
+		if (opts->sink && opts->fmt == ST_FMT_JSON) {
+			o->sink->file_start = header_for_file;
+			o->sink->file_start_ctx = o;
+		}
 	}
 	for (unsigned i = 0; i < opts->nmore; i++)
 		o->lanes[o->nlanes++] = opts->more[i];
@@ -688,11 +869,14 @@ static int lane_event(struct st_output *o, const void *arg)
 {
 	const struct st_view *v = arg;
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 
-	return st_sink_line_end(o->sink, start,
-				format_event(sb, &o->tmp, v, o->opts.fmt, o->opts.mono_to_real_ns),
-				false);
+	owed_header(o);
+	start = sb->len;
+	return line_end(o, start,
+			format_event(o, sb, &o->tmp, v, o->opts.fmt, o->opts.mono_to_real_ns,
+				     next_seq(o)),
+			false);
 }
 
 int st_output_event(struct st_output *o, const struct st_view *v)
@@ -704,13 +888,103 @@ int st_output_flush(struct st_output *o)
 {
 	int ret = 0;
 
-	for (unsigned i = 0; o && i < o->nlanes; i++) {
+	if (!o)
+		return 0;
+	/* Between drains: the next records get the wall clock as it is now. */
+	if (o->opts.live_clock)
+		o->opts.mono_to_real_ns = st_wallclock_update(&o->clock, 0);
+	for (unsigned i = 0; i < o->nlanes; i++) {
 		int err = st_sink_flush(o->lanes[i].sink);
 
 		if (err && !ret)
 			ret = err;
 	}
 	return ret;
+}
+
+/* The time now, in nanoseconds since the epoch, for records that have no time of their own. */
+static int64_t now_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+extern const char *argp_program_version; /* cli.c: "seatrace VERSION" */
+
+/*
+ * numbered: the run's header, record 1 of the stream. Not numbered: the same facts first in a
+ * file the sink starts (rotation, reopen), which is the file's, not a record of the stream:
+ * it takes no number, so `seq` stays +1 from record to record across files.
+ */
+static int format_header(struct st_output *o, struct strbuf *sb, bool numbered)
+{
+	const char *ver = argp_program_version;
+	int64_t now = now_real_ns();
+	size_t start = sb->len;
+	struct jsonw w;
+
+	if (o->opts.fmt != ST_FMT_JSON)
+		return 0;
+	if (!strncmp(ver, "seatrace ", 9))
+		ver += 9;
+	jsonw_init(&w, sb);
+	jsonw_start_object(&w);
+	jsonw_string_field(&w, "type", "header");
+	if (numbered)
+		jsonw_uint_field(&w, "seq", next_seq(o));
+	else
+		jsonw_bool_field(&w, "continued", true);
+	jsonw_name(&w, "ts");
+	json_ts(&w, now);
+	put_ts_ns(sb, now);
+	jsonw_uint_field(&w, "schema", ST_JSON_SCHEMA);
+	jsonw_string_field(&w, "seatrace", ver);
+	jsonw_string_field(&w, "host", o->host);
+	jsonw_string_field(&w, "boot_id", o->boot_id);
+	jsonw_end_object(&w);
+	strbuf_addch(sb, '\n');
+	if (sb->err) {
+		strbuf_truncate(sb, start);
+		return -ENOMEM;
+	}
+	if (numbered)
+		o->seq++;
+	return 0;
+}
+
+int st_output_format_header(struct st_output *o, struct strbuf *sb)
+{
+	return format_header(o, sb, true);
+}
+
+
+int st_output_header(struct st_output *o)
+{
+	o->header_owed = false;
+	for (unsigned i = 0; i < o->nlanes; i++)
+		if (o->lanes[i].fmt != ST_FMT_TEXT)
+			o->header_owed = true;
+	return 0;
+}
+
+/*
+ * The header, if owed, before the record about to be formed: a run that ends before it has
+ * anything to say (a command that cannot start) leaves its output empty.
+ */
+static void owed_header(struct st_output *o)
+{
+	struct strbuf *sb = st_sink_buf(o->sink);
+	size_t start = sb->len;
+
+	if (!o->header_owed)
+		return;
+	if (st_output_format_header(o, sb))
+		return; /* no memory: tried again before the next record */
+	o->seq--; /* taken again by line_end() */
+	o->header_owed = false;
+	line_end(o, start, 0, false);
 }
 
 void st_output_set_intr(struct st_output *o, int fd)
@@ -764,8 +1038,11 @@ static int lane_lost(struct st_output *o, const void *arg)
 	const struct lost_args *a = arg;
 	uint64_t mono_ts_ns = a->mono_ts_ns, count = a->count, notices = a->notices;
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
 
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		strbuf_addstr(sb, "--- lost ");
@@ -781,8 +1058,10 @@ static int lane_lost(struct st_output *o, const void *arg)
 		jsonw_init(&w, sb);
 		jsonw_start_object(&w);
 		jsonw_string_field(&w, "type", "lost");
+		jsonw_uint_field(&w, "seq", next_seq(o));
 		jsonw_name(&w, "ts");
 		json_ts(&w, real_ns(mono_ts_ns, o->opts.mono_to_real_ns));
+		put_ts_ns(sb, real_ns(mono_ts_ns, o->opts.mono_to_real_ns));
 		jsonw_uint_field(&w, "count", count);
 		if (notices)
 			jsonw_uint_field(&w, "notices", notices);
@@ -790,7 +1069,7 @@ static int lane_lost(struct st_output *o, const void *arg)
 		strbuf_addch(sb, '\n');
 	}
 	/* Rare lines (lost, invalid, alerts) go out at once. */
-	return st_sink_line_end(o->sink, start, 0, true);
+	return line_end(o, start, 0, true);
 }
 
 int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t count,
@@ -814,22 +1093,26 @@ static int lane_stats(struct st_output *o, const void *arg)
 {
 	const struct stats_args *a = arg;
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 	struct jsonw w;
 
+	owed_header(o);
+	start = sb->len;
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		st_health_text(sb, a->h);
 	} else {
 		jsonw_init(&w, sb);
 		jsonw_start_object(&w);
 		jsonw_string_field(&w, "type", "stats");
+		jsonw_uint_field(&w, "seq", next_seq(o));
 		jsonw_name(&w, "ts");
 		json_ts(&w, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
+		put_ts_ns(sb, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
 		st_health_json(&w, a->h);
 		jsonw_end_object(&w);
 	}
 	strbuf_addch(sb, '\n');
-	return st_sink_line_end(o->sink, start, 0, true);
+	return line_end(o, start, 0, true);
 }
 
 int st_output_stats(struct st_output *o, uint64_t mono_ts_ns, const struct st_health *h)
@@ -856,8 +1139,11 @@ static int lane_invalid(struct st_output *o, const void *arg)
 {
 	size_t size = *(const size_t *)arg;
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
 
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		strbuf_addstr(sb, "--- invalid record (");
@@ -867,11 +1153,13 @@ static int lane_invalid(struct st_output *o, const void *arg)
 		jsonw_init(&w, sb);
 		jsonw_start_object(&w);
 		jsonw_string_field(&w, "type", "invalid");
+		jsonw_uint_field(&w, "seq", next_seq(o));
+		put_ts_ns(sb, now_real_ns());
 		jsonw_uint_field(&w, "size", size);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
-	return st_sink_line_end(o->sink, start, 0, true);
+	return line_end(o, start, 0, true);
 }
 
 int st_output_invalid(struct st_output *o, size_t size, int err)
@@ -893,13 +1181,15 @@ static void text_head(struct strbuf *sb, int64_t real, uint32_t pid, uint32_t ti
 	strbuf_addch(sb, ' ');
 }
 
-static void json_head(struct jsonw *w, const char *type, int64_t real, uint32_t pid, uint32_t tid,
-		      const char *comm)
+static void json_head(struct jsonw *w, const char *type, uint64_t seq, int64_t real, uint32_t pid,
+		      uint32_t tid, const char *comm)
 {
 	jsonw_start_object(w);
 	jsonw_string_field(w, "type", type);
+	jsonw_uint_field(w, "seq", seq);
 	jsonw_name(w, "ts");
 	json_ts(w, real);
+	put_ts_ns(w->sb, real);
 	jsonw_uint_field(w, "pid", pid);
 	jsonw_uint_field(w, "tid", tid);
 	jsonw_name(w, "comm");
@@ -913,8 +1203,11 @@ static int lane_syscall(struct st_output *o, const void *arg)
 	enum st_sys_verdict verdict = st_sys_verdict(v);
 	int64_t real = real_ns(r->ts_ns, o->opts.mono_to_real_ns);
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
 
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		text_head(sb, real, r->pid, r->tid, r->comm);
@@ -936,12 +1229,13 @@ static int lane_syscall(struct st_output *o, const void *arg)
 		strbuf_addch(sb, '\n');
 	} else {
 		jsonw_init(&w, sb);
-		json_head(&w, "syscall", real, r->pid, r->tid, r->comm);
+		json_head(&w, "syscall", next_seq(o), real, r->pid, r->tid, r->comm);
 		st_sys_format_json(&w, v);
+		json_context(o, sb, r->pid, NULL, r->ts_ns);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
-	return st_sink_line_end(o->sink, start, 0, false);
+	return line_end(o, start, 0, false);
 }
 
 int st_output_syscall(struct st_output *o, const struct st_sys_view *v)
@@ -963,8 +1257,11 @@ static int lane_alert(struct st_output *o, const void *arg)
 	const char *comm = a->comm, *kind = a->kind, *file = a->file, *reason = a->reason;
 	int64_t real = real_ns(mono_ts_ns, o->opts.mono_to_real_ns);
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
 
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		text_head(sb, real, pid, tid, comm);
@@ -973,7 +1270,7 @@ static int lane_alert(struct st_output *o, const void *arg)
 		strbuf_addch(sb, '\n');
 	} else {
 		jsonw_init(&w, sb);
-		json_head(&w, "alert", real, pid, tid, comm);
+		json_head(&w, "alert", next_seq(o), real, pid, tid, comm);
 		if (kind)
 			jsonw_string_field(&w, "alert", kind);
 		jsonw_string_field(&w, "reason", reason);
@@ -983,7 +1280,7 @@ static int lane_alert(struct st_output *o, const void *arg)
 		strbuf_addch(sb, '\n');
 	}
 	/* Rare and important: written at once. */
-	return st_sink_line_end(o->sink, start, 0, true);
+	return line_end(o, start, 0, true);
 }
 
 int st_output_alert(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, uint32_t tid,
@@ -1009,9 +1306,11 @@ static int lane_coverage(struct st_output *o, const void *arg)
 	const char *comm = a->comm, *file = a->file, *reason = a->reason;
 	int64_t real = real_ns(mono_ts_ns, o->opts.mono_to_real_ns);
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 	struct jsonw w;
 
+	owed_header(o);
+	start = sb->len;
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		text_head(sb, real, pid, pid, comm);
 		strbuf_addstr(sb, "--- coverage: ");
@@ -1021,13 +1320,13 @@ static int lane_coverage(struct st_output *o, const void *arg)
 		strbuf_addstr(sb, "): events it raised before now may be missing ---\n");
 	} else {
 		jsonw_init(&w, sb);
-		json_head(&w, "coverage", real, pid, pid, comm);
+		json_head(&w, "coverage", next_seq(o), real, pid, pid, comm);
 		jsonw_string_field(&w, "file", file);
 		jsonw_string_field(&w, "reason", reason);
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
-	return st_sink_line_end(o->sink, start, 0, true);
+	return line_end(o, start, 0, true);
 }
 
 int st_output_coverage(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, const char *comm,
@@ -1084,12 +1383,14 @@ static int lane_span(struct st_output *o, const void *arg)
 	const struct st_view *any = pre ? pre : post;
 	int64_t real = real_ns(pre ? s->start_ns : s->end_ns, o->opts.mono_to_real_ns);
 	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start = sb->len;
+	size_t start;
 	struct jsonw w;
 	int err = 0;
 
 	if (!any)
 		return 0;
+	owed_header(o);
+	start = sb->len;
 	if (o->opts.fmt == ST_FMT_TEXT) {
 		text_head(sb, real, s->pid, s->tid, any->hdr->comm);
 		strbuf_addstr(sb, "== ");
@@ -1118,7 +1419,7 @@ static int lane_span(struct st_output *o, const void *arg)
 		strbuf_addch(sb, '\n');
 	} else {
 		jsonw_init(&w, sb);
-		json_head(&w, "span", real, s->pid, s->tid, any->hdr->comm);
+		json_head(&w, "span", next_seq(o), real, s->pid, s->tid, any->hdr->comm);
 		jsonw_name(&w, "name");
 		jsonw_string_wtf8(&w, s->name, s->name_len);
 		jsonw_name(&w, "pre_event");
@@ -1148,10 +1449,15 @@ static int lane_span(struct st_output *o, const void *arg)
 		jsonw_bool_field(&w, "unfinished", s->flags & ST_SPAN_UNFINISHED);
 		jsonw_bool_field(&w, "no_pre", s->flags & ST_SPAN_NO_PRE);
 		jsonw_bool_field(&w, "ambiguous", s->flags & ST_SPAN_AMBIGUOUS);
+		{
+			const uint32_t ids[2] = { any->hdr->uid, any->hdr->gid };
+
+			json_context(o, sb, s->pid, ids, any->hdr->ts_ns);
+		}
 		jsonw_end_object(&w);
 		strbuf_addch(sb, '\n');
 	}
-	return st_sink_line_end(o->sink, start, err, false);
+	return line_end(o, start, err, false);
 }
 
 int st_output_span(struct st_output *o, const struct st_span *s)

@@ -9,13 +9,18 @@
 #ifndef SEATRACE_OUTPUT_H
 #define SEATRACE_OUTPUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "decode.h"
 
 struct strbuf;
+struct st_proctx;
 struct st_sink;
+
+/* The JSON schema's version (docs/json-schema.md), in the header record. */
+#define ST_JSON_SCHEMA 2
 
 /* ST_FMT_TEXT_JSON: each record as its text line, then its JSON line (the journal sink). */
 enum st_format { ST_FMT_TEXT, ST_FMT_JSON, ST_FMT_TEXT_JSON };
@@ -34,6 +39,10 @@ struct st_output_opts {
 	struct st_output_lane more[ST_OUTPUT_LANES - 1]; /* further lanes, taken on success */
 	unsigned nmore;
 	int64_t mono_to_real_ns; /* add to hdr->ts_ns to get CLOCK_REALTIME ns */
+	/* Re-derive mono_to_real_ns from the clocks at start and at most once a second after. */
+	bool live_clock;
+	/* Process context for event, span and syscall records (JSON); NULL: none. Not owned. */
+	struct st_proctx *proctx;
 };
 
 struct st_output;
@@ -84,7 +93,20 @@ unsigned long long st_output_dropped(const struct st_output *o);
 unsigned st_output_sinks(const struct st_output *o, struct st_sink **sinks, unsigned max);
 
 /*
- * The line st_output_event() would write, appended to sb with its newline, for tests and for
+ * The header record, JSON only (nothing for text): {"type":"header","seq":N,"ts":..,"ts_ns":..,
+ * "schema":ST_JSON_SCHEMA,"seatrace":VERSION,"host":..,"boot_id":..}. st_output_header() has
+ * the output's own stream start with it: it is written before the next record (a run that
+ * writes no record writes no header either). st_output_format_header() appends it (with its
+ * newline) to sb at once, for a sink that starts a new file (rotation): call it with the
+ * sink's batch when the file is new, before any other line goes into it. Either takes the
+ * next seq. 0 or -errno.
+ */
+int st_output_header(struct st_output *o);
+int st_output_format_header(struct st_output *o, struct strbuf *sb);
+
+/*
+ * The line st_output_event() would write, without the parts that belong to a run (seq and
+ * the process context), appended to sb with its newline, for tests and for
  * callers with their own buffering. 0 or -errno.
  */
 int st_format_event(struct strbuf *sb, const struct st_view *v, enum st_format fmt,

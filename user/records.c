@@ -6,6 +6,7 @@
 #include "decode.h"
 #include "output.h"
 #include "pair.h"
+#include "proctx.h"
 #include "records.h"
 #include "syscalls.h"
 #include "tamper.h"
@@ -117,6 +118,8 @@ int st_records_notice(void *ctx, void *data, size_t size)
 	/* A new image: spans its old one left open will not close. */
 	st_records_drain_spans(r, x->pid);
 	st_tamper_forget(r->tamper, (pid_t)x->pid);
+	/* What /proc said of the old image is stale. */
+	st_proctx_forget(r->proctx, x->pid);
 	if (r->on_exec)
 		r->on_exec((pid_t)x->pid, r->ctx);
 	return 0;
@@ -131,6 +134,7 @@ int st_records_notice_late(void *ctx, void *data, size_t size)
 	if (x) {
 		st_records_drain_spans(r, x->pid);
 		st_tamper_forget(r->tamper, (pid_t)x->pid);
+		st_proctx_forget(r->proctx, x->pid);
 		if (r->on_exit)
 			r->on_exit((pid_t)x->pid, r->ctx);
 	}

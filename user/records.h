@@ -14,12 +14,14 @@
 
 struct st_output;
 struct st_pairer;
+struct st_proctx;
 struct st_tamper;
 
 struct st_records {
 	struct st_output *out;
 	struct st_pairer *pairer; /* NULL: no pairing */
 	struct st_tamper *tamper;
+	struct st_proctx *proctx; /* the output's process context cache, or NULL */
 	/* A process exec'd (NULL: execs are not watched). */
 	void (*on_exec)(pid_t pid, void *ctx);
 	/* A process ended (NULL: exits are not watched). */

@@ -53,6 +53,12 @@ struct st_sink {
 	unsigned long long errors;  /* failed writes (not counting a wait given up on); for
 				       journal and syslog, failures of journald or the collector */
 	const char *name;	    /* for messages and counters: "file", "journal", "syslog" */
+	/*
+	 * A sink that starts a new file (rotation, a reopen after mv) puts these bytes first:
+	 * the output's header record (NULL: nothing). 0 or -errno.
+	 */
+	int (*file_start)(void *ctx, struct strbuf *sb);
+	void *file_start_ctx;
 };
 
 /*

@@ -449,6 +449,21 @@ static int open_current(struct path_sink *p)
 	return 0;
 }
 
+static int write_lines(struct path_sink *p, const char *buf, size_t len);
+
+/* A new, empty FILE starts with what the sink's owner puts first (the header record). */
+static void start_file(struct path_sink *p)
+{
+	struct strbuf sb;
+
+	if (!p->sink.file_start || p->size)
+		return;
+	strbuf_init(&sb);
+	if (!p->sink.file_start(p->sink.file_start_ctx, &sb) && !sb.err && sb.len)
+		write_lines(p, sb.buf, sb.len);
+	strbuf_release(&sb);
+}
+
 /* FILE -> FILE.pending-N (or FILE.1), a new FILE. On failure FILE goes on growing. */
 static int rotate(struct path_sink *p)
 {
@@ -468,6 +483,8 @@ static int rotate(struct path_sink *p)
 		err = -errno;
 	if (!err)
 		err = open_current(p);
+	if (!err)
+		start_file(p);
 	if (!err && p->o.compress)
 		err = enqueue(p, p->next_pending++);
 	if (err && !p->rotate_said) {
@@ -562,7 +579,11 @@ static int path_flush(struct st_sink *s)
 
 static int path_reopen(struct st_sink *s)
 {
-	return open_current((struct path_sink *)s);
+	int err = open_current((struct path_sink *)s);
+
+	if (!err)
+		start_file((struct path_sink *)s);
+	return err;
 }
 
 static void path_free(struct st_sink *s)

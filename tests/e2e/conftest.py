@@ -70,8 +70,9 @@ def pytest_collection_modifyitems(config, items):
 # Output parsing
 
 
-def parse_json_lines(data, where="seatrace output"):
-    """Every line must be one complete JSON value; returns the list of records."""
+def parse_json_lines(data, where="seatrace output", keep_header=False):
+    """Every line must be one complete JSON value; returns the list of records, without the
+    header record that starts the output unless keep_header (test_context.py checks it)."""
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     recs = []
     for n, line in enumerate(text.splitlines(), 1):
@@ -81,6 +82,8 @@ def parse_json_lines(data, where="seatrace output"):
             raise AssertionError(f"{where}: line {n} is not JSON ({e}): {line[:300]!r}")
     if text and not text.endswith("\n"):
         raise AssertionError(f"{where}: last line not terminated: {text[-200:]!r}")
+    if not keep_header and recs and isinstance(recs[0], dict) and recs[0].get("type") == "header":
+        recs = recs[1:]
     return recs
 
 
@@ -119,6 +122,11 @@ class Result:
         if self._records is None:
             self._records = parse_json_lines(self.output, f"output of {self.argv}")
         return self._records
+
+    @property
+    def all_records(self):
+        """The records with the header, if any."""
+        return parse_json_lines(self.output, f"output of {self.argv}", keep_header=True)
 
     @property
     def events(self):

@@ -119,6 +119,9 @@ def test_output_file_appends(tmp_path):
         assert res.returncode == 0, res
     recs = parse_json_lines(out.read_bytes())
     assert recs[0] == {"type": "earlier run"}
+    # Each run starts its part with its header (seq 1).
+    assert [r.get("seq") for r in recs if r.get("type") == "header"] == [1, 1]
+    recs = [r for r in recs if r.get("type") != "header"]
     assert [(r["args"][0], r["args"][1]) for r in recs[1:]] == \
         [("one", 0), ("one", 1), ("one", 2), ("two", 0), ("two", 1), ("two", 2)]
 

@@ -23,9 +23,11 @@ import interpreters
 from conftest import (PY, SEATRACE, TIMEOUT, WORKLOADS, assert_clean_error, assert_value,
                       parse_json_lines, run_seatrace, trace_code, trace_script)
 
-SPAN_KEYS = ["type", "ts", "pid", "tid", "comm", "name", "pre_event", "post_event", "pre_args",
-             "post_args", "start_ts", "duration_ns", "depth", "unfinished", "no_pre",
-             "ambiguous"]
+SPAN_KEYS = ["type", "seq", "ts", "ts_ns", "pid", "tid", "comm", "name", "pre_event",
+             "post_event", "pre_args", "post_args", "start_ts", "duration_ns", "depth",
+             "unfinished", "no_pre", "ambiguous"]
+# The process context after them, in this order, each when known (test_context.py).
+CONTEXT_KEYS = ["uid", "gid", "loginuid", "ppid", "exe", "cgroup", "container_id", "nspid"]
 
 
 # ---------------------------------------------------------------------------
@@ -36,13 +38,17 @@ def exact_records(res_or_bytes):
     """The JSON records with numbers exact (timestamps as Decimal)."""
     data = res_or_bytes if isinstance(res_or_bytes, bytes) else res_or_bytes.output
     parse_json_lines(data)  # well-formed, line by line
-    return [json.loads(l, parse_float=Decimal) for l in data.decode("utf-8").splitlines()]
+    return [json.loads(l, parse_float=Decimal) for l in data.decode("utf-8").splitlines()
+            if not l.startswith('{"type":"header"')]
 
 
 def spans_of(recs, name=None):
     out = [r for r in recs if r.get("type") == "span"]
     for s in out:
-        assert list(s.keys()) == SPAN_KEYS, f"span keys/order: {list(s.keys())}"
+        keys = list(s.keys())
+        assert keys[:len(SPAN_KEYS)] == SPAN_KEYS, f"span keys/order: {keys}"
+        rest = keys[len(SPAN_KEYS):]
+        assert rest == [k for k in CONTEXT_KEYS if k in rest], f"span keys/order: {keys}"
     if name is not None:
         out = [s for s in out if s["name"] == name]
     return out
@@ -321,6 +327,8 @@ def test_open_spans_bounded_in_bytes(tmp_path):
         nevents = 0
         with open(out, "rb") as f:
             for line in f:
+                if line.startswith(b'{"type":"header"'):
+                    continue
                 if not line.startswith(b'{"type":"span"'):
                     nevents += 1
                     continue
@@ -385,7 +393,7 @@ def test_more_open_spans_than_kept(tmp_path):
         for k, line in enumerate(f):
             if line.startswith(b'{"type":"span"'):
                 spans.append((k, json.loads(line)))
-            else:
+            elif not line.startswith(b'{"type":"header"'):
                 nevents += 1
                 if first_post is None and b'"event":"posthook:many"' in line:
                     first_post = k
