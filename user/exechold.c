@@ -49,6 +49,7 @@
 #define ENV_MAX 1024
 #define QUEUE_MAX 256
 #define HOLD_MAX_MS 1000
+#define STOPPED_LOOK_MS 50 /* an exec waiting this long: is the reader stopped? */
 
 struct exec_args;
 
@@ -235,12 +236,21 @@ void st_exechold_add_ns(struct st_exechold *h, pid_t pid)
 static void watchdog(struct st_exechold *h, pid_t reader);
 static struct exec_args *exec_args_new(void);
 
-/* Every fd but those in keep[] (sorted) is closed. */
-static void close_others(const int *keep, unsigned n)
+/* Every fd but those in keep[] is closed. */
+static void close_others(int *keep, unsigned n)
 {
 	unsigned from = 0;
 
+	for (unsigned i = 1; i < n; i++) /* in order: stdin may be closed, the group fd 0 */
+		for (unsigned j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int k = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = k;
+		}
 	for (unsigned i = 0; i < n; i++) {
+		if (keep[i] < 0 || (unsigned)keep[i] < from)
+			continue;
 		if ((unsigned)keep[i] > from)
 			syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
 		from = (unsigned)keep[i] + 1;
@@ -257,16 +267,18 @@ static int start_watchdog(struct st_exechold *h, char *err, size_t errlen)
 	pid_t reader = getpid();
 	pid_t pid = fork();
 
+	int ret;
+
 	if (pid < 0) {
-		snprintf(err, errlen, "cannot start the exec hold's watchdog: %s", strerror(errno));
-		return -errno;
+		ret = -errno;
+		snprintf(err, errlen, "cannot start the exec hold's watchdog: %s", strerror(-ret));
+		return ret;
 	}
 	if (!pid) {
 		/* A terminal's signals are for seatrace; SIGTERM or SIGKILL end it. */
 		static const int sigs[] = { SIGTSTP, SIGTTIN, SIGTTOU, SIGINT,
 					    SIGHUP,  SIGPIPE, SIGQUIT };
-		int keep[3] = { 2, h->fan < h->wake ? h->fan : h->wake,
-				h->fan < h->wake ? h->wake : h->fan };
+		int keep[3] = { 2, h->fan, h->wake };
 		sigset_t none;
 
 		/* Killed with the reader (closing the group then lets every exec go). */
@@ -284,8 +296,9 @@ static int start_watchdog(struct st_exechold *h, char *err, size_t errlen)
 	h->wpid = pid;
 	h->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (h->pidfd < 0) {
-		snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
-		return -errno;
+		ret = -errno;
+		snprintf(err, errlen, "pidfd_open: %s", strerror(-ret));
+		return ret;
 	}
 	return 0;
 }
@@ -366,7 +379,7 @@ struct st_exechold *st_exechold_open(st_exechold_fn fn, void *ctx, char *err, si
 	ev.data.fd = h->pidfd;
 	epoll_ctl(h->ep, EPOLL_CTL_ADD, h->pidfd, &ev);
 	mark_table(h, "", "/proc/self/mountinfo");
-	/* Stopped from a terminal, seatrace would keep execs waiting a second each. */
+	/* Stopped from a terminal, seatrace would let new processes go unjudged meanwhile. */
 	signal(SIGTSTP, SIG_IGN);
 	signal(SIGTTIN, SIG_IGN);
 	signal(SIGTTOU, SIG_IGN);
@@ -797,11 +810,31 @@ static bool loader_as_interp(struct st_exechold *h, int fd, pid_t pid)
 	return !stat(path, &st) && (st.st_dev != ld.st_dev || st.st_ino != ld.st_ino);
 }
 
+/* The reader is stopped (SIGSTOP, job control) or at a debugger's stop. */
+static bool stopped(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* the comm may hold anything */
+	return p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
+}
+
 /*
- * Reads events into the queue for the reader; answers those it left waiting too long. Once
- * the reader is found stuck, new execs are let go at once until it moves again (each would
- * otherwise wait a second, one after the other), and queued all the same: it judges them
- * when it is back, late.
+ * Reads events into the queue for the reader; answers those it left waiting too long. A
+ * stopped reader is not waited for at all: while it is stopped, every exec is let go at
+ * once (each would otherwise wait a second, one after the other), and queued all the same:
+ * the reader judges them when it continues, late.
  */
 static void watchdog(struct st_exechold *h, pid_t reader)
 {
@@ -809,7 +842,7 @@ static void watchdog(struct st_exechold *h, pid_t reader)
 	struct pollfd pf = { .fd = h->fan, .events = POLLIN };
 	struct shared *sh = h->sh;
 	unsigned freed = 0; /* slots before it are closed */
-	__u64 stuck_at = 0; /* when the reader was found stuck; 0: it is not */
+	bool frozen = false; /* the reader was stopped when last looked at */
 
 	for (;;) {
 		unsigned head, tail = sh->tail;
@@ -817,7 +850,7 @@ static void watchdog(struct st_exechold *h, pid_t reader)
 		ssize_t len;
 		__u64 now, progress;
 
-		if (poll(&pf, 1, HOLD_MAX_MS / 4) < 0 && errno != EINTR)
+		if (poll(&pf, 1, frozen ? STOPPED_LOOK_MS : HOLD_MAX_MS / 4) < 0 && errno != EINTR)
 			break;
 		if (getppid() != reader)
 			break;
@@ -826,8 +859,8 @@ static void watchdog(struct st_exechold *h, pid_t reader)
 			close(sh->q[freed % QUEUE_MAX].fd);
 		now = now_ms();
 		progress = __atomic_load_n(&sh->progress_ms, __ATOMIC_ACQUIRE);
-		if (stuck_at && progress >= stuck_at)
-			stuck_at = 0;
+		if (frozen)
+			frozen = stopped(reader);
 		/* Full: read on all the same, and let those go unjudged (exec notices find them). */
 		while ((len = read(h->fan, buf, sizeof(buf))) > 0) {
 			struct fanotify_event_metadata *md = (void *)buf;
@@ -846,7 +879,7 @@ static void watchdog(struct st_exechold *h, pid_t reader)
 				}
 				e = &sh->q[tail % QUEUE_MAX];
 				*e = (struct held){ md->fd, md->pid, now, WAITING };
-				if (stuck_at) {
+				if (frozen) {
 					e->state = LET_GO;
 					allow(h, md->fd);
 					sh->late++;
@@ -857,13 +890,17 @@ static void watchdog(struct st_exechold *h, pid_t reader)
 		}
 		/* A reader working through a long queue is busy, not stuck: it is left alone. */
 		head = __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE);
-		for (unsigned i = head; i != tail && now - progress >= HOLD_MAX_MS; i++) {
+		if (!frozen && head != tail &&
+		    now - sh->q[head % QUEUE_MAX].since_ms >= STOPPED_LOOK_MS)
+			frozen = stopped(reader);
+		for (unsigned i = head; i != tail; i++) {
 			struct held *e = &sh->q[i % QUEUE_MAX];
+			bool due = frozen || (now - progress >= HOLD_MAX_MS &&
+					      now - e->since_ms >= HOLD_MAX_MS);
 
-			if (now - e->since_ms >= HOLD_MAX_MS && take_answer(e, LET_GO)) {
+			if (due && take_answer(e, LET_GO)) {
 				allow(h, e->fd);
 				sh->late++;
-				stuck_at = now;
 			}
 		}
 		if (queued) {
@@ -898,8 +935,9 @@ static int their_fd(struct st_exechold *h, int fd)
 	char path[64];
 	int got = (int)syscall(SYS_pidfd_getfd, h->pidfd, fd, 0);
 
-	if (got >= 0 || errno != ENOSYS)
+	if (got >= 0)
 		return got;
+	/* An older kernel, or a ptrace policy refusing it: the magic link opens it anew. */
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", h->wpid, fd);
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
@@ -933,7 +971,9 @@ void st_exechold_handle(struct st_exechold *h)
 		int fd = their_fd(h, e->fd);
 
 		if (fd >= 0) {
-			on_exec(h, fd, e->pid, __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != WAITING);
+			bool late = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != WAITING;
+
+			on_exec(h, fd, e->pid, late);
 			close(fd);
 		}
 		/* Always allowed, whatever was found: seatrace never denies an exec. */
