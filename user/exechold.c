@@ -16,8 +16,11 @@
 #include <errno.h>
 #include <linux/types.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <sys/eventfd.h>
 #include <fcntl.h>
@@ -46,8 +49,34 @@
 #define ENV_MAX 1024
 #define QUEUE_MAX 256
 #define HOLD_MAX_MS 1000
+#define STOPPED_LOOK_MS 50 /* an exec waiting this long: is the reader stopped? */
 
 struct exec_args;
+
+/*
+ * Shared by the reader and the watchdog process (MAP_SHARED, made before the fork), without a
+ * lock: a reader stopped holding one would stop the watchdog too. The watchdog fills slots at
+ * `tail` and closes their fds once the reader has moved `head` past them; the reader takes
+ * them at `head`. A slot is answered once: whoever moves its state from WAITING does.
+ */
+enum { WAITING, LET_GO, JUDGED };
+
+struct shared {
+	__u64 progress_ms; /* when the reader last took an exec or looked for one */
+	unsigned head, tail;
+	unsigned long late;
+	unsigned nloaders;
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} loaders[MAX_LOADERS]; /* dynamic loaders: never ignored */
+	struct held {
+		int fd; /* in the watchdog's fd table: the fanotify answer names it */
+		pid_t pid;
+		__u64 since_ms;
+		int state;
+	} q[QUEUE_MAX];
+};
 
 struct st_exechold {
 	int fan;     /* the fanotify group */
@@ -62,32 +91,18 @@ struct st_exechold {
 	unsigned nmnt;
 	unsigned long ns[MAX_NS]; /* mount namespaces whose filesystems are marked */
 	unsigned nns;
-	struct {
-		dev_t dev;
-		ino_t ino;
-	} loaders[MAX_LOADERS]; /* dynamic loaders: never ignored */
-	unsigned nloaders;
-	unsigned long execs, late;
+	unsigned long execs;
 	/*
-	 * A watchdog thread reads the events and answers any the reader has not answered
+	 * A watchdog process reads the events and answers any the reader has not answered
 	 * within HOLD_MAX_MS (the reader busy elsewhere: waiting for a command's first stop,
-	 * or writing to a full pipe whose consumer waits for an exec): an exec may be held,
-	 * never hung on seatrace.
+	 * writing to a full pipe whose consumer waits for an exec, or stopped: a process of its
+	 * own, it is not stopped with the reader): an exec may be held, never hung on seatrace.
 	 */
-	pthread_t thread;
-	bool thread_on;
-	int wake; /* eventfd: events queued for the reader */
-	int quit; /* eventfd: the thread ends */
-	pthread_mutex_t lock;
-	struct exec_args *tx; /* the thread's */
-	__u64 progress_ms; /* when the reader last took an exec or looked for one */
-	struct held {
-		int fd;
-		pid_t pid;
-		__u64 since_ms;
-		bool answered;
-	} q[QUEUE_MAX];
-	unsigned nq;
+	struct shared *sh;
+	pid_t wpid;	      /* the watchdog */
+	int pidfd;	      /* the watchdog's: readable when it ends */
+	int wake;	      /* eventfd: events queued for the reader */
+	struct exec_args *tx; /* the watchdog's */
 };
 
 /* Filesystems nothing is exec'd from; FUSE: its daemon may exec while we read its file. */
@@ -218,8 +233,75 @@ void st_exechold_add_ns(struct st_exechold *h, pid_t pid)
 	mark_table(h, root, minfo);
 }
 
-static void *watchdog(void *arg);
+static void watchdog(struct st_exechold *h, pid_t reader);
 static struct exec_args *exec_args_new(void);
+
+/* Every fd but those in keep[] is closed. */
+static void close_others(int *keep, unsigned n)
+{
+	unsigned from = 0;
+
+	for (unsigned i = 1; i < n; i++) /* in order: stdin may be closed, the group fd 0 */
+		for (unsigned j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int k = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = k;
+		}
+	for (unsigned i = 0; i < n; i++) {
+		if (keep[i] < 0 || (unsigned)keep[i] < from)
+			continue;
+		if ((unsigned)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+/*
+ * The watchdog: forked while nothing else is done in it (seatrace may have threads by then:
+ * it takes no lock and allocates nothing), it execs nothing and ends with its reader.
+ */
+static int start_watchdog(struct st_exechold *h, char *err, size_t errlen)
+{
+	pid_t reader = getpid();
+	pid_t pid = fork();
+
+	int ret;
+
+	if (pid < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot start the exec hold's watchdog: %s", strerror(-ret));
+		return ret;
+	}
+	if (!pid) {
+		/* A terminal's signals are for seatrace; SIGTERM or SIGKILL end it. */
+		static const int sigs[] = { SIGTSTP, SIGTTIN, SIGTTOU, SIGINT,
+					    SIGHUP,  SIGPIPE, SIGQUIT };
+		int keep[3] = { 2, h->fan, h->wake };
+		sigset_t none;
+
+		/* Killed with the reader (closing the group then lets every exec go). */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != reader)
+			_exit(0);
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], SIG_IGN);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		prctl(PR_SET_NAME, "seatrace-hold");
+		close_others(keep, 3);
+		watchdog(h, reader);
+		_exit(0);
+	}
+	h->wpid = pid;
+	h->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (h->pidfd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "pidfd_open: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
 
 struct st_exechold *st_exechold_open(st_exechold_fn fn, void *ctx, char *err, size_t errlen)
 {
@@ -233,8 +315,15 @@ struct st_exechold *st_exechold_open(st_exechold_fn fn, void *ctx, char *err, si
 	}
 	h->fn = fn;
 	h->ctx = ctx;
-	h->minfo = h->ep = h->wake = h->quit = -1;
-	pthread_mutex_init(&h->lock, NULL);
+	h->minfo = h->ep = h->wake = h->pidfd = -1;
+	h->sh = mmap(NULL, sizeof(*h->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		     -1, 0);
+	if (h->sh == MAP_FAILED) {
+		h->sh = NULL;
+		ret = -errno;
+		snprintf(err, errlen, "mmap: %s", strerror(errno));
+		goto fail;
+	}
 	h->by_tid = true;
 	h->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID,
 			       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
@@ -265,8 +354,7 @@ struct st_exechold *st_exechold_open(st_exechold_fn fn, void *ctx, char *err, si
 		goto fail;
 	}
 	h->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	h->quit = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->wake < 0 || h->quit < 0) {
+	if (h->wake < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
@@ -284,14 +372,14 @@ struct st_exechold *st_exechold_open(st_exechold_fn fn, void *ctx, char *err, si
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	ret = -pthread_create(&h->thread, NULL, watchdog, h);
-	if (ret) {
-		snprintf(err, errlen, "cannot start a thread: %s", strerror(-ret));
+	ret = start_watchdog(h, err, errlen);
+	if (ret)
 		goto fail;
-	}
-	h->thread_on = true;
+	ev.events = EPOLLIN;
+	ev.data.fd = h->pidfd;
+	epoll_ctl(h->ep, EPOLL_CTL_ADD, h->pidfd, &ev);
 	mark_table(h, "", "/proc/self/mountinfo");
-	/* Stopped from a terminal, seatrace would hold every exec on the host: not that way. */
+	/* Stopped from a terminal, seatrace would let new processes go unjudged meanwhile. */
 	signal(SIGTSTP, SIG_IGN);
 	signal(SIGTTIN, SIG_IGN);
 	signal(SIGTTOU, SIG_IGN);
@@ -313,28 +401,32 @@ void st_exechold_counts(const struct st_exechold *h, unsigned long *execs, unsig
 	*fs = h ? h->nfs + h->nmnt : 0;
 }
 
+static void stop_watchdog(struct st_exechold *h)
+{
+	if (h->wpid > 0) {
+		kill(h->wpid, SIGKILL);
+		waitpid(h->wpid, NULL, 0);
+		h->wpid = 0;
+	}
+	if (h->pidfd >= 0) {
+		epoll_ctl(h->ep, EPOLL_CTL_DEL, h->pidfd, NULL);
+		close(h->pidfd);
+		h->pidfd = -1;
+	}
+}
+
 void st_exechold_free(struct st_exechold *h)
 {
-	__u64 one = 1;
-
 	if (!h)
 		return;
-	if (h->thread_on) {
-		if (write(h->quit, &one, sizeof(one)) == sizeof(one))
-			pthread_join(h->thread, NULL);
-		else
-			pthread_detach(h->thread);
-	}
+	stop_watchdog(h);
 	/* Closing the group lets every exec still held go on (the kernel allows them). */
-	for (unsigned i = 0; i < h->nq; i++)
-		close(h->q[i].fd);
 	if (h->fan >= 0)
 		close(h->fan);
 	if (h->wake >= 0)
 		close(h->wake);
-	if (h->quit >= 0)
-		close(h->quit);
-	pthread_mutex_destroy(&h->lock);
+	if (h->sh)
+		munmap(h->sh, sizeof(*h->sh));
 	free(h->tx);
 	if (h->minfo >= 0)
 		close(h->minfo);
@@ -535,8 +627,10 @@ static bool is_loader(int fd, const char *name)
 
 static bool known_loader(const struct st_exechold *h, const struct stat *st)
 {
-	for (unsigned i = 0; i < h->nloaders; i++)
-		if (h->loaders[i].dev == st->st_dev && h->loaders[i].ino == st->st_ino)
+	unsigned n = __atomic_load_n(&h->sh->nloaders, __ATOMIC_ACQUIRE);
+
+	for (unsigned i = 0; i < n && i < MAX_LOADERS; i++)
+		if (h->sh->loaders[i].dev == st->st_dev && h->sh->loaders[i].ino == st->st_ino)
 			return true;
 	return false;
 }
@@ -649,13 +743,13 @@ static void on_exec(struct st_exechold *h, int fd, pid_t pid, bool late)
 	if (ret != 0)
 		goto out; /* a Python: asked each time (it may be released); an error: again */
 	if (is_loader(fd, name)) {
-		pthread_mutex_lock(&h->lock); /* the thread reads them */
-		if (h->nloaders < MAX_LOADERS) {
-			h->loaders[h->nloaders].dev = st.st_dev;
-			h->loaders[h->nloaders].ino = st.st_ino;
-			h->nloaders++;
+		unsigned n = h->sh->nloaders; /* the watchdog reads them: the entry first */
+
+		if (n < MAX_LOADERS) {
+			h->sh->loaders[n].dev = st.st_dev;
+			h->sh->loaders[n].ino = st.st_ino;
+			__atomic_store_n(&h->sh->nloaders, n + 1, __ATOMIC_RELEASE);
 		}
-		pthread_mutex_unlock(&h->lock);
 		loader_run(h, pid, &st, x, late);
 		goto out;
 	}
@@ -673,18 +767,34 @@ static __u64 now_ms(void)
 	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
 }
 
+/* fd: the number the watchdog read the event with; the kernel finds the exec by it. */
 static void allow(struct st_exechold *h, int fd)
 {
 	struct fanotify_response resp = { .fd = fd, .response = FAN_ALLOW };
+	char msg[128];
+	int n;
 
-	if (write(h->fan, &resp, sizeof(resp)) != sizeof(resp) && errno != ENOENT)
-		fprintf(stderr, "seatrace: cannot answer an exec: %s\n", strerror(errno));
+	if (write(h->fan, &resp, sizeof(resp)) == sizeof(resp) || errno == ENOENT)
+		return;
+	/* No stdio: the watchdog, forked from threads, takes no lock. */
+	n = snprintf(msg, sizeof(msg), "seatrace: cannot answer an exec: %s\n", strerror(errno));
+	if (n > 0 && write(2, msg, (size_t)n) < 0)
+		return;
+}
+
+/* Moves slot e from WAITING to `to`: true when this caller is the one to answer it. */
+static bool take_answer(struct held *e, int to)
+{
+	int waiting = WAITING;
+
+	return __atomic_compare_exchange_n(&e->state, &waiting, to, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE);
 }
 
 /*
  * The loader opened as the ELF interpreter of a program (judged at its own event), not
- * exec'd itself: every dynamic exec raises this one, so the thread answers it at once,
- * without a round trip through the reader. Called with the lock held.
+ * exec'd itself: every dynamic exec raises this one, so the watchdog answers it at once,
+ * without a round trip through the reader. The watchdog's.
  */
 static bool loader_as_interp(struct st_exechold *h, int fd, pid_t pid)
 {
@@ -700,58 +810,99 @@ static bool loader_as_interp(struct st_exechold *h, int fd, pid_t pid)
 	return !stat(path, &st) && (st.st_dev != ld.st_dev || st.st_ino != ld.st_ino);
 }
 
-/* Reads events into the queue for the reader; answers those it left waiting too long. */
-static void *watchdog(void *arg)
+/* The reader is stopped (SIGSTOP, job control) or at a debugger's stop. */
+static bool stopped(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* the comm may hold anything */
+	return p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
+}
+
+/*
+ * Reads events into the queue for the reader; answers those it left waiting too long. A
+ * stopped reader is not waited for at all: while it is stopped, every exec is let go at
+ * once (each would otherwise wait a second, one after the other), and queued all the same:
+ * the reader judges them when it continues, late.
+ */
+static void watchdog(struct st_exechold *h, pid_t reader)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
-	struct st_exechold *h = arg;
-	struct pollfd pf[2] = { { .fd = h->fan, .events = POLLIN },
-				{ .fd = h->quit, .events = POLLIN } };
-	sigset_t all;
+	struct pollfd pf = { .fd = h->fan, .events = POLLIN };
+	struct shared *sh = h->sh;
+	unsigned freed = 0; /* slots before it are closed */
+	bool frozen = false; /* the reader was stopped when last looked at */
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the reader's */
 	for (;;) {
+		unsigned head, tail = sh->tail;
 		bool queued = false;
 		ssize_t len;
-		__u64 now;
+		__u64 now, progress;
 
-		if (poll(pf, 2, HOLD_MAX_MS / 4) < 0 && errno != EINTR)
+		if (poll(&pf, 1, frozen ? STOPPED_LOOK_MS : HOLD_MAX_MS / 4) < 0 && errno != EINTR)
 			break;
-		if (pf[1].revents)
+		if (getppid() != reader)
 			break;
+		head = __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE);
+		for (; freed != head; freed++)
+			close(sh->q[freed % QUEUE_MAX].fd);
 		now = now_ms();
-		pthread_mutex_lock(&h->lock);
+		progress = __atomic_load_n(&sh->progress_ms, __ATOMIC_ACQUIRE);
+		if (frozen)
+			frozen = stopped(reader);
 		/* Full: read on all the same, and let those go unjudged (exec notices find them). */
 		while ((len = read(h->fan, buf, sizeof(buf))) > 0) {
 			struct fanotify_event_metadata *md = (void *)buf;
 
 			for (; FAN_EVENT_OK(md, len); md = FAN_EVENT_NEXT(md, len)) {
+				struct held *e;
+
 				if (md->fd < 0)
 					continue; /* a queue overflow: nothing waits for an answer */
 				if (md->vers != FANOTIFY_METADATA_VERSION ||
-				    !(md->mask & FAN_OPEN_EXEC_PERM) || h->nq >= QUEUE_MAX) {
+				    !(md->mask & FAN_OPEN_EXEC_PERM) || tail - freed >= QUEUE_MAX ||
+				    loader_as_interp(h, md->fd, md->pid)) {
 					allow(h, md->fd);
 					close(md->fd);
 					continue;
 				}
-				if (loader_as_interp(h, md->fd, md->pid)) {
+				e = &sh->q[tail % QUEUE_MAX];
+				*e = (struct held){ md->fd, md->pid, now, WAITING };
+				if (frozen) {
+					e->state = LET_GO;
 					allow(h, md->fd);
-					close(md->fd);
-					continue;
+					sh->late++;
 				}
-				h->q[h->nq++] = (struct held){ md->fd, md->pid, now, false };
+				__atomic_store_n(&sh->tail, ++tail, __ATOMIC_RELEASE);
 				queued = true;
 			}
 		}
 		/* A reader working through a long queue is busy, not stuck: it is left alone. */
-		for (unsigned i = 0; i < h->nq && now - h->progress_ms >= HOLD_MAX_MS; i++)
-			if (!h->q[i].answered && now - h->q[i].since_ms >= HOLD_MAX_MS) {
-				allow(h, h->q[i].fd);
-				h->q[i].answered = true;
-				h->late++;
+		head = __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE);
+		if (!frozen && head != tail &&
+		    now - sh->q[head % QUEUE_MAX].since_ms >= STOPPED_LOOK_MS)
+			frozen = stopped(reader);
+		for (unsigned i = head; i != tail; i++) {
+			struct held *e = &sh->q[i % QUEUE_MAX];
+			bool due = frozen || (now - progress >= HOLD_MAX_MS &&
+					      now - e->since_ms >= HOLD_MAX_MS);
+
+			if (due && take_answer(e, LET_GO)) {
+				allow(h, e->fd);
+				sh->late++;
 			}
-		pthread_mutex_unlock(&h->lock);
+		}
 		if (queued) {
 			__u64 one = 1;
 
@@ -759,47 +910,76 @@ static void *watchdog(void *arg)
 				break;
 		}
 	}
-	return NULL;
+}
+
+/*
+ * The watchdog ended (killed by hand, say): the group is closed, which lets every exec it
+ * held go on, and new processes are found at their exec notice as without fanotify.
+ */
+static void watchdog_gone(struct st_exechold *h)
+{
+	fprintf(stderr,
+		"seatrace: the exec hold's watchdog (PID %d) ended: new processes are no longer "
+		"held at exec; an interpreter not seen before may miss its first events (reported "
+		"as coverage records)\n",
+		h->wpid);
+	stop_watchdog(h);
+	close(h->fan);
+	h->fan = -1;
+	h->sh->head = h->sh->tail;
+}
+
+/* The event's file, from the watchdog's fd table: the same open file, not a new open. */
+static int their_fd(struct st_exechold *h, int fd)
+{
+	char path[64];
+	int got = (int)syscall(SYS_pidfd_getfd, h->pidfd, fd, 0);
+
+	if (got >= 0)
+		return got;
+	/* An older kernel, or a ptrace policy refusing it: the magic link opens it anew. */
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", h->wpid, fd);
+	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
 void st_exechold_handle(struct st_exechold *h)
 {
-	struct epoll_event evs[2];
+	struct epoll_event evs[3];
+	struct shared *sh;
 	__u64 n;
 	int nev;
 
-	if (!h)
+	if (!h || h->fan < 0)
 		return;
+	sh = h->sh;
 	/* Level-triggered: polling the mount table again clears its readiness. */
-	nev = epoll_wait(h->ep, evs, 2, 0);
-	for (int i = 0; i < nev; i++)
+	nev = epoll_wait(h->ep, evs, 3, 0);
+	for (int i = 0; i < nev; i++) {
 		if (evs[i].data.fd == h->minfo && (evs[i].events & EPOLLPRI))
 			mark_table(h, "", "/proc/self/mountinfo");
+		if (evs[i].data.fd == h->pidfd && h->pidfd >= 0) {
+			watchdog_gone(h);
+			return;
+		}
+	}
 	if (read(h->wake, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
-	pthread_mutex_lock(&h->lock);
-	h->progress_ms = now_ms();
-	pthread_mutex_unlock(&h->lock);
-	/* The reader takes from the head; the thread only appends and answers. */
-	for (;;) {
-		struct held e;
+	__atomic_store_n(&sh->progress_ms, now_ms(), __ATOMIC_RELEASE);
+	/* The reader takes from the head; the watchdog only appends and answers. */
+	while (sh->head != __atomic_load_n(&sh->tail, __ATOMIC_ACQUIRE)) {
+		struct held *e = &sh->q[sh->head % QUEUE_MAX];
+		int fd = their_fd(h, e->fd);
 
-		pthread_mutex_lock(&h->lock);
-		if (!h->nq) {
-			pthread_mutex_unlock(&h->lock);
-			break;
+		if (fd >= 0) {
+			bool late = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != WAITING;
+
+			on_exec(h, fd, e->pid, late);
+			close(fd);
 		}
-		e = h->q[0];
-		pthread_mutex_unlock(&h->lock);
-		on_exec(h, e.fd, e.pid, e.answered);
-		pthread_mutex_lock(&h->lock);
 		/* Always allowed, whatever was found: seatrace never denies an exec. */
-		if (!h->q[0].answered)
-			allow(h, e.fd);
-		close(e.fd);
-		memmove(&h->q[0], &h->q[1], (h->nq - 1) * sizeof(h->q[0]));
-		h->nq--;
-		h->progress_ms = now_ms();
-		pthread_mutex_unlock(&h->lock);
+		if (take_answer(e, JUDGED))
+			allow(h, e->fd);
+		__atomic_store_n(&sh->head, sh->head + 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&sh->progress_ms, now_ms(), __ATOMIC_RELEASE);
 	}
 }

@@ -35,10 +35,10 @@ struct st_exechold *st_exechold_open(st_exechold_fn fn, void *ctx, char *err, si
 int st_exechold_fd(const struct st_exechold *h);
 
 /*
- * Answers every pending exec (always allowing it) and follows mount changes. A thread
- * answers the execs waiting when the reader has taken none for a second; SIGTSTP, SIGTTIN
- * and SIGTTOU are ignored while the group is open (a stopped reader would hold every exec
- * on the host).
+ * Answers every pending exec (always allowing it) and follows mount changes. A watchdog
+ * process (a child, killed with the caller) answers the execs waiting when the reader has
+ * taken none for a second, stopped or not; SIGTSTP, SIGTTIN and SIGTTOU are ignored while
+ * the group is open. If the watchdog ends, the group is closed with a line on stderr.
  */
 void st_exechold_handle(struct st_exechold *h);
 
@@ -48,7 +48,7 @@ void st_exechold_add_ns(struct st_exechold *h, pid_t pid);
 /* Execs held and filesystems marked so far, for -v. */
 void st_exechold_counts(const struct st_exechold *h, unsigned long *execs, unsigned *fs);
 
-/* Closes the group: the kernel allows whatever exec still waits. */
+/* Ends the watchdog and closes the group: the kernel allows whatever exec still waits. */
 void st_exechold_free(struct st_exechold *h);
 
 #endif

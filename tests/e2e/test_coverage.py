@@ -253,12 +253,23 @@ print("done", flush=True)
 """
 
 
+def watchdogs(pid):
+    """The exec hold's watchdog processes among pid's children."""
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += (task / "children").read_text().split()
+    return [int(k) for k in kids
+            if Path(f"/proc/{k}/comm").read_text().strip() == "seatrace-hold"]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
 def test_seatrace_ending_leaves_no_exec_waiting(tmp_path, sig):
     """seatrace ends (a signal, or killed outright) while execs are held: none stays blocked."""
     d = tmp_path / "loop"
     d.mkdir()
     t = tracer(tmp_path, "-e", EVENT)
+    hold = watchdogs(t.proc.pid)
+    assert len(hold) == 1, hold
     loop = subprocess.Popen([PY, "-c", EXEC_LOOP, str(d)], stdout=subprocess.PIPE, text=True)
     try:
         assert loop.stdout.readline().strip() == "ready"
@@ -270,9 +281,72 @@ def test_seatrace_ending_leaves_no_exec_waiting(tmp_path, sig):
         except subprocess.TimeoutExpired:
             raise AssertionError("an exec still waits after seatrace ended")
         assert out.strip() == "done" and loop.returncode == 0
+        # The watchdog ends with seatrace (killed with it: nothing left behind).
+        deadline = time.monotonic() + TIMEOUT
+        while Path(f"/proc/{hold[0]}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{hold[0]}").exists(), "the exec hold's watchdog outlived seatrace"
     finally:
         loop.kill()
         t.kill()
+
+
+# Waits for "go", then runs /bin/true 20 times (fresh copies and one copy again and again).
+TRUE_LOOP = """
+import os, shutil, subprocess, sys
+d = sys.argv[1]
+again = os.path.join(d, "again")
+shutil.copy("/bin/true", again)
+print("ready", flush=True)
+sys.stdin.readline()
+for i in range(20):
+    exe = again
+    if i % 2 == 0:
+        exe = os.path.join(d, f"t{i}")
+        shutil.copy("/bin/true", exe)
+    subprocess.run([exe], check=True)
+print("done", flush=True)
+"""
+
+
+def test_stopped_seatrace_does_not_hold_execs(tmp_path):
+    """A system-wide seatrace stopped (SIGSTOP, a debugger): execs on the host go on all the
+    same, and once it continues it traces a new interpreter from its first event."""
+    d = tmp_path / "loop"
+    d.mkdir()
+    loop = subprocess.Popen([PY, "-c", TRUE_LOOP, str(d)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    t = None
+    try:
+        assert loop.stdout.readline().strip() == "ready"
+        t = tracer(tmp_path, "-e", EVENT)
+        t.signal(signal.SIGSTOP)
+        try:
+            loop.stdin.write("go\n")
+            loop.stdin.flush()
+            try:
+                out, _ = loop.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                raise AssertionError("execs wait on a stopped seatrace")
+        finally:
+            t.signal(signal.SIGCONT)
+        assert out.strip() == "done" and loop.returncode == 0
+        copy = tmp_path / "py-after"
+        shutil.copy(PY, copy)
+        tag = f"{TOKEN}:after-stop"
+        r = subprocess.run([str(copy), "-I", "-S", "-c", CHILD, tag], capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        assert r.stdout == f"{EVENTS_PER_CHILD}\n", r
+        time.sleep(0.3)
+        res = t.stop()
+    finally:
+        loop.kill()
+        if t:
+            t.signal(signal.SIGCONT)
+            t.kill()
+    assert seen(res, tag) == list(range(EVENTS_PER_CHILD)), res
+    assert not [r for r in res.records if r.get("type") == "coverage"
+                and "py-after" in r.get("file", "")], res
 
 
 def test_exec_goes_on_while_seatrace_cannot_write(tmp_path):
