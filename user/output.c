@@ -57,7 +57,8 @@ static void owed_headers(struct st_output *o)
 	uint64_t base = o->seq, seq = base;
 
 	for (unsigned i = 0; i < o->nlanes; i++) {
-		if (o->lanes[i].fmt == ST_FMT_TEXT)
+		/* journald has its own _HOSTNAME and _BOOT_ID: JSON streams only. */
+		if (o->lanes[i].fmt != ST_FMT_JSON)
 			continue;
 		o->sink = o->lanes[i].sink;
 		o->opts.fmt = ST_FMT_JSON;
@@ -964,7 +965,7 @@ int st_output_header(struct st_output *o)
 {
 	o->header_owed = false;
 	for (unsigned i = 0; i < o->nlanes; i++)
-		if (o->lanes[i].fmt != ST_FMT_TEXT)
+		if (o->lanes[i].fmt == ST_FMT_JSON)
 			o->header_owed = true;
 	return 0;
 }

@@ -46,6 +46,7 @@ struct path_sink {
 	struct st_file_sink_opts o;
 	char *path;
 	int fd;
+	unsigned long long head; /* bytes the file started with (its header): still "empty" */
 	unsigned long long size; /* bytes in the current file */
 	uint64_t started_ns;	 /* CLOCK_BOOTTIME when the current file was begun */
 	bool rotate_said;	 /* a failed rotation was reported (once) */
@@ -445,6 +446,7 @@ static int open_current(struct path_sink *p)
 		close(p->fd);
 	p->fd = fd;
 	p->size = S_ISREG(st.st_mode) ? (unsigned long long)st.st_size : 0;
+	p->head = 0;
 	p->started_ns = boot_ns();
 	return 0;
 }
@@ -459,8 +461,9 @@ static void start_file(struct path_sink *p)
 	if (!p->sink.file_start || p->size)
 		return;
 	strbuf_init(&sb);
-	if (!p->sink.file_start(p->sink.file_start_ctx, &sb) && !sb.err && sb.len)
-		write_lines(p, sb.buf, sb.len);
+	if (!p->sink.file_start(p->sink.file_start_ctx, &sb) && !sb.err && sb.len &&
+	    !write_lines(p, sb.buf, sb.len))
+		p->head = p->size;
 	strbuf_release(&sb);
 }
 
@@ -501,7 +504,7 @@ static int rotate(struct path_sink *p)
 
 static bool too_old(const struct path_sink *p)
 {
-	return p->o.rotate_age && p->size &&
+	return p->o.rotate_age && p->size > p->head &&
 	       boot_ns() - p->started_ns >= p->o.rotate_age * 1000000000ULL;
 }
 
@@ -548,9 +551,9 @@ static int path_write(struct st_sink *s, const char *buf, size_t len, size_t *do
 
 			if (nl) {
 				chunk = (size_t)(nl - buf) + 1;
-			} else if (p->size) {
+			} else if (p->size > p->head) {
 				/* Not one whole line fits: the next file gets it. */
-				if (rotate(p) == 0 && p->size == 0)
+				if (rotate(p) == 0 && p->size == p->head)
 					continue;
 			} else {
 				/* An empty file and a line longer than the limit: it alone. */
