@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Batching of whole lines, and the sink that writes them to a FILE (see sink.h). */
 #include "sink.h"
+#include "say.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,13 +14,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-static unsigned long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-}
 
 int st_sink_init(struct st_sink *s, const struct st_sink_ops *ops, size_t line_max)
 {
@@ -33,16 +27,6 @@ int st_sink_init(struct st_sink *s, const struct st_sink_ops *ops, size_t line_m
 	return strbuf_grow(&s->batch, ST_SINK_BATCH_BYTES + line_max);
 }
 
-void st_sink_say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("seatrace: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 void st_sink_release(struct st_sink *s)
 {
@@ -51,7 +35,7 @@ void st_sink_release(struct st_sink *s)
 
 void st_sink_give_up_after(struct st_sink *s, int ms)
 {
-	unsigned long long d = mono_ns() + (unsigned long long)ms * 1000000ULL;
+	unsigned long long d = st_mono_ns() + (unsigned long long)ms * 1000000ULL;
 
 	if (s && (!s->deadline_ns || d < s->deadline_ns))
 		s->deadline_ns = d;
@@ -164,7 +148,7 @@ static int wait_writable(struct st_sink *s, int fd)
 		int timeout = -1, n;
 
 		if (s->deadline_ns) {
-			unsigned long long now = mono_ns();
+			unsigned long long now = st_mono_ns();
 
 			if (now >= s->deadline_ns)
 				return -ETIMEDOUT;

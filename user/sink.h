@@ -128,8 +128,6 @@ struct st_sink *st_sink_syslog_new(const char *target, bool tcp, size_t line_max
 int st_syslog_format(struct strbuf *sb, const char *json, size_t len, const char *host,
 		     const char *procid, bool octet_count);
 
-/* "seatrace: " and the message on stderr, one line: a sink's trouble, said as it happens. */
-void st_sink_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Writes the batch, then reopens the destination if its kind can (SIGHUP). 0 or -errno. */
 int st_sink_reopen(struct st_sink *s);

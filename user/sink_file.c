@@ -16,6 +16,7 @@
  * Only the reader thread touches FILE; only the compressor touches the .gz names (when
  * compressing), so the two share nothing but the queue of pending numbers.
  */
+#include "say.h"
 #include "sink.h"
 
 #include <dirent.h>
@@ -70,17 +71,6 @@ static uint64_t boot_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("seatrace: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 static char *name_of(const struct path_sink *p, const char *fmt, unsigned long long n)
 {
@@ -269,7 +259,7 @@ out:
 	if (dfd >= 0)
 		close(dfd);
 	if (err)
-		say("cannot compress %s: %s (it stays as it is)", src ? src : p->path,
+		st_say("cannot compress %s: %s (it stays as it is)", src ? src : p->path,
 		    strerror(-err));
 	free(src);
 	free(tmp);
@@ -492,7 +482,7 @@ static int rotate(struct path_sink *p)
 		err = enqueue(p, p->next_pending++);
 	if (err && !p->rotate_said) {
 		p->rotate_said = true;
-		say("cannot rotate %s: %s (writing on to it)", p->path, strerror(-err));
+		st_say("cannot rotate %s: %s (writing on to it)", p->path, strerror(-err));
 	} else if (!err) {
 		p->rotate_said = false;
 	}

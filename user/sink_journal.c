@@ -8,6 +8,7 @@
  * docs/daemon.md.
  */
 #include "sink.h"
+#include "say.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -308,7 +309,7 @@ static void deliver(struct journal_sink *j, const char *json, size_t len)
 		j->sink.errors++;
 		j->missed++;
 		if (!j->failing)
-			st_sink_say(
+			st_say(
 			    "journal: an entry was not delivered (%s%s); entries are counted "
 			    "as dropped until journald takes them again",
 			    strerror(-err),
@@ -326,7 +327,7 @@ static void deliver(struct journal_sink *j, const char *json, size_t len)
 				 j->missed, j->sink.dropped);
 
 		j->failing = false;
-		st_sink_say("journal: entries taken again; %llu were dropped", j->missed);
+		st_say("journal: entries taken again; %llu were dropped", j->missed);
 		j->missed = 0;
 		send_entry(j, note, (size_t)n);
 	}
@@ -364,7 +365,7 @@ static void journal_free(struct st_sink *s)
 	struct journal_sink *j = (struct journal_sink *)s;
 
 	if (j->missed)
-		st_sink_say("journal: %llu entries not delivered", j->missed);
+		st_say("journal: %llu entries not delivered", j->missed);
 	strbuf_release(&j->text);
 	strbuf_release(&j->fields);
 	st_sink_release(s);

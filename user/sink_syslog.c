@@ -8,6 +8,7 @@
  * stderr and in a record of type "sink" sent first thing on the new connection.
  */
 #include "sink.h"
+#include "say.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -111,7 +112,7 @@ static void say_outage(struct syslog_sink *y, int err)
 		return;
 	y->outage = true;
 	y->missed = 0;
-	st_sink_say(
+	st_say(
 	    "syslog %s: %s; retrying, with up to %u KiB of records queued (more are dropped and "
 	    "counted)",
 	    y->target, strerror(-err), QUEUE_MAX >> 10);
@@ -242,7 +243,7 @@ static void pump(struct syslog_sink *y)
 		int n;
 
 		y->outage = false;
-		st_sink_say(
+		st_say(
 		    "syslog %s: sending again; %llu records dropped while it was unreachable",
 		    y->target, y->missed);
 		n = snprintf(note, sizeof(note),
@@ -333,7 +334,7 @@ static void syslog_free(struct st_sink *s)
 			left++;
 		}
 		s->dropped += left;
-		st_sink_say("syslog %s: %llu records not sent at exit", y->target, left);
+		st_say("syslog %s: %llu records not sent at exit", y->target, left);
 	}
 	if (y->fd >= 0)
 		close(y->fd);

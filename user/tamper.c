@@ -10,6 +10,7 @@
 #include "decode.h"
 #include "output.h"
 #include "tamper.h"
+#include "say.h"
 
 /* Looks, 100 ms apart, for the semaphore of a process that has just exec'd. */
 #define FIND_TRIES 30
@@ -236,16 +237,9 @@ static int find(struct st_tamper *tp, struct st_tamper_proc *p)
 
 static void alert(struct st_output *out, __u64 mono_ns, pid_t pid, int werr)
 {
-	char path[64], comm[ST_COMM_LEN] = "", why[256];
-	FILE *f;
+	char comm[ST_COMM_LEN], why[256];
 
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (f) {
-		if (fgets(comm, sizeof(comm), f))
-			comm[strcspn(comm, "\n")] = 0;
-		fclose(f);
-	}
+	st_proc_comm(pid, comm, sizeof(comm));
 	if (werr)
 		snprintf(why, sizeof(why),
 			 "the python:audit probe's semaphore was cleared in the process, which "

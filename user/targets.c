@@ -18,16 +18,6 @@
 #include "tracer.h"
 #include "seatrace.skel.h" /* after wire.h, which tracer.h brings */
 
-void st_say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("seatrace: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 /* Syscalls are recorded for processes in the `traced` map (and, from the kernel, their children). */
 static int trace_syscalls_of(struct tracer *t, pid_t pid)
@@ -165,32 +155,15 @@ int st_targets_command(struct tracer *t, const sigset_t *child_mask, pid_t *chil
  */
 static void report_late(struct tracer *t, pid_t pid, const char *reason)
 {
-	char path[64], comm[ST_COMM_LEN] = "";
-	struct timespec ts;
-	FILE *f;
+	char comm[ST_COMM_LEN];
 	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (f) {
-		if (fgets(comm, sizeof(comm), f))
-			comm[strcspn(comm, "\n")] = 0;
-		fclose(f);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	err = st_output_coverage(t->rec.out, (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec,
-				 (__u32)pid, comm, t->last_file, reason);
+	st_proc_comm(pid, comm, sizeof(comm));
+	err = st_output_coverage(t->rec.out, st_mono_ns(), (__u32)pid, comm, t->last_file, reason);
 	if (err && !t->rec.out_err)
 		t->rec.out_err = err;
 }
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
 
 /*
  * st_attach_system()'s -E2BIG: a process not traced because --max-files or --max-links is
@@ -198,17 +171,10 @@ static __u64 mono_ns(void)
  */
 static void limit_alert(struct tracer *t, pid_t pid, const char *why)
 {
-	char path[64], comm[ST_COMM_LEN] = "";
-	FILE *f;
+	char comm[ST_COMM_LEN];
 
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (f) {
-		if (fgets(comm, sizeof(comm), f))
-			comm[strcspn(comm, "\n")] = 0;
-		fclose(f);
-	}
-	st_output_alert_kind(t->rec.out, mono_ns(), (__u32)pid, (__u32)pid, comm, "limit",
+	st_proc_comm(pid, comm, sizeof(comm));
+	st_output_alert_kind(t->rec.out, st_mono_ns(), (__u32)pid, (__u32)pid, comm, "limit",
 			     t->att.limit_file, why);
 	if (t->opts->verbose)
 		st_say("not tracing PID %d: %s", pid, why);

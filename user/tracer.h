@@ -13,6 +13,7 @@
 #include "exechold.h"
 #include "procscan.h"
 #include "records.h"
+#include "say.h"
 #include "tamper.h"
 
 struct seatrace_bpf;
@@ -36,7 +37,6 @@ struct tracer {
 };
 
 /* Prints "seatrace: " and the message on stderr. */
-void st_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Before anything is attached: what attaching a file sets going. */
 void st_targets_init(struct tracer *t);
