@@ -480,6 +480,8 @@ static int rotate(struct path_sink *p)
 		start_file(p);
 	if (!err && p->o.compress)
 		err = enqueue(p, p->next_pending++);
+	if (err) /* in the stats records and metrics as this sink's errors */
+		p->sink.errors++;
 	if (err && !p->rotate_said) {
 		p->rotate_said = true;
 		st_say("cannot rotate %s: %s (writing on to it)", p->path, strerror(-err));
