@@ -17,6 +17,13 @@
  * the generation with each verdict, so a new filter is never judged by an old verdict.
  */
 ST_SHARED volatile __u32 cfg_filter_gen;
+/*
+ * Whether those sets can change while tracing (with --config, SIGHUP re-reads them). When
+ * they cannot, cfg_nglobs_fixed is their number for good, which the verifier knows: without
+ * -e/-x it drops the matcher altogether, loading the programs about 2.5 times faster.
+ */
+ST_SHARED const volatile __u32 cfg_filter_live;
+ST_SHARED const volatile __u32 cfg_nglobs_fixed;
 ST_SHARED volatile __u32 cfg_nglobs[2];
 ST_SHARED volatile __u32 cfg_have_include[2];
 ST_SHARED volatile struct st_glob cfg_globs[2][ST_MAX_GLOBS];

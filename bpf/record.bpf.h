@@ -195,7 +195,8 @@ static __always_inline __u8 rec_verdict(struct scratch *sc, struct st_event *e, 
 	__u32 len = e->name_len & (ST_NAME_MAX - 1);
 
 	*pair = (__u8)may_pair(e->tail, len);
-	if (cfg_nglobs[gen & 1] && !name_wanted(&sc->gs, e->tail, len, gen))
+	if ((cfg_filter_live ? cfg_nglobs[gen & 1] : cfg_nglobs_fixed) &&
+	    !name_wanted(&sc->gs, e->tail, len, gen))
 		return tamper_sign(e->tail, e->name_len) ? NC_ALERT : NC_DROP;
 	return NC_KEEP;
 }

@@ -220,6 +220,8 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	t->skel->rodata->cfg_str_max = o->str_max;
 	t->skel->rodata->cfg_wakeup_bytes = o->ring_size / 4;
 	st_filters_set(t, &o->globs);
+	t->skel->rodata->cfg_filter_live = o->config != NULL;
+	t->skel->rodata->cfg_nglobs_fixed = o->globs.nglobs;
 	bpf_map__set_max_entries(t->skel->maps.events, (__u32)o->ring_size);
 	bpf_map__set_max_entries(t->skel->maps.notices,
 				 notice_ring_size(o, system_wide || o->follow));
