@@ -187,7 +187,8 @@ def new_binary_latency(rounds=3):
             subprocess.run([copy, "-c", NEW_BINARY, str(t0)], check=True, timeout=120)
             time.sleep(0.3)
             stop_tracer(p)
-            firsts = [json.loads(l)["args"][0] for l in open(log) if l.strip()]
+            recs = [json.loads(l) for l in open(log) if l.strip()]
+            firsts = [r["args"][0] for r in recs if r.get("type") == "event"]
             out.append(min(firsts) / 1e6 if firsts else float("inf"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
