@@ -216,6 +216,15 @@ static void on_file(const struct st_plan *plan, void *data)
 		st_tamper_add_file(&t->tamper, &plan->py, plan->npoints);
 }
 
+/* --follow: a process that is no target is filtered out in the kernel; it needs nothing here. */
+static bool not_followed(struct tracer *t, pid_t pid)
+{
+	__u32 key = (__u32)pid, one;
+
+	return t->opts->follow &&
+	       bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.targets), &key, &one) != 0;
+}
+
 /*
  * A file about to run in pid, the exec waiting (user/exechold.h): attached now if it is an
  * interpreter, or if it links one (DT_NEEDED). 1 for a Python, 0 for a file that is not.
@@ -233,16 +242,12 @@ static int on_hold(const char *path, const char *file, pid_t pid, const char *ld
 	 * would never be released: no target counts it). A file that is not Python is still
 	 * said so, for its ignore mark; a Python is asked about again at its next exec.
 	 */
-	if (t->opts->follow) {
-		__u32 key = (__u32)pid, one;
-		struct st_plan *plan;
+	if (not_followed(t, pid)) {
+		struct st_plan *plan = malloc(sizeof(*plan));
 
-		if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.targets), &key, &one)) {
-			plan = malloc(sizeof(*plan));
-			ret = plan ? st_discover_file(path, file, plan, msg, sizeof(msg)) : -ENOMEM;
-			free(plan);
-			return ret == -ENOENT ? 0 : 1;
-		}
+		ret = plan ? st_discover_file(path, file, plan, msg, sizeof(msg)) : -ENOMEM;
+		free(plan);
+		return ret == -ENOENT ? 0 : 1;
 	}
 	ret = st_attach_file(&t->att, path, file, msg, sizeof(msg));
 
@@ -347,13 +352,8 @@ void st_targets_exec(pid_t pid, void *data)
 	/* Its old image, and what that mapped, is gone. */
 	st_attach_process_gone(&t->att, pid);
 	st_exechold_add_ns(t->hold, pid);
-	/* --follow: a process that is no target is filtered out; its files need no slot. */
-	if (t->opts->follow) {
-		__u32 key = (__u32)pid, one;
-
-		if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.targets), &key, &one))
-			return;
-	}
+	if (not_followed(t, pid)) /* its files need no slot */
+		return;
 	ret = st_attach_system(&t->att, pid, true, msg, sizeof(msg));
 	if (ret > 0 && t->opts->verbose)
 		st_say("attached to a new interpreter, first run by PID %d", pid);
@@ -366,11 +366,7 @@ void st_targets_exec(pid_t pid, void *data)
 /* The notice rescan's callback: with --follow, only targets matter (the rest is filtered). */
 static int attach_lost(pid_t pid, void *data)
 {
-	struct tracer *t = data;
-	__u32 key = (__u32)pid, one;
-
-	if (t->opts->follow &&
-	    bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.targets), &key, &one))
+	if (not_followed(data, pid))
 		return 0;
 	return attach_one(pid, data) > 0;
 }
