@@ -1124,6 +1124,11 @@ static __always_inline int fb_sys_audit(struct pt_regs *ctx, struct scratch *sc,
 	/* A name from a str object: on the heap, never in the name cache. */
 	__u8 pair = 0, verdict = rec_verdict(sc, e, &pair, cfg_filter_gen);
 
+	/* -c: counted; the funnel's call for it must still be known as this one. */
+	if (rec_counted(sc, lo, id, slot, d->bias, NULL, verdict)) {
+		bpf_map_update_elem(&fb_pending, &id, &obj, BPF_ANY);
+		return 0;
+	}
 	if (!rec_begin(d, sc, lo, id, slot, d->bias, verdict, pair))
 		return 0;
 	/*
@@ -1157,6 +1162,29 @@ static __always_inline int fb_seen_already(struct st_layout *lo, __u64 id, struc
 	return 1;
 }
 
+/*
+ * -c, -C: fb_seen_already() before the format is in the fallback's scratch: 1 when this funnel
+ * call is sys_audit()'s own, counted there.
+ */
+static __always_inline int fb_count_seen(struct scratch *sc, struct st_layout *lo, __u64 id,
+					 const char *event, const char *fmt)
+{
+	__u64 *obj = bpf_map_lookup_elem(&fb_pending, &id), ev = (__u64)event;
+	/* Past the record's room, as count_tmp: this program is short of stack. */
+	__u8 *f = &sc->buf[ST_REC_MAX + sizeof(struct count_tmp)];
+
+	if (!obj)
+		return 0;
+	if (ev != *obj + lo->str_ascii_data && ev != rd64(*obj + lo->str_ascii_data + 8))
+		return 0;
+	if (!fmt || bpf_probe_read_user(f, 2, fmt) || f[0] != 'O' || f[1])
+		return 0;
+	/* -C: fb_seen_already() takes it, the record's turn. */
+	if (cfg_count == ST_COUNT_ONLY)
+		bpf_map_delete_elem(&fb_pending, &id);
+	return 1;
+}
+
 /* One event from a fallback uprobe, into the scratch rec_scratch() handed out. */
 static __always_inline int fb_event(struct pt_regs *ctx, struct scratch *sc, struct st_layout *lo,
 				    __u64 id, __u64 cookie)
@@ -1184,6 +1212,13 @@ static __always_inline int fb_event(struct pt_regs *ctx, struct scratch *sc, str
 
 	struct fb_ctx cc = {}, *c = &cc;
 
+	/* -c, -C: counted here, before any record (the stack has no room for it later). */
+	if (cfg_count && verdict == NC_KEEP) {
+		if (!fb_count_seen(sc, lo, id, event, fmt))
+			rec_counted(sc, lo, id, slot, bias, event, verdict);
+		if (cfg_count == ST_COUNT_ONLY)
+			return 0;
+	}
 	/* The name filter first: an event filtered out costs no more reads. */
 	if (!rec_begin(&c->d, sc, lo, id, slot, bias, verdict, pair))
 		return 0;

@@ -24,6 +24,8 @@ static __always_inline void audit_event(struct scratch *sc, struct st_layout *lo
 	/* On the stack: bpf_loop() wants its context there, and map memory cannot hold pointers. */
 	struct dec_ctx dd, *d = &dd;
 
+	if (rec_counted(sc, lo, id, slot, bias, event, verdict))
+		return;
 	if (!rec_begin(d, sc, lo, id, slot, bias, verdict, pair))
 		return;
 	if (!args_fast(d, (__u64)args))

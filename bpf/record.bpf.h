@@ -10,6 +10,7 @@
 #include "common.bpf.h"
 #include "filter.bpf.h"
 #include "decode.bpf.h"
+#include "count.bpf.h"
 
 /* Capture the raising frame of every event (user-defined pairing rules), not only likely pairs. */
 ST_SHARED const volatile __u32 cfg_frames_all;
@@ -242,6 +243,19 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 		ne->key = key;
 	}
 	return verdict;
+}
+
+/*
+ * -c/-C: an event the filters keep is counted (count.bpf.h); `event` is its name's address in
+ * the process, or NULL. 1 when that is all there is to do (-c): no record.
+ */
+static __always_inline int rec_counted(struct scratch *sc, struct st_layout *lo, __u64 id,
+				       __u32 slot, __u64 bias, const char *event, __u8 verdict)
+{
+	if (!cfg_count || verdict != NC_KEEP)
+		return 0;
+	count_event(sc, lo, slot, event ? (__u64)event - bias : ~0ULL, id);
+	return cfg_count == ST_COUNT_ONLY;
 }
 
 /*

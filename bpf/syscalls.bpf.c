@@ -10,6 +10,7 @@
  * the result and the thread's last audit event, kept by the audit program.
  */
 #include "common.bpf.h"
+#include "count.bpf.h"
 
 /* Interesting syscall numbers, a bitmap set by userspace before load. */
 const volatile __u64 cfg_sys_bits[8];
@@ -78,6 +79,33 @@ struct {
 	__type(key, __u32);
 	__type(value, struct rec_buf);
 } exec_buf SEC(".maps");
+
+/* -c/-C with -S: each syscall's exits counted by (number, errno), per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, ST_COUNT_MAX_SYS); /* 1 when not counting (set before load) */
+	__type(key, struct st_sys_count_key);
+	__type(value, __u64);
+} sys_counts SEC(".maps");
+
+/* -c: the number of each syscall in flight, all its exit needs (no record is built). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096); /* 1 when not counting */
+	__type(key, __u32);	   /* tid */
+	__type(value, __u32);	   /* nr */
+} sys_count_nr SEC(".maps");
+
+static __always_inline void sys_count(__u32 nr, __s64 ret)
+{
+	struct st_sys_count_key k = { .nr = nr, .err = ret < 0 && ret >= -4095 ? (__u32)-ret : 0 };
+	__u64 one = 1, *v = bpf_map_lookup_elem(&sys_counts, &k);
+
+	if (v)
+		*v += 1;
+	else if (bpf_map_update_elem(&sys_counts, &k, &one, BPF_ANY))
+		stat_inc(ST_STAT_COUNT_SYS_FULL);
+}
 
 static __always_inline int sys_wanted(__u32 nr)
 {
@@ -170,6 +198,11 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	if (*mode == ST_TRACE_EXEC && nr != NR_execve && nr != NR_execveat)
 		return 0;
+	if (cfg_count == ST_COUNT_ONLY) {
+		if (bpf_map_update_elem(&sys_count_nr, &tid, &nr, BPF_ANY))
+			stat_inc(ST_STAT_SYS_NOSLOT);
+		return 0;
+	}
 	/* One read of the saved registers rather than one per argument. */
 	regs = (struct pt_regs *)ctx->args[0];
 	if (bpf_probe_read_kernel(&saved, sizeof(saved), regs))
@@ -229,9 +262,20 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct rec_buf *sc;
 	__u32 off, n0, n1;
 
+	if (cfg_count == ST_COUNT_ONLY) {
+		__u32 *nr = bpf_map_lookup_elem(&sys_count_nr, &tid);
+
+		if (nr) {
+			sys_count(*nr, (__s64)ctx->args[1]);
+			bpf_map_delete_elem(&sys_count_nr, &tid);
+		}
+		return 0;
+	}
 	p = bpf_map_lookup_elem(&pending, &tid);
 	if (!p)
 		return 0;
+	if (cfg_count)
+		sys_count(p->nr, (__s64)ctx->args[1]);
 	sc = bpf_map_lookup_elem(&sys_exit_buf, &zero);
 	if (!sc)
 		goto out;

@@ -403,7 +403,46 @@ enum st_stat {
 	ST_STAT_EXIT_LOST,  /* exit notices lost: notice ring full */
 	ST_STAT_FORK_LOST,  /* fork notices (-f) lost: events ring full; the child's spans lose their pre */
 	ST_STAT_OVERSIZE,   /* events dropped: the record outgrew ST_REC_MAX (a decoder bug) */
+	ST_STAT_COUNT_FULL,   /* -c/-C: events not counted, the count map was full */
+	ST_STAT_COUNT_NONAME, /* -c/-C: names not kept, the name map was full */
+	ST_STAT_COUNT_SYS_FULL, /* -c/-C with -S: syscalls not counted, their map was full */
 	ST_STAT_MAX,
+};
+
+/*
+ * -c / -C (issue 13): events counted in the kernel (bpf/count.bpf.h), read by user/kcount.c.
+ * One per-CPU count per (name, process); a name is known by its address in the interpreter's
+ * read-only segments, as the name cache keys it ((slot + 1) << 48 | link-time address), or,
+ * for names elsewhere (sys.audit's, on the heap), by a hash of its bytes with
+ * ST_COUNT_HASHED set. The name's bytes are kept once per key in a map of their own.
+ */
+enum st_count_mode {
+	ST_COUNT_OFF,
+	ST_COUNT_ONLY, /* -c: counted, no record */
+	ST_COUNT_ALSO, /* -C: counted, and the record written as usual */
+};
+
+#define ST_COUNT_HASHED (1ULL << 63)
+#define ST_COUNT_MAX_KEYS 65536	 /* (name, process) pairs */
+#define ST_COUNT_MAX_NAMES 16384 /* distinct name keys */
+#define ST_COUNT_MAX_SYS 4096	 /* (syscall, errno) pairs */
+
+struct st_count_key {
+	__u64 name; /* see above */
+	__u32 tgid;
+	__u32 _pad;
+};
+
+struct st_count_val {
+	__u64 count;
+	__u64 first_ns; /* CLOCK_MONOTONIC, on this CPU */
+	__u64 last_ns;
+};
+
+/* -S: a syscall's exits, by number and result (0, or the errno of a failure). */
+struct st_sys_count_key {
+	__u32 nr;
+	__u32 err;
 };
 
 /*

@@ -35,6 +35,7 @@ static const char doc[] =
 	"    seatrace -e 'socket.*' -e open -p 1234   # only sockets and open()\n"
 	"    seatrace -x 'object.__*' -j -o ev.jsonl -- python3 app.py\n"
 	"    seatrace -S -- python3 app.py      # with the syscalls behind the events\n"
+	"    seatrace -c -S -- python3 app.py   # counts per event and syscall, no events\n"
 	"    seatrace --list-events             # known events and their arguments\n"
 	"\n"
 	"Patterns use fnmatch syntax (*, ?, [...]); commas separate several. An event\n"
@@ -66,6 +67,7 @@ enum {
 	OPT_JOURNAL,
 	OPT_SYSLOG,
 	OPT_SYSLOG_PROTO,
+	/* issue 13, -c / -C: keys of their own (-c, -C) */
 };
 
 static const struct argp_option options[] = {
@@ -140,6 +142,14 @@ static const struct argp_option options[] = {
 	  0 },
 	{ "syslog-proto", OPT_SYSLOG_PROTO, "udp|tcp", 0,
 	  "With --syslog=HOST:PORT, send over UDP (default) or TCP (octet-counted frames)", 0 },
+	/* issue 13, -c / -C: summaries counted in the kernel (user/summary.c, bpf/count.bpf.h). */
+	{ "summary-only", 'c', NULL, 0,
+	  "Count events per name in the kernel and print only a summary (count, share, "
+	  "processes, first and last seen; with -S, syscalls and their errors) at exit and on "
+	  "SIGUSR1",
+	  0 },
+	{ "summary", 'C', NULL, 0, "Print events as usual and the summary at exit (and on SIGUSR1)",
+	  0 },
 	{ "bench-floor", OPT_FLOOR, NULL, OPTION_HIDDEN, "Attach an empty program (benchmark)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
@@ -423,6 +433,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->syslog_tcp = !strcmp(arg, "tcp");
 		o->syslog_proto_set = true;
 		break;
+	/* issue 13, -c / -C: the later one wins, as strace's -C after -c */
+	case 'c':
+		o->count = 1;
+		break;
+	case 'C':
+		o->count = 2;
+		break;
 	case 'h':
 		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
 		break;
@@ -670,6 +687,7 @@ int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char
 	DIFF(str_differ(a->cgroup, b->cgroup), "cgroup");
 	DIFF(a->follow != b->follow, "follow");
 	DIFF(a->syscalls != b->syscalls, "syscalls");
+	DIFF(a->count != b->count, "summary");
 	bool pairs = a->no_pair != b->no_pair || a->npairs != b->npairs;
 
 	for (int i = 0; i < a->npairs && !pairs; i++)

@@ -70,6 +70,8 @@ struct st_opts {
 	bool partial; /* parsing one source of several: the checks across options wait */
 	unsigned max_files; /* interpreter files attached at once */
 	unsigned max_links; /* uprobe links at once */
+	/* issue 13, -c / -C: enum st_count_mode (wire.h): 0, 1 (-c), 2 (-C) */
+	int count;
 };
 
 /*

@@ -76,6 +76,9 @@ void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 in
 		[ST_STAT_EXIT_LOST] = "exit notices lost",
 		[ST_STAT_FORK_LOST] = "fork notices lost",
 		[ST_STAT_OVERSIZE] = "events lost (record too large)",
+		[ST_STAT_COUNT_FULL] = "events not counted (map full)",
+		[ST_STAT_COUNT_NONAME] = "counted names not kept (map full)",
+		[ST_STAT_COUNT_SYS_FULL] = "syscalls not counted (map full)",
 	};
 	struct rusage ru;
 

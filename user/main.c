@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "events.h"
 #include "health.h"
+#include "kcount.h"
 #include "kstats.h"
 #include "notify.h"
 #include "output.h"
@@ -179,6 +180,11 @@ static int take_signals(int sfd, pid_t child, int *sig_seen, struct tracer *t,
 			st_reload(t, sink);
 			continue;
 		}
+		/* -c / -C: the summary so far; tracing goes on. */
+		if (si.ssi_signo == SIGUSR1) {
+			st_kcount_report(t, st_mono_ns());
+			continue;
+		}
 		st_output_give_up_after(out, GIVE_UP_MS);
 		if (child && !*sig_seen) {
 			*sig_seen = 1;
@@ -232,6 +238,7 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	t->skel->rodata->cfg_syscalls = o->syscalls;
 	st_syscalls_bits((__u64 *)t->skel->rodata->cfg_sys_bits);
 	t->skel->rodata->cfg_follow = o->follow;
+	st_kcount_setup(t->skel, o);
 	/* The kernel knows the default pairs' names; user rules need frames for every event. */
 	t->skel->rodata->cfg_frames_all = o->npairs > 0 && !o->no_pair;
 	t->watch_exec = system_wide || o->follow;
@@ -467,6 +474,8 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
+	if (opts.count)
+		sigaddset(&mask, SIGUSR1);
 	{
 		/*
 		 * SIGPIPE blocked, not taken: a write to a pipe whose reader left fails with
@@ -658,6 +667,8 @@ int main(int argc, char **argv)
 	if (!out_failed)
 		report_lost(&t);
 	st_records_drain_spans(&t.rec, 0);
+	if (opts.count && !out_failed)
+		st_kcount_report(&t, now_mono_ns());
 	/* The last counters, everything drained: a stats record, then (what the last flush
 	 * dropped counted too) the metrics file. */
 	if (opts.stats_interval && !out_failed)

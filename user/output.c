@@ -25,6 +25,7 @@
 #include "repr.h"
 #include "sink.h"
 #include "strbuf.h"
+#include "summary.h"
 #include "syscalls.h"
 #include "wallclock.h"
 
@@ -1121,6 +1122,45 @@ int st_output_stats(struct st_output *o, uint64_t mono_ts_ns, const struct st_he
 	struct stats_args a = { mono_ts_ns, h };
 
 	return fan_out(o, lane_stats, &a);
+}
+
+/* -c / -C (summary.h): the summary, one record, written at once with the batch before it. */
+struct summary_args {
+	uint64_t mono_ts_ns;
+	const struct st_summary *s;
+};
+
+static int lane_summary(struct st_output *o, const void *arg)
+{
+	const struct summary_args *a = arg;
+	struct strbuf *sb = st_sink_buf(o->sink);
+	size_t start;
+	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
+	if (o->opts.fmt == ST_FMT_TEXT) {
+		st_summary_text(sb, a->s, o->opts.mono_to_real_ns);
+	} else {
+		jsonw_init(&w, sb);
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, "type", "summary");
+		jsonw_uint_field(&w, "seq", next_seq(o));
+		jsonw_name(&w, "ts");
+		json_ts(&w, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
+		put_ts_ns(sb, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
+		st_summary_json(&w, a->s, o->opts.mono_to_real_ns);
+		jsonw_end_object(&w);
+		strbuf_addch(sb, '\n');
+	}
+	return line_end(o, start, 0, true);
+}
+
+int st_output_summary(struct st_output *o, uint64_t mono_ts_ns, const struct st_summary *s)
+{
+	struct summary_args a = { mono_ts_ns, s };
+
+	return fan_out(o, lane_summary, &a);
 }
 
 /* The sinks' failures, for stats and metrics: each sink under its own name. */

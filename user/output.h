@@ -133,6 +133,12 @@ struct st_health;
  * once, with the batch before it. 0, -ENOMEM, -EINTR or a write's negative errno.
  */
 int st_output_stats(struct st_output *o, uint64_t mono_ts_ns, const struct st_health *h);
+struct st_summary;
+/*
+ * -c / -C: the summary (summary.h): JSON one {"type":"summary",...} record; text the table's
+ * lines. Written at once, with the batch before it. 0, -ENOMEM, -EINTR or a write's errno.
+ */
+int st_output_summary(struct st_output *o, uint64_t mono_ts_ns, const struct st_summary *s);
 /* Each sink's failures (lines dropped, write errors) added to h, under the sink's name. */
 void st_output_sinks_health(const struct st_output *o, struct st_health *h);
 /*

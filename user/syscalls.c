@@ -123,6 +123,14 @@ static const struct sysdef *sysdef(unsigned nr)
 	return NULL;
 }
 
+/* -c -S: a syscall's name for the summary (count). */
+const char *st_sys_name(unsigned nr)
+{
+	const struct sysdef *d = sysdef(nr);
+
+	return d ? d->name : NULL;
+}
+
 /*
  * Audit events and the kinds of syscall they account for. The prefix form
  * ("os.exec") covers its variants; names are CPython's audit events table.

@@ -39,6 +39,9 @@ int st_sys_decode(const void *data, size_t size, struct st_sys_view *v);
 
 enum st_sys_verdict st_sys_verdict(const struct st_sys_view *v);
 
+/* "openat" for its number, or NULL for one seatrace does not record (the -c -S summary). */
+const char *st_sys_name(unsigned nr);
+
 /* Whether the audit event `event` can account for syscall `nr` (exposed for tests). */
 bool st_sys_explains(const char *event, unsigned nr);
 

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: (MIT OR GPL-2.0) */
+/*
+ * -c / -C (issue 13): events counted in the kernel, per CPU, per (name, process), so that with
+ * -c nothing per event crosses the ring. Called after the process filter and the name's
+ * verdict (record.bpf.h), with the name already in the record's tail. Off (cfg_count == 0),
+ * the verifier drops all of it.
+ *
+ * A name is known by its link-time address when it lies in the interpreter's read-only
+ * segments (the name cache's key: a repeated event reads no string), else by a hash of its
+ * bytes (sys.audit()'s names, on the heap, are read anyway). Its bytes are kept once per key
+ * in count_names for the reader. A key whose address now holds another name (a layout slot
+ * taken by another build once the first was released) falls back to the hash: the reader
+ * merges by name, so the counts stay right. A full map is counted, never silent.
+ */
+#ifndef SEATRACE_COUNT_BPF_H
+#define SEATRACE_COUNT_BPF_H
+
+#include "common.bpf.h"
+#include "decode.bpf.h"
+
+/* enum st_count_mode: off, -c (counted, no record), -C (counted and written). */
+ST_SHARED const volatile __u32 cfg_count;
+
+/* Sized by user space: one entry each when not counting. */
+ST_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, ST_COUNT_MAX_KEYS);
+	__type(key, struct st_count_key);
+	__type(value, struct st_count_val);
+} counts SEC(".maps");
+
+struct count_name {
+	__u8 name[ST_NAME_MAX]; /* NUL-terminated, bytes after the NUL undefined */
+};
+
+ST_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ST_COUNT_MAX_NAMES);
+	__type(key, __u64);
+	__type(value, struct count_name);
+} count_names SEC(".maps");
+
+struct count_hash_ctx {
+	const __u8 *s;
+	__u32 len;
+	__u64 h;
+};
+
+/* One word of the name per iteration; the last one masked to the name's length. */
+static long count_hash_cb(__u32 i, void *data)
+{
+	struct count_hash_ctx *c = data;
+	__u32 off = i * 8, rem;
+	__u64 w;
+
+	if (off >= c->len || off > ST_NAME_MAX - 8)
+		return 1;
+	w = *(const __u64 *)(c->s + (off & (ST_NAME_MAX - 8)));
+	rem = c->len - off;
+	if (rem < 8)
+		w &= (1ULL << (rem * 8)) - 1;
+	c->h = (c->h ^ w) * 0x9E3779B97F4A7C15ULL;
+	c->h ^= c->h >> 29;
+	return 0;
+}
+
+static __always_inline __u64 count_hash(const __u8 *s, __u32 len)
+{
+	struct count_hash_ctx c = { .s = s, .len = len, .h = 0xcbf29ce484222325ULL ^ len };
+
+	bpf_loop(ST_NAME_MAX / 8, count_hash_cb, &c, 0);
+	c.h *= 0xff51afd7ed558ccdULL;
+	c.h ^= c.h >> 33;
+	return c.h | ST_COUNT_HASHED;
+}
+
+/* Whether the kept name (NUL-terminated) is `s` (len bytes): its first 64 bytes compared. */
+static __always_inline int count_same_name(const struct count_name *kept, const __u8 *s, __u32 len)
+{
+	const __u64 *a = (const __u64 *)kept->name, *b = (const __u64 *)s;
+
+#pragma unroll
+	for (int i = 0; i < 8; i++) {
+		__u32 off = i * 8, rem;
+		__u64 mask = ~0ULL;
+
+		if (off > len)
+			break;
+		rem = len + 1 - off; /* the NUL included */
+		if (rem < 8)
+			mask = (1ULL << (rem * 8)) - 1;
+		if ((a[i] ^ b[i]) & mask)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The key and a new entry's value live in the CPU's scratch, past the record's room (unused
+ * until a record is built, after counting): the fallback's program is short of stack.
+ */
+struct count_tmp {
+	struct st_count_key k;
+	struct st_count_val nv;
+};
+
+/* A first count for this key on any CPU: the entry, then the name once. 0, or -1: conflict. */
+static __always_inline int count_new(struct count_tmp *t, const __u8 *name, __u32 len,
+				     __u64 now)
+{
+	struct st_count_key *k = &t->k;
+	struct count_name *kept;
+	long err;
+
+	if (!(k->name & ST_COUNT_HASHED)) {
+		kept = bpf_map_lookup_elem(&count_names, &k->name);
+		if (kept && !count_same_name(kept, name, len))
+			return -1;
+	}
+	t->nv.count = 1;
+	t->nv.first_ns = now;
+	t->nv.last_ns = now;
+	if (bpf_map_update_elem(&counts, k, &t->nv, BPF_ANY)) {
+		stat_inc(ST_STAT_COUNT_FULL);
+		return 0;
+	}
+	err = bpf_map_update_elem(&count_names, &k->name, name, BPF_NOEXIST);
+	if (err && err != -17 /* EEXIST: another process's, or another CPU's */)
+		stat_inc(ST_STAT_COUNT_NONAME);
+	return 0;
+}
+
+/*
+ * One event kept by the filters, counted: `at` is the link-time address of its name in the
+ * process (~0 when it has none there, as a name built from a str object), the name is in
+ * the record in the scratch. A function of its own: its stack is not the caller's (the
+ * fallback's program has none to spare), for the price of a call.
+ */
+static __noinline __attribute__((unused)) void count_event(struct scratch *sc, struct st_layout *lo, __u32 slot, __u64 at,
+				   __u64 id)
+{
+	struct st_event *e = (struct st_event *)sc->buf;
+	struct count_tmp *t = (struct count_tmp *)&sc->buf[ST_REC_MAX];
+	__u64 now = bpf_ktime_get_ns();
+	__u32 len = e->name_len & (ST_NAME_MAX - 1);
+	struct st_count_val *v;
+
+	t->k.tgid = id >> 32;
+	t->k._pad = 0;
+	if (at >= lo->ro_lo && at < lo->ro_hi && at < (1ULL << 48))
+		t->k.name = (__u64)(slot + 1) << 48 | at;
+	else
+		t->k.name = count_hash(e->tail, len);
+	v = bpf_map_lookup_elem(&counts, &t->k);
+	if (!v) {
+		if (!count_new(t, e->tail, len, now))
+			goto out;
+		/* Another name at this address: the bytes' hash keys it instead. */
+		t->k.name = count_hash(e->tail, len);
+		v = bpf_map_lookup_elem(&counts, &t->k);
+		if (!v) {
+			count_new(t, e->tail, len, now);
+			goto out;
+		}
+	}
+	/* This CPU's share: one program run at a time on it (rec_scratch()'s mark). */
+	v->count++;
+	v->last_ns = now;
+	if (!v->first_ns) /* made by another CPU */
+		v->first_ns = now;
+out:
+	/* -c -S: this process's syscalls are counted from its first event on, as recorded. */
+	if (cfg_count == ST_COUNT_ONLY && cfg_syscalls)
+		trace_syscalls_here(id >> 32);
+}
+
+#endif /* SEATRACE_COUNT_BPF_H */

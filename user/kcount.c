@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/* The kernel's count maps read into a summary (kcount.h, summary.h). */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kcount.h"
+#include "kstats.h"
+#include "output.h"
+#include "summary.h"
+#include "tracer.h"
+#include "wire.h"
+#include "seatrace.skel.h" /* after wire.h: its types */
+
+void st_kcount_setup(struct seatrace_bpf *skel, const struct st_opts *o)
+{
+	skel->rodata->cfg_count = (__u32)o->count;
+	/* Maps are made whatever the run: those not used cost one entry. */
+	if (!o->count) {
+		bpf_map__set_max_entries(skel->maps.counts, 1);
+		bpf_map__set_max_entries(skel->maps.count_names, 1);
+	}
+	if (!o->count || !o->syscalls)
+		bpf_map__set_max_entries(skel->maps.sys_counts, 1);
+	if (o->count != ST_COUNT_ONLY || !o->syscalls)
+		bpf_map__set_max_entries(skel->maps.sys_count_nr, 1);
+}
+
+struct name_ent {
+	__u64 key;
+	char *name;
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+	const struct name_ent *x = a, *y = b;
+
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* Every kept name, sorted by key. *n entries, or NULL and errno. */
+static struct name_ent *read_names(int fd, size_t *n)
+{
+	struct name_ent *v = NULL, *grown;
+	size_t cap = 0;
+	__u64 key, *prev = NULL;
+	char buf[ST_NAME_MAX];
+
+	*n = 0;
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, buf))
+			continue; /* deleted meanwhile: never, but harmless */
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 256;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown)
+				goto fail;
+			v = grown;
+		}
+		v[*n].key = key;
+		v[*n].name = strndup(buf, sizeof(buf) - 1);
+		if (!v[*n].name)
+			goto fail;
+		(*n)++;
+	}
+	qsort(v, *n, sizeof(*v), name_cmp);
+	return v;
+fail:
+	for (size_t i = 0; i < *n; i++)
+		free(v[i].name);
+	free(v);
+	errno = ENOMEM;
+	return NULL;
+}
+
+static int read_counts(struct seatrace_bpf *skel, struct st_summary *s, int ncpu)
+{
+	int fd = bpf_map__fd(skel->maps.counts);
+	struct st_count_key key, *prev = NULL;
+	struct st_count_val *vals = calloc((size_t)ncpu, sizeof(*vals));
+	struct name_ent *names;
+	size_t nnames;
+	int err = 0;
+
+	names = read_names(bpf_map__fd(skel->maps.count_names), &nnames);
+	if (!vals || !names) {
+		free(vals);
+		return -ENOMEM;
+	}
+	while (!err && !bpf_map_get_next_key(fd, prev, &key)) {
+		struct st_count_val sum = {};
+		struct name_ent want = { .key = key.name }, *ne;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			sum.count += vals[c].count;
+			if (vals[c].first_ns && (!sum.first_ns || vals[c].first_ns < sum.first_ns))
+				sum.first_ns = vals[c].first_ns;
+			if (vals[c].last_ns > sum.last_ns)
+				sum.last_ns = vals[c].last_ns;
+		}
+		if (!sum.count)
+			continue;
+		ne = bsearch(&want, names, nnames, sizeof(*names), name_cmp);
+		err = st_summary_add(s, ne ? ne->name : "?", ne ? strlen(ne->name) : 1, key.tgid,
+				     sum.count, sum.first_ns, sum.last_ns);
+	}
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i].name);
+	free(names);
+	free(vals);
+	return err;
+}
+
+static int read_syscalls(struct seatrace_bpf *skel, struct st_summary *s, int ncpu)
+{
+	int fd = bpf_map__fd(skel->maps.sys_counts), err = 0;
+	struct st_sys_count_key key, *prev = NULL;
+	__u64 *vals = calloc((size_t)ncpu, sizeof(*vals));
+
+	if (!vals)
+		return -ENOMEM;
+	while (!err && !bpf_map_get_next_key(fd, prev, &key)) {
+		__u64 sum = 0;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum += vals[c];
+		if (sum)
+			err = st_summary_add_sys(s, key.nr, key.err, sum);
+	}
+	free(vals);
+	return err;
+}
+
+int st_kcount_report(struct tracer *t, __u64 now_mono_ns)
+{
+	struct seatrace_bpf *skel = t->skel;
+	struct st_summary s = { .syscalls = t->opts->syscalls };
+	int ncpu = libbpf_num_possible_cpus(), err;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	err = read_counts(skel, &s, ncpu);
+	if (!err && s.syscalls)
+		err = read_syscalls(skel, &s, ncpu);
+	if (!err)
+		err = st_summary_finish(&s);
+	if (err) {
+		st_say("cannot read the counts: %s", strerror(-err));
+		st_summary_free(&s);
+		return err;
+	}
+	s.uncounted = st_kstat(skel, ST_STAT_COUNT_FULL);
+	s.names_missing = st_kstat(skel, ST_STAT_COUNT_NONAME);
+	s.sys_uncounted = st_kstat(skel, ST_STAT_COUNT_SYS_FULL);
+	s.lost = st_kstat(skel, ST_STAT_BUSY) + st_kstat_prog_misses(skel);
+	err = st_output_summary(t->rec.out, now_mono_ns, &s);
+	if (!err)
+		err = st_output_flush(t->rec.out);
+	st_summary_free(&s);
+	return err == -EINTR ? 0 : err;
+}
