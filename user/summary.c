@@ -118,7 +118,8 @@ static int finish_events(struct st_summary *s)
 	uint32_t *tgids;
 	size_t n = 0;
 
-	qsort(s->rows, s->nrows, sizeof(*s->rows), row_cmp);
+	if (s->nrows)
+		qsort(s->rows, s->nrows, sizeof(*s->rows), row_cmp);
 	s->events = calloc(s->nrows ? s->nrows : 1, sizeof(*s->events));
 	tgids = malloc((s->nrows ? s->nrows : 1) * sizeof(*tgids));
 	if (!s->events || !tgids) {
@@ -155,7 +156,8 @@ static int finish_syscalls(struct st_summary *s)
 {
 	size_t n = 0;
 
-	qsort(s->sys, s->nsys, sizeof(*s->sys), sysrow_cmp);
+	if (s->nsys)
+		qsort(s->sys, s->nsys, sizeof(*s->sys), sysrow_cmp);
 	s->calls = calloc(s->nsys ? s->nsys : 1, sizeof(*s->calls));
 	if (!s->calls)
 		return -ENOMEM;
@@ -182,7 +184,8 @@ static int finish_syscalls(struct st_summary *s)
 	}
 	s->ncalls = n;
 	for (size_t i = 0; i < n; i++)
-		qsort(s->calls[i].errs, s->calls[i].nerrs, sizeof(*s->calls[i].errs), errno_cmp);
+		if (s->calls[i].nerrs)
+			qsort(s->calls[i].errs, s->calls[i].nerrs, sizeof(*s->calls[i].errs), errno_cmp);
 	qsort(s->calls, n, sizeof(*s->calls), call_cmp);
 	return 0;
 }
