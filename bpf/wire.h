@@ -439,6 +439,25 @@ struct st_count_val {
 	__u64 last_ns;
 };
 
+/*
+ * Each CPU's cache of the keys it counted last, in front of the hash: a repeated key costs a
+ * compare, not a hash lookup. A slot goes to the hash when another key takes its place; the
+ * reader adds both. count 0: empty.
+ */
+#define ST_COUNT_CACHE 64
+
+struct st_count_slot {
+	__u64 name;
+	__u32 tgid;
+	__u32 _pad;
+	__u64 count, first_ns, last_ns;
+	__u64 last_tick; /* jiffies when last_ns was read: the clock is read once a tick */
+};
+
+struct st_count_cache {
+	struct st_count_slot s[ST_COUNT_CACHE];
+};
+
 /* -S: a syscall's exits, by number and result (0, or the errno of a failure). */
 struct st_sys_count_key {
 	__u32 nr;

@@ -75,6 +75,20 @@ fail:
 	return NULL;
 }
 
+/* A row under the name kept for `key` ("?" when the kernel could not keep it). */
+static int add_row(struct st_summary *s, const struct name_ent *names, size_t nnames, __u64 key,
+		   __u32 tgid, __u64 count, __u64 first_ns, __u64 last_ns)
+{
+	struct name_ent want = { .key = key };
+	const struct name_ent *ne = bsearch(&want, names, nnames, sizeof(*names), name_cmp);
+
+	return st_summary_add(s, ne ? ne->name : "?", ne ? strlen(ne->name) : 1, tgid, count,
+			      first_ns, last_ns);
+}
+
+static int read_cache(struct seatrace_bpf *skel, struct st_summary *s, int ncpu,
+		      const struct name_ent *names, size_t nnames);
+
 static int read_counts(struct seatrace_bpf *skel, struct st_summary *s, int ncpu)
 {
 	int fd = bpf_map__fd(skel->maps.counts);
@@ -91,7 +105,6 @@ static int read_counts(struct seatrace_bpf *skel, struct st_summary *s, int ncpu
 	}
 	while (!err && !bpf_map_get_next_key(fd, prev, &key)) {
 		struct st_count_val sum = {};
-		struct name_ent want = { .key = key.name }, *ne;
 
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, vals))
@@ -105,14 +118,43 @@ static int read_counts(struct seatrace_bpf *skel, struct st_summary *s, int ncpu
 		}
 		if (!sum.count)
 			continue;
-		ne = bsearch(&want, names, nnames, sizeof(*names), name_cmp);
-		err = st_summary_add(s, ne ? ne->name : "?", ne ? strlen(ne->name) : 1, key.tgid,
-				     sum.count, sum.first_ns, sum.last_ns);
+		err = add_row(s, names, nnames, key.name, key.tgid, sum.count, sum.first_ns,
+			      sum.last_ns);
 	}
+	if (!err)
+		err = read_cache(skel, s, ncpu, names, nnames);
 	for (size_t i = 0; i < nnames; i++)
 		free(names[i].name);
 	free(names);
 	free(vals);
+	return err;
+}
+
+/* Each CPU's cache of the keys it counted last: rows of their own, merged with the hash's. */
+static int read_cache(struct seatrace_bpf *skel, struct st_summary *s, int ncpu,
+		      const struct name_ent *names, size_t nnames)
+{
+	struct st_count_cache *c = calloc((size_t)ncpu, sizeof(*c));
+	__u32 zero = 0;
+	int err = 0;
+
+	if (!c)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.count_cache), &zero, c)) {
+		err = -errno;
+		goto out;
+	}
+	for (int cpu = 0; cpu < ncpu && !err; cpu++) {
+		for (int i = 0; i < ST_COUNT_CACHE && !err; i++) {
+			const struct st_count_slot *sl = &c[cpu].s[i];
+
+			if (sl->count)
+				err = add_row(s, names, nnames, sl->name, sl->tgid, sl->count,
+					      sl->first_ns, sl->last_ns);
+		}
+	}
+out:
+	free(c);
 	return err;
 }
 

@@ -40,12 +40,16 @@ NAMES = ["st.alpha", "st.b", "st.gamma.long.name.of.an.event.with.more.bytes.tha
 def work(n, seed):
     audit = sys.audit
     names = NAMES
+    many = [f"st.many.{k}" for k in range(301)]
     for i in range(n):
         # Uneven shares: name k gets about 1/(k+1) of the calls.
         k = (i * 7 + seed) % 15
         audit(names[0 if k < 5 else 1 if k < 9 else 2 if k < 12 else 3 if k < 14 else 4], i)
         if i % 3 == 0:
             id(i)
+        if i % 16 == 0:
+            # More names than a CPU's cache of keys holds: counts move to the kernel's hash.
+            audit(many[i % 301])
 
 
 def main():
