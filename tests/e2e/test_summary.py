@@ -144,7 +144,9 @@ def test_sigusr1_mid_run(tmp_path):
     p = subprocess.Popen([SEATRACE, "-c", "-j", "-o", str(out), "--", PY, "-c", code],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_for(lambda: (tmp_path / "ready").exists(), what="phase 1")
+        wait_for(lambda: (tmp_path / "ready").exists() or p.poll() is not None,
+                 what="phase 1")
+        assert p.poll() is None, p.communicate()
         p.send_signal(signal.SIGUSR1)
 
         def first_summary():

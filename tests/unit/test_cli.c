@@ -41,6 +41,23 @@ static void test_pids_and_defaults(void **state)
 	assert_int_equal(o.ring_size, 8UL << 20);
 }
 
+/* issue 13, -c / -C: off by default; the later one wins, as strace's -C after -c. */
+static void test_summary_modes(void **state)
+{
+	struct st_opts o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "-p", "12"), 0);
+	assert_int_equal(o.count, 0);
+	assert_int_equal(PARSE(&o, "-c", "-p", "12"), 0);
+	assert_int_equal(o.count, 1);
+	assert_int_equal(PARSE(&o, "-c", "-C", "-p", "12"), 0);
+	assert_int_equal(o.count, 2);
+	assert_int_equal(PARSE(&o, "--summary-only", "--", "python3"), 0);
+	assert_int_equal(o.count, 1);
+	assert_non_null(o.cmd);
+}
+
 static void test_pid_given_twice_is_one_target(void **state)
 {
 	struct st_opts o;
@@ -262,6 +279,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pids_and_defaults),
+		cmocka_unit_test(test_summary_modes),
 		cmocka_unit_test(test_pid_given_twice_is_one_target), cmocka_unit_test(test_command_keeps_its_options),
 		cmocka_unit_test(test_globs),		 cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_sizes),
