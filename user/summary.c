@@ -183,9 +183,12 @@ static int finish_syscalls(struct st_summary *s)
 		c->errs[c->nerrs++] = (struct st_summary_errno){ r->err, r->count };
 	}
 	s->ncalls = n;
-	for (size_t i = 0; i < n; i++)
-		if (s->calls[i].nerrs)
-			qsort(s->calls[i].errs, s->calls[i].nerrs, sizeof(*s->calls[i].errs), errno_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct st_summary_syscall *c = &s->calls[i];
+
+		if (c->nerrs)
+			qsort(c->errs, c->nerrs, sizeof(*c->errs), errno_cmp);
+	}
 	qsort(s->calls, n, sizeof(*s->calls), call_cmp);
 	return 0;
 }
