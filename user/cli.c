@@ -26,15 +26,22 @@ static const char doc[] =
 	"       seatrace [OPTION...] -- COMMAND [ARG...]\n"
 	"\v"
 	"EXAMPLES:\n"
+	"  What to trace:\n"
 	"    seatrace                           # every Python process on the host\n"
-	"    seatrace -u www-data -e 'socket.*' # one user's processes, sockets only\n"
-	"    seatrace --list                    # Python processes and how they can be traced\n"
 	"    seatrace -p 1234                   # every audit event of process 1234\n"
-	"    seatrace -f -- python3 app.py      # a command and the processes it starts\n"
 	"    seatrace -- python3 app.py         # a command, from its first event\n"
+	"    seatrace -f -- python3 app.py      # a command and the processes it starts\n"
+	"    seatrace -u www-data -e 'socket.*' # one user's processes, sockets only\n"
+	"    seatrace -S -- python3 app.py      # with the syscalls behind the events\n"
+	"  Filters:\n"
 	"    seatrace -e 'socket.*' -e open -p 1234   # only sockets and open()\n"
 	"    seatrace -x 'object.__*' -j -o ev.jsonl -- python3 app.py\n"
-	"    seatrace -S -- python3 app.py      # with the syscalls behind the events\n"
+	"  Output and time (as strace):\n"
+	"    seatrace -ttt -T -- python3 app.py # epoch stamps, each call's duration\n"
+	"    seatrace -r -p 1234                # time since the previous line\n"
+	"    seatrace -ff -o trace -- python3 app.py  # trace.PID, one file per process\n"
+	"  Information:\n"
+	"    seatrace --list                    # Python processes, how each can be traced\n"
 	"    seatrace --list-events             # known events and their arguments\n"
 	"\n"
 	"Patterns use fnmatch syntax (*, ?, [...]); commas separate several. An event\n"
@@ -66,82 +73,148 @@ enum {
 	OPT_JOURNAL,
 	OPT_SYSLOG,
 	OPT_SYSLOG_PROTO,
+	/* time, files, and other strace flags (issue 13, cli13) */
+	OPT_SEPARATE,
+	OPT_TIMESTAMPS,
+	OPT_RELATIVE,
+	OPT_DURATIONS,
 };
 
+/*
+ * Options in groups, as in strace's and bpftool's help: argp lists the groups in the order of
+ * their numbers (a header entry starts each). Options of work in progress slot into these:
+ *   G_TRACE   -k/--stack-depth (Python stacks)
+ *   G_FILTER  argument filters written in -e
+ *   G_OUTPUT  -c/-C (summaries)
+ *   G_ENFORCE --kill, --stop, --rate-limit, --policy, --dry-run, --check-policy
+ * Each entry names its group explicitly, so an option added anywhere lands in its group.
+ */
+enum { G_TRACE = 1, G_FILTER, G_OUTPUT, G_TIME, G_ENFORCE, G_SERVICE, G_INFO, G_TUNING };
+
 static const struct argp_option options[] = {
-	{ "pid", 'p', "PID", 0, "Trace this running process (repeatable)", 0 },
-	{ "event", 'e', "GLOB", 0, "Show only events matching GLOB (repeatable, comma lists)", 0 },
-	{ "exclude", 'x', "GLOB", 0, "Drop events matching GLOB (repeatable, comma lists)", 0 },
-	{ "json", 'j', NULL, 0, "Write JSON Lines instead of text", 0 },
-	{ "output", 'o', "FILE", 0, "Write events to FILE instead of standard output", 0 },
-	{ "string-size", 's', "N", 0,
-	  "Keep at most N characters of each str and N bytes of each bytes value (default 256, "
-	  "max 4096); longer values are marked truncated",
-	  0 },
+	{ NULL, 0, NULL, 0, "What to trace (default: every Python process on the host):", G_TRACE },
+	{ "pid", 'p', "PID", 0, "Trace this running process (repeatable)", G_TRACE },
+	{ "follow", 'f', NULL, 0,
+	  "With -p or a command, also trace the processes they start. -ff (as strace's): and "
+	  "write each process to its own file, -o FILE.PID (see --output-separately)",
+	  G_TRACE },
+	{ "user", 'u', "USER", 0,
+	  "Only processes of USER (name or uid). Not strace's -u, which runs the command as USER: "
+	  "run it under sudo -u USER instead",
+	  G_TRACE },
+	{ "comm", OPT_COMM, "NAME", 0, "Only processes whose command name is NAME", G_TRACE },
+	{ "cgroup", OPT_CGROUP, "PATH", 0,
+	  "Only processes in the cgroup at PATH (e.g. /sys/fs/cgroup/system.slice/x.service) or "
+	  "below it: a container",
+	  G_TRACE },
 	{ "syscalls", 'S', NULL, 0,
 	  "Also record the syscalls that carry out audited operations (open, connect, execve, "
 	  "unlink, ...), each linked to the audit event before it; flag those no audit event "
 	  "accounts for",
-	  0 },
+	  G_TRACE },
 	{ "pair", OPT_PAIR, "PRE=POST", 0,
 	  "Also pair events PRE and POST into spans; '*' stands for the name they share, as in "
 	  "the default 'prehook:*=posthook:*' (repeatable)",
-	  0 },
-	{ "no-pair", OPT_NO_PAIR, NULL, 0, "Do not pair events into spans", 0 },
-	{ "follow", 'f', NULL, 0, "With -p or a command, also trace the processes they start", 0 },
-	{ "user", 'u', "USER", 0, "Only processes of USER (name or uid)", 0 },
-	{ "comm", OPT_COMM, "NAME", 0, "Only processes whose command name is NAME", 0 },
-	{ "cgroup", OPT_CGROUP, "PATH", 0,
-	  "Only processes in the cgroup at PATH (e.g. /sys/fs/cgroup/system.slice/x.service) or "
-	  "below it: a container",
-	  0 },
-	{ "list", OPT_LIST, NULL, 0, "List the Python processes on the host and how each can be traced", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's diagnostics", 0 },
-	{ "list-events", OPT_LIST_EVENTS, NULL, 0, "List the known events and their arguments", 0 },
-	{ "buffer-size", OPT_BUFFER_SIZE, "BYTES", 0,
-	  "Ring buffer size, a power of two >= 4096 (default 8388608); K and M suffixes", 0 },
-	{ "max-files", OPT_MAX_FILES, "N", 0,
-	  "Interpreter files attached at once, 1 to 256 (default 64); more are reported", 0 },
-	{ "max-links", OPT_MAX_LINKS, "N", 0,
-	  "Uprobes attached at once, 1 to 65536 (default 256); more are reported", 0 },
-	{ "stats", OPT_STATS, NULL, 0, "At exit, print the kernel-side counters on stderr", 0 },
-	/* The daemon's files (docs/daemon.md). */
+	  G_TRACE },
+	{ "no-pair", OPT_NO_PAIR, NULL, 0, "Do not pair events into spans", G_TRACE },
+
+	{ NULL, 0, NULL, 0, "Filters (applied in the kernel):", G_FILTER },
+	{ "event", 'e', "GLOB", 0, "Show only events matching GLOB (repeatable, comma lists)",
+	  G_FILTER },
+	{ "exclude", 'x', "GLOB", 0, "Drop events matching GLOB (repeatable, comma lists)",
+	  G_FILTER },
+
+	{ NULL, 0, NULL, 0, "Output:", G_OUTPUT },
+	{ "json", 'j', NULL, 0, "Write JSON Lines instead of text", G_OUTPUT },
+	{ "output", 'o', "FILE", 0, "Write events to FILE instead of standard output", G_OUTPUT },
+	{ "output-separately", OPT_SEPARATE, NULL, 0,
+	  "(-ff) With -o FILE, each process's records go to FILE.PID, complete when the process "
+	  "ends; records of no process (lost, stats) to FILE",
+	  G_OUTPUT },
+	{ "string-size", 's', "N", 0,
+	  "Keep at most N characters of each str and N bytes of each bytes value (default 256, "
+	  "max 4096); longer values are marked truncated",
+	  G_OUTPUT },
+	{ "rotate-size", OPT_ROTATE_SIZE, "BYTES", 0,
+	  "With -o, rotate FILE to FILE.1.gz when it would grow past BYTES (K, M, G suffixes)",
+	  G_OUTPUT },
+	{ "rotate-age", OPT_ROTATE_AGE, "SECONDS", 0,
+	  "With -o, rotate FILE once it has been written for SECONDS", G_OUTPUT },
+	{ "rotate-keep", OPT_ROTATE_KEEP, "N", 0,
+	  "Keep N rotated files, FILE.1.gz (newest) to FILE.N.gz (default 10)", G_OUTPUT },
+	{ "no-compress", OPT_NO_COMPRESS, NULL, 0,
+	  "Rotated files stay plain text (FILE.1, ...) instead of gzip", G_OUTPUT },
+
+	/* Time, files, and other strace flags (issue 13, cli13): text lines only. */
+	{ NULL, 0, NULL, 0,
+	  "Time on text lines (as strace; JSON records keep their ts, ts_ns, duration_ns):",
+	  G_TIME },
+	{ NULL, 't', NULL, 0,
+	  "Time of day, HH:MM:SS; -tt with microseconds (the default); -ttt seconds since the "
+	  "epoch with microseconds",
+	  G_TIME },
+	{ "timestamps", OPT_TIMESTAMPS, "FORMAT,PRECISION", OPTION_ARG_OPTIONAL,
+	  "The stamp: FORMAT time, unix or none; PRECISION s, ms, us or ns (strace's syntax)",
+	  G_TIME },
+	{ NULL, 'r', NULL, 0,
+	  "Time since the previous record of the same file (strace's '     0.000123 ')", G_TIME },
+	{ "relative-timestamps", OPT_RELATIVE, "PRECISION", OPTION_ARG_OPTIONAL,
+	  "-r with PRECISION s, ms, us (default) or ns", G_TIME },
+	{ NULL, 'T', NULL, 0,
+	  "Each span's and syscall's duration at the end of its line, ' <0.000123>'", G_TIME },
+	{ "syscall-times", OPT_DURATIONS, "PRECISION", OPTION_ARG_OPTIONAL,
+	  "-T with PRECISION s, ms, us (default) or ns", G_TIME },
+
+	/* G_ENFORCE: its header, { NULL, 0, NULL, 0, "Enforcement:", G_ENFORCE }, comes with them. */
+
+	{ NULL, 0, NULL, 0, "Service (daemon; docs/daemon.md):", G_SERVICE },
 	{ "config", OPT_CONFIG, "FILE", 0,
 	  "Read settings from FILE first: 'key = value' lines, the keys being these long "
 	  "option names; the command line takes precedence",
-	  0 },
-	{ "rotate-size", OPT_ROTATE_SIZE, "BYTES", 0,
-	  "With -o, rotate FILE to FILE.1.gz when it would grow past BYTES (K, M, G suffixes)",
-	  0 },
-	{ "rotate-age", OPT_ROTATE_AGE, "SECONDS", 0,
-	  "With -o, rotate FILE once it has been written for SECONDS", 0 },
-	{ "rotate-keep", OPT_ROTATE_KEEP, "N", 0,
-	  "Keep N rotated files, FILE.1.gz (newest) to FILE.N.gz (default 10)", 0 },
-	{ "no-compress", OPT_NO_COMPRESS, NULL, 0,
-	  "Rotated files stay plain text (FILE.1, ...) instead of gzip", 0 },
-	/* Health (docs/daemon.md). */
+	  G_SERVICE },
 	{ "stats-interval", OPT_STATS_INTERVAL, "SECONDS", 0,
 	  "Every SECONDS, write a stats record (counters since start: events seen, delivered, "
 	  "filtered, lost by cause; CPU time; output failures)",
-	  0 },
+	  G_SERVICE },
 	{ "metrics", OPT_METRICS, "FILE", 0,
 	  "Write the same counters to FILE in Prometheus text format (for node_exporter's "
 	  "textfile collector), replaced atomically at each stats interval (default 10 s) and "
 	  "at exit",
-	  0 },
-	/* More sinks, each with its own format (docs/daemon.md). */
+	  G_SERVICE },
 	{ "journal", OPT_JOURNAL, NULL, 0,
 	  "Also send each record to journald as a structured entry (MESSAGE the text line, "
 	  "SEATRACE_* fields, SEATRACE_JSON the JSON record)",
-	  0 },
+	  G_SERVICE },
 	{ "syslog", OPT_SYSLOG, "HOST:PORT", OPTION_ARG_OPTIONAL,
 	  "Also send each JSON record as an RFC 5424 message: to /dev/log, or to the collector "
 	  "at HOST:PORT (in a configuration file: 'syslog = local' or 'syslog = HOST:PORT')",
-	  0 },
+	  G_SERVICE },
 	{ "syslog-proto", OPT_SYSLOG_PROTO, "udp|tcp", 0,
-	  "With --syslog=HOST:PORT, send over UDP (default) or TCP (octet-counted frames)", 0 },
-	{ "bench-floor", OPT_FLOOR, NULL, OPTION_HIDDEN, "Attach an empty program (benchmark)", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	  "With --syslog=HOST:PORT, send over UDP (default) or TCP (octet-counted frames)",
+	  G_SERVICE },
+
+	{ NULL, 0, NULL, 0, "Information:", G_INFO },
+	{ "list", OPT_LIST, NULL, 0, "List the Python processes on the host and how each can be traced",
+	  G_INFO },
+	{ "list-events", OPT_LIST_EVENTS, NULL, 0, "List the known events and their arguments",
+	  G_INFO },
+	{ "stats", OPT_STATS, NULL, 0, "At exit, print the kernel-side counters on stderr", G_INFO },
+	{ "verbose", 'v', NULL, 0,
+	  "Show libbpf's diagnostics. Not strace's -v (unabbreviated structures): seatrace "
+	  "always shows arguments whole, up to -s",
+	  G_INFO },
+
+	{ NULL, 0, NULL, 0, "Tuning:", G_TUNING },
+	{ "buffer-size", OPT_BUFFER_SIZE, "BYTES", 0,
+	  "Ring buffer size, a power of two >= 4096 (default 8388608); K and M suffixes",
+	  G_TUNING },
+	{ "max-files", OPT_MAX_FILES, "N", 0,
+	  "Interpreter files attached at once, 1 to 256 (default 64); more are reported", G_TUNING },
+	{ "max-links", OPT_MAX_LINKS, "N", 0,
+	  "Uprobes attached at once, 1 to 65536 (default 256); more are reported", G_TUNING },
+	{ "bench-floor", OPT_FLOOR, NULL, OPTION_HIDDEN, "Attach an empty program (benchmark)",
+	  G_TUNING },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", G_TUNING },
 	{},
 };
 
@@ -225,6 +298,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->hook = NULL;
+		o->fcount = 0; /* -ff counts within one source (a line of --config is one) */
 		/* A configuration line's errors are caught, to be said with the file and line. */
 		if (o->err_stream)
 			state->err_stream = o->err_stream;
@@ -264,8 +338,54 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->syscalls = true;
 		break;
 	case 'f':
+		/* -ff, as strace's: follow, and one file per process. */
+		if (++o->fcount >= 2)
+			o->separate = true;
 		o->follow = true;
 		break;
+	/* Time, files, and other strace flags (issue 13, cli13). */
+	case OPT_SEPARATE:
+		o->separate = true;
+		break;
+	case 't':
+		/* -t HH:MM:SS, -tt with microseconds, -ttt seconds since the epoch. */
+		o->tflag++;
+		o->ts_given = true;
+		o->timefmt.kind = o->tflag >= 3 ? ST_TS_UNIX : ST_TS_TIME;
+		o->timefmt.digits = o->tflag >= 2 ? 6 : 0;
+		break;
+	case OPT_TIMESTAMPS: {
+		const char *why = NULL;
+
+		if (st_timefmt_parse_timestamps(&o->timefmt, arg && strcmp(arg, "true") ? arg : "",
+						&why)) {
+			argp_error(state, "invalid --timestamps '%s': %s", arg, why);
+			return EINVAL;
+		}
+		o->ts_given = true;
+		break;
+	}
+	case 'r':
+	case OPT_RELATIVE:
+	case 'T':
+	case OPT_DURATIONS: {
+		int d = 6;
+		bool rel = key == 'r' || key == OPT_RELATIVE;
+
+		if (arg && strcmp(arg, "true") && (d = st_timefmt_precision(arg)) < 0) {
+			argp_error(state, "invalid --%s '%s': give s, ms, us or ns",
+				   rel ? "relative-timestamps" : "syscall-times", arg);
+			return EINVAL;
+		}
+		if (rel) {
+			o->timefmt.relative = true;
+			o->timefmt.rel_digits = (uint8_t)d;
+		} else {
+			o->timefmt.durations = true;
+			o->timefmt.dur_digits = (uint8_t)d;
+		}
+		break;
+	}
 	case 'u': {
 		struct passwd *pw = getpwnam(arg);
 
@@ -442,6 +562,22 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		}
 		if (o->partial || o->list_events || o->list)
 			break;
+		/* strace's -r alone prints the delta alone; with -t/--timestamps, both. */
+		if (o->timefmt.relative && !o->ts_given)
+			o->timefmt.kind = ST_TS_NONE;
+		if (o->separate && !o->output) {
+			argp_error(state, "-ff writes each process to its own file, FILE.PID: give "
+					  "-o FILE");
+			return EINVAL;
+		}
+		if (o->separate && (o->rotate_size || o->rotate_age)) {
+			argp_error(state, "-ff files end with their process: --rotate-size and "
+					  "--rotate-age are for a single -o FILE");
+			return EINVAL;
+		}
+		/* -ff system-wide: every process is traced anyway; one file each. */
+		if (o->separate && !o->npids && !o->cmd)
+			o->follow = false;
 		if ((o->rotate_size || o->rotate_age) && !o->output) {
 			argp_error(state, "--rotate-size and --rotate-age rotate the -o FILE: give one");
 			return EINVAL;
@@ -476,6 +612,7 @@ static void opts_init(struct st_opts *o)
 	o->max_files = ST_FILES_DEFAULT;
 	o->max_links = ST_LINKS_DEFAULT;
 	o->rotate_keep = 10;
+	o->timefmt = ST_TIMEFMT_DEFAULT;
 }
 
 void st_cli_release(struct st_opts *o)
@@ -497,7 +634,7 @@ static bool file_key_allowed(const struct argp_option *opt)
 
 static const struct argp_option *option_named(const char *name)
 {
-	for (const struct argp_option *opt = options; opt->name || opt->key; opt++)
+	for (const struct argp_option *opt = options; opt->name || opt->key || opt->doc; opt++)
 		if (opt->name && !strcmp(opt->name, name))
 			return opt;
 	return NULL;
@@ -690,6 +827,13 @@ int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char
 	DIFF(a->journal != b->journal, "journal");
 	DIFF(a->syslog != b->syslog || str_differ(a->syslog_target, b->syslog_target), "syslog");
 	DIFF(a->syslog_tcp != b->syslog_tcp, "syslog-proto");
+	DIFF(a->separate != b->separate, "output-separately");
+	const struct st_timefmt *ta = &a->timefmt, *tb = &b->timefmt;
+
+	DIFF(ta->kind != tb->kind || ta->digits != tb->digits || ta->relative != tb->relative ||
+		     ta->rel_digits != tb->rel_digits || ta->durations != tb->durations ||
+		     ta->dur_digits != tb->dur_digits,
+	     "timestamps");
 #undef DIFF
 	return n;
 }

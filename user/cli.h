@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include "config.h"
 #include "glob.h"
+#include "timefmt.h"
 
 #define ST_MAX_PIDS 64
 /* Exit status of a usage error (sysexits.h's EX_USAGE), as argp exits with. */
@@ -70,6 +71,12 @@ struct st_opts {
 	bool partial; /* parsing one source of several: the checks across options wait */
 	unsigned max_files; /* interpreter files attached at once */
 	unsigned max_links; /* uprobe links at once */
+	/* Time, files, and other strace flags (issue 13, cli13). */
+	struct st_timefmt timefmt; /* -t, -tt, -ttt, -r, -T, --timestamps: text lines */
+	unsigned tflag;		   /* -t given this many times */
+	bool ts_given;		   /* -t or --timestamps: an absolute stamp asked for */
+	bool separate;		   /* -ff, --output-separately: -o FILE.PID per process */
+	unsigned fcount;	   /* -f given this many times in one source */
 };
 
 /*

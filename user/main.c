@@ -369,7 +369,9 @@ int main(int argc, char **argv)
 		};
 		char why[PATH_MAX + 128];
 
-		sink = st_sink_path_new(&fo, ST_REC_MAX, why, sizeof(why));
+		/* -ff: FILE.PID per process (sink_split.c). */
+		sink = opts.separate ? st_sink_split_new(opts.output, ST_REC_MAX, why, sizeof(why))
+				     : st_sink_path_new(&fo, ST_REC_MAX, why, sizeof(why));
 		if (!sink) {
 			st_say("%s", why);
 			return 1;
@@ -408,6 +410,7 @@ int main(int argc, char **argv)
 	oo.sink = sink;
 	oo.mono_to_real_ns = mono_to_real_ns();
 	oo.live_clock = true;
+	oo.timefmt = &opts.timefmt;
 	if (opts.json) {
 		/* Process context (JSON): a few hundred bytes per process, 4096 at most. */
 		oo.proctx = st_proctx_new("/proc", 4096);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "decode.h"
+#include "timefmt.h"
 
 struct strbuf;
 struct st_proctx;
@@ -43,6 +44,8 @@ struct st_output_opts {
 	bool live_clock;
 	/* Process context for event, span and syscall records (JSON); NULL: none. Not owned. */
 	struct st_proctx *proctx;
+	/* Text lines' time flags (-t, -r, -T: timefmt.h); NULL: the default. Copied. */
+	const struct st_timefmt *timefmt;
 };
 
 struct st_output;
@@ -143,5 +146,11 @@ int st_output_alert_kind(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid,
 			 const char *comm, const char *kind, const char *file, const char *reason);
 /* A paired call: prehook and posthook events (or what is known of them) as one record. */
 int st_output_span(struct st_output *o, const struct st_span *s);
+
+/*
+ * Process pid ended and its last records are out: with -ff, its file is written and closed
+ * (sink.h, st_sink_end()). Nothing otherwise.
+ */
+void st_output_process_end(struct st_output *o, uint32_t pid);
 
 #endif /* SEATRACE_OUTPUT_H */
