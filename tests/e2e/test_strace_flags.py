@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PY, SEATRACE, TIMEOUT, assert_clean_error, run_seatrace, wait_for
+from conftest import PY, PYENV_PY, SEATRACE, TIMEOUT, assert_clean_error, run_seatrace, wait_for
 
 WALL_SLACK_NS = 2_000_000
 
@@ -53,15 +53,15 @@ os.close(fd)
 print("C13 " + json.dumps({"spans": out, "open": [t0, t1]}), flush=True)
 """
 
-HEAD = r"(?P<pid>\d+)/(?P<tid>\d+) python3\.11 "
+HEAD = r"(?P<pid>\d+)/(?P<tid>\d+) python3(\.11)? "
 MARK_RE = HEAD + r"c13\.mark\((?P<i>\d+)\)$"
 
 
-def run_marks(tmp_path, *opts, n=8):
+def run_marks(tmp_path, *opts, n=8, python=PY):
     script = tmp_path / "marks.py"
     script.write_text(MARKS)
     out = tmp_path / f"trace{len(list(tmp_path.iterdir()))}.txt"  # -o appends: a new one
-    res = run_seatrace(*opts, "-e", "c13.*", "-o", out, "--", PY, script, n)
+    res = run_seatrace(*opts, "-e", "c13.*", "-o", out, "--", python, script, n)
     assert res.returncode == 0, res
     m = re.search(r"^C13 (.*)$", res.stdout, re.M)
     assert m, res
@@ -111,8 +111,9 @@ def test_tt_time_of_day_microseconds(tmp_path):
         check_within(tod, 1000, local_tod_ns(b_real), local_tod_ns(a_real), "-tt")
 
 
-def test_ttt_epoch_microseconds(tmp_path):
-    lines, br = run_marks(tmp_path, "-ttt")
+@pytest.mark.parametrize("python", [PY, PYENV_PY], ids=["probe", "fallback"])
+def test_ttt_epoch_microseconds(tmp_path, python):
+    lines, br = run_marks(tmp_path, "-ttt", python=python)
     for m, (b_real, a_real, _, _) in zip(parse(lines, r"(\d{10,})\.(\d{6})"), br):
         stamp = int(m.group(1)) * 1_000_000_000 + int(m.group(2)) * 1000
         check_within(stamp, 1000, b_real, a_real, "-ttt")
@@ -152,21 +153,22 @@ def test_r_is_stracelike(tmp_path):
     assert re.match(r"\d\d:\d\d:\d\d \(\+     0\.000000\) ", lines[0])
 
 
-def run_spans(tmp_path, *opts, n=6):
+def run_spans(tmp_path, *opts, n=6, python=PY):
     script = tmp_path / "spans.py"
     script.write_text(SPANS)
     target = tmp_path / f"c13-open-{os.getpid()}"
     target.write_text("")
     out = tmp_path / f"trace{len(list(tmp_path.iterdir()))}.txt"
-    res = run_seatrace(*opts, "-e", "*c13.call", "-o", out, "--", PY, script, n, target)
+    res = run_seatrace(*opts, "-e", "*c13.call", "-o", out, "--", python, script, n, target)
     assert res.returncode == 0, res
     m = re.search(r"^C13 (.*)$", res.stdout, re.M)
     assert m, res
     return out.read_text().splitlines(), json.loads(m.group(1)), str(target)
 
 
-def test_T_span_durations_within_the_call(tmp_path):
-    lines, br, _ = run_spans(tmp_path, "-T")
+@pytest.mark.parametrize("python", [PY, PYENV_PY], ids=["probe", "fallback"])
+def test_T_span_durations_within_the_call(tmp_path, python):
+    lines, br, _ = run_spans(tmp_path, "-T", python=python)
     spans = [l for l in lines if " == " in l]
     assert len(spans) == len(br["spans"]), lines
     for i, (line, (t0, t1, t2, t3)) in enumerate(zip(spans, br["spans"])):
@@ -228,7 +230,7 @@ def text_events(path):
     """(pid, name, args) of each text line of a -ff file."""
     out = []
     for line in Path(path).read_text().splitlines():
-        m = re.match(r"\d\d:\d\d:\d\d\.\d{6} (\d+)/\d+ python3\.11 ([\w.]+)\((.*)\)$", line)
+        m = re.match(r"\d\d:\d\d:\d\d\.\d{6} (\d+)/\d+ \S+ ([\w.]+)\((.*)\)$", line)
         assert m, line
         out.append((int(m.group(1)), m.group(2), m.group(3)))
     return out
@@ -241,13 +243,15 @@ def json_events(path):
     return [(r["pid"], r["event"], r["args"]) for r in recs[1:]]
 
 
-@pytest.mark.parametrize("fmt", ["text", "json"])
-def test_ff_one_file_per_process_complete_at_its_end(tmp_path, procs, fmt):
+@pytest.mark.parametrize("fmt,python", [("text", PY), ("json", PY), ("text", PYENV_PY)],
+                         ids=["text", "json", "fallback"])
+def test_ff_one_file_per_process_complete_at_its_end(tmp_path, procs, fmt, python):
+    """Debian's 3.11 through its probe; pyenv's 3.11 through the uprobe fallback."""
     script = tmp_path / "forks.py"
     script.write_text(FORKS)
     base = tmp_path / "tr"
     opts = ["-j"] if fmt == "json" else []
-    p = procs.popen([SEATRACE, *opts, "-ff", "-o", str(base), "-e", "c13.*", "--", PY,
+    p = procs.popen([SEATRACE, *opts, "-ff", "-o", str(base), "-e", "c13.*", "--", python,
                      str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE, text=True)
     line = p.stdout.readline()
