@@ -14,6 +14,7 @@
 #include <linux/magic.h>
 #include "cli.h"
 #include "pair.h"
+#include "policy.h"
 
 const char *argp_program_version = "seatrace 0.1";
 const char *argp_program_bug_address = "the project's issue tracker";
@@ -66,6 +67,10 @@ enum {
 	OPT_JOURNAL,
 	OPT_SYSLOG,
 	OPT_SYSLOG_PROTO,
+	/* policies (issue 14: policy file, rate limits) */
+	OPT_POLICY,
+	OPT_CHECK_POLICY,
+	OPT_RATE_LIMIT,
 };
 
 static const struct argp_option options[] = {
@@ -140,6 +145,19 @@ static const struct argp_option options[] = {
 	  0 },
 	{ "syslog-proto", OPT_SYSLOG_PROTO, "udp|tcp", 0,
 	  "With --syslog=HOST:PORT, send over UDP (default) or TCP (octet-counted frames)", 0 },
+	/* Policies (issue 14: the policy file and rate limits; docs/policy-file.md). */
+	{ "policy", OPT_POLICY, "FILE", 0,
+	  "Apply the rules of the YAML policy FILE (docs/policy-file.md); SIGHUP reads it "
+	  "again, and a policy with a mistake is refused, the running one kept",
+	  0 },
+	{ "check-policy", OPT_CHECK_POLICY, "FILE", 0,
+	  "Check the policy FILE, print its rules, and exit: 0 when it is valid, 1 when not "
+	  "(each mistake as FILE:LINE:COL); loads nothing, needs no privileges",
+	  0 },
+	{ "rate-limit", OPT_RATE_LIMIT, "N/s", 0,
+	  "Show at most N events a second (bursts of N) per process and event name; what is "
+	  "left out is counted in 'lost' records with reason 'rate-limited'",
+	  0 },
 	{ "bench-floor", OPT_FLOOR, NULL, OPTION_HIDDEN, "Attach an empty program (benchmark)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
@@ -423,6 +441,26 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->syslog_tcp = !strcmp(arg, "tcp");
 		o->syslog_proto_set = true;
 		break;
+	/* Policies (issue 14: the policy file and rate limits). */
+	case OPT_POLICY:
+		if (!*arg) {
+			argp_error(state, "--policy needs a file name");
+			return EINVAL;
+		}
+		o->policy = arg;
+		break;
+	case OPT_CHECK_POLICY:
+		o->check_policy = arg;
+		break;
+	case OPT_RATE_LIMIT: {
+		const char *why = NULL;
+
+		if (st_rate_parse(arg, &o->rate_per_s, &why)) {
+			argp_error(state, "invalid --rate-limit '%s': %s", arg, why);
+			return EINVAL;
+		}
+		break;
+	}
 	case 'h':
 		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
 		break;
@@ -440,7 +478,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 					  "the host");
 			return EINVAL;
 		}
-		if (o->partial || o->list_events || o->list)
+		if (o->partial || o->list_events || o->list || o->check_policy)
 			break;
 		if ((o->rotate_size || o->rotate_age) && !o->output) {
 			argp_error(state, "--rotate-size and --rotate-age rotate the -o FILE: give one");
@@ -486,13 +524,15 @@ void st_cli_release(struct st_opts *o)
 	o->cfg_args = NULL;
 	o->ncfg_args = 0;
 	st_config_release(&o->cfg);
+	free(o->pol);
+	o->pol = NULL;
 }
 
 /* Settings a configuration file may not hold: they are actions, or read the file itself. */
 static bool file_key_allowed(const struct argp_option *opt)
 {
 	return !(opt->flags & OPTION_HIDDEN) && opt->key != OPT_CONFIG && opt->key != OPT_LIST &&
-	       opt->key != OPT_LIST_EVENTS;
+	       opt->key != OPT_LIST_EVENTS && opt->key != OPT_CHECK_POLICY;
 }
 
 static const struct argp_option *option_named(const char *name)
@@ -606,6 +646,20 @@ static int apply_file(struct st_opts *o, const struct st_opts *cl)
 	return ret;
 }
 
+/* --policy's rules read and checked with the options: a mistake costs nothing loaded. */
+static int load_policy(struct st_opts *o)
+{
+	int err;
+
+	if (!o->policy || o->check_policy || o->list || o->list_events)
+		return 0;
+	o->pol = malloc(sizeof(*o->pol));
+	if (!o->pol)
+		return -ENOMEM;
+	err = st_policy_load(o->policy, o->pol, stderr);
+	return err == -ENOMEM ? err : err ? -EINVAL : 0;
+}
+
 int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
 {
 	struct st_opts cl;
@@ -633,7 +687,9 @@ int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
 	}
 	/* Then over the file's settings, with every check: what the run will use. */
 	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER | argp_flags, NULL, o);
-	return err ? -err : 0;
+	if (err)
+		return -err;
+	return load_policy(o);
 }
 
 static void add_name(char *buf, size_t len, int *n, const char *name)
@@ -690,6 +746,9 @@ int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char
 	DIFF(a->journal != b->journal, "journal");
 	DIFF(a->syslog != b->syslog || str_differ(a->syslog_target, b->syslog_target), "syslog");
 	DIFF(a->syslog_tcp != b->syslog_tcp, "syslog-proto");
+	/* The rate limit's code is in the BPF programs or not; a policy's rules can change. */
+	DIFF(a->rate_per_s != b->rate_per_s, "rate-limit");
+	DIFF(!a->policy != !b->policy, "policy");
 #undef DIFF
 	return n;
 }
