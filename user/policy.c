@@ -29,7 +29,7 @@
 struct pctx {
 	yaml_document_t *doc;
 	struct st_policy *p;
-	FILE *err;
+	unsigned flags; /* enum st_policy_flags */
 };
 
 static void perr(struct pctx *c, const yaml_mark_t *m, const char *fmt, ...)
@@ -679,6 +679,8 @@ static void expand(struct pctx *c, struct prule *pr, bool had_errors)
 	const char *why;
 	enum st_rule_part part = st_rule_unsupported(&pr->r, &why);
 
+	if (c->flags & ST_POLICY_ANY_BUILD)
+		part = ST_RP_NONE;
 	if (part && !had_errors) {
 		yaml_node_t *at = part == ST_RP_CONDS	 ? pr->args_node
 				  : part == ST_RP_PROC	 ? pr->process_node
@@ -768,9 +770,9 @@ static void parse_root(struct pctx *c, yaml_node_t *root)
 }
 
 int st_policy_parse(const char *path, const char *text, size_t len, struct st_policy *p,
-		    FILE *err)
+		    FILE *err, unsigned flags)
 {
-	struct pctx c = { .p = p, .err = err };
+	struct pctx c = { .p = p, .flags = flags };
 	yaml_parser_t parser;
 	yaml_document_t doc;
 
@@ -819,7 +821,7 @@ int st_policy_parse(const char *path, const char *text, size_t len, struct st_po
 
 int st_policy_load(const char *path, struct st_policy *p, FILE *err)
 {
-	struct pctx c = { .p = p, .err = err };
+	struct pctx c = { .p = p };
 	FILE *f;
 	char *text = NULL;
 	size_t n = 0;
@@ -846,7 +848,7 @@ int st_policy_load(const char *path, struct st_policy *p, FILE *err)
 		say_errors(p, err);
 		ret = -EINVAL;
 	} else {
-		ret = st_policy_parse(path, text, n, p, err);
+		ret = st_policy_parse(path, text, n, p, err, 0);
 	}
 	fclose(f);
 	free(text);

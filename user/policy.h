@@ -46,9 +46,15 @@ struct st_policy {
  */
 int st_policy_load(const char *path, struct st_policy *p, FILE *err);
 
+/* st_policy_parse() flags. */
+enum st_policy_flags {
+	/* Keep rules this build cannot enforce (rulenames.h), as the unit tests do. */
+	ST_POLICY_ANY_BUILD = 1 << 0,
+};
+
 /* The same, from `text` (len bytes) as the content of `path`. */
 int st_policy_parse(const char *path, const char *text, size_t len, struct st_policy *p,
-		    FILE *err);
+		    FILE *err, unsigned flags);
 
 /*
  * --check-policy FILE: loads nothing, needs no privileges. One line per rule on `out`, then

@@ -169,6 +169,13 @@ def test_check_policy_says_where_each_mistake_is(pdir, text, line, at, msg):
         f"expected a line starting {want!r}; stderr:\n{res.stderr}")
 
 
+def test_documented_example_is_valid():
+    path = os.path.join(os.path.dirname(SEATRACE), "docs", "examples", "policy.yaml")
+    res = run_seatrace("--check-policy", path)
+    assert res.returncode == 0, res
+    assert res.stdout.endswith(f"{path}: 5 rules OK (11 event patterns)\n"), res
+
+
 def test_check_policy_missing_file(pdir):
     res = run_seatrace("--check-policy", os.path.join(pdir, "nope.yaml"))
     assert res.returncode == 1, res
