@@ -339,6 +339,22 @@ def test_policy_rule_rate(pdir, py):
     assert len(flood) <= 500 * (elapsed + 1) * 1.1 + 10, (len(flood), elapsed)
 
 
+def test_policy_and_rate_limit_from_the_config_file(pdir):
+    pol = write(pdir, "p.yaml", "rules:\n  - {name: ours, events: [\"seatrace.*\"]}\n"
+                "  - {name: not-b, events: [seatrace.b], action: drop}\n")
+    conf = write(pdir, "c.conf", f"json = true\npolicy = {pol}\nrate-limit = 3/s\n")
+    res = run_seatrace("--config", conf, "--", PY, "-c", RAISE3, 10)
+    assert res.returncode == 0, res
+    ev = [r for r in res.records if r.get("type") == "event"]
+    # The burst (3) at least; more only if the loop was held up long enough for a refill.
+    assert [r["event"] for r in ev] == ["seatrace.a"] * len(ev) and len(ev) >= 3, res
+    assert [r["args"][0] for r in ev[:3]] == [0, 1, 2]
+    limited = [r for r in res.records if r.get("reason") == "rate-limited"]
+    assert all(r["event"] == "seatrace.a" for r in limited), limited
+    assert len(ev) + sum(r["count"] for r in limited) == 10, limited
+    assert [r["status"] for r in res.records if r.get("type") == "policy"] == ["applied"]
+
+
 def test_rate_limit_checked(pdir):
     for bad in ("0/s", "10", "ten/s", "5/m"):
         res = run_seatrace("--rate-limit", bad, "--", PY, "-c", "pass")

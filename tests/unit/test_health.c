@@ -169,6 +169,7 @@ static void test_prom_values(void **state)
 	assert_prom(t, "seatrace_events_delivered_total", "101");
 	assert_prom(t, "seatrace_events_filtered_total{by=\"name\"}", "102");
 	assert_prom(t, "seatrace_events_filtered_total{by=\"process\"}", "103");
+	assert_prom(t, "seatrace_events_filtered_total{by=\"rate\"}", "0");
 	assert_prom(t, "seatrace_events_lost_total{cause=\"ring_full\"}", "104");
 	assert_prom(t, "seatrace_events_lost_total{cause=\"probe_preempted\"}", "105");
 	assert_prom(t, "seatrace_events_lost_total{cause=\"probe_missed\"}", "106");
