@@ -33,8 +33,7 @@ ST_SHARED struct {
 #define RL_SECOND 1000000000ULL
 
 /* 1: one event of the bucket `k` goes (its burst is a second's worth); 0: it is dropped. */
-static __always_inline int rl_take(struct st_rl_key *k, struct st_rl_val *nv, __u64 now,
-				   __u64 ns)
+static __always_inline int rl_take(struct st_rl_key *k, struct st_rl_val *nv, __u64 now, __u64 ns)
 {
 	struct st_rl_val *v = bpf_map_lookup_elem(&rl_buckets, k);
 	__u64 tat;
@@ -68,9 +67,8 @@ static __always_inline int rl_take(struct st_rl_key *k, struct st_rl_val *nv, __
  * past `len` are masked off. The key and a value are built in `k` and `nv` (the CPU's
  * scratch: the fallback's stack has no room for them).
  */
-static __always_inline int rl_admit(__u32 tgid, __u64 now, const __u8 *name, __u32 len,
-				    __u32 slot, __u32 gen, struct st_rl_key *k,
-				    struct st_rl_val *nv)
+static __always_inline int rl_admit(__u32 tgid, __u64 now, const __u8 *name, __u32 len, __u32 slot,
+				    __u32 gen, struct st_rl_key *k, struct st_rl_val *nv)
 {
 	k->tgid = tgid;
 	if ((cfg_rate_limit & ST_RLF_RULES) && slot < ST_RL_SLOTS) {

@@ -33,7 +33,7 @@ struct pctx {
 };
 
 static void perr(struct pctx *c, const yaml_mark_t *m, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void perr(struct pctx *c, const yaml_mark_t *m, const char *fmt, ...)
 {
@@ -231,8 +231,8 @@ static const struct {
 	const char *text;
 	enum st_cond_op op;
 } ops[] = {
-	{ "=", ST_OP_EQ },  { "!=", ST_OP_NE }, { "<", ST_OP_LT },	{ "<=", ST_OP_LE },
-	{ ">", ST_OP_GT },  { ">=", ST_OP_GE }, { "&", ST_OP_BITS }, { "range", ST_OP_RANGE },
+    {"=", ST_OP_EQ}, {"!=", ST_OP_NE}, {"<", ST_OP_LT},	  {"<=", ST_OP_LE},
+    {">", ST_OP_GT}, {">=", ST_OP_GE}, {"&", ST_OP_BITS}, {"range", ST_OP_RANGE},
 };
 
 static const char *op_text(enum st_cond_op op)
@@ -244,8 +244,8 @@ static const char *op_text(enum st_cond_op op)
 }
 
 static const char *const actions[] = {
-	[ST_ACT_LOG] = "log", [ST_ACT_COUNT] = "count", [ST_ACT_DROP] = "drop",
-	[ST_ACT_KILL] = "kill", [ST_ACT_STOP] = "stop",
+    [ST_ACT_LOG] = "log",   [ST_ACT_COUNT] = "count", [ST_ACT_DROP] = "drop",
+    [ST_ACT_KILL] = "kill", [ST_ACT_STOP] = "stop",
 };
 
 /* The rule as the file says it, before each event pattern becomes an st_rule of its own. */
@@ -280,21 +280,26 @@ static void cond_value(struct pctx *c, struct st_cond *k, yaml_node_t *v)
 
 		if (v->type != YAML_SEQUENCE_NODE ||
 		    v->data.sequence.items.top - v->data.sequence.items.start != 2) {
-			perr(c, &v->start_mark, "op 'range' takes a value [LOW, HIGH] of two integers");
+			perr(c, &v->start_mark,
+			     "op 'range' takes a value [LOW, HIGH] of two integers");
 			return;
 		}
-		for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++, n++) {
+		for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+		     it++, n++) {
 			yaml_node_t *e = yaml_document_get_node(c->doc, *it);
 
 			if (!plain(e) || !parse_int(scalar(e), &b[n])) {
-				perr(c, &e->start_mark, "op 'range' compares integers: '%s' is not one",
+				perr(c, &e->start_mark,
+				     "op 'range' compares integers: '%s' is not one",
 				     scalar(e) ? scalar(e) : kind_name(e));
 				return;
 			}
 		}
 		if (b[0] > b[1]) {
-			perr(c, &v->start_mark, "range [%" PRId64 ", %" PRId64 "] is empty: give the "
-				"lower bound first", b[0], b[1]);
+			perr(c, &v->start_mark,
+			     "range [%" PRId64 ", %" PRId64 "] is empty: give the "
+			     "lower bound first",
+			     b[0], b[1]);
 			return;
 		}
 		k->kind = ST_CK_INT;
@@ -303,15 +308,17 @@ static void cond_value(struct pctx *c, struct st_cond *k, yaml_node_t *v)
 		return;
 	}
 	if (!s) {
-		perr(c, &v->start_mark, "'value' takes a number, a string, None, True or False, "
-			"not %s", kind_name(v));
+		perr(c, &v->start_mark,
+		     "'value' takes a number, a string, None, True or False, "
+		     "not %s",
+		     kind_name(v));
 		return;
 	}
 	if (plain(v) && parse_int(s, &x)) {
 		k->kind = ST_CK_INT;
 		k->lo = k->hi = x;
-	} else if (plain(v) && (!strcmp(s, "None") || !strcmp(s, "null") || !strcmp(s, "~") ||
-				!*s)) {
+	} else if (plain(v) &&
+		   (!strcmp(s, "None") || !strcmp(s, "null") || !strcmp(s, "~") || !*s)) {
 		k->kind = ST_CK_NONE;
 	} else if (plain(v) && (!strcmp(s, "True") || !strcmp(s, "true"))) {
 		k->kind = ST_CK_TRUE;
@@ -328,8 +335,8 @@ static void cond_value(struct pctx *c, struct st_cond *k, yaml_node_t *v)
 	case ST_OP_BITS:
 		if (k->kind != ST_CK_INT) {
 			perr(c, &v->start_mark, "op '%s' %s integers: '%s' is %s", op_text(k->op),
-			     k->op == ST_OP_BITS ? "tests the bits of" : "compares",
-			     s, k->kind == ST_CK_GLOB ? "a string" : "not an integer");
+			     k->op == ST_OP_BITS ? "tests the bits of" : "compares", s,
+			     k->kind == ST_CK_GLOB ? "a string" : "not an integer");
 			return;
 		}
 		if (k->op == ST_OP_BITS && k->len) {
@@ -339,8 +346,8 @@ static void cond_value(struct pctx *c, struct st_cond *k, yaml_node_t *v)
 		break;
 	default:
 		if (k->len && k->kind != ST_CK_INT) {
-			perr(c, &v->start_mark, "a length compares with an integer: '%s' is not one",
-			     s);
+			perr(c, &v->start_mark,
+			     "a length compares with an integer: '%s' is not one", s);
 			return;
 		}
 	}
@@ -348,8 +355,9 @@ static void cond_value(struct pctx *c, struct st_cond *k, yaml_node_t *v)
 		if (!fits(c, v, "value", sizeof(k->glob)))
 			return;
 		if (!*s) {
-			perr(c, &v->start_mark, "an empty string value matches nothing: write '\"\"' "
-				"only with a pattern such as '*'");
+			perr(c, &v->start_mark,
+			     "an empty string value matches nothing: write '\"\"' "
+			     "only with a pattern such as '*'");
 			return;
 		}
 		if (glob_ok(c, v, "a string value", s))
@@ -360,15 +368,17 @@ static void cond_value(struct pctx *c, struct st_cond *k, yaml_node_t *v)
 /* One item of `args:`. */
 static void parse_cond(struct pctx *c, struct prule *pr, yaml_node_t *n)
 {
-	static const char *const keys[] = { "arg", "index", "len", "op", "value", NULL };
+	static const char *const keys[] = {"arg", "index", "len", "op", "value", NULL};
 	int i = pr->r.nconds;
 	struct st_cond *k = &pr->r.conds[i];
 	yaml_node_t *arg, *op, *val, *idx, *len;
 	const char *s;
 
 	if (n->type != YAML_MAPPING_NODE) {
-		perr(c, &n->start_mark, "each condition is a mapping such as {arg: path, op: \"=\", "
-			"value: \"/etc/*\"}, not %s", kind_name(n));
+		perr(c, &n->start_mark,
+		     "each condition is a mapping such as {arg: path, op: \"=\", "
+		     "value: \"/etc/*\"}, not %s",
+		     kind_name(n));
 		return;
 	}
 	if (i >= ST_RULE_CONDS) {
@@ -401,7 +411,8 @@ static void parse_cond(struct pctx *c, struct prule *pr, yaml_node_t *n)
 
 		errno = 0;
 		v = strtol(d, &end, 10);
-		if (!isdigit((unsigned char)*d) || *end || errno || v < 0 || v >= ST_MAX_VALUES - 1) {
+		if (!isdigit((unsigned char)*d) || *end || errno || v < 0 ||
+		    v >= ST_MAX_VALUES - 1) {
 			perr(c, &arg->start_mark, "bad argument position '%s': give #0 to #%d", s,
 			     ST_MAX_VALUES - 2);
 			return;
@@ -439,8 +450,8 @@ static void parse_cond(struct pctx *c, struct prule *pr, yaml_node_t *n)
 		if (!strcmp(ops[j].text, s))
 			k->op = ops[j].op;
 	if (!k->op) {
-		perr(c, &op->start_mark, "unknown op '%s' (the ops are =, !=, <, <=, >, >=, &, range)",
-		     s);
+		perr(c, &op->start_mark,
+		     "unknown op '%s' (the ops are =, !=, <, <=, >, >=, &, range)", s);
 		return;
 	}
 	cond_value(c, k, val);
@@ -463,14 +474,16 @@ static bool cgroup_ok(struct pctx *c, yaml_node_t *n, const char *path)
 		why = "not in a cgroup v2 hierarchy";
 	if (!why)
 		return true;
-	perr(c, &n->start_mark, "bad cgroup '%s': %s (give a cgroup v2 directory, such as "
-		"/sys/fs/cgroup/system.slice/docker-ID.scope)", path, why);
+	perr(c, &n->start_mark,
+	     "bad cgroup '%s': %s (give a cgroup v2 directory, such as "
+	     "/sys/fs/cgroup/system.slice/docker-ID.scope)",
+	     path, why);
 	return false;
 }
 
 static void parse_process(struct pctx *c, struct prule *pr, yaml_node_t *n)
 {
-	static const char *const keys[] = { "uid", "comm", "exe", "cgroup", NULL };
+	static const char *const keys[] = {"uid", "comm", "exe", "cgroup", NULL};
 	struct st_proc_sel *ps = &pr->r.proc;
 	yaml_node_t *v;
 	const char *s;
@@ -502,8 +515,9 @@ static void parse_process(struct pctx *c, struct prule *pr, yaml_node_t *n)
 	}
 	if ((v = get(c, n, "exe")) && (s = want_scalar(c, v, "exe", "a path pattern"))) {
 		if (s[0] != '/' && s[0] != '*')
-			perr(c, &v->start_mark, "'exe' is matched against the executable's absolute "
-				"path: start it with '/' or '*'");
+			perr(c, &v->start_mark,
+			     "'exe' is matched against the executable's absolute "
+			     "path: start it with '/' or '*'");
 		else if (fits(c, v, "exe", sizeof(ps->exe)) && glob_ok(c, v, "exe", s))
 			strcpy(ps->exe, s);
 	}
@@ -526,8 +540,10 @@ static void parse_events(struct pctx *c, struct prule *pr, yaml_node_t *n, const
 		start = n->data.sequence.items.start;
 		top = n->data.sequence.items.top;
 		if (start == top)
-			perr(c, &n->start_mark, "'%s' is empty: give at least one event name or "
-				"pattern", key);
+			perr(c, &n->start_mark,
+			     "'%s' is empty: give at least one event name or "
+			     "pattern",
+			     key);
 	} else {
 		perr(c, &n->start_mark, "'%s' takes an event name or pattern, or a list of them",
 		     key);
@@ -566,8 +582,8 @@ static bool name_ok(const char *s)
 
 static void parse_rule(struct pctx *c, struct prule *pr, yaml_node_t *n)
 {
-	static const char *const keys[] = { "name",    "description", "event", "events", "args",
-					    "process", "action",      "rate",  NULL };
+	static const char *const keys[] = {"name",    "description", "event", "events", "args",
+					   "process", "action",	     "rate",  NULL};
 	yaml_node_t *v, *ev = NULL;
 	const char *s;
 
@@ -575,8 +591,10 @@ static void parse_rule(struct pctx *c, struct prule *pr, yaml_node_t *n)
 	pr->r.src = c->p->path;
 	pr->r.line = (unsigned)n->start_mark.line + 1;
 	if (n->type != YAML_MAPPING_NODE) {
-		perr(c, &n->start_mark, "each rule is a mapping (name, events, args, process, "
-			"action, rate), not %s", kind_name(n));
+		perr(c, &n->start_mark,
+		     "each rule is a mapping (name, events, args, process, "
+		     "action, rate), not %s",
+		     kind_name(n));
 		return;
 	}
 	check_keys(c, n, keys, "a rule");
@@ -584,8 +602,10 @@ static void parse_rule(struct pctx *c, struct prule *pr, yaml_node_t *n)
 		perr(c, &n->start_mark, "a rule needs a 'name'");
 	} else if ((s = want_scalar(c, v, "name", "a name"))) {
 		if (!name_ok(s) || strlen(s) >= ST_RULE_NAME_MAX)
-			perr(c, &v->start_mark, "bad rule name '%s': give 1 to %d letters, digits, "
-				"'.', '_', ':' or '-'", s, ST_RULE_NAME_MAX - 1);
+			perr(c, &v->start_mark,
+			     "bad rule name '%s': give 1 to %d letters, digits, "
+			     "'.', '_', ':' or '-'",
+			     s, ST_RULE_NAME_MAX - 1);
 		else
 			strcpy(pr->r.name, s);
 	}
@@ -596,8 +616,10 @@ static void parse_rule(struct pctx *c, struct prule *pr, yaml_node_t *n)
 	else if ((ev = get(c, n, "events") ?: get(c, n, "event")))
 		parse_events(c, pr, ev, get(c, n, "events") ? "events" : "event");
 	else
-		perr(c, &n->start_mark, "rule '%s' needs 'events': the event names or patterns it "
-			"applies to ('*' for all)", pr->r.name);
+		perr(c, &n->start_mark,
+		     "rule '%s' needs 'events': the event names or patterns it "
+		     "applies to ('*' for all)",
+		     pr->r.name);
 	if ((v = get(c, n, "action")) && (s = want_scalar(c, v, "action", "an action"))) {
 		bool found = false;
 
@@ -607,8 +629,10 @@ static void parse_rule(struct pctx *c, struct prule *pr, yaml_node_t *n)
 				found = true;
 			}
 		if (!found)
-			perr(c, &v->start_mark, "unknown action '%s' (the actions are log, count, "
-				"drop, kill, stop)", s);
+			perr(c, &v->start_mark,
+			     "unknown action '%s' (the actions are log, count, "
+			     "drop, kill, stop)",
+			     s);
 		pr->action_node = v;
 	}
 	pr->r.exclude = pr->r.action == ST_ACT_DROP;
@@ -633,8 +657,10 @@ static void parse_rule(struct pctx *c, struct prule *pr, yaml_node_t *n)
 		if (st_rate_parse(s, &pr->r.rate_per_s, &why))
 			perr(c, &v->start_mark, "bad rate '%s': %s", s, why);
 		else if (pr->r.action != ST_ACT_LOG)
-			perr(c, &v->start_mark, "'rate' limits what a log rule shows: rule '%s' "
-				"is '%s'", pr->r.name, actions[pr->r.action]);
+			perr(c, &v->start_mark,
+			     "'rate' limits what a log rule shows: rule '%s' "
+			     "is '%s'",
+			     pr->r.name, actions[pr->r.action]);
 	}
 }
 
@@ -645,15 +671,17 @@ static long resolve_arg(struct pctx *c, yaml_node_t *node, const char *name, yam
 	const struct st_known_event *k;
 
 	if (has_glob_chars(ev)) {
-		perr(c, &node->start_mark, "argument '%s' is named, but event pattern '%s' may "
-			"match several events: give its position ('#N') or exact event names",
+		perr(c, &node->start_mark,
+		     "argument '%s' is named, but event pattern '%s' may "
+		     "match several events: give its position ('#N') or exact event names",
 		     name, ev);
 		return -1;
 	}
 	k = st_event_lookup(ev, strlen(ev));
 	if (!k) {
-		perr(c, &node->start_mark, "argument '%s': event '%s' is not in the events table "
-			"(seatrace --list-events): give the argument's position, as '#0'",
+		perr(c, &node->start_mark,
+		     "argument '%s': event '%s' is not in the events table "
+		     "(seatrace --list-events): give the argument's position, as '#0'",
 		     name, ev);
 		return -1;
 	}
@@ -682,9 +710,9 @@ static void expand(struct pctx *c, struct prule *pr, bool had_errors)
 	if (c->flags & ST_POLICY_ANY_BUILD)
 		part = ST_RP_NONE;
 	if (part && !had_errors) {
-		yaml_node_t *at = part == ST_RP_CONDS	 ? pr->args_node
-				  : part == ST_RP_PROC	 ? pr->process_node
-							 : pr->action_node;
+		yaml_node_t *at = part == ST_RP_CONDS  ? pr->args_node
+				  : part == ST_RP_PROC ? pr->process_node
+						       : pr->action_node;
 
 		perr(c, at ? &at->start_mark : NULL, "rule '%s': %s", pr->r.name, why);
 	}
@@ -702,8 +730,10 @@ static void expand(struct pctx *c, struct prule *pr, bool had_errors)
 		if (had_errors)
 			continue;
 		if (p->nrules >= ST_RULE_MAX) {
-			perr(c, &pr->events[e]->start_mark, "too many rules: at most %d (each event "
-				"pattern of a rule counts as one)", ST_RULE_MAX);
+			perr(c, &pr->events[e]->start_mark,
+			     "too many rules: at most %d (each event "
+			     "pattern of a rule counts as one)",
+			     ST_RULE_MAX);
 			return;
 		}
 		strcpy(r.event, scalar(pr->events[e]));
@@ -713,7 +743,7 @@ static void expand(struct pctx *c, struct prule *pr, bool had_errors)
 
 static void parse_root(struct pctx *c, yaml_node_t *root)
 {
-	static const char *const keys[] = { "version", "description", "rules", NULL };
+	static const char *const keys[] = {"version", "description", "rules", NULL};
 	static struct prule pr; /* big (the conditions' globs): not on the stack */
 	yaml_node_t *v, *rules;
 
@@ -731,8 +761,10 @@ static void parse_root(struct pctx *c, yaml_node_t *root)
 		const char *s = scalar(v);
 
 		if (!s || strcmp(s, "1"))
-			perr(c, &v->start_mark, "unknown policy version '%s': this seatrace reads "
-				"version 1", s ? s : kind_name(v));
+			perr(c, &v->start_mark,
+			     "unknown policy version '%s': this seatrace reads "
+			     "version 1",
+			     s ? s : kind_name(v));
 	}
 	if ((v = get(c, root, "description")))
 		want_scalar(c, v, "description", "a string");
@@ -755,8 +787,10 @@ static void parse_root(struct pctx *c, yaml_node_t *root)
 		parse_rule(c, &pr, n);
 		for (int i = 0; i < c->p->nnames && pr.r.name[0]; i++)
 			if (!strcmp(c->p->names[i].name, pr.r.name)) {
-				perr(c, &get(c, n, "name")->start_mark, "rule name '%s' given twice "
-					"(first at line %u)", pr.r.name, c->p->names[i].line);
+				perr(c, &get(c, n, "name")->start_mark,
+				     "rule name '%s' given twice "
+				     "(first at line %u)",
+				     pr.r.name, c->p->names[i].line);
 				break;
 			}
 		if (pr.r.name[0] && c->p->nnames < ST_RULE_MAX) {
@@ -769,10 +803,10 @@ static void parse_root(struct pctx *c, yaml_node_t *root)
 	}
 }
 
-int st_policy_parse(const char *path, const char *text, size_t len, struct st_policy *p,
-		    FILE *err, unsigned flags)
+int st_policy_parse(const char *path, const char *text, size_t len, struct st_policy *p, FILE *err,
+		    unsigned flags)
 {
-	struct pctx c = { .p = p, .flags = flags };
+	struct pctx c = {.p = p, .flags = flags};
 	yaml_parser_t parser;
 	yaml_document_t doc;
 
@@ -799,13 +833,15 @@ int st_policy_parse(const char *path, const char *text, size_t len, struct st_po
 		yaml_document_t more;
 
 		if (!yaml_parser_load(&parser, &more)) {
-			perr(&c, &parser.problem_mark, "YAML: %s", parser.problem ?: "syntax error");
+			perr(&c, &parser.problem_mark, "YAML: %s",
+			     parser.problem ?: "syntax error");
 		} else {
 			yaml_node_t *r = yaml_document_get_root_node(&more);
 
 			if (r)
-				perr(&c, &r->start_mark, "a second YAML document: a policy is one "
-					"document");
+				perr(&c, &r->start_mark,
+				     "a second YAML document: a policy is one "
+				     "document");
 			yaml_document_delete(&more);
 		}
 	}
@@ -821,7 +857,7 @@ int st_policy_parse(const char *path, const char *text, size_t len, struct st_po
 
 int st_policy_load(const char *path, struct st_policy *p, FILE *err)
 {
-	struct pctx c = { .p = p };
+	struct pctx c = {.p = p};
 	FILE *f;
 	char *text = NULL;
 	size_t n = 0;
@@ -842,8 +878,9 @@ int st_policy_load(const char *path, struct st_policy *p, FILE *err)
 	}
 	n = fread(text, 1, POLICY_MAX_BYTES + 1, f);
 	if (ferror(f) || n > POLICY_MAX_BYTES) {
-		perr(&c, NULL, ferror(f) ? "cannot read the policy: %s"
-					 : "the policy is larger than 1 MiB%s: is it the right file?",
+		perr(&c, NULL,
+		     ferror(f) ? "cannot read the policy: %s"
+			       : "the policy is larger than 1 MiB%s: is it the right file?",
 		     ferror(f) ? strerror(errno) : "");
 		say_errors(p, err);
 		ret = -EINVAL;
@@ -873,9 +910,8 @@ static void add(char *buf, size_t len, const char *fmt, ...)
 
 void st_policy_describe(const struct st_rule *r, char *buf, size_t len)
 {
-	const struct st_known_event *k = has_glob_chars(r->event)
-						 ? NULL
-						 : st_event_lookup(r->event, strlen(r->event));
+	const struct st_known_event *k =
+	    has_glob_chars(r->event) ? NULL : st_event_lookup(r->event, strlen(r->event));
 
 	if (!len)
 		return;

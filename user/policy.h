@@ -53,8 +53,8 @@ enum st_policy_flags {
 };
 
 /* The same, from `text` (len bytes) as the content of `path`. */
-int st_policy_parse(const char *path, const char *text, size_t len, struct st_policy *p,
-		    FILE *err, unsigned flags);
+int st_policy_parse(const char *path, const char *text, size_t len, struct st_policy *p, FILE *err,
+		    unsigned flags);
 
 /*
  * --check-policy FILE: loads nothing, needs no privileges. One line per rule on `out`, then

@@ -16,8 +16,8 @@ void st_ratelimit_setup(struct tracer *t)
 	const struct st_opts *o = t->opts;
 
 	/* Rules' rates can come with a policy re-read: their code is in whenever one is given. */
-	t->skel->rodata->cfg_rate_limit = (o->rate_per_s ? ST_RLF_GLOBAL : 0) |
-					  (o->policy ? ST_RLF_RULES : 0);
+	t->skel->rodata->cfg_rate_limit =
+	    (o->rate_per_s ? ST_RLF_GLOBAL : 0) | (o->policy ? ST_RLF_RULES : 0);
 	t->skel->rodata->cfg_rl_ns = st_rate_interval_ns(o->rate_per_s);
 }
 
@@ -53,8 +53,8 @@ void st_ratelimit_report(struct tracer *t)
 			continue;
 		memcpy(name, key.name, ST_RL_NAME);
 		name[ST_RL_NAME] = 0;
-		st_output_lost_rate(t->rec.out, now, key.tgid, (key.kind & 0xff) == ST_RL_RULE, name,
-				    key.kind & ST_RL_CUT, d);
+		st_output_lost_rate(t->rec.out, now, key.tgid, (key.kind & 0xff) == ST_RL_RULE,
+				    name, key.kind & ST_RL_CUT, d);
 		sum += d;
 	}
 	st_ratelog_sweep(t->rl, t->rl_epoch);

@@ -141,10 +141,10 @@ void st_reload(struct tracer *t, struct st_sink *sink)
 		       cur->policy ? " and policy" : "");
 		goto out;
 	}
-	err = st_rules_apply(t, &n->globs, n->pol ? n->pol->rules : NULL, n->pol ? n->pol->nrules : 0,
-			     why, sizeof(why));
+	err = st_rules_apply(t, &n->globs, n->pol ? n->pol->rules : NULL,
+			     n->pol ? n->pol->nrules : 0, why, sizeof(why));
 	if (err) {
-		struct st_policy_err e = { 0 };
+		struct st_policy_err e = {0};
 
 		snprintf(e.reason, sizeof(e.reason), "%s", why);
 		if (n->pol)

@@ -11,8 +11,9 @@ enum st_rule_part st_rule_unsupported(const struct st_rule *r, const char **why)
 	const struct st_proc_sel *p = &r->proc;
 
 	if (r->nconds) {
-		*why = "argument conditions are not supported by this build of seatrace (its kernel "
-		       "side filters on event names only)";
+		*why =
+		    "argument conditions are not supported by this build of seatrace (its kernel "
+		    "side filters on event names only)";
 		return ST_RP_CONDS;
 	}
 	if (p->have_uid || p->cgroup[0] || p->exe[0] || p->comm[0]) {
@@ -35,13 +36,13 @@ uint64_t st_rate_interval_ns(uint32_t per_s)
 }
 
 /* The compiled patterns of `from` after those of `to` (class numbers moved along). */
-static int append_set(struct st_globset *to, const struct st_globset *from, char *why,
-		      size_t len)
+static int append_set(struct st_globset *to, const struct st_globset *from, char *why, size_t len)
 {
 	unsigned off = to->nclasses;
 
 	if (to->nglobs + from->nglobs > ST_MAX_GLOBS || off + from->nclasses > ST_MAX_CLASSES) {
-		snprintf(why, len, "the policy's event patterns and the -e/-x patterns are too "
+		snprintf(why, len,
+			 "the policy's event patterns and the -e/-x patterns are too "
 			 "many together (at most %d patterns and %d '[...]' classes)",
 			 ST_MAX_GLOBS, ST_MAX_CLASSES);
 		return -E2BIG;

@@ -30,7 +30,7 @@ enum st_rule_part st_rule_unsupported(const struct st_rule *r, const char **why)
 /* What the name filter is given: its patterns, and each pattern's rate and rule. */
 struct st_rule_names {
 	struct st_globset globs;
-	uint64_t rate_ns[ST_RL_SLOTS];	      /* per pattern: ns between events; 0: none */
+	uint64_t rate_ns[ST_RL_SLOTS];	    /* per pattern: ns between events; 0: none */
 	char rule[ST_RL_SLOTS][ST_RL_NAME]; /* per pattern with a rate: the rule's name */
 };
 

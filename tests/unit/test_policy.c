@@ -114,8 +114,8 @@ static void test_rules_and_conditions(void **state)
 	assert_int_equal(pol.rules[2].line, 14);
 
 	/* Without the flag, this build says what it cannot enforce, where. */
-	assert_int_equal(parse("rules:\n  - name: k\n    events: [x]\n    action: kill\n", 0,
-			       errs, sizeof(errs)),
+	assert_int_equal(parse("rules:\n  - name: k\n    events: [x]\n    action: kill\n", 0, errs,
+			       sizeof(errs)),
 			 -EINVAL);
 	assert_string_equal(errs, "p.yaml:4:13: rule 'k': this build of seatrace enforces the "
 				  "actions log and drop only\n");
@@ -136,13 +136,13 @@ static void test_errors_in_file_order(void **state)
 			       "    events: []\n",
 			       0, errs, sizeof(errs)),
 			 -EINVAL);
-	assert_string_equal(errs,
-			    "p.yaml:4:13: unknown action 'nope' (the actions are log, count, drop, "
-			    "kill, stop)\n"
-			    "p.yaml:5:5: unknown key 'colour' in a rule (the keys are: name, "
-			    "description, event, events, args, process, action, rate)\n"
-			    "p.yaml:6:11: rule name 'a' given twice (first at line 2)\n"
-			    "p.yaml:7:13: 'events' is empty: give at least one event name or pattern\n");
+	assert_string_equal(
+	    errs, "p.yaml:4:13: unknown action 'nope' (the actions are log, count, drop, "
+		  "kill, stop)\n"
+		  "p.yaml:5:5: unknown key 'colour' in a rule (the keys are: name, "
+		  "description, event, events, args, process, action, rate)\n"
+		  "p.yaml:6:11: rule name 'a' given twice (first at line 2)\n"
+		  "p.yaml:7:13: 'events' is empty: give at least one event name or pattern\n");
 	assert_int_equal(pol.nerrors, 4);
 	assert_int_equal(pol.first.line, 4);
 	assert_int_equal(pol.first.col, 13);
@@ -169,8 +169,8 @@ static void test_rates(void **state)
 	assert_int_equal(st_rate_parse("100/s", &v, &why), 0);
 	assert_int_equal(v, 100);
 	assert_int_equal(st_rate_parse("1000000/s", &v, &why), 0);
-	for (const char *const *b = (const char *const[]){ "0/s", "1000001/s", "-1/s", "1/m",
-							    "1", "/s", "x/s", " 1/s", NULL };
+	for (const char *const *b = (const char *const[]){"0/s", "1000001/s", "-1/s", "1/m", "1",
+							  "/s", "x/s", " 1/s", NULL};
 	     *b; b++)
 		assert_int_equal(st_rate_parse(*b, &v, &why), -EINVAL);
 	assert_int_equal(st_rate_interval_ns(1), 1000000000);
@@ -181,8 +181,8 @@ static void test_rates(void **state)
 static void test_rule_names(void **state)
 {
 	static struct st_rule_names rn;
-	struct st_globset base = { 0 };
-	struct st_rule r[2] = { 0 };
+	struct st_globset base = {0};
+	struct st_rule r[2] = {0};
 	const char *why;
 	char msg[256];
 
@@ -219,7 +219,7 @@ static void test_rule_names(void **state)
 static void test_ratelog(void **state)
 {
 	struct st_ratelog *l = st_ratelog_new(4);
-	struct st_rl_key a = { .tgid = 1, .kind = ST_RL_EVENT }, b = a;
+	struct st_rl_key a = {.tgid = 1, .kind = ST_RL_EVENT}, b = a;
 
 	(void)state;
 	assert_non_null(l);
@@ -242,11 +242,11 @@ static void test_ratelog(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rules_and_conditions),
-		cmocka_unit_test(test_errors_in_file_order),
-		cmocka_unit_test(test_rates),
-		cmocka_unit_test(test_rule_names),
-		cmocka_unit_test(test_ratelog),
+	    cmocka_unit_test(test_rules_and_conditions),
+	    cmocka_unit_test(test_errors_in_file_order),
+	    cmocka_unit_test(test_rates),
+	    cmocka_unit_test(test_rule_names),
+	    cmocka_unit_test(test_ratelog),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
