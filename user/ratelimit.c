@@ -19,6 +19,9 @@ void st_ratelimit_setup(struct tracer *t)
 	t->skel->rodata->cfg_rate_limit =
 	    (o->rate_per_s ? ST_RLF_GLOBAL : 0) | (o->policy ? ST_RLF_RULES : 0);
 	t->skel->rodata->cfg_rl_ns = st_rate_interval_ns(o->rate_per_s);
+	/* An LRU hash is allocated whole at load: none of it when nothing is limited. */
+	if (!t->skel->rodata->cfg_rate_limit)
+		bpf_map__set_max_entries(t->skel->maps.rl_buckets, 1);
 }
 
 __u64 st_ratelimit_dropped(struct tracer *t)
