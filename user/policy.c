@@ -30,6 +30,7 @@ struct pctx {
 	yaml_document_t *doc;
 	struct st_policy *p;
 	unsigned flags; /* enum st_policy_flags */
+	unsigned too_many; /* rules past ST_RULE_MAX seen */
 };
 
 static void perr(struct pctx *c, const yaml_mark_t *m, const char *fmt, ...)
@@ -730,6 +731,9 @@ static void expand(struct pctx *c, struct prule *pr, bool had_errors)
 		if (had_errors)
 			continue;
 		if (p->nrules >= ST_RULE_MAX) {
+			/* Once: the rules after it are too many as well. */
+			if (c->too_many++)
+				return;
 			perr(c, &pr->events[e]->start_mark,
 			     "too many rules: at most %d (each event "
 			     "pattern of a rule counts as one)",

@@ -152,7 +152,7 @@ BAD = [
      "".join("      - {arg: path, op: \"=\", value: \"/x\"}\n" for _ in range(9)), 13, "{",
      "too many conditions in rule 'r' (at most 8)"),
     ("too_many_rules", "rules:\n" + "".join(f"  - {{name: r{i}, events: [e{i}]}}\n"
-                                            for i in range(65)), 66, "e64]",
+                                            for i in range(70)), 66, "e64]",
      "too many rules: at most 64"),
 ]
 
@@ -167,6 +167,8 @@ def test_check_policy_says_where_each_mistake_is(pdir, text, line, at, msg):
     want = f"{path}:{line}:{col}: {msg}"
     assert any(l.startswith(want) for l in res.stderr.splitlines()), (
         f"expected a line starting {want!r}; stderr:\n{res.stderr}")
+    # Each mistake said once.
+    assert len([l for l in res.stderr.splitlines() if msg in l]) == 1, res.stderr
 
 
 def test_documented_example_is_valid():
@@ -374,7 +376,7 @@ def test_policy_kill_before_the_shell_runs(pdir, py):
     code = ("import subprocess\n"
             f"subprocess.run(['/bin/sh', '-c', 'touch {marker}'])\n")
     res = run_seatrace("-j", "--policy", path, "--", py, "-c", code)
-    assert res.returncode == 128 + signal.SIGKILL, res
+    assert res.returncode in (128 + signal.SIGKILL, -signal.SIGKILL), res
     assert not os.path.exists(marker)
     acts = [r for r in res.records if r.get("type") == "action"]
     assert acts and acts[0]["action"] == "kill" and acts[0]["rule"] == "no-shell", res.records
@@ -393,7 +395,7 @@ def test_policy_stop_then_resume(procs, pdir, tmp_path):
     act = [r for r in parse_json_lines(out.read_bytes()) if r.get("type") == "action"][0]
     assert act["action"] == "stop"
     with open(f"/proc/{act['pid']}/stat") as f:
-        assert f.read().split(")")[1].split()[0] == "T"
+        assert f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
     os.kill(act["pid"], signal.SIGCONT)
     res = t.result()
-    assert "resumed" in res.stdout
+    assert res.returncode == 0 and "resumed" in res.stdout, res
