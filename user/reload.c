@@ -160,10 +160,12 @@ void st_reload(struct tracer *t, struct st_sink *sink)
 	if (n->pol) {
 		/* The new policy is the running one: its rules (and their names) are kept. */
 		struct st_policy *old = cur->pol;
+		bool same = policy_same(old, n->pol);
 
 		cur->pol = n->pol;
 		n->pol = old;
-		st_policy_applied(t);
+		if (!same)
+			st_policy_applied(t);
 	}
 out:
 	st_cli_release(n);
