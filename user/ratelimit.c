@@ -44,7 +44,15 @@ void st_ratelimit_report(struct tracer *t)
 			goto rest;
 	}
 	t->rl_epoch++;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	/* Bounded: a key evicted under the walk makes the kernel start it over from the first. */
+	__u32 left = 2 * bpf_map__max_entries(t->skel->maps.rl_buckets);
+	bool complete = false;
+
+	while (!complete && left--) {
+		if (bpf_map_get_next_key(fd, prev, &next)) {
+			complete = true; /* the last key */
+			break;
+		}
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &val))
@@ -60,7 +68,9 @@ void st_ratelimit_report(struct tracer *t)
 				    name, key.kind & ST_RL_CUT, d);
 		sum += d;
 	}
-	st_ratelog_sweep(t->rl, t->rl_epoch);
+	/* Only a whole walk tells which buckets are gone. */
+	if (complete)
+		st_ratelog_sweep(t->rl, t->rl_epoch);
 rest:
 	t->rl_reported += sum;
 	/* Buckets forgotten, or counted here before the kernel's total: the rest, once. */
