@@ -24,7 +24,7 @@ static __always_inline void audit_event(struct scratch *sc, struct st_layout *lo
 	/* On the stack: bpf_loop() wants its context there, and map memory cannot hold pointers. */
 	struct dec_ctx dd, *d = &dd;
 
-	if (!rec_begin(d, sc, lo, id, slot, bias, verdict, pair))
+	if (!rec_begin(d, sc, lo, id, slot, bias, verdict, pair) || !rec_rate_ok(sc))
 		return;
 	if (!args_fast(d, (__u64)args))
 		push_frame(d, FR_OBJ, (__u64)args, 0, 1, 0, 0, 0);

@@ -14,6 +14,7 @@
 #include <linux/magic.h>
 #include "cli.h"
 #include "pair.h"
+#include "policy.h"
 
 const char *argp_program_version = "seatrace 0.1";
 const char *argp_program_bug_address = "the project's issue tracker";
@@ -78,6 +79,10 @@ enum {
 	OPT_TIMESTAMPS,
 	OPT_RELATIVE,
 	OPT_DURATIONS,
+	/* policies (issue 14: policy file, rate limits) */
+	OPT_POLICY,
+	OPT_CHECK_POLICY,
+	OPT_RATE_LIMIT,
 };
 
 /*
@@ -165,7 +170,20 @@ static const struct argp_option options[] = {
 	{ "syscall-times", OPT_DURATIONS, "PRECISION", OPTION_ARG_OPTIONAL,
 	  "-T with PRECISION s, ms, us (default) or ns", G_TIME },
 
-	/* G_ENFORCE: its header, { NULL, 0, NULL, 0, "Enforcement:", G_ENFORCE }, comes with them. */
+	{ NULL, 0, NULL, 0, "Enforcement:", G_ENFORCE },
+	/* Policies (issue 14: the policy file and rate limits; docs/policy-file.md). */
+	{ "policy", OPT_POLICY, "FILE", 0,
+	  "Apply the rules of the YAML policy FILE (docs/policy-file.md); SIGHUP reads it "
+	  "again, and a policy with a mistake is refused, the running one kept",
+	  G_ENFORCE },
+	{ "check-policy", OPT_CHECK_POLICY, "FILE", 0,
+	  "Check the policy FILE, print its rules, and exit: 0 when it is valid, 1 when not "
+	  "(each mistake as FILE:LINE:COL); loads nothing, needs no privileges",
+	  G_ENFORCE },
+	{ "rate-limit", OPT_RATE_LIMIT, "N/s", 0,
+	  "Show at most N events a second (bursts of N) per process and event name; what is "
+	  "left out is counted in 'lost' records with reason 'rate-limited'",
+	  G_ENFORCE },
 
 	{ NULL, 0, NULL, 0, "Service (daemon; docs/daemon.md):", G_SERVICE },
 	{ "config", OPT_CONFIG, "FILE", 0,
@@ -543,6 +561,26 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->syslog_tcp = !strcmp(arg, "tcp");
 		o->syslog_proto_set = true;
 		break;
+	/* Policies (issue 14: the policy file and rate limits). */
+	case OPT_POLICY:
+		if (!*arg) {
+			argp_error(state, "--policy needs a file name");
+			return EINVAL;
+		}
+		o->policy = arg;
+		break;
+	case OPT_CHECK_POLICY:
+		o->check_policy = arg;
+		break;
+	case OPT_RATE_LIMIT: {
+		const char *why = NULL;
+
+		if (st_rate_parse(arg, &o->rate_per_s, &why)) {
+			argp_error(state, "invalid --rate-limit '%s': %s", arg, why);
+			return EINVAL;
+		}
+		break;
+	}
 	case 'h':
 		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
 		break;
@@ -560,7 +598,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 					  "the host");
 			return EINVAL;
 		}
-		if (o->partial || o->list_events || o->list)
+		if (o->partial || o->list_events || o->list || o->check_policy)
 			break;
 		/* strace's -r alone prints the delta alone; with -t/--timestamps, both. */
 		if (o->timefmt.relative && !o->ts_given)
@@ -623,13 +661,15 @@ void st_cli_release(struct st_opts *o)
 	o->cfg_args = NULL;
 	o->ncfg_args = 0;
 	st_config_release(&o->cfg);
+	free(o->pol);
+	o->pol = NULL;
 }
 
 /* Settings a configuration file may not hold: they are actions, or read the file itself. */
 static bool file_key_allowed(const struct argp_option *opt)
 {
 	return !(opt->flags & OPTION_HIDDEN) && opt->key != OPT_CONFIG && opt->key != OPT_LIST &&
-	       opt->key != OPT_LIST_EVENTS;
+	       opt->key != OPT_LIST_EVENTS && opt->key != OPT_CHECK_POLICY;
 }
 
 static const struct argp_option *option_named(const char *name)
@@ -743,6 +783,20 @@ static int apply_file(struct st_opts *o, const struct st_opts *cl)
 	return ret;
 }
 
+/* --policy's rules read and checked with the options: a mistake costs nothing loaded. */
+static int load_policy(struct st_opts *o)
+{
+	int err;
+
+	if (!o->policy || o->check_policy || o->list || o->list_events)
+		return 0;
+	o->pol = malloc(sizeof(*o->pol));
+	if (!o->pol)
+		return -ENOMEM;
+	err = st_policy_load(o->policy, o->pol, stderr);
+	return err == -ENOMEM ? err : err ? -EINVAL : 0;
+}
+
 int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
 {
 	struct st_opts cl;
@@ -770,7 +824,9 @@ int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
 	}
 	/* Then over the file's settings, with every check: what the run will use. */
 	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER | argp_flags, NULL, o);
-	return err ? -err : 0;
+	if (err)
+		return -err;
+	return load_policy(o);
 }
 
 static void add_name(char *buf, size_t len, int *n, const char *name)
@@ -834,6 +890,9 @@ int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char
 		     ta->rel_digits != tb->rel_digits || ta->durations != tb->durations ||
 		     ta->dur_digits != tb->dur_digits,
 	     "timestamps");
+	/* The rate limit's code is in the BPF programs or not; a policy's rules can change. */
+	DIFF(a->rate_per_s != b->rate_per_s, "rate-limit");
+	DIFF(!a->policy != !b->policy, "policy");
 #undef DIFF
 	return n;
 }

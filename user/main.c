@@ -27,7 +27,9 @@
 #include "notify.h"
 #include "output.h"
 #include "pair.h"
+#include "policy.h"
 #include "proctx.h"
+#include "ratelimit.h"
 #include "reload.h"
 #include "ring.h"
 #include "syscalls.h"
@@ -137,6 +139,7 @@ static void report_lost(struct tracer *t)
 		t->lost_reported = lost;
 		t->notices_lost_reported = notices;
 	}
+	st_ratelimit_report(t); /* issue 14: what the rate limits left out */
 }
 
 /* The notice ring: a sixteenth of the main one, within these bounds (powers of two). */
@@ -219,9 +222,19 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	}
 	t->skel->rodata->cfg_str_max = o->str_max;
 	t->skel->rodata->cfg_wakeup_bytes = o->ring_size / 4;
-	st_filters_set(t, &o->globs);
-	t->skel->rodata->cfg_filter_live = o->config != NULL;
-	t->skel->rodata->cfg_nglobs_fixed = o->globs.nglobs;
+	{
+		/* -e/-x and the policy's rules (issue 14), in the kernel's filter. */
+		char why[512];
+
+		if (st_rules_apply(t, &o->globs, o->pol ? o->pol->rules : NULL,
+				   o->pol ? o->pol->nrules : 0, why, sizeof(why))) {
+			st_say("%s", why);
+			return -1;
+		}
+	}
+	t->skel->rodata->cfg_filter_live = o->config || o->policy;
+	t->skel->rodata->cfg_nglobs_fixed = t->skel->bss->cfg_nglobs[t->skel->bss->cfg_filter_gen & 1];
+	st_ratelimit_setup(t);
 	bpf_map__set_max_entries(t->skel->maps.events, (__u32)o->ring_size);
 	bpf_map__set_max_entries(t->skel->maps.notices,
 				 notice_ring_size(o, system_wide || o->follow));
@@ -345,6 +358,8 @@ int main(int argc, char **argv)
 		st_events_list(stdout, opts.json);
 		return 0;
 	}
+	if (opts.check_policy) /* loads nothing, needs no privileges */
+		return st_policy_check(opts.check_policy, stdout, stderr);
 	bool system_wide = !opts.npids && !opts.cmd && !opts.list;
 	verbose = opts.verbose;
 	libbpf_set_print(libbpf_print);
@@ -425,6 +440,7 @@ int main(int argc, char **argv)
 		st_say("cannot write the header record: %s", strerror(-err));
 		goto cleanup;
 	}
+	st_policy_applied(&t);
 	t.rec.tamper = &t.tamper;
 	if (t.watch_exec) {
 		t.rec.on_exec = st_targets_exec;
@@ -694,6 +710,10 @@ int main(int argc, char **argv)
 		st_say("%llu events lost (ring buffer full, or probe busy on a CPU): raise "
 			"--buffer-size or narrow the events with -e/-x",
 			(unsigned long long)t.lost_reported);
+	if (st_ratelimit_dropped(&t))
+		st_say("%llu events left out by rate limits (--rate-limit, a policy's rate:): "
+		       "see the 'lost' records",
+		       (unsigned long long)st_ratelimit_dropped(&t));
 	if (t.notices_lost_reported)
 		st_say("%llu exec/exit notices lost (their ring was full): processes were "
 		       "rescanned; raise --buffer-size (the notice ring is a sixteenth of it)",
@@ -720,6 +740,7 @@ cleanup:
 	st_proctx_free(t.rec.proctx);
 	st_procscan_free(&t.scan);
 	st_tamper_free(&t.tamper);
+	st_ratelimit_free(&t);
 	seatrace_bpf__destroy(t.skel);
 	for (int i = 0; i < ST_MAX_PIDS; i++)
 		if (pidfds[i] >= 0)

@@ -1127,6 +1127,142 @@ int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t co
 	return fan_out(o, lane_lost, &a);
 }
 
+/* ---- policies (issue 14: rate limits, the policy file) ---------------------------------- */
+
+struct rate_args {
+	uint64_t mono_ts_ns, count;
+	uint32_t pid;
+	bool rule, cut;
+	const char *name; /* NULL: not attributed to a bucket */
+};
+
+static int lane_lost_rate(struct st_output *o, const void *arg)
+{
+	const struct rate_args *a = arg;
+	struct strbuf *sb = st_sink_buf(o->sink);
+	size_t start, nlen = a->name ? strnlen(a->name, ST_RL_NAME) : 0;
+	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
+	if (o->opts.fmt == ST_FMT_TEXT) {
+		strbuf_addstr(sb, "--- rate-limited ");
+		strbuf_add_u64(sb, a->count);
+		strbuf_addstr(sb, " events");
+		if (a->name) {
+			strbuf_addstr(sb, " of pid ");
+			strbuf_add_u64(sb, a->pid);
+			strbuf_addstr(sb, a->rule ? ", rule " : ", event ");
+			st_repr_utf8(sb, a->name, nlen);
+			if (a->cut)
+				strbuf_addstr(sb, "...");
+		}
+		strbuf_addstr(sb, " ---\n");
+	} else {
+		jsonw_init(&w, sb);
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, "type", "lost");
+		jsonw_uint_field(&w, "seq", next_seq(o));
+		jsonw_name(&w, "ts");
+		json_ts(&w, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
+		put_ts_ns(sb, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
+		jsonw_string_field(&w, "reason", "rate-limited");
+		if (a->name) {
+			jsonw_uint_field(&w, "pid", a->pid);
+			jsonw_name(&w, a->rule ? "rule" : "event");
+			jsonw_string_len(&w, a->name, nlen);
+			if (a->cut)
+				jsonw_bool_field(&w, "event_cut", true);
+		}
+		jsonw_uint_field(&w, "count", a->count);
+		jsonw_end_object(&w);
+		strbuf_addch(sb, '\n');
+	}
+	return line_end(o, start, 0, true);
+}
+
+int st_output_lost_rate(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, bool rule,
+			const char *name, bool cut, uint64_t count)
+{
+	struct rate_args a = { mono_ts_ns, count, pid, rule, cut, name };
+
+	return fan_out(o, lane_lost_rate, &a);
+}
+
+struct policy_args {
+	uint64_t mono_ts_ns;
+	const char *status, *file;
+	int nrules;
+	unsigned line, col, nerrors;
+	const char *reason;
+};
+
+static int lane_policy(struct st_output *o, const void *arg)
+{
+	const struct policy_args *a = arg;
+	struct strbuf *sb = st_sink_buf(o->sink);
+	size_t start;
+	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
+	if (o->opts.fmt == ST_FMT_TEXT) {
+		strbuf_addstr(sb, "--- policy ");
+		st_repr_utf8(sb, a->file, strlen(a->file));
+		strbuf_addch(sb, ' ');
+		strbuf_addstr(sb, a->status);
+		if (a->reason) {
+			strbuf_addstr(sb, ": ");
+			if (a->line) {
+				strbuf_addstr(sb, "line ");
+				strbuf_add_u64(sb, a->line);
+				strbuf_addstr(sb, ", column ");
+				strbuf_add_u64(sb, a->col);
+				strbuf_addstr(sb, ": ");
+			}
+			strbuf_addstr(sb, a->reason);
+			strbuf_addstr(sb, " (the running policy stays in force)");
+		} else {
+			strbuf_addstr(sb, ": ");
+			strbuf_add_u64(sb, (uint64_t)a->nrules);
+			strbuf_addstr(sb, a->nrules == 1 ? " rule" : " rules");
+		}
+		strbuf_addstr(sb, " ---\n");
+	} else {
+		jsonw_init(&w, sb);
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, "type", "policy");
+		jsonw_uint_field(&w, "seq", next_seq(o));
+		jsonw_name(&w, "ts");
+		json_ts(&w, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
+		put_ts_ns(sb, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
+		jsonw_string_field(&w, "status", a->status);
+		jsonw_string_field(&w, "file", a->file);
+		if (a->reason) {
+			if (a->line) {
+				jsonw_uint_field(&w, "line", a->line);
+				jsonw_uint_field(&w, "col", a->col);
+			}
+			jsonw_string_field(&w, "reason", a->reason);
+			jsonw_uint_field(&w, "errors", a->nerrors);
+		} else {
+			jsonw_uint_field(&w, "rules", (uint64_t)a->nrules);
+		}
+		jsonw_end_object(&w);
+		strbuf_addch(sb, '\n');
+	}
+	return line_end(o, start, 0, true);
+}
+
+int st_output_policy(struct st_output *o, uint64_t mono_ts_ns, const char *status,
+		     const char *file, int nrules, unsigned line, unsigned col, const char *reason,
+		     unsigned nerrors)
+{
+	struct policy_args a = { mono_ts_ns, status, file, nrules, line, col, nerrors, reason };
+
+	return fan_out(o, lane_policy, &a);
+}
+
 struct stats_args {
 	uint64_t mono_ts_ns;
 	const struct st_health *h;

@@ -71,6 +71,22 @@ int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count);
 int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t count,
 			   uint64_t notices);
 /*
+ * Events a rate limit left out (issue 14): JSON {"type":"lost","reason":"rate-limited","pid":
+ * P,"event":NAME or "rule":NAME,"count":N}, "event_cut":true when NAME is the first
+ * ST_RL_NAME bytes of a longer one; without pid and name (NULL) for what no bucket accounts
+ * for. A text line. Written at once. 0, -ENOMEM, -EINTR or a write's negative errno.
+ */
+int st_output_lost_rate(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, bool rule,
+			const char *name, bool cut, uint64_t count);
+/*
+ * The policy file was applied or refused (issue 14): JSON {"type":"policy","status":STATUS,
+ * "file":FILE, then "rules":N when applied; when refused "line","col" (when known),
+ * "reason" (the first mistake) and "errors" (how many)}. `reason` NULL: applied.
+ */
+int st_output_policy(struct st_output *o, uint64_t mono_ts_ns, const char *status,
+		     const char *file, int nrules, unsigned line, unsigned col, const char *reason,
+		     unsigned nerrors);
+/*
  * A malformed record, never dropped silently: JSON {"type":"invalid","size":N}; a text line.
  * Written at once, with the batch before it. 0, -ENOMEM, -EINTR or a write's negative errno.
  */
