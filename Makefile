@@ -27,7 +27,8 @@ endif
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
-LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lpthread \
+# libyaml: the policy file (user/policy.c).
+LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lpthread -lyaml \
 	$(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 # The BPF units, linked into one object in this order (probe.bpf.c defines what they share).
@@ -37,7 +38,7 @@ USER_SRCS := $(wildcard user/*.c)
 # The loader: the files that use libbpf or the skeleton. Everything else is pure
 # logic, unit-tested without root or libbpf.
 LOADER_SRCS := user/main.c user/attach.c user/targets.c user/kstats.c user/ring.c user/launch.c \
-	user/reload.c user/kcount.c
+	user/reload.c user/kcount.c user/ratelimit.c
 # Linked with libsystemd, which the unit tests do without.
 SERVICE_SRCS := user/notify.c user/sink_journal.c
 PURE_SRCS := $(filter-out $(LOADER_SRCS) $(SERVICE_SRCS),$(USER_SRCS))
@@ -98,7 +99,7 @@ $(OUTPUT)/san/%.o: user/%.c | $(OUTPUT)/san
 
 $(OUTPUT)/unit/%: tests/unit/%.c $(PURE_SAN_OBJS) | $(OUTPUT)/unit
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) -O1 -g $(SAN) $(BASE_CFLAGS) $< $(PURE_SAN_OBJS) -lcmocka -lelf -lm -lz -lpthread -o $@
+	$(Q)$(CC) -O1 -g $(SAN) $(BASE_CFLAGS) $< $(PURE_SAN_OBJS) -lcmocka -lelf -lm -lz -lpthread -lyaml -o $@
 
 unit-bins: $(UNIT_TESTS)
 
@@ -131,7 +132,7 @@ demo: deps
 PURE_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(PURE_SRCS))
 $(OUTPUT)/bench_output: tests/unit/bench_output.c $(PURE_OBJS) | $(OUTPUT)
 	$(call msg,CC-BENCH,$@)
-	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) $< $(PURE_OBJS) -lelf -lm -lz -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) $< $(PURE_OBJS) -lelf -lm -lz -lpthread -lyaml -o $@
 
 bench: seatrace $(OUTPUT)/bench_output
 	$(Q)$(OUTPUT)/bench_output

@@ -111,7 +111,8 @@ enum nc_verdict {
 
 struct name_ent {
 	__u64 key; /* (slot + 1) << 48 | link-time address; 0: empty */
-	__u16 len;
+	__u8 len;     /* < NC_NAME */
+	__u8 rule;    /* the rate slot of the pattern that kept it (0xff: none), see filter.bpf.h */
 	__u8 verdict; /* enum nc_verdict */
 	__u8 pair;    /* may_pair() */
 	__u32 gen;    /* cfg_filter_gen the verdict was made under */
@@ -133,6 +134,9 @@ struct scratch {
 	struct dec_state st;
 	struct glob_state_all gs;
 	struct name_ent nc[NC_SLOTS];
+	/* A rate-limit bucket's key and first value (bpf/ratelimit.bpf.h): off the stack. */
+	struct st_rl_key rl_key;
+	struct st_rl_val rl_val;
 	__u64 busy; /* a run is building a record here (rec_scratch); 64 bits: exchanged */
 };
 

@@ -1133,9 +1133,12 @@ static __always_inline int fb_sys_audit(struct pt_regs *ctx, struct scratch *sc,
 		return 0;
 	/*
 	 * Kept: the funnel must not write it again. (Filtered out, its funnel
-	 * call carries the same name and is filtered out too.)
+	 * call carries the same name and is filtered out too.) Over a rate limit,
+	 * it is counted once, here: the funnel call is skipped as well.
 	 */
 	bpf_map_update_elem(&fb_pending, &id, &obj, BPF_ANY);
+	if (!rec_rate_ok(sc))
+		return 0;
 	nargs--;
 	n = take(d, nargs, 1);
 	fb_hdr(d, ST_V_TUPLE, n < nargs ? ST_VF_TRUNC : 0, n, nargs);
@@ -1236,7 +1239,7 @@ static __always_inline int fb_event(struct pt_regs *ctx, struct scratch *sc, str
 		f->fmt[0] = '('; /* an unmatched bracket */
 		f->fmt[1] = 0;
 	}
-	if (fb_seen_already(lo, id, f, event))
+	if (fb_seen_already(lo, id, f, event) || !rec_rate_ok(sc))
 		return 0;
 	if (kind == ST_FB_TSTATE) {
 		struct {

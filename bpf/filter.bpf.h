@@ -9,6 +9,7 @@
 
 #include "common.bpf.h"
 #include "glob_match.h"
+#include "ratelimit.bpf.h"
 
 /*
  * The event-name filters, in two sets, writable while tracing (SIGHUP re-reads them): user
@@ -52,6 +53,10 @@ struct glob_state_all {
 	__u32 g;	/* pattern being matched */
 	__u32 included; /* an include pattern matched, or none exists */
 	__u32 verdict;	/* 0 undecided, 1 keep, 2 drop */
+	/* With rules' rates (ST_RLF_RULES): the include pattern that kept the event, its rate
+	 * slot (~0: none), and the filter generation it was judged under. */
+	__u32 rule;
+	__u32 rule_gen;
 };
 
 struct glob_ctx {
@@ -85,6 +90,8 @@ static __attribute__((unused)) long glob_cb(__u32 i, void *data)
 			return 1;
 		}
 		gs->included = 1;
+		if (cfg_rate_limit & ST_RLF_RULES)
+			gs->rule = g;
 	}
 	gs->g = g + 1;
 	st_glob_init(&gs->st);

@@ -26,7 +26,7 @@ static __always_inline void audit_event(struct scratch *sc, struct st_layout *lo
 
 	if (rec_counted(sc, lo, id, slot, bias, event, verdict))
 		return;
-	if (!rec_begin(d, sc, lo, id, slot, bias, verdict, pair))
+	if (!rec_begin(d, sc, lo, id, slot, bias, verdict, pair) || !rec_rate_ok(sc))
 		return;
 	if (!args_fast(d, (__u64)args))
 		push_frame(d, FR_OBJ, (__u64)args, 0, 1, 0, 0, 0);

@@ -195,6 +195,10 @@ static __always_inline __u8 rec_verdict(struct scratch *sc, struct st_event *e, 
 {
 	__u32 len = e->name_len & (ST_NAME_MAX - 1);
 
+	if (cfg_rate_limit & ST_RLF_RULES) {
+		sc->gs.rule = ~0u;
+		sc->gs.rule_gen = gen;
+	}
 	*pair = (__u8)may_pair(e->tail, len);
 	if ((cfg_filter_live ? cfg_nglobs[gen & 1] : cfg_nglobs_fixed) &&
 	    !name_wanted(&sc->gs, e->tail, len, gen))
@@ -225,6 +229,10 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 		ne = &sc->nc[((at * 0x9E3779B97F4A7C15ULL) >> 58) & (NC_SLOTS - 1)];
 		if (ne->key == key && ne->gen == gen) {
 			*pair = ne->pair;
+			if (cfg_rate_limit & ST_RLF_RULES) {
+				sc->gs.rule = ne->rule == 0xff ? ~0u : ne->rule;
+				sc->gs.rule_gen = gen;
+			}
 			if (ne->verdict != NC_DROP || cfg_syscalls)
 				__builtin_memcpy(e->tail, ne->name, NC_NAME);
 			e->flags = 0;
@@ -236,7 +244,9 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 	verdict = rec_verdict(sc, e, pair, gen);
 	if (ne && e->name_len && e->name_len < NC_NAME && !(e->flags & ST_EF_NAME_TRUNC)) {
 		__builtin_memcpy(ne->name, e->tail, NC_NAME);
-		ne->len = e->name_len;
+		ne->len = (__u8)e->name_len;
+		if (cfg_rate_limit & ST_RLF_RULES)
+			ne->rule = sc->gs.rule < 0xff ? (__u8)sc->gs.rule : 0xff;
 		ne->verdict = verdict;
 		ne->pair = *pair;
 		ne->gen = gen;
@@ -303,6 +313,21 @@ static __always_inline int rec_begin(struct dec_ctx *d, struct scratch *sc, stru
 	d->s->head_of = 0;
 	d->s->skip = DICT_SKIP;
 	return 1;
+}
+
+/*
+ * After rec_begin(), before the values: 1 when the rate limits let the event through
+ * (bpf/ratelimit.bpf.h); else it is counted there and goes no further. Alert-only records
+ * (a sign of tampering) are never limited.
+ */
+static __always_inline int rec_rate_ok(struct scratch *sc)
+{
+	struct st_event *e = (struct st_event *)sc->buf;
+
+	if (!cfg_rate_limit || (e->flags & ST_EF_ALERT_ONLY))
+		return 1;
+	return rl_admit(e->pid, e->ts_ns, e->tail, e->name_len, sc->gs.rule, sc->gs.rule_gen,
+			&sc->rl_key, &sc->rl_val);
 }
 
 /* ---- the raising frame's callers, for span depth (a tail section of its own) ---------- */

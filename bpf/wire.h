@@ -406,6 +406,8 @@ enum st_stat {
 	ST_STAT_COUNT_FULL,   /* -c/-C: events not counted, the count map was full */
 	ST_STAT_COUNT_NONAME, /* -c/-C: names not kept, the name map was full */
 	ST_STAT_COUNT_SYS_FULL, /* -c/-C with -S: syscalls not counted, their map was full */
+	ST_STAT_RATE_LIMITED, /* events dropped by a rate limit (bpf/ratelimit.bpf.h) */
+	ST_STAT_RATE_NOSLOT,  /* events let through unlimited: no bucket could be made */
 	ST_STAT_MAX,
 };
 
@@ -462,6 +464,39 @@ struct st_count_cache {
 struct st_sys_count_key {
 	__u32 nr;
 	__u32 err;
+};
+
+/*
+ * Rate limits (--rate-limit N/s, a policy rule's `rate:`): a token bucket per process and
+ * event name, or per process and rule, in the `rl_buckets` map (bpf/ratelimit.bpf.h). The
+ * key names what was limited, for the reader's `lost` records: the event name, or the rule's
+ * name, its first ST_RL_NAME bytes, NUL-padded (ST_RL_CUT: the name was longer).
+ */
+#define ST_RL_NAME 64
+/* Rate slots of the name filter's patterns (one per glob; the kernel rules' after issue 14). */
+#define ST_RL_SLOTS 64
+
+enum st_rl_kind {
+	ST_RL_EVENT = 1,   /* --rate-limit: per process and event name */
+	ST_RL_RULE = 2,	   /* a rule's rate: per process and rule */
+	ST_RL_CUT = 0x100, /* or'ed in: the name was longer than ST_RL_NAME */
+};
+
+/* cfg_rate_limit: which limits exist (each a code path the verifier drops when off). */
+enum st_rl_flags {
+	ST_RLF_GLOBAL = 1 << 0, /* --rate-limit */
+	ST_RLF_RULES = 1 << 1,	/* rules' rates (--policy): writable while tracing */
+};
+
+struct st_rl_key {
+	__u32 tgid;
+	__u32 kind; /* enum st_rl_kind */
+	char name[ST_RL_NAME];
+};
+
+struct st_rl_val {
+	__u64 tat;     /* the bucket's theoretical arrival time (GCRA), CLOCK_MONOTONIC ns */
+	__u64 dropped; /* events dropped, since the bucket was made */
 };
 
 /*

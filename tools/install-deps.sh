@@ -12,10 +12,12 @@ set -eu
 # tests/e2e/test_health.py scrapes --metrics through its textfile collector. rsyslog: the
 # --syslog fleet test (tests/e2e/test_daemon_sinks.py starts its own rsyslogd on loopback).
 # libfaketime: a wall clock step seen by seatrace alone (tests/e2e/test_context.py).
+# libyaml-dev: the policy file (--policy, --check-policy).
+# libpython3.11-testsuite: CPython's test_json, a whole program timed by make bench.
 pkgs="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
 libcmocka-dev python3-pytest python3.11 bpftrace systemtap-sdt-dev libpython3.11-dev patchelf
 libffi-dev libsystemd-dev dpkg-dev lintian man-db groff-base systemd python3-seccomp
-prometheus-node-exporter rsyslog libfaketime"
+prometheus-node-exporter rsyslog libfaketime libpython3.11-testsuite libyaml-dev"
 
 missing=""
 for p in $pkgs; do

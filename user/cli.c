@@ -14,6 +14,7 @@
 #include <linux/magic.h>
 #include "cli.h"
 #include "pair.h"
+#include "policy.h"
 
 const char *argp_program_version = "seatrace 0.1";
 const char *argp_program_bug_address = "the project's issue tracker";
@@ -26,16 +27,23 @@ static const char doc[] =
 	"       seatrace [OPTION...] -- COMMAND [ARG...]\n"
 	"\v"
 	"EXAMPLES:\n"
+	"  What to trace:\n"
 	"    seatrace                           # every Python process on the host\n"
-	"    seatrace -u www-data -e 'socket.*' # one user's processes, sockets only\n"
-	"    seatrace --list                    # Python processes and how they can be traced\n"
 	"    seatrace -p 1234                   # every audit event of process 1234\n"
-	"    seatrace -f -- python3 app.py      # a command and the processes it starts\n"
 	"    seatrace -- python3 app.py         # a command, from its first event\n"
+	"    seatrace -f -- python3 app.py      # a command and the processes it starts\n"
+	"    seatrace -u www-data -e 'socket.*' # one user's processes, sockets only\n"
+	"    seatrace -S -- python3 app.py      # with the syscalls behind the events\n"
+	"  Filters:\n"
 	"    seatrace -e 'socket.*' -e open -p 1234   # only sockets and open()\n"
 	"    seatrace -x 'object.__*' -j -o ev.jsonl -- python3 app.py\n"
-	"    seatrace -S -- python3 app.py      # with the syscalls behind the events\n"
+	"  Output and time (as strace):\n"
+	"    seatrace -ttt -T -- python3 app.py # epoch stamps, each call's duration\n"
+	"    seatrace -r -p 1234                # time since the previous line\n"
+	"    seatrace -ff -o trace -- python3 app.py  # trace.PID, one file per process\n"
 	"    seatrace -c -S -- python3 app.py   # counts per event and syscall, no events\n"
+	"  Information:\n"
+	"    seatrace --list                    # Python processes, how each can be traced\n"
 	"    seatrace --list-events             # known events and their arguments\n"
 	"\n"
 	"Patterns use fnmatch syntax (*, ?, [...]); commas separate several. An event\n"
@@ -68,90 +76,173 @@ enum {
 	OPT_SYSLOG,
 	OPT_SYSLOG_PROTO,
 	/* issue 13, -c / -C: keys of their own (-c, -C) */
+	/* time, files, and other strace flags (issue 13, cli13) */
+	OPT_SEPARATE,
+	OPT_TIMESTAMPS,
+	OPT_RELATIVE,
+	OPT_DURATIONS,
+	/* policies (issue 14: policy file, rate limits) */
+	OPT_POLICY,
+	OPT_CHECK_POLICY,
+	OPT_RATE_LIMIT,
 };
 
+/*
+ * Options in groups, as in strace's and bpftool's help: argp lists the groups in the order of
+ * their numbers (a header entry starts each). Options of work in progress slot into these:
+ *   G_TRACE   -k/--stack-depth (Python stacks)
+ *   G_FILTER  argument filters written in -e
+ *   G_OUTPUT  -c/-C (summaries)
+ *   G_ENFORCE --kill, --stop, --rate-limit, --policy, --dry-run, --check-policy
+ * Each entry names its group explicitly, so an option added anywhere lands in its group.
+ */
+enum { G_TRACE = 1, G_FILTER, G_OUTPUT, G_TIME, G_ENFORCE, G_SERVICE, G_INFO, G_TUNING };
+
 static const struct argp_option options[] = {
-	{ "pid", 'p', "PID", 0, "Trace this running process (repeatable)", 0 },
-	{ "event", 'e', "GLOB", 0, "Show only events matching GLOB (repeatable, comma lists)", 0 },
-	{ "exclude", 'x', "GLOB", 0, "Drop events matching GLOB (repeatable, comma lists)", 0 },
-	{ "json", 'j', NULL, 0, "Write JSON Lines instead of text", 0 },
-	{ "output", 'o', "FILE", 0, "Write events to FILE instead of standard output", 0 },
-	{ "string-size", 's', "N", 0,
-	  "Keep at most N characters of each str and N bytes of each bytes value (default 256, "
-	  "max 4096); longer values are marked truncated",
-	  0 },
+	{ NULL, 0, NULL, 0, "What to trace (default: every Python process on the host):", G_TRACE },
+	{ "pid", 'p', "PID", 0, "Trace this running process (repeatable)", G_TRACE },
+	{ "follow", 'f', NULL, 0,
+	  "With -p or a command, also trace the processes they start. -ff (as strace's): and "
+	  "write each process to its own file, -o FILE.PID (see --output-separately)",
+	  G_TRACE },
+	{ "user", 'u', "USER", 0,
+	  "Only processes of USER (name or uid). Not strace's -u, which runs the command as USER: "
+	  "run it under sudo -u USER instead",
+	  G_TRACE },
+	{ "comm", OPT_COMM, "NAME", 0, "Only processes whose command name is NAME", G_TRACE },
+	{ "cgroup", OPT_CGROUP, "PATH", 0,
+	  "Only processes in the cgroup at PATH (e.g. /sys/fs/cgroup/system.slice/x.service) or "
+	  "below it: a container",
+	  G_TRACE },
 	{ "syscalls", 'S', NULL, 0,
 	  "Also record the syscalls that carry out audited operations (open, connect, execve, "
 	  "unlink, ...), each linked to the audit event before it; flag those no audit event "
 	  "accounts for",
-	  0 },
+	  G_TRACE },
 	{ "pair", OPT_PAIR, "PRE=POST", 0,
 	  "Also pair events PRE and POST into spans; '*' stands for the name they share, as in "
 	  "the default 'prehook:*=posthook:*' (repeatable)",
-	  0 },
-	{ "no-pair", OPT_NO_PAIR, NULL, 0, "Do not pair events into spans", 0 },
-	{ "follow", 'f', NULL, 0, "With -p or a command, also trace the processes they start", 0 },
-	{ "user", 'u', "USER", 0, "Only processes of USER (name or uid)", 0 },
-	{ "comm", OPT_COMM, "NAME", 0, "Only processes whose command name is NAME", 0 },
-	{ "cgroup", OPT_CGROUP, "PATH", 0,
-	  "Only processes in the cgroup at PATH (e.g. /sys/fs/cgroup/system.slice/x.service) or "
-	  "below it: a container",
-	  0 },
-	{ "list", OPT_LIST, NULL, 0, "List the Python processes on the host and how each can be traced", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's diagnostics", 0 },
-	{ "list-events", OPT_LIST_EVENTS, NULL, 0, "List the known events and their arguments", 0 },
-	{ "buffer-size", OPT_BUFFER_SIZE, "BYTES", 0,
-	  "Ring buffer size, a power of two >= 4096 (default 8388608); K and M suffixes", 0 },
-	{ "max-files", OPT_MAX_FILES, "N", 0,
-	  "Interpreter files attached at once, 1 to 256 (default 64); more are reported", 0 },
-	{ "max-links", OPT_MAX_LINKS, "N", 0,
-	  "Uprobes attached at once, 1 to 65536 (default 256); more are reported", 0 },
-	{ "stats", OPT_STATS, NULL, 0, "At exit, print the kernel-side counters on stderr", 0 },
-	/* The daemon's files (docs/daemon.md). */
-	{ "config", OPT_CONFIG, "FILE", 0,
-	  "Read settings from FILE first: 'key = value' lines, the keys being these long "
-	  "option names; the command line takes precedence",
-	  0 },
+	  G_TRACE },
+	{ "no-pair", OPT_NO_PAIR, NULL, 0, "Do not pair events into spans", G_TRACE },
+
+	{ NULL, 0, NULL, 0, "Filters (applied in the kernel):", G_FILTER },
+	{ "event", 'e', "GLOB", 0, "Show only events matching GLOB (repeatable, comma lists)",
+	  G_FILTER },
+	{ "exclude", 'x', "GLOB", 0, "Drop events matching GLOB (repeatable, comma lists)",
+	  G_FILTER },
+
+	{ NULL, 0, NULL, 0, "Output:", G_OUTPUT },
+	{ "json", 'j', NULL, 0, "Write JSON Lines instead of text", G_OUTPUT },
+	{ "output", 'o', "FILE", 0, "Write events to FILE instead of standard output", G_OUTPUT },
+	{ "output-separately", OPT_SEPARATE, NULL, 0,
+	  "(-ff) With -o FILE, each process's records go to FILE.PID, complete when the process "
+	  "ends; records of no process (lost, stats) to FILE",
+	  G_OUTPUT },
+	{ "string-size", 's', "N", 0,
+	  "Keep at most N characters of each str and N bytes of each bytes value (default 256, "
+	  "max 4096); longer values are marked truncated",
+	  G_OUTPUT },
 	{ "rotate-size", OPT_ROTATE_SIZE, "BYTES", 0,
 	  "With -o, rotate FILE to FILE.1.gz when it would grow past BYTES (K, M, G suffixes)",
-	  0 },
+	  G_OUTPUT },
 	{ "rotate-age", OPT_ROTATE_AGE, "SECONDS", 0,
-	  "With -o, rotate FILE once it has been written for SECONDS", 0 },
+	  "With -o, rotate FILE once it has been written for SECONDS", G_OUTPUT },
 	{ "rotate-keep", OPT_ROTATE_KEEP, "N", 0,
-	  "Keep N rotated files, FILE.1.gz (newest) to FILE.N.gz (default 10)", 0 },
+	  "Keep N rotated files, FILE.1.gz (newest) to FILE.N.gz (default 10)", G_OUTPUT },
 	{ "no-compress", OPT_NO_COMPRESS, NULL, 0,
-	  "Rotated files stay plain text (FILE.1, ...) instead of gzip", 0 },
-	/* Health (docs/daemon.md). */
-	{ "stats-interval", OPT_STATS_INTERVAL, "SECONDS", 0,
-	  "Every SECONDS, write a stats record (counters since start: events seen, delivered, "
-	  "filtered, lost by cause; CPU time; output failures)",
-	  0 },
-	{ "metrics", OPT_METRICS, "FILE", 0,
-	  "Write the same counters to FILE in Prometheus text format (for node_exporter's "
-	  "textfile collector), replaced atomically at each stats interval (default 10 s) and "
-	  "at exit",
-	  0 },
-	/* More sinks, each with its own format (docs/daemon.md). */
-	{ "journal", OPT_JOURNAL, NULL, 0,
-	  "Also send each record to journald as a structured entry (MESSAGE the text line, "
-	  "SEATRACE_* fields, SEATRACE_JSON the JSON record)",
-	  0 },
-	{ "syslog", OPT_SYSLOG, "HOST:PORT", OPTION_ARG_OPTIONAL,
-	  "Also send each JSON record as an RFC 5424 message: to /dev/log, or to the collector "
-	  "at HOST:PORT (in a configuration file: 'syslog = local' or 'syslog = HOST:PORT')",
-	  0 },
-	{ "syslog-proto", OPT_SYSLOG_PROTO, "udp|tcp", 0,
-	  "With --syslog=HOST:PORT, send over UDP (default) or TCP (octet-counted frames)", 0 },
+	  "Rotated files stay plain text (FILE.1, ...) instead of gzip", G_OUTPUT },
 	/* issue 13, -c / -C: summaries counted in the kernel (user/summary.c, bpf/count.bpf.h). */
 	{ "summary-only", 'c', NULL, 0,
 	  "Count events per name in the kernel and print only a summary (count, share, "
 	  "processes, first and last seen; with -S, syscalls and their errors) at exit and on "
 	  "SIGUSR1",
-	  0 },
+	  G_OUTPUT },
 	{ "summary", 'C', NULL, 0, "Print events as usual and the summary at exit (and on SIGUSR1)",
-	  0 },
-	{ "bench-floor", OPT_FLOOR, NULL, OPTION_HIDDEN, "Attach an empty program (benchmark)", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	  G_OUTPUT },
+
+	/* Time, files, and other strace flags (issue 13, cli13): text lines only. */
+	{ NULL, 0, NULL, 0,
+	  "Time on text lines (as strace; JSON records keep their ts, ts_ns, duration_ns):",
+	  G_TIME },
+	{ NULL, 't', NULL, 0,
+	  "Time of day, HH:MM:SS; -tt with microseconds (the default); -ttt seconds since the "
+	  "epoch with microseconds",
+	  G_TIME },
+	{ "timestamps", OPT_TIMESTAMPS, "FORMAT,PRECISION", OPTION_ARG_OPTIONAL,
+	  "The stamp: FORMAT time, unix or none; PRECISION s, ms, us or ns (strace's syntax)",
+	  G_TIME },
+	{ NULL, 'r', NULL, 0,
+	  "Time since the previous record of the same file (strace's '     0.000123 ')", G_TIME },
+	{ "relative-timestamps", OPT_RELATIVE, "PRECISION", OPTION_ARG_OPTIONAL,
+	  "-r with PRECISION s, ms, us (default) or ns", G_TIME },
+	{ NULL, 'T', NULL, 0,
+	  "Each span's and syscall's duration at the end of its line, ' <0.000123>'", G_TIME },
+	{ "syscall-times", OPT_DURATIONS, "PRECISION", OPTION_ARG_OPTIONAL,
+	  "-T with PRECISION s, ms, us (default) or ns", G_TIME },
+
+	{ NULL, 0, NULL, 0, "Enforcement:", G_ENFORCE },
+	/* Policies (issue 14: the policy file and rate limits; docs/policy-file.md). */
+	{ "policy", OPT_POLICY, "FILE", 0,
+	  "Apply the rules of the YAML policy FILE (docs/policy-file.md); SIGHUP reads it "
+	  "again, and a policy with a mistake is refused, the running one kept",
+	  G_ENFORCE },
+	{ "check-policy", OPT_CHECK_POLICY, "FILE", 0,
+	  "Check the policy FILE, print its rules, and exit: 0 when it is valid, 1 when not "
+	  "(each mistake as FILE:LINE:COL); loads nothing, needs no privileges",
+	  G_ENFORCE },
+	{ "rate-limit", OPT_RATE_LIMIT, "N/s", 0,
+	  "Show at most N events a second (bursts of N) per process and event name; what is "
+	  "left out is counted in 'lost' records with reason 'rate-limited'",
+	  G_ENFORCE },
+
+	{ NULL, 0, NULL, 0, "Service (daemon; docs/daemon.md):", G_SERVICE },
+	{ "config", OPT_CONFIG, "FILE", 0,
+	  "Read settings from FILE first: 'key = value' lines, the keys being these long "
+	  "option names; the command line takes precedence",
+	  G_SERVICE },
+	{ "stats-interval", OPT_STATS_INTERVAL, "SECONDS", 0,
+	  "Every SECONDS, write a stats record (counters since start: events seen, delivered, "
+	  "filtered, lost by cause; CPU time; output failures)",
+	  G_SERVICE },
+	{ "metrics", OPT_METRICS, "FILE", 0,
+	  "Write the same counters to FILE in Prometheus text format (for node_exporter's "
+	  "textfile collector), replaced atomically at each stats interval (default 10 s) and "
+	  "at exit",
+	  G_SERVICE },
+	{ "journal", OPT_JOURNAL, NULL, 0,
+	  "Also send each record to journald as a structured entry (MESSAGE the text line, "
+	  "SEATRACE_* fields, SEATRACE_JSON the JSON record)",
+	  G_SERVICE },
+	{ "syslog", OPT_SYSLOG, "HOST:PORT", OPTION_ARG_OPTIONAL,
+	  "Also send each JSON record as an RFC 5424 message: to /dev/log, or to the collector "
+	  "at HOST:PORT (in a configuration file: 'syslog = local' or 'syslog = HOST:PORT')",
+	  G_SERVICE },
+	{ "syslog-proto", OPT_SYSLOG_PROTO, "udp|tcp", 0,
+	  "With --syslog=HOST:PORT, send over UDP (default) or TCP (octet-counted frames)",
+	  G_SERVICE },
+
+	{ NULL, 0, NULL, 0, "Information:", G_INFO },
+	{ "list", OPT_LIST, NULL, 0, "List the Python processes on the host and how each can be traced",
+	  G_INFO },
+	{ "list-events", OPT_LIST_EVENTS, NULL, 0, "List the known events and their arguments",
+	  G_INFO },
+	{ "stats", OPT_STATS, NULL, 0, "At exit, print the kernel-side counters on stderr", G_INFO },
+	{ "verbose", 'v', NULL, 0,
+	  "Show libbpf's diagnostics. Not strace's -v (unabbreviated structures): seatrace "
+	  "always shows arguments whole, up to -s",
+	  G_INFO },
+
+	{ NULL, 0, NULL, 0, "Tuning:", G_TUNING },
+	{ "buffer-size", OPT_BUFFER_SIZE, "BYTES", 0,
+	  "Ring buffer size, a power of two >= 4096 (default 8388608); K and M suffixes",
+	  G_TUNING },
+	{ "max-files", OPT_MAX_FILES, "N", 0,
+	  "Interpreter files attached at once, 1 to 256 (default 64); more are reported", G_TUNING },
+	{ "max-links", OPT_MAX_LINKS, "N", 0,
+	  "Uprobes attached at once, 1 to 65536 (default 256); more are reported", G_TUNING },
+	{ "bench-floor", OPT_FLOOR, NULL, OPTION_HIDDEN, "Attach an empty program (benchmark)",
+	  G_TUNING },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", G_TUNING },
 	{},
 };
 
@@ -235,6 +326,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->hook = NULL;
+		o->fcount = 0; /* -ff counts within one source (a line of --config is one) */
 		/* A configuration line's errors are caught, to be said with the file and line. */
 		if (o->err_stream)
 			state->err_stream = o->err_stream;
@@ -274,8 +366,54 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->syscalls = true;
 		break;
 	case 'f':
+		/* -ff, as strace's: follow, and one file per process. */
+		if (++o->fcount >= 2)
+			o->separate = true;
 		o->follow = true;
 		break;
+	/* Time, files, and other strace flags (issue 13, cli13). */
+	case OPT_SEPARATE:
+		o->separate = true;
+		break;
+	case 't':
+		/* -t HH:MM:SS, -tt with microseconds, -ttt seconds since the epoch. */
+		o->tflag++;
+		o->ts_given = true;
+		o->timefmt.kind = o->tflag >= 3 ? ST_TS_UNIX : ST_TS_TIME;
+		o->timefmt.digits = o->tflag >= 2 ? 6 : 0;
+		break;
+	case OPT_TIMESTAMPS: {
+		const char *why = NULL;
+
+		if (st_timefmt_parse_timestamps(&o->timefmt, arg && strcmp(arg, "true") ? arg : "",
+						&why)) {
+			argp_error(state, "invalid --timestamps '%s': %s", arg, why);
+			return EINVAL;
+		}
+		o->ts_given = true;
+		break;
+	}
+	case 'r':
+	case OPT_RELATIVE:
+	case 'T':
+	case OPT_DURATIONS: {
+		int d = 6;
+		bool rel = key == 'r' || key == OPT_RELATIVE;
+
+		if (arg && strcmp(arg, "true") && (d = st_timefmt_precision(arg)) < 0) {
+			argp_error(state, "invalid --%s '%s': give s, ms, us or ns",
+				   rel ? "relative-timestamps" : "syscall-times", arg);
+			return EINVAL;
+		}
+		if (rel) {
+			o->timefmt.relative = true;
+			o->timefmt.rel_digits = (uint8_t)d;
+		} else {
+			o->timefmt.durations = true;
+			o->timefmt.dur_digits = (uint8_t)d;
+		}
+		break;
+	}
 	case 'u': {
 		struct passwd *pw = getpwnam(arg);
 
@@ -440,6 +578,26 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'C':
 		o->count = 2;
 		break;
+	/* Policies (issue 14: the policy file and rate limits). */
+	case OPT_POLICY:
+		if (!*arg) {
+			argp_error(state, "--policy needs a file name");
+			return EINVAL;
+		}
+		o->policy = arg;
+		break;
+	case OPT_CHECK_POLICY:
+		o->check_policy = arg;
+		break;
+	case OPT_RATE_LIMIT: {
+		const char *why = NULL;
+
+		if (st_rate_parse(arg, &o->rate_per_s, &why)) {
+			argp_error(state, "invalid --rate-limit '%s': %s", arg, why);
+			return EINVAL;
+		}
+		break;
+	}
 	case 'h':
 		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
 		break;
@@ -457,8 +615,24 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 					  "the host");
 			return EINVAL;
 		}
-		if (o->partial || o->list_events || o->list)
+		if (o->partial || o->list_events || o->list || o->check_policy)
 			break;
+		/* strace's -r alone prints the delta alone; with -t/--timestamps, both. */
+		if (o->timefmt.relative && !o->ts_given)
+			o->timefmt.kind = ST_TS_NONE;
+		if (o->separate && !o->output) {
+			argp_error(state, "-ff writes each process to its own file, FILE.PID: give "
+					  "-o FILE");
+			return EINVAL;
+		}
+		if (o->separate && (o->rotate_size || o->rotate_age)) {
+			argp_error(state, "-ff files end with their process: --rotate-size and "
+					  "--rotate-age are for a single -o FILE");
+			return EINVAL;
+		}
+		/* -ff system-wide: every process is traced anyway; one file each. */
+		if (o->separate && !o->npids && !o->cmd)
+			o->follow = false;
 		if ((o->rotate_size || o->rotate_age) && !o->output) {
 			argp_error(state, "--rotate-size and --rotate-age rotate the -o FILE: give one");
 			return EINVAL;
@@ -493,6 +667,7 @@ static void opts_init(struct st_opts *o)
 	o->max_files = ST_FILES_DEFAULT;
 	o->max_links = ST_LINKS_DEFAULT;
 	o->rotate_keep = 10;
+	o->timefmt = ST_TIMEFMT_DEFAULT;
 }
 
 void st_cli_release(struct st_opts *o)
@@ -503,18 +678,20 @@ void st_cli_release(struct st_opts *o)
 	o->cfg_args = NULL;
 	o->ncfg_args = 0;
 	st_config_release(&o->cfg);
+	free(o->pol);
+	o->pol = NULL;
 }
 
 /* Settings a configuration file may not hold: they are actions, or read the file itself. */
 static bool file_key_allowed(const struct argp_option *opt)
 {
 	return !(opt->flags & OPTION_HIDDEN) && opt->key != OPT_CONFIG && opt->key != OPT_LIST &&
-	       opt->key != OPT_LIST_EVENTS;
+	       opt->key != OPT_LIST_EVENTS && opt->key != OPT_CHECK_POLICY;
 }
 
 static const struct argp_option *option_named(const char *name)
 {
-	for (const struct argp_option *opt = options; opt->name || opt->key; opt++)
+	for (const struct argp_option *opt = options; opt->name || opt->key || opt->doc; opt++)
 		if (opt->name && !strcmp(opt->name, name))
 			return opt;
 	return NULL;
@@ -623,6 +800,20 @@ static int apply_file(struct st_opts *o, const struct st_opts *cl)
 	return ret;
 }
 
+/* --policy's rules read and checked with the options: a mistake costs nothing loaded. */
+static int load_policy(struct st_opts *o)
+{
+	int err;
+
+	if (!o->policy || o->check_policy || o->list || o->list_events)
+		return 0;
+	o->pol = malloc(sizeof(*o->pol));
+	if (!o->pol)
+		return -ENOMEM;
+	err = st_policy_load(o->policy, o->pol, stderr);
+	return err == -ENOMEM ? err : err ? -EINVAL : 0;
+}
+
 int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
 {
 	struct st_opts cl;
@@ -650,7 +841,9 @@ int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
 	}
 	/* Then over the file's settings, with every check: what the run will use. */
 	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER | argp_flags, NULL, o);
-	return err ? -err : 0;
+	if (err)
+		return -err;
+	return load_policy(o);
 }
 
 static void add_name(char *buf, size_t len, int *n, const char *name)
@@ -708,6 +901,16 @@ int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char
 	DIFF(a->journal != b->journal, "journal");
 	DIFF(a->syslog != b->syslog || str_differ(a->syslog_target, b->syslog_target), "syslog");
 	DIFF(a->syslog_tcp != b->syslog_tcp, "syslog-proto");
+	DIFF(a->separate != b->separate, "output-separately");
+	const struct st_timefmt *ta = &a->timefmt, *tb = &b->timefmt;
+
+	DIFF(ta->kind != tb->kind || ta->digits != tb->digits || ta->relative != tb->relative ||
+		     ta->rel_digits != tb->rel_digits || ta->durations != tb->durations ||
+		     ta->dur_digits != tb->dur_digits,
+	     "timestamps");
+	/* The rate limit's code is in the BPF programs or not; a policy's rules can change. */
+	DIFF(a->rate_per_s != b->rate_per_s, "rate-limit");
+	DIFF(!a->policy != !b->policy, "policy");
 #undef DIFF
 	return n;
 }

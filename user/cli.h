@@ -4,10 +4,12 @@
 #define SEATRACE_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include "config.h"
 #include "glob.h"
+#include "timefmt.h"
 
 #define ST_MAX_PIDS 64
 /* Exit status of a usage error (sysexits.h's EX_USAGE), as argp exits with. */
@@ -68,10 +70,21 @@ struct st_opts {
 	size_t ncfg_args;
 	FILE *err_stream; /* where argp_error() goes, while a file line is parsed */
 	bool partial; /* parsing one source of several: the checks across options wait */
+	/* Policies (issue 14: the policy file and rate limits; docs/policy-file.md). */
+	const char *policy;	  /* --policy FILE */
+	const char *check_policy; /* --check-policy FILE: check it, load nothing */
+	uint32_t rate_per_s;	  /* --rate-limit N/s per process and event name; 0: none */
+	struct st_policy *pol;	  /* --policy's rules, read and checked by st_cli_parse() */
 	unsigned max_files; /* interpreter files attached at once */
 	unsigned max_links; /* uprobe links at once */
 	/* issue 13, -c / -C: enum st_count_mode (wire.h): 0, 1 (-c), 2 (-C) */
 	int count;
+	/* Time, files, and other strace flags (issue 13, cli13). */
+	struct st_timefmt timefmt; /* -t, -tt, -ttt, -r, -T, --timestamps: text lines */
+	unsigned tflag;		   /* -t given this many times */
+	bool ts_given;		   /* -t or --timestamps: an absolute stamp asked for */
+	bool separate;		   /* -ff, --output-separately: -o FILE.PID per process */
+	unsigned fcount;	   /* -f given this many times in one source */
 };
 
 /*
@@ -91,7 +104,13 @@ int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags);
  * usage error (-EINVAL) after one line on stderr: "FILE:LINE: what is wrong".
  */
 
-/* Frees what st_cli_parse() allocated (the configuration file's contents). */
+/*
+ * --policy FILE is read and checked by st_cli_parse() too, after every option: its errors are
+ * said on stderr as "FILE:LINE:COL: what is wrong" and are a usage error (-EINVAL); o->pol
+ * then holds the first (o->pol->nerrors > 0, no rules). See policy.h.
+ */
+
+/* Frees what st_cli_parse() allocated (the configuration file's contents, the policy). */
 void st_cli_release(struct st_opts *o);
 
 /*

@@ -36,7 +36,8 @@ uint64_t st_health_lost_total(const struct st_health *h)
 
 uint64_t st_health_seen(const struct st_health *h)
 {
-	return h->delivered + h->filtered_name + h->filtered_process + st_health_lost_total(h);
+	return h->delivered + h->filtered_name + h->filtered_process + h->rate_limited +
+	       st_health_lost_total(h);
 }
 
 int st_health_add_sink(struct st_health *h, const char *name, uint64_t lines_dropped,
@@ -81,6 +82,7 @@ void st_health_json(struct jsonw *w, const struct st_health *h)
 	jsonw_uint_field(w, "delivered", h->delivered);
 	jsonw_uint_field(w, "filtered_name", h->filtered_name);
 	jsonw_uint_field(w, "filtered_process", h->filtered_process);
+	jsonw_uint_field(w, "rate_limited", h->rate_limited);
 	jsonw_uint_field(w, "lost", st_health_lost_total(h));
 	jsonw_end_object(w);
 	jsonw_name(w, "lost");
@@ -143,8 +145,9 @@ void st_health_text(struct strbuf *sb, const struct st_health *h)
 	fmt_secs(buf, sizeof(buf), h->uptime_ns / 1000000, 3);
 	strbuf_addf(sb,
 		    "--- stats uptime=%ss seen=%" PRIu64 " delivered=%" PRIu64
-		    " filtered_name=%" PRIu64 " filtered_process=%" PRIu64,
-		    buf, st_health_seen(h), h->delivered, h->filtered_name, h->filtered_process);
+		    " filtered_name=%" PRIu64 " filtered_process=%" PRIu64 " rate_limited=%" PRIu64,
+		    buf, st_health_seen(h), h->delivered, h->filtered_name, h->filtered_process,
+		    h->rate_limited);
 	for (int i = 0; i < ST_LOST_MAX; i++)
 		strbuf_addf(sb, " lost_%s=%" PRIu64, lost_names[i], h->lost[i]);
 	strbuf_addf(sb,
@@ -234,9 +237,10 @@ int st_health_prom(struct strbuf *sb, const struct st_health *h)
 		 "Audit events read by seatrace from the kernel.", h->delivered);
 	prom_head(sb, "seatrace_events_filtered_total", "counter",
 		  "Audit events left out in the kernel, by filter (name: -e/-x; process: "
-		  "-p/-u/--comm/--cgroup).");
+		  "-p/-u/--comm/--cgroup; rate: --rate-limit, a policy rule's rate).");
 	prom_sample(sb, "seatrace_events_filtered_total", "by", "name", h->filtered_name);
 	prom_sample(sb, "seatrace_events_filtered_total", "by", "process", h->filtered_process);
+	prom_sample(sb, "seatrace_events_filtered_total", "by", "rate", h->rate_limited);
 	prom_head(sb, "seatrace_events_lost_total", "counter",
 		  "Audit events not delivered, by cause.");
 	for (int i = 0; i < ST_LOST_MAX; i++)

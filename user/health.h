@@ -48,6 +48,7 @@ struct st_health {
 	uint64_t delivered;	   /* event records read from the ring */
 	uint64_t filtered_name;	   /* left out in the kernel by -e/-x */
 	uint64_t filtered_process; /* left out in the kernel by -p/-u/--comm/--cgroup */
+	uint64_t rate_limited;	   /* left out in the kernel by a rate limit (issue 14) */
 	uint64_t lost[ST_LOST_MAX];
 	/* Syscall records (--syscalls). */
 	uint64_t syscalls;		 /* read */

@@ -79,6 +79,8 @@ void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 in
 		[ST_STAT_COUNT_FULL] = "events not counted (map full)",
 		[ST_STAT_COUNT_NONAME] = "counted names not kept (map full)",
 		[ST_STAT_COUNT_SYS_FULL] = "syscalls not counted (map full)",
+		[ST_STAT_RATE_LIMITED] = "events rate-limited",
+		[ST_STAT_RATE_NOSLOT] = "events not rate-limited (no slot)",
 	};
 	struct rusage ru;
 
@@ -118,6 +120,7 @@ void st_kstat_health_fill(struct tracer *t, __u64 uptime_ns, struct st_health *h
 	h->delivered = t->rec.events;
 	h->filtered_name = st_kstat(skel, ST_STAT_FILTERED);
 	h->filtered_process = st_kstat(skel, ST_STAT_PROC_FILTERED);
+	h->rate_limited = st_kstat(skel, ST_STAT_RATE_LIMITED);
 	h->lost[ST_LOST_RING_FULL] = st_kstat(skel, ST_STAT_LOST);
 	h->lost[ST_LOST_PROBE_PREEMPTED] = st_kstat(skel, ST_STAT_BUSY);
 	h->lost[ST_LOST_PROBE_MISSED] = st_kstat_prog_misses(skel);

@@ -28,7 +28,9 @@
 #include "notify.h"
 #include "output.h"
 #include "pair.h"
+#include "policy.h"
 #include "proctx.h"
+#include "ratelimit.h"
 #include "reload.h"
 #include "ring.h"
 #include "syscalls.h"
@@ -138,6 +140,7 @@ static void report_lost(struct tracer *t)
 		t->lost_reported = lost;
 		t->notices_lost_reported = notices;
 	}
+	st_ratelimit_report(t); /* issue 14: what the rate limits left out */
 }
 
 /* The notice ring: a sixteenth of the main one, within these bounds (powers of two). */
@@ -225,9 +228,19 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	}
 	t->skel->rodata->cfg_str_max = o->str_max;
 	t->skel->rodata->cfg_wakeup_bytes = o->ring_size / 4;
-	st_filters_set(t, &o->globs);
-	t->skel->rodata->cfg_filter_live = o->config != NULL;
-	t->skel->rodata->cfg_nglobs_fixed = o->globs.nglobs;
+	{
+		/* -e/-x and the policy's rules (issue 14), in the kernel's filter. */
+		char why[512];
+
+		if (st_rules_apply(t, &o->globs, o->pol ? o->pol->rules : NULL,
+				   o->pol ? o->pol->nrules : 0, why, sizeof(why))) {
+			st_say("%s", why);
+			return -1;
+		}
+	}
+	t->skel->rodata->cfg_filter_live = o->config || o->policy;
+	t->skel->rodata->cfg_nglobs_fixed = t->skel->bss->cfg_nglobs[t->skel->bss->cfg_filter_gen & 1];
+	st_ratelimit_setup(t);
 	bpf_map__set_max_entries(t->skel->maps.events, (__u32)o->ring_size);
 	bpf_map__set_max_entries(t->skel->maps.notices,
 				 notice_ring_size(o, system_wide || o->follow));
@@ -352,6 +365,8 @@ int main(int argc, char **argv)
 		st_events_list(stdout, opts.json);
 		return 0;
 	}
+	if (opts.check_policy) /* loads nothing, needs no privileges */
+		return st_policy_check(opts.check_policy, stdout, stderr);
 	bool system_wide = !opts.npids && !opts.cmd && !opts.list;
 	verbose = opts.verbose;
 	libbpf_set_print(libbpf_print);
@@ -376,7 +391,9 @@ int main(int argc, char **argv)
 		};
 		char why[PATH_MAX + 128];
 
-		sink = st_sink_path_new(&fo, ST_REC_MAX, why, sizeof(why));
+		/* -ff: FILE.PID per process (sink_split.c). */
+		sink = opts.separate ? st_sink_split_new(opts.output, ST_REC_MAX, why, sizeof(why))
+				     : st_sink_path_new(&fo, ST_REC_MAX, why, sizeof(why));
 		if (!sink) {
 			st_say("%s", why);
 			return 1;
@@ -415,6 +432,7 @@ int main(int argc, char **argv)
 	oo.sink = sink;
 	oo.mono_to_real_ns = mono_to_real_ns();
 	oo.live_clock = true;
+	oo.timefmt = &opts.timefmt;
 	if (opts.json) {
 		/* Process context (JSON): a few hundred bytes per process, 4096 at most. */
 		oo.proctx = st_proctx_new("/proc", 4096);
@@ -429,6 +447,7 @@ int main(int argc, char **argv)
 		st_say("cannot write the header record: %s", strerror(-err));
 		goto cleanup;
 	}
+	st_policy_applied(&t);
 	t.rec.tamper = &t.tamper;
 	if (t.watch_exec) {
 		t.rec.on_exec = st_targets_exec;
@@ -702,6 +721,10 @@ int main(int argc, char **argv)
 		st_say("%llu events lost (ring buffer full, or probe busy on a CPU): raise "
 			"--buffer-size or narrow the events with -e/-x",
 			(unsigned long long)t.lost_reported);
+	if (st_ratelimit_dropped(&t))
+		st_say("%llu events left out by rate limits (--rate-limit, a policy's rate:): "
+		       "see the 'lost' records",
+		       (unsigned long long)st_ratelimit_dropped(&t));
 	if (t.notices_lost_reported)
 		st_say("%llu exec/exit notices lost (their ring was full): processes were "
 		       "rescanned; raise --buffer-size (the notice ring is a sixteenth of it)",
@@ -728,6 +751,7 @@ cleanup:
 	st_proctx_free(t.rec.proctx);
 	st_procscan_free(&t.scan);
 	st_tamper_free(&t.tamper);
+	st_ratelimit_free(&t);
 	seatrace_bpf__destroy(t.skel);
 	for (int i = 0; i < ST_MAX_PIDS; i++)
 		if (pidfds[i] >= 0)

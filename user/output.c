@@ -43,11 +43,14 @@ struct st_output {
 	uint64_t seq;
 	bool header_owed; /* st_output_header(): the header goes before the next record */
 	struct st_wallclock clock; /* opts.live_clock */
+	struct st_timefmt tf;	   /* opts.timefmt's, or the default */
+	bool tf_default;
 	char host[256];
 	char boot_id[40];
 };
 
 static void owed_header(struct st_output *o);
+static void text_time(struct strbuf *sb, int64_t ns);
 
 /*
  * The header, owed, into every lane that takes JSON, with one number: the record after it
@@ -59,7 +62,7 @@ static void owed_headers(struct st_output *o)
 
 	for (unsigned i = 0; i < o->nlanes; i++) {
 		/* journald has its own _HOSTNAME and _BOOT_ID: JSON streams only. */
-		if (o->lanes[i].fmt != ST_FMT_JSON)
+		if (o->lanes[i].fmt != ST_FMT_JSON || o->lanes[i].sink->ops->route)
 			continue;
 		o->sink = o->lanes[i].sink;
 		o->opts.fmt = ST_FMT_JSON;
@@ -79,21 +82,24 @@ static void owed_headers(struct st_output *o)
  * plain call. Every lane's line carries the same `seq`. The first lane's error is the one
  * returned.
  */
-static int fan_out(struct st_output *o, int (*one)(struct st_output *o, const void *arg),
-		   const void *arg)
+static int fan_out_pid(struct st_output *o, uint32_t pid,
+		       int (*one)(struct st_output *o, const void *arg), const void *arg)
 {
 	uint64_t base, seq;
 	int ret = 0;
 
-	if (o->nlanes == 1 && o->lanes[0].fmt != ST_FMT_TEXT_JSON)
+	if (o->nlanes == 1 && o->lanes[0].fmt != ST_FMT_TEXT_JSON) {
+		o->sink = st_sink_route(o->lanes[0].sink, pid);
 		return one(o, arg);
+	}
 	if (o->header_owed)
 		owed_headers(o);
 	base = seq = o->seq;
 	for (unsigned i = 0; i < o->nlanes; i++) {
 		int err;
 
-		o->sink = o->lanes[i].sink;
+		/* -ff: the process's own file (sink_split.c); other sinks take every line. */
+		o->sink = st_sink_route(o->lanes[i].sink, pid);
 		o->seq = base;
 		if (o->lanes[i].fmt == ST_FMT_TEXT_JSON) {
 			o->opts.fmt = ST_FMT_TEXT;
@@ -115,6 +121,41 @@ static int fan_out(struct st_output *o, int (*one)(struct st_output *o, const vo
 	o->sink = o->lanes[0].sink;
 	o->opts.fmt = o->lanes[0].fmt == ST_FMT_TEXT_JSON ? ST_FMT_TEXT : o->lanes[0].fmt;
 	return ret;
+}
+
+/* A record of no process (lost, invalid, stats): to -o FILE itself, even with -ff. */
+static int fan_out(struct st_output *o, int (*one)(struct st_output *o, const void *arg),
+		   const void *arg)
+{
+	return fan_out_pid(o, 0, one, arg);
+}
+
+void st_output_process_end(struct st_output *o, uint32_t pid)
+{
+	for (unsigned i = 0; o && pid && i < o->nlanes; i++)
+		st_sink_end(o->lanes[i].sink, pid);
+}
+
+/*
+ * The line's leading time (-t, -tt, -ttt, -r: timefmt.h); `mono` is the record's own
+ * CLOCK_MONOTONIC time, for -r against the previous line of the same file. The default keeps
+ * its cached fast path.
+ */
+static void text_stamp(struct st_output *o, struct strbuf *sb, int64_t real, uint64_t mono)
+{
+	struct st_sink *s = o ? o->sink : NULL;
+
+	if (!o || o->tf_default || !s) {
+		text_time(sb, real);
+		return;
+	}
+	st_timefmt_prefix(sb, &o->tf, real, mono, &s->rel_prev_ns, &s->rel_have);
+}
+
+/* -T: ` <0.000123>` at the end of a line with a duration. */
+static bool text_durations(const struct st_output *o)
+{
+	return o && o->tf.durations;
 }
 
 /* The number the line being formed gets; taken only if the line is complete. */
@@ -575,14 +616,15 @@ static const struct name_slot *text_name(struct strbuf *sb, const struct st_view
 	return k;
 }
 
-static int text_event(struct strbuf *sb, const struct st_view *v, int64_t mono_to_real_ns)
+static int text_event(struct st_output *o, struct strbuf *sb, const struct st_view *v,
+		      int64_t mono_to_real_ns)
 {
 	const struct st_event *h = v->hdr;
 	const struct name_slot *k;
 	struct st_cursor c;
 	int err;
 
-	text_time(sb, real_ns(h->ts_ns, mono_to_real_ns));
+	text_stamp(o, sb, real_ns(h->ts_ns, mono_to_real_ns), h->ts_ns);
 	text_ids(sb, h);
 	k = text_name(sb, v);
 	st_cursor_init(&c, v);
@@ -766,7 +808,7 @@ static int format_event(struct st_output *o, struct strbuf *sb, struct strbuf *t
 	if (!v || !v->hdr)
 		return -EINVAL;
 	if (fmt == ST_FMT_TEXT) {
-		err = text_event(sb, v, mono_to_real_ns);
+		err = text_event(o, sb, v, mono_to_real_ns);
 	} else {
 		jsonw_init(&w, sb);
 		err = json_event(o, &w, tmp, v, mono_to_real_ns, seq);
@@ -839,6 +881,9 @@ struct st_output *st_output_new(const struct st_output_opts *opts)
 		return NULL;
 	o->opts = *opts;
 	strbuf_init(&o->tmp);
+	o->tf = opts->timefmt ? *opts->timefmt : ST_TIMEFMT_DEFAULT;
+	o->tf_default = st_timefmt_is_default(&o->tf);
+	o->opts.timefmt = NULL; /* copied */
 	if (opts->live_clock) {
 		st_wallclock_init(&o->clock, NULL);
 		o->opts.mono_to_real_ns = o->clock.offset;
@@ -883,7 +928,7 @@ static int lane_event(struct st_output *o, const void *arg)
 
 int st_output_event(struct st_output *o, const struct st_view *v)
 {
-	return fan_out(o, lane_event, v);
+	return fan_out_pid(o, v && v->hdr ? v->hdr->pid : 0, lane_event, v);
 }
 
 int st_output_flush(struct st_output *o)
@@ -965,8 +1010,9 @@ int st_output_format_header(struct st_output *o, struct strbuf *sb)
 int st_output_header(struct st_output *o)
 {
 	o->header_owed = false;
+	/* -ff files each start with a header of their own (sink_split.c), not the run's. */
 	for (unsigned i = 0; i < o->nlanes; i++)
-		if (o->lanes[i].fmt == ST_FMT_JSON)
+		if (o->lanes[i].fmt == ST_FMT_JSON && !o->lanes[i].sink->ops->route)
 			o->header_owed = true;
 	return 0;
 }
@@ -1080,6 +1126,142 @@ int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t co
 	struct lost_args a = { mono_ts_ns, count, notices };
 
 	return fan_out(o, lane_lost, &a);
+}
+
+/* ---- policies (issue 14: rate limits, the policy file) ---------------------------------- */
+
+struct rate_args {
+	uint64_t mono_ts_ns, count;
+	uint32_t pid;
+	bool rule, cut;
+	const char *name; /* NULL: not attributed to a bucket */
+};
+
+static int lane_lost_rate(struct st_output *o, const void *arg)
+{
+	const struct rate_args *a = arg;
+	struct strbuf *sb = st_sink_buf(o->sink);
+	size_t start, nlen = a->name ? strnlen(a->name, ST_RL_NAME) : 0;
+	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
+	if (o->opts.fmt == ST_FMT_TEXT) {
+		strbuf_addstr(sb, "--- rate-limited ");
+		strbuf_add_u64(sb, a->count);
+		strbuf_addstr(sb, " events");
+		if (a->name) {
+			strbuf_addstr(sb, " of pid ");
+			strbuf_add_u64(sb, a->pid);
+			strbuf_addstr(sb, a->rule ? ", rule " : ", event ");
+			st_repr_utf8(sb, a->name, nlen);
+			if (a->cut)
+				strbuf_addstr(sb, "...");
+		}
+		strbuf_addstr(sb, " ---\n");
+	} else {
+		jsonw_init(&w, sb);
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, "type", "lost");
+		jsonw_uint_field(&w, "seq", next_seq(o));
+		jsonw_name(&w, "ts");
+		json_ts(&w, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
+		put_ts_ns(sb, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
+		jsonw_string_field(&w, "reason", "rate-limited");
+		if (a->name) {
+			jsonw_uint_field(&w, "pid", a->pid);
+			jsonw_name(&w, a->rule ? "rule" : "event");
+			jsonw_string_len(&w, a->name, nlen);
+			if (a->cut)
+				jsonw_bool_field(&w, "event_cut", true);
+		}
+		jsonw_uint_field(&w, "count", a->count);
+		jsonw_end_object(&w);
+		strbuf_addch(sb, '\n');
+	}
+	return line_end(o, start, 0, true);
+}
+
+int st_output_lost_rate(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, bool rule,
+			const char *name, bool cut, uint64_t count)
+{
+	struct rate_args a = { mono_ts_ns, count, pid, rule, cut, name };
+
+	return fan_out(o, lane_lost_rate, &a);
+}
+
+struct policy_args {
+	uint64_t mono_ts_ns;
+	const char *status, *file;
+	int nrules;
+	unsigned line, col, nerrors;
+	const char *reason;
+};
+
+static int lane_policy(struct st_output *o, const void *arg)
+{
+	const struct policy_args *a = arg;
+	struct strbuf *sb = st_sink_buf(o->sink);
+	size_t start;
+	struct jsonw w;
+
+	owed_header(o);
+	start = sb->len;
+	if (o->opts.fmt == ST_FMT_TEXT) {
+		strbuf_addstr(sb, "--- policy ");
+		st_repr_utf8(sb, a->file, strlen(a->file));
+		strbuf_addch(sb, ' ');
+		strbuf_addstr(sb, a->status);
+		if (a->reason) {
+			strbuf_addstr(sb, ": ");
+			if (a->line) {
+				strbuf_addstr(sb, "line ");
+				strbuf_add_u64(sb, a->line);
+				strbuf_addstr(sb, ", column ");
+				strbuf_add_u64(sb, a->col);
+				strbuf_addstr(sb, ": ");
+			}
+			strbuf_addstr(sb, a->reason);
+			strbuf_addstr(sb, " (the running policy stays in force)");
+		} else {
+			strbuf_addstr(sb, ": ");
+			strbuf_add_u64(sb, (uint64_t)a->nrules);
+			strbuf_addstr(sb, a->nrules == 1 ? " rule" : " rules");
+		}
+		strbuf_addstr(sb, " ---\n");
+	} else {
+		jsonw_init(&w, sb);
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, "type", "policy");
+		jsonw_uint_field(&w, "seq", next_seq(o));
+		jsonw_name(&w, "ts");
+		json_ts(&w, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
+		put_ts_ns(sb, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
+		jsonw_string_field(&w, "status", a->status);
+		jsonw_string_field(&w, "file", a->file);
+		if (a->reason) {
+			if (a->line) {
+				jsonw_uint_field(&w, "line", a->line);
+				jsonw_uint_field(&w, "col", a->col);
+			}
+			jsonw_string_field(&w, "reason", a->reason);
+			jsonw_uint_field(&w, "errors", a->nerrors);
+		} else {
+			jsonw_uint_field(&w, "rules", (uint64_t)a->nrules);
+		}
+		jsonw_end_object(&w);
+		strbuf_addch(sb, '\n');
+	}
+	return line_end(o, start, 0, true);
+}
+
+int st_output_policy(struct st_output *o, uint64_t mono_ts_ns, const char *status,
+		     const char *file, int nrules, unsigned line, unsigned col, const char *reason,
+		     unsigned nerrors)
+{
+	struct policy_args a = { mono_ts_ns, status, file, nrules, line, col, nerrors, reason };
+
+	return fan_out(o, lane_policy, &a);
 }
 
 struct stats_args {
@@ -1211,9 +1393,10 @@ int st_output_invalid(struct st_output *o, size_t size, int err)
 /* ------------------------------------------------------------------ syscalls, alerts, spans */
 
 /* The line's head for records that have no st_event: time, pid/tid, comm. */
-static void text_head(struct strbuf *sb, int64_t real, uint32_t pid, uint32_t tid, const char *comm)
+static void text_head(struct st_output *o, struct strbuf *sb, int64_t real, uint64_t mono,
+		      uint32_t pid, uint32_t tid, const char *comm)
 {
-	text_time(sb, real);
+	text_stamp(o, sb, real, mono);
 	strbuf_add_u64(sb, pid);
 	strbuf_addch(sb, '/');
 	strbuf_add_u64(sb, tid);
@@ -1251,7 +1434,7 @@ static int lane_syscall(struct st_output *o, const void *arg)
 	start = sb->len;
 
 	if (o->opts.fmt == ST_FMT_TEXT) {
-		text_head(sb, real, r->pid, r->tid, r->comm);
+		text_head(o, sb, real, r->ts_ns, r->pid, r->tid, r->comm);
 		/* strace's form, marked by how it relates to the audit events before it. */
 		if (verdict == ST_SYS_UNAUDITED)
 			strbuf_addstr(sb, "!! UNAUDITED ");
@@ -1267,6 +1450,8 @@ static int lane_syscall(struct st_output *o, const void *arg)
 				strbuf_addstr(sb, ", in the parent");
 			strbuf_addch(sb, ')');
 		}
+		if (text_durations(o))
+			st_timefmt_duration(sb, &o->tf, r->dur_ns);
 		strbuf_addch(sb, '\n');
 	} else {
 		jsonw_init(&w, sb);
@@ -1281,7 +1466,7 @@ static int lane_syscall(struct st_output *o, const void *arg)
 
 int st_output_syscall(struct st_output *o, const struct st_sys_view *v)
 {
-	return fan_out(o, lane_syscall, v);
+	return fan_out_pid(o, v->rec->pid, lane_syscall, v);
 }
 
 struct alert_args {
@@ -1305,7 +1490,7 @@ static int lane_alert(struct st_output *o, const void *arg)
 	start = sb->len;
 
 	if (o->opts.fmt == ST_FMT_TEXT) {
-		text_head(sb, real, pid, tid, comm);
+		text_head(o, sb, real, mono_ts_ns, pid, tid, comm);
 		strbuf_addstr(sb, "!! ALERT: ");
 		strbuf_addstr(sb, reason);
 		strbuf_addch(sb, '\n');
@@ -1336,7 +1521,7 @@ int st_output_alert_kind(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid,
 	struct alert_args a = { .mono_ts_ns = mono_ts_ns, .pid = pid, .tid = tid, .comm = comm,
 				.kind = kind, .file = file, .reason = reason };
 
-	return fan_out(o, lane_alert, &a);
+	return fan_out_pid(o, pid, lane_alert, &a);
 }
 
 static int lane_coverage(struct st_output *o, const void *arg)
@@ -1353,7 +1538,7 @@ static int lane_coverage(struct st_output *o, const void *arg)
 	owed_header(o);
 	start = sb->len;
 	if (o->opts.fmt == ST_FMT_TEXT) {
-		text_head(sb, real, pid, pid, comm);
+		text_head(o, sb, real, mono_ts_ns, pid, pid, comm);
 		strbuf_addstr(sb, "--- coverage: ");
 		st_repr_utf8(sb, file, strlen(file));
 		strbuf_addstr(sb, " ran before seatrace attached to it (");
@@ -1376,7 +1561,7 @@ int st_output_coverage(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, c
 	struct alert_args a = { .mono_ts_ns = mono_ts_ns, .pid = pid, .tid = pid, .comm = comm,
 				.file = file, .reason = reason };
 
-	return fan_out(o, lane_coverage, &a);
+	return fan_out_pid(o, pid, lane_coverage, &a);
 }
 
 /* The items of a view's arguments tuple, as a call's arguments: `(1, 'x')`. */
@@ -1433,7 +1618,8 @@ static int lane_span(struct st_output *o, const void *arg)
 	owed_header(o);
 	start = sb->len;
 	if (o->opts.fmt == ST_FMT_TEXT) {
-		text_head(sb, real, s->pid, s->tid, any->hdr->comm);
+		text_head(o, sb, real, pre ? s->start_ns : s->end_ns, s->pid, s->tid,
+			  any->hdr->comm);
 		strbuf_addstr(sb, "== ");
 		for (unsigned i = 0; i < s->depth && i < 32; i++)
 			strbuf_addstr(sb, "  ");
@@ -1449,7 +1635,7 @@ static int lane_span(struct st_output *o, const void *arg)
 			strbuf_addstr(sb, " <unfinished>");
 		else if (s->flags & ST_SPAN_NO_PRE)
 			strbuf_addstr(sb, " <began before tracing>");
-		else {
+		else if (!text_durations(o)) {
 			char buf[32];
 
 			snprintf(buf, sizeof(buf), " <%.6fs>", s->dur_ns / 1e9);
@@ -1457,6 +1643,9 @@ static int lane_span(struct st_output *o, const void *arg)
 		}
 		if (s->flags & ST_SPAN_AMBIGUOUS)
 			strbuf_addstr(sb, " [ambiguous]");
+		/* -T: strace's ` <0.000123>`, last on the line, for a call seen whole. */
+		if (text_durations(o) && pre && post)
+			st_timefmt_duration(sb, &o->tf, s->dur_ns);
 		strbuf_addch(sb, '\n');
 	} else {
 		jsonw_init(&w, sb);
@@ -1503,5 +1692,5 @@ static int lane_span(struct st_output *o, const void *arg)
 
 int st_output_span(struct st_output *o, const struct st_span *s)
 {
-	return fan_out(o, lane_span, s);
+	return fan_out_pid(o, s->pid, lane_span, s);
 }

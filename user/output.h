@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "decode.h"
+#include "timefmt.h"
 
 struct strbuf;
 struct st_proctx;
@@ -43,6 +44,8 @@ struct st_output_opts {
 	bool live_clock;
 	/* Process context for event, span and syscall records (JSON); NULL: none. Not owned. */
 	struct st_proctx *proctx;
+	/* Text lines' time flags (-t, -r, -T: timefmt.h); NULL: the default. Copied. */
+	const struct st_timefmt *timefmt;
 };
 
 struct st_output;
@@ -67,6 +70,22 @@ int st_output_lost(struct st_output *o, uint64_t mono_ts_ns, uint64_t count);
 /* The same, with exec/exit notices lost too: JSON adds "notices":M when M > 0. */
 int st_output_lost_notices(struct st_output *o, uint64_t mono_ts_ns, uint64_t count,
 			   uint64_t notices);
+/*
+ * Events a rate limit left out (issue 14): JSON {"type":"lost","reason":"rate-limited","pid":
+ * P,"event":NAME or "rule":NAME,"count":N}, "event_cut":true when NAME is the first
+ * ST_RL_NAME bytes of a longer one; without pid and name (NULL) for what no bucket accounts
+ * for. A text line. Written at once. 0, -ENOMEM, -EINTR or a write's negative errno.
+ */
+int st_output_lost_rate(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid, bool rule,
+			const char *name, bool cut, uint64_t count);
+/*
+ * The policy file was applied or refused (issue 14): JSON {"type":"policy","status":STATUS,
+ * "file":FILE, then "rules":N when applied; when refused "line","col" (when known),
+ * "reason" (the first mistake) and "errors" (how many)}. `reason` NULL: applied.
+ */
+int st_output_policy(struct st_output *o, uint64_t mono_ts_ns, const char *status,
+		     const char *file, int nrules, unsigned line, unsigned col, const char *reason,
+		     unsigned nerrors);
 /*
  * A malformed record, never dropped silently: JSON {"type":"invalid","size":N}; a text line.
  * Written at once, with the batch before it. 0, -ENOMEM, -EINTR or a write's negative errno.
@@ -149,5 +168,11 @@ int st_output_alert_kind(struct st_output *o, uint64_t mono_ts_ns, uint32_t pid,
 			 const char *comm, const char *kind, const char *file, const char *reason);
 /* A paired call: prehook and posthook events (or what is known of them) as one record. */
 int st_output_span(struct st_output *o, const struct st_span *s);
+
+/*
+ * Process pid ended and its last records are out: with -ff, its file is written and closed
+ * (sink.h, st_sink_end()). Nothing otherwise.
+ */
+void st_output_process_end(struct st_output *o, uint32_t pid);
 
 #endif /* SEATRACE_OUTPUT_H */

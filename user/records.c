@@ -133,6 +133,8 @@ int st_records_notice_late(void *ctx, void *data, size_t size)
 	/* Gone: its open spans will not close, and its pid may come back as another process. */
 	if (x) {
 		st_records_drain_spans(r, x->pid);
+		/* -ff: its file is complete now, while seatrace goes on. */
+		st_output_process_end(r->out, x->pid);
 		st_tamper_forget(r->tamper, (pid_t)x->pid);
 		st_proctx_forget(r->proctx, x->pid);
 		if (r->on_exit)

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SIGHUP, for a daemon: the output file reopened (logrotate moved it away), and the
- * configuration file's event-name filters re-read and applied without detaching anything.
- * What cannot change while tracing is said, and kept as it was (loader: writes the BPF
- * object's filter settings).
+ * SIGHUP, for a daemon: the output file reopened (logrotate moved it away), the
+ * configuration file's event-name filters and the policy file (--policy) re-read and applied
+ * without detaching anything. A policy with a mistake is refused whole (said, and a `policy`
+ * record), the running one kept. What cannot change while tracing is said, and kept as it
+ * was (loader: writes the BPF object's filter settings).
  */
 #ifndef SEATRACE_RELOAD_H
 #define SEATRACE_RELOAD_H
 
 #include "glob.h"
+#include "rule.h"
+#include "rulenames.h"
 #include "sink.h"
 #include "tracer.h"
 
@@ -17,8 +20,24 @@
  * then switched to (see bpf/filter.bpf.h). Before or after the object is loaded.
  */
 void st_filters_set(struct tracer *t, const struct st_globset *g);
+/* The same, with each pattern's rate (rulenames.h): both switch at once. */
+void st_filters_set_names(struct tracer *t, const struct st_rule_names *rn);
 
-/* Reopens `sink` (when there is one), re-reads t->opts->config (when given). Says what it did. */
+/*
+ * The -e/-x patterns `globs` and the policy's `rules` into the kernel, switched to at once.
+ * 0, or a negative errno with `why` saying which rule cannot be applied (nothing changed).
+ *
+ * INTEGRATION POINT (issue 14, argument filters): today the rules go into the event-name
+ * filter (rulenames.h: log and drop rules, rates per pattern); the kernel's rule evaluation
+ * (conditions, process selectors, kill/stop/count) takes them here instead.
+ */
+int st_rules_apply(struct tracer *t, const struct st_globset *globs, const struct st_rule *rules,
+		   int n, char *why, size_t len);
+
+/* The policy in force said and recorded: a `policy` record with status "applied". */
+void st_policy_applied(struct tracer *t);
+
+/* Reopens `sink` (when there is one), re-reads t->opts->config and policy. Says what it did. */
 void st_reload(struct tracer *t, struct st_sink *sink);
 
 #endif

@@ -23,6 +23,8 @@ int st_sink_init(struct st_sink *s, const struct st_sink_ops *ops, size_t line_m
 	s->dropped = 0;
 	s->errors = 0;
 	s->name = "file";
+	s->rel_prev_ns = 0;
+	s->rel_have = false;
 	strbuf_init(&s->batch);
 	return strbuf_grow(&s->batch, ST_SINK_BATCH_BYTES + line_max);
 }

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "strbuf.h"
@@ -37,6 +38,12 @@ struct st_sink_ops {
 	void (*free)(struct st_sink *s);
 	/* Optional: close and open the destination again (SIGHUP, for logrotate). 0 or -errno. */
 	int (*reopen)(struct st_sink *s);
+	/*
+	 * Optional (-ff, sink_split.c): the sink that takes process pid's lines (NULL: this
+	 * one), and the end of process pid (its lines written, its file closed).
+	 */
+	struct st_sink *(*route)(struct st_sink *s, uint32_t pid);
+	void (*end)(struct st_sink *s, uint32_t pid);
 };
 
 struct st_sink {
@@ -59,6 +66,9 @@ struct st_sink {
 	 */
 	int (*file_start)(void *ctx, struct strbuf *sb);
 	void *file_start_ctx;
+	/* -r (timefmt.h): the CLOCK_MONOTONIC time of the last text line, once there is one. */
+	uint64_t rel_prev_ns;
+	bool rel_have;
 };
 
 /*
@@ -128,6 +138,30 @@ struct st_sink *st_sink_syslog_new(const char *target, bool tcp, size_t line_max
 int st_syslog_format(struct strbuf *sb, const char *json, size_t len, const char *host,
 		     const char *procid, bool octet_count);
 
+
+/*
+ * -ff: lines of each process to FILE.PID (opened at its first line, appended as -o is;
+ * flushed and closed at st_sink_end(pid), or when more than a few hundred are open at once,
+ * the one idle longest, to be opened again if it has more), lines of no process to FILE
+ * (opened at the first). Sinks of its own kind, without rotation (cli.c refuses it).
+ * NULL and errno, with a message in why, when FILE's directory cannot take files.
+ */
+struct st_sink *st_sink_split_new(const char *path, size_t line_max, char *why, size_t whylen);
+
+/* The sink of process pid's lines: s itself unless s splits them (-ff). */
+static inline struct st_sink *st_sink_route(struct st_sink *s, uint32_t pid)
+{
+	struct st_sink *r = s && pid && s->ops->route ? s->ops->route(s, pid) : NULL;
+
+	return r ? r : s;
+}
+
+/* Process pid ended: a splitting sink completes and closes its file. */
+static inline void st_sink_end(struct st_sink *s, uint32_t pid)
+{
+	if (s && s->ops->end)
+		s->ops->end(s, pid);
+}
 
 /* Writes the batch, then reopens the destination if its kind can (SIGHUP). 0 or -errno. */
 int st_sink_reopen(struct st_sink *s);

@@ -18,6 +18,7 @@
 
 struct seatrace_bpf;
 struct st_ring;
+struct st_ratelog;
 
 struct tracer {
 	struct st_opts *opts;
@@ -29,6 +30,10 @@ struct tracer {
 	struct st_ring *rb;
 	__u64 lost_reported;
 	__u64 notices_lost_reported; /* exec/exit notices */
+	/* Rate limits (ratelimit.c): what the buckets' records said, and the last walk. */
+	struct st_ratelog *rl;
+	__u64 rl_reported;
+	__u32 rl_epoch;
 	__u64 execs;
 	bool watch_exec; /* attach to new interpreters as processes exec them */
 	struct st_exechold *hold; /* execs held until judged (NULL: exec notices only) */

@@ -275,6 +275,66 @@ static void test_usage_errors_exit_64(void **state)
 	assert_int_equal(EXIT_STATUS("--pair", "a=b", "--", "--"), 99); /* parsed, returned */
 }
 
+/* Time, files, and other strace flags (issue 13, cli13). */
+static void test_strace_time_flags(void **state)
+{
+	struct st_opts o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "-p", "1"), 0);
+	assert_true(st_timefmt_is_default(&o.timefmt)); /* -tt's stamp, as always */
+	assert_false(o.timefmt.durations);
+	assert_int_equal(PARSE(&o, "-t", "-p", "1"), 0);
+	assert_int_equal(o.timefmt.kind, ST_TS_TIME);
+	assert_int_equal(o.timefmt.digits, 0);
+	assert_int_equal(PARSE(&o, "-tt", "-p", "1"), 0);
+	assert_true(st_timefmt_is_default(&o.timefmt));
+	assert_int_equal(PARSE(&o, "-ttt", "-p", "1"), 0);
+	assert_int_equal(o.timefmt.kind, ST_TS_UNIX);
+	assert_int_equal(o.timefmt.digits, 6);
+	/* -r alone is the delta alone, as strace's; with -t both. */
+	assert_int_equal(PARSE(&o, "-r", "-p", "1"), 0);
+	assert_int_equal(o.timefmt.kind, ST_TS_NONE);
+	assert_true(o.timefmt.relative);
+	assert_int_equal(o.timefmt.rel_digits, 6);
+	assert_int_equal(PARSE(&o, "-rt", "-p", "1"), 0);
+	assert_int_equal(o.timefmt.kind, ST_TS_TIME);
+	assert_true(o.timefmt.relative);
+	assert_int_equal(PARSE(&o, "-T", "--relative-timestamps=ns", "-p", "1"), 0);
+	assert_true(o.timefmt.durations);
+	assert_int_equal(o.timefmt.rel_digits, 9);
+	assert_int_equal(PARSE(&o, "--syscall-times=ms", "--timestamps=unix,ns", "-p", "1"), 0);
+	assert_int_equal(o.timefmt.dur_digits, 3);
+	assert_int_equal(o.timefmt.kind, ST_TS_UNIX);
+	assert_int_equal(o.timefmt.digits, 9);
+	assert_int_equal(PARSE(&o, "--timestamps=iso", "-p", "1"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--syscall-times=fs", "-p", "1"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--relative-timestamps=x", "-p", "1"), -EINVAL);
+}
+
+static void test_output_separately(void **state)
+{
+	struct st_opts o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "-ff", "-o", "tr", "--", "python3"), 0);
+	assert_true(o.separate);
+	assert_true(o.follow);
+	assert_int_equal(PARSE(&o, "-f", "-o", "tr", "--", "python3"), 0);
+	assert_false(o.separate);
+	/* System-wide: every process is traced anyway; -ff is one file each. */
+	assert_int_equal(PARSE(&o, "-ff", "-o", "tr"), 0);
+	assert_true(o.separate);
+	assert_false(o.follow);
+	assert_int_equal(PARSE(&o, "--output-separately", "-o", "tr"), 0);
+	assert_true(o.separate);
+	assert_int_equal(PARSE(&o, "-f", "-o", "tr"), -EINVAL); /* -f alone still needs a target */
+	assert_int_equal(PARSE(&o, "-ff", "--", "python3"), -EINVAL);
+	assert_int_equal(PARSE(&o, "-ff", "-o", "tr", "--rotate-size", "1M"), -EINVAL);
+	assert_int_equal(PARSE(&o, "-ff", "-o", "tr", "--rotate-age", "60"), -EINVAL);
+	assert_int_equal(EXIT_STATUS("-ff", "--", "python3"), ST_EXIT_USAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +347,8 @@ int main(void)
 		cmocka_unit_test(test_pair_rules_checked),
 		cmocka_unit_test(test_cgroup_checked),
 		cmocka_unit_test(test_usage_errors_exit_64),
+		cmocka_unit_test(test_strace_time_flags),
+		cmocka_unit_test(test_output_separately),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

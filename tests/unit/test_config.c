@@ -304,6 +304,37 @@ static void test_new_options(void **state)
 	assert_int_equal(PARSE(&o, msg, "-o", "f", "--rotate-keep", "1001"), -EINVAL);
 }
 
+/* strace's flags (issue 13) in a configuration file: their long names as keys. */
+static void test_strace_flags_in_file(void **state)
+{
+	struct st_opts o;
+	char msg[1024];
+
+	(void)state;
+	write_conf("output = /tmp/tr\noutput-separately = true\ntimestamps = unix,ms\n"
+		   "relative-timestamps = true\nsyscall-times = ns\n");
+	assert_int_equal(PARSE(&o, msg, "--config", conf), 0);
+	assert_true(o.separate);
+	assert_false(o.follow); /* system-wide */
+	assert_int_equal(o.timefmt.kind, ST_TS_UNIX);
+	assert_int_equal(o.timefmt.digits, 3);
+	assert_true(o.timefmt.relative);
+	assert_int_equal(o.timefmt.rel_digits, 6);
+	assert_true(o.timefmt.durations);
+	assert_int_equal(o.timefmt.dur_digits, 9);
+	st_cli_release(&o);
+	/* follow = true in the file and -f on the command line are not -ff. */
+	write_conf("follow = true\n");
+	assert_int_equal(PARSE(&o, msg, "--config", conf, "-f", "--", "python3"), 0);
+	assert_false(o.separate);
+	st_cli_release(&o);
+	write_conf("output-separately = true\n");
+	assert_int_equal(PARSE(&o, msg, "--config", conf), -EINVAL);
+	assert_non_null(strstr(msg, "-o FILE"));
+	st_cli_release(&o);
+	unlink(conf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_bad_settings_name_file_and_line),
 		cmocka_unit_test(test_restart_needed),
 		cmocka_unit_test(test_new_options),
+		cmocka_unit_test(test_strace_flags_in_file),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

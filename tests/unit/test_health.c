@@ -95,7 +95,7 @@ static void test_json(void **state)
 	    strbuf_str(&sb),
 	    "{\"uptime_s\":12.345,"
 	    "\"events\":{\"seen\":621,\"delivered\":101,\"filtered_name\":102,"
-	    "\"filtered_process\":103,\"lost\":315},"
+	    "\"filtered_process\":103,\"rate_limited\":0,\"lost\":315},"
 	    "\"lost\":{\"ring_full\":104,\"probe_preempted\":105,\"probe_missed\":106},"
 	    "\"syscalls\":{\"delivered\":107,\"lost\":108,\"untracked\":109},"
 	    "\"notices\":{\"exec\":110,\"exit\":111},"
@@ -123,7 +123,7 @@ static void test_text(void **state)
 	assert_string_equal(
 	    strbuf_str(&sb),
 	    "--- stats uptime=12.345s seen=621 delivered=101 filtered_name=102 "
-	    "filtered_process=103 lost_ring_full=104 lost_probe_preempted=105 "
+	    "filtered_process=103 rate_limited=0 lost_ring_full=104 lost_probe_preempted=105 "
 	    "lost_probe_missed=106 syscalls=107 syscalls_lost=108 syscalls_untracked=109 "
 	    "notices_lost_exec=112 notices_lost_exit=113 notices_lost_fork=114 invalid=115 "
 	    "name_faults=116 files=3 processes=9 links=17 files_total=5 released_total=2 "
@@ -169,6 +169,7 @@ static void test_prom_values(void **state)
 	assert_prom(t, "seatrace_events_delivered_total", "101");
 	assert_prom(t, "seatrace_events_filtered_total{by=\"name\"}", "102");
 	assert_prom(t, "seatrace_events_filtered_total{by=\"process\"}", "103");
+	assert_prom(t, "seatrace_events_filtered_total{by=\"rate\"}", "0");
 	assert_prom(t, "seatrace_events_lost_total{cause=\"ring_full\"}", "104");
 	assert_prom(t, "seatrace_events_lost_total{cause=\"probe_preempted\"}", "105");
 	assert_prom(t, "seatrace_events_lost_total{cause=\"probe_missed\"}", "106");
