@@ -66,6 +66,8 @@ enum {
 	OPT_JOURNAL,
 	OPT_SYSLOG,
 	OPT_SYSLOG_PROTO,
+	/* -k, Python stacks (issue 13, stack) */
+	OPT_STACK_DEPTH,
 };
 
 static const struct argp_option options[] = {
@@ -140,6 +142,14 @@ static const struct argp_option options[] = {
 	  0 },
 	{ "syslog-proto", OPT_SYSLOG_PROTO, "udp|tcp", 0,
 	  "With --syslog=HOST:PORT, send over UDP (default) or TCP (octet-counted frames)", 0 },
+	/* -k, Python stacks (issue 13, stack) */
+	{ "stack", 'k', NULL, 0,
+	  "Show the Python stack that raised each event, innermost first (file, line, function)",
+	  0 },
+	{ "stack-depth", OPT_STACK_DEPTH, "N", 0,
+	  "With -k, keep at most N frames per stack, 1 to 256 (default 32); deeper stacks are "
+	  "marked cut. Implies -k",
+	  0 },
 	{ "bench-floor", OPT_FLOOR, NULL, OPTION_HIDDEN, "Attach an empty program (benchmark)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
@@ -347,6 +357,20 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_STATS:
 		o->stats = true;
+		break;
+	/* -k, Python stacks (issue 13, stack) */
+	case 'k':
+		if (!o->stack_depth)
+			o->stack_depth = ST_STACK_DEFAULT;
+		break;
+	case OPT_STACK_DEPTH:
+		if (parse_ulong(arg, &v, false) || v < 1 || v > ST_STACK_MAX) {
+			argp_error(state, "invalid --stack-depth '%s': give a number of frames from 1 "
+					  "to %d",
+				   arg, ST_STACK_MAX);
+			return EINVAL;
+		}
+		o->stack_depth = (unsigned)v;
 		break;
 	case OPT_FLOOR:
 		o->floor = true;
@@ -690,6 +714,7 @@ int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char
 	DIFF(a->journal != b->journal, "journal");
 	DIFF(a->syslog != b->syslog || str_differ(a->syslog_target, b->syslog_target), "syslog");
 	DIFF(a->syslog_tcp != b->syslog_tcp, "syslog-proto");
+	DIFF(a->stack_depth != b->stack_depth, "stack");
 #undef DIFF
 	return n;
 }

@@ -70,6 +70,7 @@ struct st_opts {
 	bool partial; /* parsing one source of several: the checks across options wait */
 	unsigned max_files; /* interpreter files attached at once */
 	unsigned max_links; /* uprobe links at once */
+	unsigned stack_depth; /* -k, --stack-depth: Python frames per event; 0: no stacks */
 };
 
 /*

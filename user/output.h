@@ -18,6 +18,7 @@
 struct strbuf;
 struct st_proctx;
 struct st_sink;
+struct st_stacks;
 
 /* The JSON schema's version (docs/json-schema.md), in the header record. */
 #define ST_JSON_SCHEMA 2
@@ -43,6 +44,8 @@ struct st_output_opts {
 	bool live_clock;
 	/* Process context for event, span and syscall records (JSON); NULL: none. Not owned. */
 	struct st_proctx *proctx;
+	/* -k: resolves the Python stacks events carry (stack.h); NULL: none shown. Not owned. */
+	struct st_stacks *stacks;
 };
 
 struct st_output;
