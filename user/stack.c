@@ -275,6 +275,12 @@ static struct code_ent *code_ent(struct st_stacks *s, pid_t pid, unsigned slot,
 		return NULL;
 	if (s->read(pid, f->code, head, sizeof(head)) != (ssize_t)sizeof(head))
 		return NULL;
+	/*
+	 * Read late, the address may hold another code object now (the one recorded was freed):
+	 * its first line tells, mostly. Then the recorded one is gone, as if its process were.
+	 */
+	if ((int32_t)word(head, sizeof(head), lo.co_firstlineno, 4) != f->firstline)
+		return NULL;
 	ent_clear(e);
 	e->pid = (uint32_t)pid;
 	e->code = f->code;
@@ -331,7 +337,7 @@ int st_stack_text(struct st_stacks *s, struct strbuf *sb, const struct st_view *
 		strbuf_addch(sb, ' ');
 		strbuf_addstr(sb, func ? func : "?");
 		if (!exact)
-			strbuf_addstr(sb, " (approximate: the process is gone)");
+			strbuf_addstr(sb, " (approximate: its code object is gone)");
 		strbuf_addch(sb, '\n');
 	}
 	if (v->stack_flags & ST_SKF_CUT)
