@@ -26,33 +26,56 @@ def key_of(rec):
     return rec["args"][0]
 
 
-def run_cases(procs, interp, tmp_path, *opts):
-    """seatrace -k -j OPTS -- python stack_cases.py: (expected, {key: event record})."""
-    out = tmp_path / "out.jsonl"
-    work = tmp_path / "w"
-    work.mkdir()
-    p = procs.popen([SEATRACE, "-j", "-e", NAMES, "-o", str(out), *opts, "--",
-                     *interp.argv, str(WORKLOADS / "stack_cases.py"), str(work)],
+def trace_alive(procs, tmp_path, opts, cmd, seen):
+    """seatrace OPTS -o FILE -- CMD, where CMD waits for the file `go` in tmp_path once done;
+    `go` is written when seen(output text) says every record is out, so that the traced
+    process lives while the reader reads its code objects. The output text."""
+    out = tmp_path / "out.txt"
+    p = procs.popen([SEATRACE, *opts, "-o", str(out), "--", *cmd],
                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    exp_path = work / "expected.json"
-    wait_for(lambda: exp_path.exists() or p.poll() is not None, what="the workload's stacks")
-    assert exp_path.exists(), p.stderr.read().decode()
-    exp = json.loads(exp_path.read_text())
-    want = {e["key"] for e in exp["events"]}
 
-    def got():
+    def text():
         if not out.exists():
-            return {}
-        text = out.read_text()
-        text = text[:text.rfind("\n") + 1]
-        return {key_of(r): r for r in parse_json_lines(text)
-                if r.get("type") == "event" and r.get("pid") == exp["pid"]}
-    # The process waits, alive, until every event is out: its code objects can be read.
-    wait_for(lambda: want <= set(got()), what="seatrace's events")
-    (work / "go").write_text("")
+            return ""
+        t = out.read_text()
+        return t[:t.rfind("\n") + 1]
+    wait_for(lambda: p.poll() is not None or seen(text()), what="seatrace's records")
+    (tmp_path / "go").write_text("")
     _, err = p.communicate(timeout=TIMEOUT)
     assert p.returncode == 0, err.decode()
-    return exp, got()
+    return text()
+
+
+# The end of a script that waits for the test's `go` (hang-guarded).
+WAIT_GO = """
+import os, time
+_t = time.monotonic()
+while not os.path.exists(os.path.join(os.path.dirname(__file__), "go")) and \\
+        time.monotonic() - _t < 120:
+    time.sleep(0.02)
+"""
+
+
+def run_cases(procs, interp, tmp_path, *opts):
+    """seatrace -k -j OPTS -- python stack_cases.py: (expected, {key: event record})."""
+    work = tmp_path / "w"
+    work.mkdir()
+    exp_path = work / "expected.json"
+
+    def got(text):
+        exp = json.loads(exp_path.read_text())
+        return {key_of(r): r for r in parse_json_lines(text)
+                if r.get("type") == "event" and r.get("pid") == exp["pid"]}
+
+    def seen(text):
+        if not exp_path.exists():
+            return False
+        return {e["key"] for e in json.loads(exp_path.read_text())["events"]} <= set(got(text))
+    # stack_cases.py waits for DIR/go: tmp_path/w/go
+    text = trace_alive(procs, work, ["-j", "-e", NAMES, *opts],
+                       [*interp.argv, str(WORKLOADS / "stack_cases.py"), str(work)], seen)
+    assert exp_path.exists()
+    return json.loads(exp_path.read_text()), got(text)
 
 
 def check(exp, got, depth):
@@ -90,23 +113,20 @@ def test_cut_at_depth(procs, tmp_path, interp):
     assert not got["exact8"].get("stack_truncated") and got["exact9"]["stack_truncated"]
 
 
-def test_text_frames_under_event(tmp_path):
+def test_text_frames_under_event(procs, tmp_path):
     script = tmp_path / "t.py"
-    script.write_text("import sys, time\n"
+    script.write_text("import sys\n"
                       "def f():\n"
                       "    sys.audit('stk.text', 1)\n"
-                      "f()\n"
-                      "time.sleep(0.3)\n")
-    res = run_seatrace("-k", "-e", "stk.text", "--", PY, script)
-    assert res.returncode == 0, res
-    lines = res.stdout.splitlines()
+                      "f()\n" + WAIT_GO)
+    text = trace_alive(procs, tmp_path, ["-k", "-e", "stk.text"], [PY, str(script)],
+                       lambda t: "<module>" in t)
+    lines = text.splitlines()
     i = next(n for n, l in enumerate(lines) if "stk.text(1)" in l)
-    assert lines[i + 1:i + 3] == [f" > {script}:3 f", f" > {script}:4 <module>"], res
-
-
+    assert lines[i + 1:] == [f" > {script}:3 f", f" > {script}:4 <module>"], text
     # Without -k, nothing of it.
-    res = run_seatrace("-e", "stk.text", "--", PY, script)
-    assert res.returncode == 0 and " > " not in res.stdout, res
+    res = run_seatrace("-e", "stk.text", "--", PY, "-c", "import sys; sys.audit('stk.text', 1)")
+    assert res.returncode == 0 and "stk.text(1)" in res.stdout and " > " not in res.stdout, res
 
 
 GONE = """import sys
@@ -161,3 +181,36 @@ def test_absurd_depth_refused(bad):
     res = run_seatrace("-k", "--stack-depth", bad, "--", PY, "-c", "pass")
     assert res.returncode == 64, res
     assert_clean_error(res, "--stack-depth")
+
+
+SPAN = """import sys
+def call(n):
+    if n:
+        return call(n - 1)
+    sys.audit("prehook:stk.call", 1)
+    sys.audit("posthook:stk.call", 2)
+def outer():
+    call(2)
+outer()
+""" + WAIT_GO
+
+
+@pytest.mark.parametrize("interp", [p for p in INTERPS if p.id in ("debian-3.11", "pyenv-3.10")])
+def test_span_has_prehook_stack(procs, tmp_path, interp):
+    """A span carries its prehook's stack: where the call was made."""
+    script = tmp_path / "span.py"
+    script.write_text(SPAN)
+    text = trace_alive(procs, tmp_path, ["-k", "-j", "-e", "*hook:stk.call"],
+                       [*interp.argv, str(script)], lambda t: '"type":"span"' in t)
+    recs = parse_json_lines(text)
+    f = str(script)
+    where = [{"file": f, "line": 4, "function": "call"}] * 2 + [
+        {"file": f, "line": 8, "function": "outer"},
+        {"file": f, "line": 9, "function": "<module>"}]
+    pre = [{"file": f, "line": 5, "function": "call"}] + where
+    spans = [r for r in recs if r.get("type") == "span"]
+    ev = {r["event"]: r for r in recs if r.get("type") == "event"}
+    assert len(spans) == 1, text
+    assert spans[0]["stack"] == pre
+    assert ev["prehook:stk.call"]["stack"] == pre
+    assert ev["posthook:stk.call"]["stack"] == [{"file": f, "line": 6, "function": "call"}] + where
