@@ -27,6 +27,8 @@ struct stack_ctx {
 	struct st_layout *lo;
 	__u64 fr;		/* the frame looked at next */
 	__u64 code_type;	/* PyCode_Type's address in this process */
+	__u64 last_code;	/* the code object of the last frame kept, and its first line: */
+	__s32 last_first;	/* a recursion reads it once */
 	__u32 pos;		/* where the next frame goes */
 	__u16 n, max;		/* frames written; frames wanted */
 	__u16 cut;
@@ -58,10 +60,16 @@ static __attribute__((unused)) long stack_cb(__u32 i, void *data)
 	    c->buf[STK_FRAME_AT + (lo->fr_owner & 127)] >= lo->fr_owner_skip)
 		return 0;
 	code = stk_word(c->buf, STK_FRAME_AT, lo->fr_code) & ~(__u64)lo->fr_tag_bits;
-	if (!code || bpf_probe_read_user(&c->buf[STK_CODE_AT], STK_CODE_READ, (const void *)code))
+	if (!code)
 		return 0;
-	if (stk_word(c->buf, STK_CODE_AT, lo->ob_type) != c->code_type)
-		return 0;
+	/* Both frames hold the object: the same address in one walk is the same code. */
+	if (code != c->last_code) {
+		if (bpf_probe_read_user(&c->buf[STK_CODE_AT], STK_CODE_READ, (const void *)code) ||
+		    stk_word(c->buf, STK_CODE_AT, lo->ob_type) != c->code_type)
+			return 0;
+		c->last_code = code;
+		c->last_first = (__s32)stk_word(c->buf, STK_CODE_AT, lo->co_firstlineno);
+	}
 	if (c->n >= c->max) {
 		c->cut = 1;
 		return 1;
@@ -74,7 +82,7 @@ static __attribute__((unused)) long stack_cb(__u32 i, void *data)
 	f = (struct st_stack_frame *)&c->buf[c->pos & (ST_REC_MAX - 1)];
 	f->code = code;
 	f->offset = off;
-	f->firstline = (__s32)stk_word(c->buf, STK_CODE_AT, lo->co_firstlineno);
+	f->firstline = c->last_first;
 	c->pos += sizeof(*f);
 	c->n++;
 	return 0;

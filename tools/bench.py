@@ -352,25 +352,26 @@ def fallback_bench(rounds):
     return out
 
 
-# -k (issue 13, stack): the id() loop run at the bottom of a stack of DEPTH Python frames.
+# -k (issue 13, stack): the id() loop run at the bottom of a stack of DEPTH Python frames,
+# each a function of its own (a recursion would read its one code object once).
 STACK_LOOP = """
-import sys, time
-def down(d, n):
-    if d > 1:
-        return down(d - 1, n)
+import time
+src = "".join("def f%d(n):\\n    return f%d(n)\\n" % (i, i + 1) for i in range({depth} - 3))
+exec(src + "def f%d(n):\\n    return bottom(n)\\n" % ({depth} - 3), globals())
+def bottom(n):
     for i in range(1000): id(i)   # warm up
     t0 = time.perf_counter_ns()
     for i in range(n):
         id(i)
     return (time.perf_counter_ns() - t0) / n
-print(down({depth} - 1, {n}))
+print(f0({n}))
 """
 STACK_KLOOP = """
-def down(d):
-    if d > 1:
-        return down(d - 1)
-    for i in range({n}): id(i)
-down({depth} - 1)
+src = "".join("def f%d(n):\\n    return f%d(n)\\n" % (i, i + 1) for i in range({depth} - 3))
+exec(src + "def f%d(n):\\n    return bottom(n)\\n" % ({depth} - 3), globals())
+def bottom(n):
+    for i in range(n): id(i)
+f0({n})
 """
 
 

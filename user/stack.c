@@ -27,6 +27,7 @@ struct code_ent {
 	char *file, *func; /* UTF-8 */
 	uint8_t *tab;	   /* the line table */
 	size_t ntab;
+	int last_off, last_line; /* the last offset looked up (a hot frame repeats), its line */
 };
 
 struct st_stacks {
@@ -286,6 +287,7 @@ static struct code_ent *code_ent(struct st_stacks *s, pid_t pid, unsigned slot,
 	e->code = f->code;
 	e->firstline = f->firstline;
 	e->minor = (lo.version >> 16) & 0xff;
+	e->last_off = INT32_MIN; /* no offset looked up yet */
 	e->file = read_str(s, pid, &lo, word(head, sizeof(head), lo.co_filename, 8));
 	e->func = read_str(s, pid, &lo, word(head, sizeof(head), lo.co_name, 8));
 	e->tab = read_bytes(s, pid, &lo, word(head, sizeof(head), lo.co_linetable, 8), &e->ntab);
@@ -312,7 +314,11 @@ static bool resolve(struct st_stacks *s, const struct st_view *v, unsigned i, co
 	}
 	*file = e->file;
 	*func = e->func;
-	*line = st_stack_line(e->minor, e->tab, e->ntab, e->firstline, f.offset);
+	if (f.offset != e->last_off) {
+		e->last_line = st_stack_line(e->minor, e->tab, e->ntab, e->firstline, f.offset);
+		e->last_off = f.offset;
+	}
+	*line = e->last_line;
 	return true;
 }
 
