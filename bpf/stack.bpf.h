@@ -106,11 +106,14 @@ static __always_inline void rec_stack(struct dec_ctx *d)
 	if (depth > ST_STACK_MAX)
 		depth = ST_STACK_MAX;
 	c.pos = d->s->off;
+	/* A record full of values still says its stack was cut: the tail always fits. */
+	if (c.pos > ST_REC_MAX - sizeof(*t)) {
+		e->flags |= ST_EF_NO_STACK;
+		return;
+	}
 	/* The chain may follow: its room is kept. */
 	room = ST_REC_MAX - sizeof(*t) - ST_CHAIN_MAX * 8 - sizeof(struct st_chain_tail);
-	if (c.pos >= room)
-		return;
-	room = (room - c.pos) / sizeof(struct st_stack_frame);
+	room = c.pos < room ? (room - c.pos) / sizeof(struct st_stack_frame) : 0;
 	c.max = depth < room ? depth : room;
 	c.fr = e->frame ? e->frame : current_frame(lo, d->bias, e->tid);
 	c.code_type = lo->addr[ST_T_CODE] + d->bias;

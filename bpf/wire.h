@@ -121,6 +121,8 @@ enum st_event_flags {
 	/* Filtered out by -e/-x, but a sign of tampering (sys.addaudithook, ctypes.*): sent
 	 * for the alert alone, not shown as an event. */
 	ST_EF_ALERT_ONLY = 1 << 3,
+	/* -k: the record was full: no room even for the stack's tail (none follows). */
+	ST_EF_NO_STACK = 1 << 13,
 	/* -k: the Python stack closes the values (struct st_stack_tail); a high bit too. */
 	ST_EF_STACK = 1 << 14,
 	/* The record ends with the callers of `frame`: see struct st_chain_tail. A high bit,

@@ -214,6 +214,11 @@ int st_decode_event(const void *data, size_t size, struct st_view *out)
 		out->has_chain = true;
 		out->chain_cut = t.flags & ST_CF_CUT;
 	}
+	if ((h.flags & (ST_EF_STACK | ST_EF_NO_STACK)) == ST_EF_NO_STACK) {
+		/* -k, but the values took the whole record: a stack cut before its first frame. */
+		out->has_stack = true;
+		out->stack_flags = ST_SKF_CUT;
+	}
 	if (h.flags & ST_EF_STACK) {
 		/* The stack comes before the chain: now the last bytes left. */
 		struct st_stack_tail t;

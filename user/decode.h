@@ -38,7 +38,7 @@ struct st_view {		    /* a validated event record */
 	const uint8_t *stack;
 	unsigned nstack;
 	uint16_t stack_flags; /* ST_SKF_* */
-	bool has_stack;
+	bool has_stack; /* also set, with no frames and ST_SKF_CUT, for ST_EF_NO_STACK */
 };
 
 /* Frame i (< v->nstack) of the stack. */

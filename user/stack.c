@@ -322,6 +322,21 @@ static bool resolve(struct st_stacks *s, const struct st_view *v, unsigned i, co
 	return true;
 }
 
+/* A name in a text line: control characters (a newline in an exec'd file name) escaped. */
+static void text_put(struct strbuf *sb, const char *s)
+{
+	if (!s) {
+		strbuf_addch(sb, '?');
+		return;
+	}
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			strbuf_addf(sb, "\\x%02x", (unsigned char)*s);
+		else
+			strbuf_addch(sb, *s);
+	}
+}
+
 int st_stack_text(struct st_stacks *s, struct strbuf *sb, const struct st_view *v)
 {
 	if (!v->has_stack)
@@ -334,20 +349,20 @@ int st_stack_text(struct st_stacks *s, struct strbuf *sb, const struct st_view *
 		bool exact = resolve(s, v, i, &file, &func, &line);
 
 		strbuf_addstr(sb, " > ");
-		strbuf_addstr(sb, file ? file : "?");
+		text_put(sb, file);
 		strbuf_addch(sb, ':');
 		if (line >= 0)
 			strbuf_add_i64(sb, line);
 		else
 			strbuf_addch(sb, '?');
 		strbuf_addch(sb, ' ');
-		strbuf_addstr(sb, func ? func : "?");
+		text_put(sb, func);
 		if (!exact)
 			strbuf_addstr(sb, " (approximate: its code object is gone)");
 		strbuf_addch(sb, '\n');
 	}
 	if (v->stack_flags & ST_SKF_CUT)
-		strbuf_addstr(sb, " > ... (deeper frames not kept: --stack-depth)\n");
+		strbuf_addstr(sb, " > ... (more frames not kept: --stack-depth, or the record is full)\n");
 	return sb->err;
 }
 

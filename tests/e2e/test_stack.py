@@ -214,3 +214,16 @@ def test_span_has_prehook_stack(procs, tmp_path, interp):
     assert spans[0]["stack"] == pre
     assert ev["prehook:stk.call"]["stack"] == pre
     assert ev["posthook:stk.call"]["stack"] == [{"file": f, "line": 6, "function": "call"}] + where
+
+
+def test_full_record_says_stack_cut():
+    """Values that fill the 32 KiB record leave no room for the stack: an empty stack marked
+    cut, never a record that looks as if it had none."""
+    code = ("import sys\n"
+            "def f():\n"
+            "    sys.audit('stk.big', *['\\U0001F600' * 4096] * 3)\n"
+            "f()\n")
+    res = run_seatrace("-k", "-j", "-s", "4096", "-e", "stk.big", "--", PY, "-c", code)
+    assert res.returncode == 0, res
+    ev = res.one("stk.big")
+    assert ev["truncated"] and ev["stack"] == [] and ev["stack_truncated"], ev

@@ -153,6 +153,12 @@ static void test_stack_section(void **state)
 	assert_int_equal(st_decode_event(rec.buf, rec.len, &v), -EINVAL);
 	memcpy(rec.buf + rec.len - sizeof(struct st_stack_tail), &(uint16_t){ 60000 }, 2);
 	assert_int_equal(st_decode_event(rec.buf, rec.len, &v), -EINVAL);
+	/* No room left for the stack: none follows, and it shows as cut before its first frame. */
+	rec_begin(&rec, "stk.ev", ST_EF_NO_STACK);
+	v_tuple(&rec, 0);
+	rec_end(&rec);
+	assert_int_equal(st_decode_event(rec.buf, rec.len, &v), 0);
+	assert_true(v.has_stack && v.nstack == 0 && v.stack_flags == ST_SKF_CUT);
 	/* A record too short for its tail. */
 	rec_begin(&rec, "", ST_EF_STACK);
 	rec_end(&rec);
@@ -255,7 +261,7 @@ static void test_resolve(void **state)
 		assert_string_equal(strbuf_str(&sb) + strlen(want),
 				    " > ?:5 ? (approximate: its code object is gone)\n"
 				    " > ?:9 ? (approximate: its code object is gone)\n"
-				    " > ... (deeper frames not kept: --stack-depth)\n");
+				    " > ... (more frames not kept: --stack-depth, or the record is full)\n");
 		/* Kept: the process gone, the first frame still resolves, from the cache. */
 		reads = 0;
 		h->pid = 43;
