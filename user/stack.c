@@ -212,7 +212,8 @@ static char *read_str(struct st_stacks *s, pid_t pid, const struct st_layout *lo
 	if (!(state & lo->str_compact_bit))
 		src = word(h, sizeof(h), lo->str_legacy_data, 8);
 	else
-		src = at + ((state & lo->str_ascii_bit) ? lo->str_ascii_data : lo->str_compact_data);
+		src = at + ((state & lo->str_ascii_bit) ? lo->str_ascii_data
+							: lo->str_compact_data);
 	data = malloc(len * kind + 1);
 	if (!data || (len && s->read(pid, src, data, len * kind) != (ssize_t)(len * kind)))
 		goto out;
@@ -362,7 +363,8 @@ int st_stack_text(struct st_stacks *s, struct strbuf *sb, const struct st_view *
 		strbuf_addch(sb, '\n');
 	}
 	if (v->stack_flags & ST_SKF_CUT)
-		strbuf_addstr(sb, " > ... (more frames not kept: --stack-depth, or the record is full)\n");
+		strbuf_addstr(sb, " > ... (more frames not kept: --stack-depth, or the record "
+				  "is full)\n");
 	return sb->err;
 }
 
