@@ -370,6 +370,8 @@ static __always_inline void rec_chain(struct dec_ctx *d)
 	e->flags |= ST_EF_CHAIN;
 }
 
+#include "stack.bpf.h"
+
 /* Placeholders for values promised but not written, then the record onto the ring. */
 static __always_inline void rec_end(struct dec_ctx *d)
 {
@@ -377,6 +379,8 @@ static __always_inline void rec_end(struct dec_ctx *d)
 
 	if (d->s->owed)
 		bpf_loop(ST_MAX_VALUES, fill_cb, d, 0);
+	if (cfg_stack_depth) /* -k */
+		rec_stack(d);
 	rec_chain(d);
 
 	if (d->s->rec_full)

@@ -121,6 +121,10 @@ enum st_event_flags {
 	/* Filtered out by -e/-x, but a sign of tampering (sys.addaudithook, ctypes.*): sent
 	 * for the alert alone, not shown as an event. */
 	ST_EF_ALERT_ONLY = 1 << 3,
+	/* -k: the record was full: no room even for the stack's tail (none follows). */
+	ST_EF_NO_STACK = 1 << 13,
+	/* -k: the Python stack closes the values (struct st_stack_tail); a high bit too. */
+	ST_EF_STACK = 1 << 14,
 	/* The record ends with the callers of `frame`: see struct st_chain_tail. A high bit,
 	 * clear of flags added below it. */
 	ST_EF_CHAIN = 1 << 15,
@@ -142,6 +146,33 @@ enum st_chain_flags {
 struct st_chain_tail {
 	__u16 nchain;
 	__u16 flags; /* ST_CF_* */
+	__u32 _pad;
+};
+
+/*
+ * -k, the Python stack that raised the event: with ST_EF_STACK, the values are followed by
+ * `nframes` struct st_stack_frame (not aligned), innermost first, then struct st_stack_tail;
+ * then, if ST_EF_CHAIN, the chain section, which closes the record. Frames that are not
+ * Python's (3.12+ entry shims, C-stack-owned frames) are not counted. The reader turns each
+ * (code, offset) into a file, line and function from the code object (user/stack.c).
+ */
+#define ST_STACK_DEFAULT 32
+#define ST_STACK_MAX 256
+
+enum st_stack_flags {
+	ST_SKF_CUT = 1 << 0,	 /* more Python frames than kept: depth, or the record's room */
+	ST_SKF_UNKNOWN = 1 << 1, /* no current frame could be found: the stack is not known */
+};
+
+struct st_stack_frame {
+	__u64 code;	  /* the code object's address */
+	__s32 offset;	  /* bytes into the bytecode of the instruction running (< 0: none yet) */
+	__s32 firstline;  /* co_firstlineno */
+};
+
+struct st_stack_tail {
+	__u16 nframes;
+	__u16 flags; /* ST_SKF_* */
 	__u32 _pad;
 };
 
@@ -315,6 +346,14 @@ struct st_layout {
 	__u64 ro_lo, ro_hi;
 	/* The frame's caller: f_back (<= 3.10), _PyInterpreterFrame.previous (3.11+); 0: none */
 	__u16 fr_back, _pad5[3];
+	/*
+	 * -k: a frame's code object (f_code, f_executable), its instruction (f_lasti, times
+	 * fr_lasti_mul bytes, up to 3.10; else a pointer into the code at co_code_adaptive), its
+	 * owner byte (0: none) and the first owner value that is no Python frame (0: none),
+	 * the tag bits of f_executable (3.14); the code's line table, for the reader.
+	 */
+	__u16 fr_code, fr_instr, fr_owner, fr_owner_skip;
+	__u16 fr_lasti_mul, fr_tag_bits, co_code_adaptive, co_linetable;
 };
 
 /*

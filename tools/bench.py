@@ -477,6 +477,81 @@ def realistic_bench(rounds):
     return report
 
 
+# -k (issue 13, stack): the id() loop run at the bottom of a stack of DEPTH Python frames,
+# each a function of its own (a recursion would read its one code object once).
+STACK_LOOP = """
+import time
+src = "".join("def f%d(n):\\n    return f%d(n)\\n" % (i, i + 1) for i in range({depth} - 3))
+exec(src + "def f%d(n):\\n    return bottom(n)\\n" % ({depth} - 3), globals())
+def bottom(n):
+    for i in range(1000): id(i)   # warm up
+    t0 = time.perf_counter_ns()
+    for i in range(n):
+        id(i)
+    return (time.perf_counter_ns() - t0) / n
+print(f0({n}))
+"""
+STACK_KLOOP = """
+src = "".join("def f%d(n):\\n    return f%d(n)\\n" % (i, i + 1) for i in range({depth} - 3))
+exec(src + "def f%d(n):\\n    return bottom(n)\\n" % ({depth} - 3), globals())
+def bottom(n):
+    for i in range(n): id(i)
+f0({n})
+"""
+
+
+def stack_bench(rounds, depths=(5, 50)):
+    """-k's cost per event beside plain decoding, the events raised at the bottom of stacks of
+    5 and 50 Python frames (the module's frame included): wall ns per event over no tracer,
+    and the BPF program's own ns per event (kernel.bpf_stats_enabled), both tracers attached
+    to one process at once. Text output (to /dev/null): the reader resolves every frame."""
+    out = {}
+    dest = "/dev/null"
+    n = max(1000, N // 50)  # with 50 frames, each event is 50 lines of text
+    for depth in depths:
+        loop = [PY, "-c", STACK_LOOP.format(depth=depth, n=n)]
+        rows = {"none": [], "full": [], "stack": []}
+        for _ in range(rounds):
+            rows["none"].append(run(loop)[0])
+            rows["full"].append(run([SEATRACE, "-o", dest, "--", *loop])[0])
+            rows["stack"].append(run([SEATRACE, "-k", "--stack-depth", "64", "-o", dest,
+                                      "--", *loop])[0])
+        med = {m: statistics.median(v) for m, v in rows.items()}
+        r = {"full_overhead_ns": med["full"] - med["none"],
+             "stack_overhead_ns": med["stack"] - med["none"]}
+        if os.path.exists(STATS_KNOB):
+            code = KWORKLOAD.format(loop=STACK_KLOOP.format(depth=depth, n=n))
+            kt = {"full": [], "stack": []}
+            with bpf_stats():
+                for k in range(rounds):
+                    tracers = [(SEATRACE, ["-o", "/dev/null"]),
+                               (SEATRACE, ["-k", "--stack-depth", "64", "-o", "/dev/null"])]
+                    if k % 2:
+                        tracers.reverse()
+                    got = kernel_round(tracers, code)
+                    if k % 2:
+                        got.reverse()
+                    if None not in got:
+                        kt["full"].append(got[0])
+                        kt["stack"].append(got[1])
+            if kt["full"]:
+                r["kernel_full_ns"] = statistics.median(kt["full"])
+                r["kernel_stack_ns"] = statistics.median(kt["stack"])
+        out[depth] = r
+    return out
+
+
+def print_stack_bench(sb):
+    print("-k (Python stacks), ns per event: overhead over no tracer, wall; BPF program, kernel:")
+    for depth, r in sb.items():
+        k = (f"  kernel full {r['kernel_full_ns']:.0f}, -k {r['kernel_stack_ns']:.0f} "
+             f"({r['kernel_stack_ns'] - r['kernel_full_ns']:+.0f})" if "kernel_full_ns" in r
+             else "")
+        print(f"  {depth:3} frames: full {r['full_overhead_ns']:8.1f}, -k "
+              f"{r['stack_overhead_ns']:8.1f} ({r['stack_overhead_ns'] - r['full_overhead_ns']:+.1f})"
+              + k)
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (sudo make bench)")
@@ -594,6 +669,9 @@ def main():
         with open(os.path.join(ROOT, "build", "bench.json"), "w") as fh:
             json.dump(report, fh, indent=1)
         return
+    sb = stack_bench(max(1, ROUNDS // 2))
+    report["stack"] = sb
+    print_stack_bench(sb)
     sc = syscall_bench(max(1, ROUNDS // 2))
     report["syscalls"] = sc
     print("syscall probes (-S), ns per syscall (median):")

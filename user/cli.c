@@ -83,6 +83,8 @@ enum {
 	OPT_POLICY,
 	OPT_CHECK_POLICY,
 	OPT_RATE_LIMIT,
+	/* -k, Python stacks (issue 13, stack) */
+	OPT_STACK_DEPTH,
 };
 
 /*
@@ -111,6 +113,14 @@ static const struct argp_option options[] = {
 	{ "cgroup", OPT_CGROUP, "PATH", 0,
 	  "Only processes in the cgroup at PATH (e.g. /sys/fs/cgroup/system.slice/x.service) or "
 	  "below it: a container",
+	  G_TRACE },
+	/* -k, Python stacks (issue 13, stack) */
+	{ "stack", 'k', NULL, 0,
+	  "Show the Python stack that raised each event, innermost first (file, line, function)",
+	  G_TRACE },
+	{ "stack-depth", OPT_STACK_DEPTH, "N", 0,
+	  "With -k, keep at most N frames per stack, 1 to 256 (default 32); deeper stacks are "
+	  "marked cut. Implies -k",
 	  G_TRACE },
 	{ "syscalls", 'S', NULL, 0,
 	  "Also record the syscalls that carry out audited operations (open, connect, execve, "
@@ -485,6 +495,20 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_STATS:
 		o->stats = true;
+		break;
+	/* -k, Python stacks (issue 13, stack) */
+	case 'k':
+		if (!o->stack_depth)
+			o->stack_depth = ST_STACK_DEFAULT;
+		break;
+	case OPT_STACK_DEPTH:
+		if (parse_ulong(arg, &v, false) || v < 1 || v > ST_STACK_MAX) {
+			argp_error(state, "invalid --stack-depth '%s': give a number of frames from 1 "
+					  "to %d",
+				   arg, ST_STACK_MAX);
+			return EINVAL;
+		}
+		o->stack_depth = (unsigned)v;
 		break;
 	case OPT_FLOOR:
 		o->floor = true;
@@ -893,6 +917,7 @@ int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char
 	/* The rate limit's code is in the BPF programs or not; a policy's rules can change. */
 	DIFF(a->rate_per_s != b->rate_per_s, "rate-limit");
 	DIFF(!a->policy != !b->policy, "policy");
+	DIFF(a->stack_depth != b->stack_depth, "stack");
 #undef DIFF
 	return n;
 }

@@ -83,6 +83,7 @@ struct st_opts {
 	bool ts_given;		   /* -t or --timestamps: an absolute stamp asked for */
 	bool separate;		   /* -ff, --output-separately: -o FILE.PID per process */
 	unsigned fcount;	   /* -f given this many times in one source */
+	unsigned stack_depth; /* -k, --stack-depth: Python frames per event; 0: no stacks */
 };
 
 /*

@@ -30,6 +30,7 @@
 #include "policy.h"
 #include "proctx.h"
 #include "ratelimit.h"
+#include "stack.h"
 #include "reload.h"
 #include "ring.h"
 #include "syscalls.h"
@@ -205,6 +206,14 @@ static void say_write_failed(int err, char **cmd)
 		st_say("cannot write events: %s; stopped tracing", strerror(-err));
 }
 
+/* -k: the layout the reader needs to read a traced process's code objects (stack.h). */
+static int stack_layout(unsigned slot, struct st_layout *out, void *ctx)
+{
+	struct tracer *t = ctx;
+
+	return bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.layouts), &slot, out) ? -errno : 0;
+}
+
 /*
  * Opens the BPF object, configures it for this run (only the programs it needs are loaded:
  * each has a cost on the host), loads it and attaches the tracepoint programs. The probe
@@ -247,6 +256,7 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	t->skel->rodata->cfg_follow = o->follow;
 	/* The kernel knows the default pairs' names; user rules need frames for every event. */
 	t->skel->rodata->cfg_frames_all = o->npairs > 0 && !o->no_pair;
+	t->skel->rodata->cfg_stack_depth = o->stack_depth; /* -k */
 	t->watch_exec = system_wide || o->follow;
 	/* --follow: only targets' execs and exits are worth a notice. */
 	t->skel->rodata->cfg_watch_exec = system_wide ? ST_WATCH_ALL
@@ -434,6 +444,13 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 		t.rec.proctx = oo.proctx;
+	}
+	if (opts.stack_depth) {
+		oo.stacks = st_stacks_new(stack_layout, NULL, &t);
+		if (!oo.stacks) {
+			st_say("cannot set up output: %s", strerror(errno));
+			goto cleanup;
+		}
 	}
 	t.rec.out = st_output_new(&oo);
 	if (t.rec.out && (err = st_output_header(t.rec.out))) {
@@ -738,6 +755,7 @@ cleanup:
 		st_output_free(t.rec.out);
 	st_pairer_free(t.rec.pairer);
 	st_proctx_free(t.rec.proctx);
+	st_stacks_free(oo.stacks);
 	st_procscan_free(&t.scan);
 	st_tamper_free(&t.tamper);
 	st_ratelimit_free(&t);

@@ -24,6 +24,7 @@
 #include "proctx.h"
 #include "repr.h"
 #include "sink.h"
+#include "stack.h"
 #include "strbuf.h"
 #include "syscalls.h"
 #include "wallclock.h"
@@ -786,6 +787,8 @@ static int json_event(struct st_output *o, struct jsonw *w, struct strbuf *tmp,
 	}
 	if (v->truncated)
 		strbuf_addstr(sb, ",\"truncated\":true");
+	if (o && o->opts.stacks)
+		st_stack_json(o->opts.stacks, sb, v);
 	{
 		const uint32_t ids[2] = { h->uid, h->gid };
 
@@ -808,6 +811,8 @@ static int format_event(struct st_output *o, struct strbuf *sb, struct strbuf *t
 		return -EINVAL;
 	if (fmt == ST_FMT_TEXT) {
 		err = text_event(o, sb, v, mono_to_real_ns);
+		if (!err && o && o->opts.stacks)
+			err = st_stack_text(o->opts.stacks, sb, v);
 	} else {
 		jsonw_init(&w, sb);
 		err = json_event(o, &w, tmp, v, mono_to_real_ns, seq);
@@ -1607,6 +1612,9 @@ static int lane_span(struct st_output *o, const void *arg)
 		if (text_durations(o) && pre && post)
 			st_timefmt_duration(sb, &o->tf, s->dur_ns);
 		strbuf_addch(sb, '\n');
+		/* -k: the stack that made the call, the prehook's */
+		if (!err && pre && o->opts.stacks)
+			err = st_stack_text(o->opts.stacks, sb, pre);
 	} else {
 		jsonw_init(&w, sb);
 		json_head(&w, "span", next_seq(o), real, s->pid, s->tid, any->hdr->comm);
@@ -1639,6 +1647,8 @@ static int lane_span(struct st_output *o, const void *arg)
 		jsonw_bool_field(&w, "unfinished", s->flags & ST_SPAN_UNFINISHED);
 		jsonw_bool_field(&w, "no_pre", s->flags & ST_SPAN_NO_PRE);
 		jsonw_bool_field(&w, "ambiguous", s->flags & ST_SPAN_AMBIGUOUS);
+		if (pre && o->opts.stacks)
+			st_stack_json(o->opts.stacks, sb, pre);
 		{
 			const uint32_t ids[2] = { any->hdr->uid, any->hdr->gid };
 

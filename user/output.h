@@ -19,6 +19,7 @@
 struct strbuf;
 struct st_proctx;
 struct st_sink;
+struct st_stacks;
 
 /* The JSON schema's version (docs/json-schema.md), in the header record. */
 #define ST_JSON_SCHEMA 2
@@ -46,6 +47,8 @@ struct st_output_opts {
 	struct st_proctx *proctx;
 	/* Text lines' time flags (-t, -r, -T: timefmt.h); NULL: the default. Copied. */
 	const struct st_timefmt *timefmt;
+	/* -k: resolves the Python stacks events carry (stack.h); NULL: none shown. Not owned. */
+	struct st_stacks *stacks;
 };
 
 struct st_output;
