@@ -14,6 +14,7 @@
 #include <linux/magic.h>
 #include "cli.h"
 #include "pair.h"
+#include "rulek.h"
 
 const char *argp_program_version = "seatrace 0.1";
 const char *argp_program_bug_address = "the project's issue tracker";
@@ -66,6 +67,10 @@ enum {
 	OPT_JOURNAL,
 	OPT_SYSLOG,
 	OPT_SYSLOG_PROTO,
+	/* argfilt: actions on argument filters */
+	OPT_KILL,
+	OPT_STOP,
+	OPT_DRY_RUN,
 };
 
 static const struct argp_option options[] = {
@@ -140,6 +145,17 @@ static const struct argp_option options[] = {
 	  0 },
 	{ "syslog-proto", OPT_SYSLOG_PROTO, "udp|tcp", 0,
 	  "With --syslog=HOST:PORT, send over UDP (default) or TCP (octet-counted frames)", 0 },
+	/* argfilt (issue 14): argument filters' actions, decided in the kernel (docs/policy.md). */
+	{ "kill", OPT_KILL, "FILTER", 0,
+	  "Kill (SIGKILL, from the kernel, before the audited operation runs) a process that "
+	  "raises an event matching FILTER, as NAMEGLOB(COND,...) (repeatable)",
+	  0 },
+	{ "stop", OPT_STOP, "FILTER", 0,
+	  "Stop (SIGSTOP) a process that raises an event matching FILTER; resume it with "
+	  "kill -CONT PID (repeatable)",
+	  0 },
+	{ "dry-run", OPT_DRY_RUN, NULL, 0,
+	  "With --kill/--stop: report what would be done (\"dry_run\": true), signal nothing", 0 },
 	{ "bench-floor", OPT_FLOOR, NULL, OPTION_HIDDEN, "Attach an empty program (benchmark)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
@@ -169,18 +185,62 @@ static int parse_ulong(const char *s, unsigned long *out, bool suffixes)
 	return 0;
 }
 
+/*
+ * argfilt: one filter of -e, -x, --kill or --stop into o->rules. 0, or an errno after saying
+ * what is wrong and where (the text, a caret under the column).
+ */
+static int add_rule(struct argp_state *state, struct st_opts *o, const char *text, const char *opt,
+		    bool exclude, enum st_action action)
+{
+	struct st_rule_err e;
+	struct st_rule *r;
+	char msg[1024];
+
+	if (!o->rules) {
+		o->rules = calloc(ST_RULE_MAX, sizeof(*o->rules));
+		if (!o->rules)
+			return ENOMEM;
+	}
+	if (o->nrules >= ST_RULE_MAX) {
+		argp_error(state, "too many filters with conditions and actions (at most %d)",
+			   ST_RULE_MAX);
+		return EINVAL;
+	}
+	r = &o->rules[o->nrules];
+	if (st_rule_parse(text, r, &e)) {
+		st_rule_err_format(msg, sizeof(msg), text, &e);
+		argp_error(state, "invalid %s filter: %s", opt, msg);
+		return EINVAL;
+	}
+	r->exclude = exclude;
+	r->action = action;
+	r->src = opt;
+	o->nrules++;
+	if (!exclude && action == ST_ACT_LOG)
+		o->globs.have_include = true; /* an -e filter: other names are not shown */
+	return 0;
+}
+
 static int add_globs(struct argp_state *state, struct st_opts *o, const char *arg, bool exclude)
 {
-	char *copy = strdup(arg), *save = NULL, *tok;
+	char *copy = strdup(arg), *tok, *next;
 	int err = 0, n = 0;
 
 	if (!copy)
 		return ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
+	/* Commas separate patterns, but not inside a filter's parentheses (argfilt). */
+	for (tok = copy; tok && !err; tok = next) {
 		const char *why = NULL;
+		size_t len = st_rule_token_len(tok);
 
+		next = tok[len] ? tok + len + 1 : NULL;
+		tok[len] = 0;
+		if (!*tok)
+			continue;
 		n++;
-		if (st_globset_add(&o->globs, tok, exclude, &why)) {
+		if (st_rule_is_filter(tok))
+			err = add_rule(state, o, tok, exclude ? "-x" : "-e", exclude, ST_ACT_LOG);
+		else if (st_globset_add(&o->globs, tok, exclude, &why)) {
 			argp_error(state, "invalid pattern '%s': %s", tok, why);
 			err = EINVAL;
 		}
@@ -423,6 +483,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->syslog_tcp = !strcmp(arg, "tcp");
 		o->syslog_proto_set = true;
 		break;
+	/* argfilt */
+	case OPT_KILL:
+	case OPT_STOP:
+		return add_rule(state, o, arg, key == OPT_KILL ? "--kill" : "--stop", false,
+				key == OPT_KILL ? ST_ACT_KILL : ST_ACT_STOP);
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		break;
 	case 'h':
 		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
 		break;
@@ -459,6 +527,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "-f follows the children of -p PID or of a command: give one");
 			return EINVAL;
 		}
+		/* argfilt: what the kernel cannot take is refused before anything is loaded. */
+		if (o->nrules) {
+			static struct st_krules k;
+			char why[256];
+
+			if (st_rules_compile(o->rules, o->nrules, &k, why, sizeof(why))) {
+				argp_error(state, "cannot load the filters: %s", why);
+				return EINVAL;
+			}
+		}
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -486,6 +564,9 @@ void st_cli_release(struct st_opts *o)
 	o->cfg_args = NULL;
 	o->ncfg_args = 0;
 	st_config_release(&o->cfg);
+	free(o->rules);
+	o->rules = NULL;
+	o->nrules = 0;
 }
 
 /* Settings a configuration file may not hold: they are actions, or read the file itself. */
@@ -596,7 +677,7 @@ static int apply_file(struct st_opts *o, const struct st_opts *cl)
 		const char *k = o->cfg.v[i].key;
 
 		if ((!strcmp(k, "pid") && cl->npids) ||
-		    (!strcmp(k, "event") && has_globs(&cl->globs, false)) ||
+		    (!strcmp(k, "event") && (has_globs(&cl->globs, false) || cl->globs.have_include)) ||
 		    (!strcmp(k, "exclude") && has_globs(&cl->globs, true)) ||
 		    (!strcmp(k, "pair") && cl->npairs))
 			continue;
@@ -624,6 +705,8 @@ int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
 	opts_init(&cl);
 	cl.partial = true;
 	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER | argp_flags, NULL, &cl);
+	free(cl.rules); /* only which options the command line gives is wanted of it */
+	cl.rules = NULL;
 	if (err)
 		return -err;
 	if (cl.config) {

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include "config.h"
 #include "glob.h"
+#include "rule.h"
 
 #define ST_MAX_PIDS 64
 /* Exit status of a usage error (sysexits.h's EX_USAGE), as argp exits with. */
@@ -70,6 +71,10 @@ struct st_opts {
 	bool partial; /* parsing one source of several: the checks across options wait */
 	unsigned max_files; /* interpreter files attached at once */
 	unsigned max_links; /* uprobe links at once */
+	/* argfilt (issue 14): -e/-x NAME(COND,...), --kill, --stop, --dry-run (docs/policy.md). */
+	struct st_rule *rules; /* ST_RULE_MAX of them, allocated with the first; in order given */
+	unsigned nrules;
+	bool dry_run;
 };
 
 /*

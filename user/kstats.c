@@ -76,6 +76,9 @@ void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 in
 		[ST_STAT_EXIT_LOST] = "exit notices lost",
 		[ST_STAT_FORK_LOST] = "fork notices lost",
 		[ST_STAT_OVERSIZE] = "events lost (record too large)",
+		[ST_STAT_ACT_KILL] = "kill rules fired",
+		[ST_STAT_ACT_STOP] = "stop rules fired",
+		[ST_STAT_ACT_LOST] = "action records lost",
 	};
 	struct rusage ru;
 

@@ -29,6 +29,7 @@
 #include "pair.h"
 #include "proctx.h"
 #include "reload.h"
+#include "rulek.h"
 #include "ring.h"
 #include "syscalls.h"
 #include "tracer.h"
@@ -146,9 +147,11 @@ static void report_lost(struct tracer *t)
 static __u32 notice_ring_size(const struct st_opts *o, bool watching)
 {
 	__u64 n = o->ring_size / 16;
+	/* argfilt: action records (an event's record each) travel here, whatever --buffer-size. */
+	__u32 min = o->nrules ? 64 << 10 : NOTICES_MIN;
 
-	if (!watching || n < NOTICES_MIN)
-		return NOTICES_MIN;
+	if (!watching || n < min)
+		return min;
 	return n > NOTICES_MAX ? NOTICES_MAX : (__u32)n;
 }
 
@@ -219,6 +222,19 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	}
 	t->skel->rodata->cfg_str_max = o->str_max;
 	t->skel->rodata->cfg_wakeup_bytes = o->ring_size / 4;
+	/* argfilt: argument rules and actions, compiled (checked already by the command line). */
+	if (o->nrules) {
+		static struct st_krules k;
+		char why[256];
+
+		if (st_rules_compile(o->rules, o->nrules, &k, why, sizeof(why))) {
+			st_say("cannot load the filters: %s", why);
+			return -1;
+		}
+		st_rules_set(t, &k);
+		t->skel->rodata->cfg_rules = 1;
+		t->skel->rodata->cfg_dry_run = o->dry_run;
+	}
 	st_filters_set(t, &o->globs);
 	t->skel->rodata->cfg_filter_live = o->config != NULL;
 	t->skel->rodata->cfg_nglobs_fixed = o->globs.nglobs;
@@ -423,6 +439,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	t.rec.tamper = &t.tamper;
+	t.rec.rules = opts.rules; /* argfilt: action records name their rule */
+	t.rec.nrules = opts.nrules;
 	if (t.watch_exec) {
 		t.rec.on_exec = st_targets_exec;
 		t.rec.on_exit = st_targets_exit;

@@ -6,7 +6,30 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "rulek.h"
 #include "seatrace.skel.h" /* after wire.h, which tracer.h brings */
+
+void st_rules_set(struct tracer *t, const struct st_krules *k)
+{
+	struct seatrace_bpf__bss *b = t->skel->bss;
+	__u32 gen = __atomic_load_n(&b->cfg_filter_gen, __ATOMIC_RELAXED), set = (gen + 1) & 1;
+
+	b->cfg_nrules[set] = k->nrules;
+	b->cfg_rule_include[set] = k->have_include;
+	b->cfg_rmask_kill[set] = b->cfg_rmask_stop[set] = 0;
+	b->cfg_rmask_inc[set] = b->cfg_rmask_exc[set] = 0;
+	for (unsigned r = 0; r < k->nrules && r < ST_KRULE_MAX; r++) {
+		__u32 f = k->rules[r].flags;
+
+		b->cfg_rmask_kill[set] |= (__u64)!!(f & ST_KR_KILL) << r;
+		b->cfg_rmask_stop[set] |= (__u64)!!(f & ST_KR_STOP) << r;
+		b->cfg_rmask_inc[set] |= (__u64)!!(f & ST_KR_INCLUDE) << r;
+		b->cfg_rmask_exc[set] |= (__u64)!!(f & ST_KR_EXCLUDE) << r;
+	}
+	memcpy((void *)b->cfg_krules[set], k->rules, sizeof(k->rules));
+	memcpy((void *)b->cfg_rglobs[set], k->globs, sizeof(k->globs));
+	memcpy((void *)b->cfg_rclasses[set], k->classes, sizeof(k->classes));
+}
 
 void st_filters_set(struct tracer *t, const struct st_globset *g)
 {

@@ -18,6 +18,13 @@
  */
 void st_filters_set(struct tracer *t, const struct st_globset *g);
 
+/*
+ * argfilt: the argument rules (bpf/rules.bpf.h) into the set st_filters_set() fills next.
+ * Call it first, then st_filters_set(), whose switch of generation makes both take effect.
+ */
+struct st_krules;
+void st_rules_set(struct tracer *t, const struct st_krules *k);
+
 /* Reopens `sink` (when there is one), re-reads t->opts->config (when given). Says what it did. */
 void st_reload(struct tracer *t, struct st_sink *sink);
 
