@@ -130,7 +130,9 @@ static int parse_int(const char *s, size_t n, int64_t *out)
 		return -1;
 	errno = 0;
 	v = strtoll(buf, &end, 0);
-	if (errno || *end)
+	if (*end)
+		return -1;
+	if (errno)
 		return -2;
 	*out = v;
 	return 0;
