@@ -54,6 +54,10 @@ struct rule_scratch {
 	__u64 mask; /* rules to evaluate */
 	__u64 hit;  /* rules whose every condition held */
 	__u64 head[HEAD_WORDS];
+	__u64 hobj; /* the object head[] holds, and its kind: conditions on one argument read it once */
+	__u32 hkind;
+	__s32 hovf; /* an int's value, decoded once too */
+	__s64 hx;
 	struct rarg a[RARGS];
 	__u64 items[RARGS];
 	/* fallback: the format walk */
@@ -180,18 +184,43 @@ static __always_inline __u64 rhw(struct rule_scratch *rs, __u64 obj, __u16 off)
 	return rd64(obj + off);
 }
 
-/* What an object is, for comparing: one of ST_V_*, 0 for a type not compared. */
+static __always_inline __u8 robj_classify(struct rules_ctx *c, __u64 obj);
+static __always_inline void rint(struct rules_ctx *c, __u64 obj, __s64 *x, int *ovf);
+
+/*
+ * What an object is, for comparing: one of ST_V_*, 0 for a type not compared. Its head stays
+ * in rs->head for the caller; read once for all the conditions on it.
+ */
 static __always_inline __u8 robj_kind(struct rules_ctx *c, __u64 obj)
+{
+	struct rule_scratch *rs = c->rs;
+	__u8 tag = singleton_tag(c->lo, c->bias, obj);
+
+	if (tag)
+		return tag;
+	if (obj && obj == rs->hobj)
+		return (__u8)rs->hkind;
+	rs->hobj = 0;
+	if (!obj || bpf_probe_read_user(rs->head, sizeof(rs->head), (void *)obj))
+		return 0;
+	rs->hobj = obj;
+	rs->hkind = robj_classify(c, obj);
+	if (rs->hkind == ST_V_INT) {
+		int ovf = 0;
+
+		rint(c, obj, &rs->hx, &ovf);
+		rs->hovf = ovf;
+	}
+	return (__u8)rs->hkind;
+}
+
+/* The kind of the object whose head is in rs->head. */
+static __always_inline __u8 robj_classify(struct rules_ctx *c, __u64 obj)
 {
 	struct st_layout *lo = c->lo;
 	struct rule_scratch *rs = c->rs;
 	__u64 b = c->bias, type, tpf;
-	__u8 tag = singleton_tag(lo, b, obj);
 
-	if (tag)
-		return tag;
-	if (!obj || bpf_probe_read_user(rs->head, sizeof(rs->head), (void *)obj))
-		return 0;
 	type = rhw(rs, obj, lo->ob_type);
 	if (type == lo->addr[ST_T_STR] + b)
 		return ST_V_STR;
@@ -488,9 +517,10 @@ static __always_inline int rcond(struct rules_ctx *c, const volatile struct st_k
 	}
 	if (kind == ST_V_TRUE || kind == ST_V_FALSE)
 		x = kind == ST_V_TRUE;
-	else if (kind == ST_V_INT)
-		rint(c, obj, &x, &ovf);
-	else
+	else if (kind == ST_V_INT) {
+		x = rs->hx; /* decoded by robj_kind() */
+		ovf = rs->hovf;
+	} else
 		return 0;
 	return rcmp(k, x, ovf);
 }
@@ -605,6 +635,7 @@ static __always_inline __u8 rules_decide_body(struct scratch *sc, struct rules_c
 	rs->matching = 0;
 	rs->narrow = 0;
 	rs->mask = sc->rmask;
+	rs->hobj = 0;
 	rs->nrules = cfg_nrules[set] > ST_KRULE_MAX ? ST_KRULE_MAX : cfg_nrules[set];
 	bpf_loop(RULES_ITERS, rules_eval_cb, c, 0);
 	hit = rs->hit;
