@@ -309,3 +309,18 @@ def test_bad_filters_point_at_the_problem(args, needle, caret_under):
     i = next(n for n, l in enumerate(lines) if l.strip() == text)
     col = lines[i + 1].index("^") - lines[i].index(text)
     assert text[col:].startswith(caret_under), (text, col, res.stderr)
+
+
+def test_actions_counted_in_metrics(tmp_path):
+    prom = tmp_path / "seatrace.prom"
+    res = run_seatrace("-j", "--dry-run", "--metrics", prom, "--kill",
+                       "open(path=*/argf-secret-*)", "--stop", "argf.stop(#0=1)", "--", PY, "-c",
+                       f"import sys; open({str(tmp_path / 'argf-secret-m')!r}, 'w').close(); "
+                       "sys.audit('argf.stop', 1); sys.audit('argf.stop', 2)")
+    assert res.returncode == 0, res
+    text = prom.read_text()
+    assert 'seatrace_actions_total{action="kill"} 1\n' in text, text
+    assert 'seatrace_actions_total{action="stop"} 1\n' in text, text
+    assert "seatrace_action_records_lost_total 0\n" in text, text
+    assert [(a["action"], a["event"]) for a in actions(res)] == [("kill", "open"),
+                                                                   ("stop", "argf.stop")]
