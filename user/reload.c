@@ -72,6 +72,17 @@ void st_reload(struct tracer *t, struct st_sink *sink)
 		goto out;
 	}
 	if (memcmp(&n->globs, &cur->globs, sizeof(n->globs))) {
+		/*
+		 * argfilt: the switch to the other set takes the rules with it: the run's rules
+		 * go there first (they are fixed for the run: a kill rule never lapses).
+		 */
+		if (cur->nrules) {
+			static struct st_krules k;
+			char why[256];
+
+			if (!st_rules_compile(cur->rules, cur->nrules, &k, why, sizeof(why)))
+				st_rules_set(t, &k);
+		}
 		st_filters_set(t, &n->globs);
 		cur->globs = n->globs;
 		st_say("SIGHUP: event filters of %s applied (%u pattern%s)", cur->config,

@@ -324,3 +324,29 @@ def test_actions_counted_in_metrics(tmp_path):
     assert "seatrace_action_records_lost_total 0\n" in text, text
     assert [(a["action"], a["event"]) for a in actions(res)] == [("kill", "open"),
                                                                    ("stop", "argf.stop")]
+
+
+def test_kill_rule_survives_sighup(procs, tmp_path):
+    """A SIGHUP that switches the configuration's event filters keeps the run's rules: the
+    kill still fires after it."""
+    out, conf, go = tmp_path / "ev.jsonl", tmp_path / "seatrace.conf", tmp_path / "go"
+    secret = tmp_path / "argf-secret-h"
+    conf.write_text("json = true\nevent = argf.a\n")
+    code = ("import os, sys, time\n"
+            f"while not os.path.exists({str(go)!r}):\n"
+            "    sys.audit('argf.a', 1); sys.audit('argf.b', 1); time.sleep(0.01)\n"
+            f"open({str(secret)!r}, 'w').close()\n")
+    t = procs.tracer(["--config", conf, "-o", out, "--kill", "open(path=*/argf-secret-*)",
+                      "--", PY, "-c", code], tmp_path / "stdout")
+    t.wait_attached()
+    wait_for(lambda: out.exists() and b'"argf.a"' in out.read_bytes(), what="a events")
+    conf.write_text("json = true\nevent = argf.b\n")
+    t.signal(signal.SIGHUP)
+    wait_for(lambda: "event filters of" in t.stderr, what="the SIGHUP's filters")
+    wait_for(lambda: b'"argf.b"' in out.read_bytes(), what="b events")
+    go.touch()
+    res = t.result()
+    assert res.returncode in KILLED, res
+    assert not secret.exists()
+    assert [a["event"] for a in parse_json_lines(out.read_bytes())
+            if a.get("type") == "action"] == ["open"]
