@@ -77,6 +77,14 @@ ST_SHARED struct {
 	__type(value, struct rule_scratch);
 } rule_scratch_map SEC(".maps");
 
+/* @cgroup=PATH selectors: slot r holds rule r's cgroup (user/reload.c fills it after load). */
+ST_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, ST_KRULE_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} rule_cgroups SEC(".maps");
+
 struct rules_ctx {
 	struct rule_scratch *rs;
 	struct st_layout *lo;
@@ -409,6 +417,9 @@ static __always_inline int rcond(struct rules_ctx *c, const volatile struct st_k
 
 	if (arg == ST_KA_UID)
 		return (__u32)bpf_get_current_uid_gid() == (__u32)k->lo;
+	if (arg == ST_KA_CGROUP)
+		return bpf_current_task_under_cgroup(&rule_cgroups, (__u32)k->lo & (ST_KRULE_MAX - 1)) ==
+		       1;
 	if (arg == ST_KA_COMM) {
 		bpf_get_current_comm(rs->vbuf, ST_COMM_LEN);
 		rs->vlen = 0;

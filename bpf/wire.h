@@ -444,7 +444,7 @@ enum st_fb_kind {
  * in one table (st_krule.event_glob, st_kcond.glob index it), with one class table.
  */
 #define ST_KRULE_MAX 64	    /* a u64 mask of them is kept per cached event name */
-#define ST_KRULE_CONDS 10   /* 8 argument conditions, uid, comm */
+#define ST_KRULE_CONDS 11   /* 8 argument conditions, uid, comm, cgroup */
 #define ST_KRULE_GLOBS 256
 /* Bytes of a str/bytes value a glob condition sees (the matcher indexes ST_NAME_MAX bytes). */
 #define ST_KRULE_STR (ST_NAME_MAX - 1)
@@ -460,6 +460,7 @@ enum st_krule_flags {
 enum st_karg {
 	ST_KA_UID = 250, /* the thread's real uid (lo) */
 	ST_KA_COMM = 251, /* the thread's name, by glob */
+	ST_KA_CGROUP = 252, /* the thread is in cgroup `lo` of the rule_cgroups map, or below */
 };
 
 enum st_kcond_flags {

@@ -536,6 +536,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 				argp_error(state, "cannot load the filters: %s", why);
 				return EINVAL;
 			}
+			for (unsigned i = 0; i < o->nrules; i++)
+				if (o->rules[i].proc.cgroup[0] &&
+				    check_cgroup(state, o->rules[i].proc.cgroup))
+					return EINVAL;
 		}
 		break;
 	default:

@@ -223,8 +223,9 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	t->skel->rodata->cfg_str_max = o->str_max;
 	t->skel->rodata->cfg_wakeup_bytes = o->ring_size / 4;
 	/* argfilt: argument rules and actions, compiled (checked already by the command line). */
+	static struct st_krules k;
+
 	if (o->nrules) {
-		static struct st_krules k;
 		char why[256];
 
 		if (st_rules_compile(o->rules, o->nrules, &k, why, sizeof(why))) {
@@ -276,6 +277,8 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	}
 	t->att.skel = t->skel;
 	t->att.floor = o->floor;
+	if (o->nrules && st_rules_cgroups(t, &k))
+		return -1;
 	if (o->cgroup) {
 		__u32 zero = 0;
 		int cfd = open(o->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -4,6 +4,9 @@
 
 #include <argp.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
 #include <stdlib.h>
 #include <string.h>
 #include "rulek.h"
@@ -42,6 +45,29 @@ void st_filters_set(struct tracer *t, const struct st_globset *g)
 	memcpy((void *)b->cfg_classes[set], g->classes, sizeof(g->classes));
 	/* The set is complete before any program can see it in use. */
 	__atomic_store_n(&b->cfg_filter_gen, gen + 1, __ATOMIC_RELEASE);
+}
+
+int st_rules_cgroups(struct tracer *t, const struct st_krules *k)
+{
+	int mfd = bpf_map__fd(t->skel->maps.rule_cgroups);
+
+	for (__u32 i = 0; i < k->nrules && i < ST_KRULE_MAX; i++) {
+		int fd;
+
+		if (!k->cgroup[i])
+			continue;
+		fd = open(k->cgroup[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || bpf_map_update_elem(mfd, &i, &fd, BPF_ANY)) {
+			st_say("cannot use @cgroup=%s: %s (give a cgroup v2 directory, such as "
+			       "/sys/fs/cgroup/system.slice/docker-ID.scope)",
+			       k->cgroup[i], strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
 }
 
 void st_reload(struct tracer *t, struct st_sink *sink)

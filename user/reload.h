@@ -24,6 +24,8 @@ void st_filters_set(struct tracer *t, const struct st_globset *g);
  */
 struct st_krules;
 void st_rules_set(struct tracer *t, const struct st_krules *k);
+/* After load: the rules' @cgroup directories into their map. 0, or -1 after saying why. */
+int st_rules_cgroups(struct tracer *t, const struct st_krules *k);
 
 /* Reopens `sink` (when there is one), re-reads t->opts->config (when given). Says what it did. */
 void st_reload(struct tracer *t, struct st_sink *sink);

@@ -79,9 +79,9 @@ int st_rules_compile(const struct st_rule *r, unsigned n, struct st_krules *k, c
 		const struct st_rule *u = &r[i];
 		struct st_krule *kr = &k->rules[i];
 
-		if (u->proc.exe[0] || u->proc.cgroup[0]) {
-			snprintf(why, len, "'%s': @exe and @cgroup are not checked in the kernel yet: "
-				 "use --comm/--cgroup or @comm", u->name);
+		if (u->proc.exe[0]) {
+			snprintf(why, len, "'%s': @exe is not checked in the kernel yet: use @comm, "
+				 "@cgroup or @uid", u->name);
 			return -EINVAL;
 		}
 		if (u->action == ST_ACT_KILL)
@@ -104,6 +104,14 @@ int st_rules_compile(const struct st_rule *r, unsigned n, struct st_krules *k, c
 			c->arg = ST_KA_UID;
 			c->op = ST_KO_EQ;
 			c->lo = u->proc.uid;
+		}
+		if (u->proc.cgroup[0]) {
+			struct st_kcond *c = &kr->conds[kr->nconds++];
+
+			c->arg = ST_KA_CGROUP;
+			c->op = ST_KO_EQ;
+			c->lo = i; /* its slot in rule_cgroups */
+			k->cgroup[i] = u->proc.cgroup;
 		}
 		if (u->proc.comm[0]) {
 			struct st_kcond *c = &kr->conds[kr->nconds++];

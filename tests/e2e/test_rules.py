@@ -350,3 +350,50 @@ def test_kill_rule_survives_sighup(procs, tmp_path):
     assert not secret.exists()
     assert [a["event"] for a in parse_json_lines(out.read_bytes())
             if a.get("type") == "action"] == ["open"]
+
+
+def cgroup2_root():
+    for line in open("/proc/mounts"):
+        f = line.split()
+        if f[2] == "cgroup2":
+            return f[1]
+    return None
+
+
+@pytest.fixture
+def two_cgroups():
+    root = cgroup2_root()
+    if not root:
+        pytest.skip("no cgroup v2 hierarchy mounted")
+    made = [os.path.join(root, f"argf-{os.getpid()}-{k}") for k in "ab"]
+    for d in made:
+        os.mkdir(d)
+    yield made
+    for d in made:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                os.rmdir(d)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_cgroup_selector(py, tmp_path, two_cgroups):
+    inside, other = two_cgroups
+    secret = tmp_path / "argf-secret-c"
+    run_in = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', inside, *py, "-c",
+              f"open({str(secret)!r}, 'w').close()"]
+    res = run_seatrace("-j", "--kill", f"open(path=*/argf-secret-*,@cgroup={other})", "--",
+                       *run_in)
+    assert res.returncode == 0 and secret.exists(), res
+    secret.unlink()
+    res = run_seatrace("-j", "--kill", f"open(path=*/argf-secret-*,@cgroup={inside})", "--",
+                       *run_in)
+    assert res.returncode in KILLED, res
+    assert not secret.exists()
+    bad = run_seatrace("--kill", "open(@cgroup=/nonexistent)", "--", PY, "-c", "pass")
+    assert bad.returncode == 64 and "cgroup v2 directory" in bad.stderr, bad

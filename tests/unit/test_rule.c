@@ -233,6 +233,13 @@ static void test_compile(void **state)
 	/* Globs: the three event globs, comm, path. */
 	assert_int_equal(k.nglobs, 5);
 	assert_int_equal(k.globs[k.rules[0].conds[2].glob].shape, ST_GS_PREFIX_STAR);
+	/* @cgroup: a condition naming the rule's own slot of the cgroup map. */
+	assert_int_equal(st_rule_parse("open(@cgroup=/sys/fs/cgroup/x)", &rs[1], &e), 0);
+	assert_int_equal(st_rules_compile(rs, 2, &k, why, sizeof(why)), 0);
+	assert_int_equal(k.rules[1].conds[0].arg, ST_KA_CGROUP);
+	assert_int_equal(k.rules[1].conds[0].lo, 1);
+	assert_string_equal(k.cgroup[1], "/sys/fs/cgroup/x");
+	assert_null(k.cgroup[0]);
 	/* What the kernel cannot check is refused. */
 	assert_int_equal(st_rule_parse("open(@exe=/usr/bin/*)", &rs[0], &e), 0);
 	assert_int_equal(st_rules_compile(rs, 1, &k, why, sizeof(why)), -EINVAL);
