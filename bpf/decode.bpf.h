@@ -137,6 +137,7 @@ struct scratch {
 	__u64 busy; /* a run is building a record here (rec_scratch); 64 bits: exchanged */
 	/* Argument rules (bpf/rules.bpf.h): this event's rules, the action taken on it. */
 	__u64 rmask;
+	__u32 rset; /* the rule set rmask is of (cfg_filter_gen & 1 at the event) */
 	__u32 act, act_rule, act_flags, act_only;
 };
 

@@ -231,7 +231,7 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 		if (ne->key == key && ne->gen == gen) {
 			*pair = ne->pair;
 			if (cfg_rules)
-				sc->rmask = ne->rules;
+				sc->rmask = ne->rules, sc->rset = gen & 1;
 			if (ne->verdict != NC_DROP || cfg_syscalls || (cfg_rules && ne->rules))
 				__builtin_memcpy(e->tail, ne->name, NC_NAME);
 			e->flags = 0;

@@ -147,6 +147,7 @@ static __always_inline __u8 rules_name_body(struct scratch *sc, struct st_event 
 		v = tamper_sign(e->tail, e->name_len) ? NC_ALERT : NC_DROP;
 	c.rs = rs;
 	rs->set = set;
+	sc->rset = set;
 	rs->nrules = n;
 	rs->r = 0;
 	rs->mask = 0;
@@ -638,13 +639,14 @@ static __always_inline __u8 rules_decide_body(struct scratch *sc, struct rules_c
 {
 	struct rule_scratch *rs = c->rs;
 	__u64 hit, kill, stop;
-	__u32 set = rs->set & 1;
+	__u32 set = sc->rset & 1;
 
 	rs->r = 0;
 	rs->c = 0;
 	rs->hit = 0;
 	rs->matching = 0;
 	rs->narrow = 0;
+	rs->set = set;
 	rs->mask = sc->rmask;
 	rs->hobj = 0;
 	rs->nrules = cfg_nrules[set] > ST_KRULE_MAX ? ST_KRULE_MAX : cfg_nrules[set];
@@ -655,7 +657,7 @@ static __always_inline __u8 rules_decide_body(struct scratch *sc, struct rules_c
 	if (kill || stop) {
 		/* First of all: nothing that follows (a full ring, a cut value) may prevent it. */
 		sc->act = kill ? ST_KR_KILL : ST_KR_STOP;
-		sc->act_rule = rlowest(kill ? kill : stop);
+		sc->act_rule = cfg_krules[set][rlowest(kill ? kill : stop) & (ST_KRULE_MAX - 1)].id;
 		sc->act_flags = 0;
 		if (cfg_dry_run)
 			sc->act_flags |= ST_AF_DRY_RUN;

@@ -494,11 +494,16 @@ struct st_kcond {
 	__s64 lo, hi;
 };
 
+/*
+ * Rules are laid out kills first, then stops, then filters, each kind in the order given: the
+ * evaluation (bounded) decides the actions first. `id` is the rule's place as given, which
+ * action records name.
+ */
 struct st_krule {
 	__u32 flags; /* ST_KR_* */
 	__u16 event_glob;
 	__u8 nconds;
-	__u8 _pad;
+	__u8 id;
 	struct st_kcond conds[ST_KRULE_CONDS];
 };
 

@@ -62,10 +62,17 @@ static __u8 kop(enum st_cond_op op, enum st_cond_kind kind)
 	return 0;
 }
 
+/* Where a rule goes in the kernel's table: kills, stops, filters. */
+static unsigned rank(const struct st_rule *u)
+{
+	return u->action == ST_ACT_KILL ? 0 : u->action == ST_ACT_STOP ? 1 : 2;
+}
+
 int st_rules_compile(const struct st_rule *r, unsigned n, struct st_krules *k, char *why,
 		     size_t len)
 {
 	static struct st_globset tmp; /* big: kept off the stack */
+	unsigned order[ST_KRULE_MAX];
 	const char *what = NULL;
 	int err = 0;
 
@@ -75,9 +82,17 @@ int st_rules_compile(const struct st_rule *r, unsigned n, struct st_krules *k, c
 		snprintf(why, len, "too many rules (%u): at most %d", n, ST_KRULE_MAX);
 		return -E2BIG;
 	}
-	for (unsigned i = 0; i < n; i++) {
+	/* Kills, then stops, then filters: the kernel decides the actions first (wire.h). */
+	for (unsigned pass = 0, j = 0; pass < 3; pass++)
+		for (unsigned i = 0; i < n; i++)
+			if (rank(&r[i]) == pass)
+				order[j++] = i;
+	for (unsigned x = 0; x < n; x++) {
+		unsigned i = order[x];
 		const struct st_rule *u = &r[i];
-		struct st_krule *kr = &k->rules[i];
+		struct st_krule *kr = &k->rules[x];
+
+		kr->id = (__u8)i;
 
 		if (u->proc.exe[0]) {
 			snprintf(why, len, "'%s': @exe is not checked in the kernel yet: use @comm, "

@@ -313,8 +313,9 @@ def test_bad_filters_point_at_the_problem(args, needle, caret_under):
 
 def test_actions_counted_in_metrics(tmp_path):
     prom = tmp_path / "seatrace.prom"
-    res = run_seatrace("-j", "--dry-run", "--metrics", prom, "--kill",
-                       "open(path=*/argf-secret-*)", "--stop", "argf.stop(#0=1)", "--", PY, "-c",
+    res = run_seatrace("-j", "--dry-run", "--metrics", prom, "-e", "argf.*(#0=7)", "--kill",
+                       "open(path=*/argf-secret-*)", "-x", "argf.x(#0=1)", "--stop",
+                       "argf.stop(#0=1)", "--", PY, "-c",
                        f"import sys; open({str(tmp_path / 'argf-secret-m')!r}, 'w').close(); "
                        "sys.audit('argf.stop', 1); sys.audit('argf.stop', 2)")
     assert res.returncode == 0, res
@@ -322,8 +323,10 @@ def test_actions_counted_in_metrics(tmp_path):
     assert 'seatrace_actions_total{action="kill"} 1\n' in text, text
     assert 'seatrace_actions_total{action="stop"} 1\n' in text, text
     assert "seatrace_action_records_lost_total 0\n" in text, text
-    assert [(a["action"], a["event"]) for a in actions(res)] == [("kill", "open"),
-                                                                   ("stop", "argf.stop")]
+    # Rules given among others: each action names its own.
+    assert [(a["action"], a["event"], a["rule"]) for a in actions(res)] == [
+        ("kill", "open", "open(path=*/argf-secret-*)"),
+        ("stop", "argf.stop", "argf.stop(#0=1)")]
 
 
 def test_kill_rule_survives_sighup(procs, tmp_path):

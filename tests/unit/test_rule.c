@@ -216,9 +216,15 @@ static void test_compile(void **state)
 	assert_int_equal(k.nrules, 3);
 	assert_true(k.have_include);
 	assert_true(k.have_action);
+	/* Actions first in the kernel's table; each keeps its place as given (id). */
+	assert_int_equal(k.rules[0].flags, ST_KR_STOP);
+	assert_int_equal(k.rules[0].id, 2);
+	assert_int_equal(k.rules[0].nconds, 0);
+	memmove(&k.rules[0], &k.rules[1], 2 * sizeof(k.rules[0]));
 	assert_int_equal(k.rules[0].flags, ST_KR_INCLUDE);
+	assert_int_equal(k.rules[0].id, 0);
 	assert_int_equal(k.rules[1].flags, ST_KR_EXCLUDE);
-	assert_int_equal(k.rules[2].flags, ST_KR_STOP);
+	assert_int_equal(k.rules[1].id, 1);
 	/* Selectors first, then the arguments in order. */
 	assert_int_equal(k.rules[0].nconds, 4);
 	assert_int_equal(k.rules[0].conds[0].arg, ST_KA_UID);
@@ -229,13 +235,13 @@ static void test_compile(void **state)
 	assert_int_equal(k.rules[1].conds[0].flags, ST_KC_INDEX | ST_KC_NEG);
 	assert_int_equal(k.rules[1].conds[0].op, ST_KO_EQ);
 	assert_int_equal(k.rules[1].conds[0].index, 1);
-	assert_int_equal(k.rules[2].nconds, 0);
 	/* Globs: the three event globs, comm, path. */
 	assert_int_equal(k.nglobs, 5);
 	assert_int_equal(k.globs[k.rules[0].conds[2].glob].shape, ST_GS_PREFIX_STAR);
 	/* @cgroup: a condition naming the rule's own slot of the cgroup map. */
 	assert_int_equal(st_rule_parse("open(@cgroup=/sys/fs/cgroup/x)", &rs[1], &e), 0);
 	assert_int_equal(st_rules_compile(rs, 2, &k, why, sizeof(why)), 0);
+	assert_int_equal(k.rules[1].id, 1);
 	assert_int_equal(k.rules[1].conds[0].arg, ST_KA_CGROUP);
 	assert_int_equal(k.rules[1].conds[0].lo, 1);
 	assert_string_equal(k.cgroup[1], "/sys/fs/cgroup/x");
