@@ -777,6 +777,14 @@ int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char
 	DIFF(a->journal != b->journal, "journal");
 	DIFF(a->syslog != b->syslog || str_differ(a->syslog_target, b->syslog_target), "syslog");
 	DIFF(a->syslog_tcp != b->syslog_tcp, "syslog-proto");
+	/* argfilt: the rules are the run's (a SIGHUP keeps them, reload.c). */
+	bool rules = a->nrules != b->nrules || a->dry_run != b->dry_run;
+
+	for (unsigned i = 0; i < a->nrules && !rules; i++)
+		rules = strcmp(a->rules[i].name, b->rules[i].name) ||
+			a->rules[i].action != b->rules[i].action ||
+			a->rules[i].exclude != b->rules[i].exclude;
+	DIFF(rules, "argument filters, kill, stop or dry-run");
 #undef DIFF
 	return n;
 }
