@@ -85,7 +85,8 @@ def test_kill_open_before_the_file_exists_and_others_run(py, tmp_path):
     assert [a["args"][0] for a in acts] == [str(secret)], res
     # A process matching no rule is not touched.
     ok = run_seatrace("-j", "--kill", rule, "--", *py, "-c",
-                      f"open({str(other)!r}, 'w').close(); __import__('sys').stderr.write('fine\\n')")
+                      f"open({str(other)!r}, 'w').close(); "
+                      "__import__('sys').stderr.write('fine\\n')")
     assert ok.returncode == 0 and "fine" in ok.stderr.splitlines() and not actions(ok), ok
 
 
@@ -172,7 +173,8 @@ def test_stop_dlopen_then_resume(py, tmp_path):
 def test_dry_run_reports_and_signals_nothing(tmp_path):
     secret = tmp_path / "argf-secret-1"
     res = run_seatrace("-j", "--dry-run", "--kill", "open(path=*/argf-secret-*)", "--", PY,
-                       "-c", f"open({str(secret)!r}, 'w').close(); __import__('sys').stderr.write('alive\\n')")
+                       "-c", f"open({str(secret)!r}, 'w').close(); "
+                       "__import__('sys').stderr.write('alive\\n')")
     assert res.returncode == 0 and "alive" in res.stderr.splitlines(), res
     assert secret.exists()
     acts = actions(res)
@@ -260,7 +262,8 @@ def test_path_longer_than_s_and_glob_characters_still_killed(py, tmp_path):
 
 
 def test_event_name_with_glob_characters():
-    code = "import sys\nsys.audit('argf.[x]*', 1)\nsys.audit('argf.ab', 1)\n__import__('sys').stderr.write('alive\\n')\n"
+    code = ("import sys\nsys.audit('argf.[x]*', 1)\nsys.audit('argf.ab', 1)\n"
+            "sys.stderr.write('alive\\n')\n")
     res = run_seatrace("-j", "--kill", r"argf.\[x\]\*(#0=1)", "--", PY, "-c", code)
     assert res.returncode in KILLED, res
     assert [a["event"] for a in actions(res)] == ["argf.[x]*"]
