@@ -537,6 +537,19 @@ static __always_inline int rcond(struct rules_ctx *c, const volatile struct st_k
 	return rcmp(k, x, ovf);
 }
 
+/* The lowest bit set of x (not 0), by de Bruijn: BPF has no count-trailing-zeros. */
+static __always_inline __u32 rlowest(__u64 x)
+{
+	static const __u8 tab[64] = {
+		0,  1,	2,  53, 3,  7,	54, 27, 4,  38, 41, 8,	34, 55, 48, 28,
+		62, 5,	39, 46, 44, 42, 22, 9,	24, 35, 59, 56, 49, 18, 29, 11,
+		63, 52, 6,  26, 37, 40, 33, 47, 61, 45, 43, 21, 23, 58, 17, 10,
+		51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12,
+	};
+
+	return tab[(((x & -x) * 0x022fdd63cc95386dULL) >> 58) & 63];
+}
+
 /* The condition decided: on to the next, or the rule fails. */
 static __always_inline void rdone(struct rule_scratch *rs, int ok)
 {
@@ -587,7 +600,12 @@ static __attribute__((unused)) long rules_eval_cb(__u32 i, void *data)
 	if (r >= rs->nrules || r >= ST_KRULE_MAX)
 		return 1;
 	if (!((rs->mask >> r) & 1)) {
-		rs->r = r + 1;
+		/* Straight to the next rule to evaluate. */
+		__u64 left = rs->mask & ~((2ULL << r) - 1);
+
+		if (!left)
+			return 1;
+		rs->r = rlowest(left);
 		rs->c = 0;
 		return 0;
 	}
@@ -596,6 +614,12 @@ static __attribute__((unused)) long rules_eval_cb(__u32 i, void *data)
 		rs->hit |= 1ULL << r;
 		rs->r = r + 1;
 		rs->c = 0;
+		/*
+		 * A filter that holds decides the event: the actions, laid out first, are
+		 * decided already, and no other filter of the mask can change the verdict.
+		 */
+		if (cfg_krules[set][r].flags & (ST_KR_INCLUDE | ST_KR_EXCLUDE))
+			return 1;
 		return 0;
 	}
 	k = &cfg_krules[set][r].conds[cc];
@@ -611,19 +635,6 @@ static __attribute__((unused)) long rules_eval_cb(__u32 i, void *data)
 	}
 	rdone(rs, res ^ rs->neg);
 	return 0;
-}
-
-/* The lowest bit set of x (not 0), by de Bruijn: BPF has no count-trailing-zeros. */
-static __always_inline __u32 rlowest(__u64 x)
-{
-	static const __u8 tab[64] = {
-		0,  1,	2,  53, 3,  7,	54, 27, 4,  38, 41, 8,	34, 55, 48, 28,
-		62, 5,	39, 46, 44, 42, 22, 9,	24, 35, 59, 56, 49, 18, 29, 11,
-		63, 52, 6,  26, 37, 40, 33, 47, 61, 45, 43, 21, 23, 58, 17, 10,
-		51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12,
-	};
-
-	return tab[(((x & -x) * 0x022fdd63cc95386dULL) >> 58) & 63];
 }
 
 /* Iterations: every condition, plus each glob's steps over a value (bounded, see glob_match.h). */
