@@ -278,8 +278,15 @@ static __always_inline void rint(struct rules_ctx *c, __u64 obj, __s64 *x, int *
 		ndig = (__s64)word < 0 ? -(__s64)word : word;
 		neg = (__s64)word < 0;
 	}
-	if (ndig)
+	if (ndig && ndig <= 2 && !(lo->long_digits & 7) && lo->long_digits + 8 <= HEAD_WORDS * 8) {
+		/* Up to 60 bits: the digits are in the head already. */
+		__u64 w = rhw(c->rs, obj, lo->long_digits);
+
+		dg[0] = (__u32)w;
+		dg[1] = ndig == 2 ? (__u32)(w >> 32) : 0;
+	} else if (ndig) {
 		bpf_probe_read_user(dg, ndig >= 3 ? 12 : ndig * 4, (void *)(obj + lo->long_digits));
+	}
 	mag = (__u64)dg[0] | (__u64)dg[1] << 30 | (__u64)dg[2] << 60;
 	*ovf = 0;
 	if (ndig > 3 || (ndig == 3 && dg[2] >= 8))
@@ -728,12 +735,24 @@ static __always_inline __u8 rules_probe(struct scratch *sc, struct st_layout *lo
 	    rhw(rs, args, lo->ob_type) == lo->addr[ST_T_TUPLE] + bias) {
 		__u64 *items = rs->items;
 
+		__u32 w = lo->tuple_items >> 3, inhead = 0;
+
 		n = rhw(rs, args, lo->ob_size);
 		n = n > RARGS ? RARGS : n;
 		barrier_var(n);
 		if (n > RARGS)
 			n = RARGS;
-		if (n && !bpf_probe_read_user(items, n * 8, (void *)(args + lo->tuple_items))) {
+		/* Most events have few arguments: their pointers came with the tuple's head. */
+		if (!(lo->tuple_items & 7) && w < HEAD_WORDS && n <= HEAD_WORDS - w) {
+			for (__u32 k = 0; k < HEAD_WORDS; k++) {
+				if (k >= n || w + k >= HEAD_WORDS)
+					break;
+				items[k] = rs->head[(w + k) & 7];
+			}
+			inhead = 1;
+		}
+		if (n && (inhead ||
+			  !bpf_probe_read_user(items, n * 8, (void *)(args + lo->tuple_items)))) {
 			for (__u32 k = 0; k < RARGS; k++) {
 				if (k >= n)
 					break;
