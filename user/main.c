@@ -32,6 +32,7 @@
 #include "ratelimit.h"
 #include "stack.h"
 #include "reload.h"
+#include "rulek.h"
 #include "ring.h"
 #include "syscalls.h"
 #include "tracer.h"
@@ -150,9 +151,11 @@ static void report_lost(struct tracer *t)
 static __u32 notice_ring_size(const struct st_opts *o, bool watching)
 {
 	__u64 n = o->ring_size / 16;
+	/* argfilt: action records (an event's record each) travel here, whatever --buffer-size. */
+	__u32 min = o->nrules || o->policy ? 64 << 10 : NOTICES_MIN;
 
-	if (!watching || n < NOTICES_MIN)
-		return NOTICES_MIN;
+	if (!watching || n < min)
+		return min;
 	return n > NOTICES_MAX ? NOTICES_MAX : (__u32)n;
 }
 
@@ -231,6 +234,12 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	}
 	t->skel->rodata->cfg_str_max = o->str_max;
 	t->skel->rodata->cfg_wakeup_bytes = o->ring_size / 4;
+	/* Argument rules and actions (issue 14): from the command line, or a policy, whose
+	 * reload may bring some. */
+	if (o->nrules || o->policy) {
+		t->skel->rodata->cfg_rules = 1;
+		t->skel->rodata->cfg_dry_run = o->dry_run;
+	}
 	{
 		/* -e/-x and the policy's rules (issue 14), in the kernel's filter. */
 		char why[512];
@@ -283,6 +292,8 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	}
 	t->att.skel = t->skel;
 	t->att.floor = o->floor;
+	if (st_rules_current() && st_rules_cgroups(t, st_rules_current()))
+		return -1;
 	if (o->cgroup) {
 		__u32 zero = 0;
 		int cfd = open(o->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

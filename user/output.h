@@ -66,6 +66,13 @@ struct st_output *st_output_new(const struct st_output_opts *opts);
  */
 int st_output_event(struct st_output *o, const struct st_view *v);
 /*
+ * argfilt: a rule acted on the event v: JSON {"type":"action","action":"kill"|"stop","rule":
+ * RULE,"dry_run":B,...the event's fields}; a text line "!! KILL name(args) by rule ...". `flags`:
+ * ST_AF_*. Written at once.
+ */
+int st_output_action(struct st_output *o, const struct st_view *v, const char *action,
+		     const char *rule, uint16_t flags);
+/*
  * Records lost in the ring buffer: JSON {"type":"lost","ts":..,"count":N}; a text line.
  * Written at once, with the batch before it. 0, -ENOMEM, -EINTR or a write's negative errno.
  */
