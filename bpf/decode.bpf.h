@@ -117,6 +117,7 @@ struct name_ent {
 	__u8 pair;    /* may_pair() */
 	__u32 gen;    /* cfg_filter_gen the verdict was made under */
 	__u8 name[NC_NAME];
+	__u64 rules;  /* rules its events are judged by (bpf/rules.bpf.h), with cfg_rules */
 };
 
 /*
@@ -138,6 +139,10 @@ struct scratch {
 	struct st_rl_key rl_key;
 	struct st_rl_val rl_val;
 	__u64 busy; /* a run is building a record here (rec_scratch); 64 bits: exchanged */
+	/* Argument rules (bpf/rules.bpf.h): this event's rules, the action taken on it. */
+	__u64 rmask;
+	__u32 rset; /* the rule set rmask is of (cfg_filter_gen & 1 at the event) */
+	__u32 act, act_rule, act_flags, act_only;
 };
 
 ST_SHARED struct {

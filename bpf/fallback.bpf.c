@@ -1124,6 +1124,10 @@ static __always_inline int fb_sys_audit(struct pt_regs *ctx, struct scratch *sc,
 	/* A name from a str object: on the heap, never in the name cache. */
 	__u8 pair = 0, verdict = rec_verdict(sc, e, &pair, cfg_filter_gen);
 
+	if (cfg_rules && sc->rmask && (__s64)nargs > 1)
+		verdict = rules_objv(sc, lo, d->bias, args + 8, nargs - 1, verdict);
+	else if (cfg_rules && sc->rmask)
+		verdict = rules_objv(sc, lo, d->bias, 0, 0, verdict);
 	/* -c: counted; the funnel's call for it must still be known as this one. */
 	if (rec_counted(sc, lo, id, slot, d->bias, NULL, verdict)) {
 		bpf_map_update_elem(&fb_pending, &id, &obj, BPF_ANY);
@@ -1214,16 +1218,21 @@ static __always_inline int fb_event(struct pt_regs *ctx, struct scratch *sc, str
 	__u8 pair = 0, verdict = rec_name_cached(sc, lo, slot, bias, event, &pair);
 
 	struct fb_ctx cc = {}, *c = &cc;
+	/* Argument rules read the format and the va_list before the name's verdict is final. */
+	int early = cfg_rules && sc->rmask;
 
-	/* -c, -C: counted here, before any record (the stack has no room for it later). */
-	if (cfg_count && verdict == NC_KEEP) {
+	/*
+	 * -c, -C: counted here, before any record (the stack has no room for it later); with
+	 * argument rules, once their verdict is known, below.
+	 */
+	if (cfg_count && verdict == NC_KEEP && !early) {
 		if (!fb_count_seen(sc, lo, id, event, fmt))
 			rec_counted(sc, lo, id, slot, bias, event, verdict);
 		if (cfg_count == ST_COUNT_ONLY)
 			return 0;
 	}
 	/* The name filter first: an event filtered out costs no more reads. */
-	if (!rec_begin(&c->d, sc, lo, id, slot, bias, verdict, pair))
+	if (!early && !rec_begin(&c->d, sc, lo, id, slot, bias, verdict, pair))
 		return 0;
 	fb = bpf_map_lookup_elem(&fb_scratch_map, &zero);
 	if (!fb)
@@ -1268,6 +1277,13 @@ static __always_inline int fb_event(struct pt_regs *ctx, struct scratch *sc, str
 		f->fp_off = 48;
 		f->overflow = PT_REGS_SP(ctx) + ST_FB_SPADJ(cookie) + 8;
 		f->gp_off = kind == ST_FB_VARIADIC ? 16 : 24;
+	}
+	if (early) {
+		verdict = rules_fmt(sc, lo, bias, f->fmt, f->gp_off, f->fp_off, f->overflow, f->gpr,
+				    verdict);
+		if (!rec_begin(&c->d, sc, lo, id, slot, bias, verdict, pair) ||
+		    rec_counted(sc, lo, id, slot, bias, NULL, verdict))
+			return 0;
 	}
 	fb_args(c);
 	bpf_loop(FB_FMT_MAX * 2 + DEC_ITERS, fb_cb, c, 0);

@@ -21,6 +21,10 @@ static __always_inline void audit_event(struct scratch *sc, struct st_layout *lo
 {
 	__u8 pair = 0, verdict = rec_name_cached(sc, lo, slot, bias, event, &pair);
 
+	/* Argument rules: only for names some rule mentions (the name cache knows). */
+	if (cfg_rules && sc->rmask)
+		verdict = rules_probe(sc, lo, bias, (__u64)args, verdict);
+
 	/* On the stack: bpf_loop() wants its context there, and map memory cannot hold pointers. */
 	struct dec_ctx dd, *d = &dd;
 

@@ -10,6 +10,7 @@
 #include "common.bpf.h"
 #include "filter.bpf.h"
 #include "decode.bpf.h"
+#include "rules.bpf.h"
 #include "count.bpf.h"
 
 /* Capture the raising frame of every event (user-defined pairing rules), not only likely pairs. */
@@ -158,6 +159,8 @@ static __always_inline struct scratch *rec_scratch(__u64 id, __u32 slot, struct 
 		stat_inc(ST_STAT_BUSY);
 		return NULL;
 	}
+	if (cfg_rules)
+		sc->act = 0;
 	*lop = lo;
 	return sc;
 }
@@ -194,6 +197,7 @@ static __always_inline __u8 rec_verdict(struct scratch *sc, struct st_event *e, 
 					__u32 gen)
 {
 	__u32 len = e->name_len & (ST_NAME_MAX - 1);
+	__u8 v = NC_KEEP;
 
 	if (cfg_rate_limit & ST_RLF_RULES) {
 		sc->gs.rule = ~0u;
@@ -202,8 +206,10 @@ static __always_inline __u8 rec_verdict(struct scratch *sc, struct st_event *e, 
 	*pair = (__u8)may_pair(e->tail, len);
 	if ((cfg_filter_live ? cfg_nglobs[gen & 1] : cfg_nglobs_fixed) &&
 	    !name_wanted(&sc->gs, e->tail, len, gen))
-		return tamper_sign(e->tail, e->name_len) ? NC_ALERT : NC_DROP;
-	return NC_KEEP;
+		v = tamper_sign(e->tail, e->name_len) ? NC_ALERT : NC_DROP;
+	if (cfg_rules)
+		v = rules_name(sc, e, gen, v);
+	return v;
 }
 
 /*
@@ -233,7 +239,9 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 				sc->gs.rule = ne->rule == 0xff ? ~0u : ne->rule;
 				sc->gs.rule_gen = gen;
 			}
-			if (ne->verdict != NC_DROP || cfg_syscalls)
+			if (cfg_rules)
+				sc->rmask = ne->rules, sc->rset = gen & 1;
+			if (ne->verdict != NC_DROP || cfg_syscalls || (cfg_rules && ne->rules))
 				__builtin_memcpy(e->tail, ne->name, NC_NAME);
 			e->flags = 0;
 			e->name_len = ne->len;
@@ -251,6 +259,8 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 		ne->pair = *pair;
 		ne->gen = gen;
 		ne->key = key;
+		if (cfg_rules)
+			ne->rules = sc->rmask;
 	}
 	return verdict;
 }
@@ -384,6 +394,8 @@ static __always_inline void rec_chain(struct dec_ctx *d)
 	e->flags |= ST_EF_CHAIN;
 }
 
+#include "stack.bpf.h"
+
 /* Placeholders for values promised but not written, then the record onto the ring. */
 static __always_inline void rec_end(struct dec_ctx *d)
 {
@@ -391,6 +403,8 @@ static __always_inline void rec_end(struct dec_ctx *d)
 
 	if (d->s->owed)
 		bpf_loop(ST_MAX_VALUES, fill_cb, d, 0);
+	if (cfg_stack_depth) /* -k */
+		rec_stack(d);
 	rec_chain(d);
 
 	if (d->s->rec_full)
@@ -404,7 +418,7 @@ static __always_inline void rec_end(struct dec_ctx *d)
 	}
 	e->size = size;
 
-	if (ring_out(d->sc->buf, size))
+	if (cfg_rules && d->sc->act ? rules_out(d->sc, size) : ring_out(d->sc->buf, size))
 		stat_inc(ST_STAT_LOST);
 }
 

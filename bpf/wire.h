@@ -64,6 +64,7 @@ enum st_rec_type {
 	ST_REC_EXEC = 3,
 	ST_REC_EXIT = 4, /* struct st_exec with no filename: a process ended */
 	ST_REC_FORK = 5, /* struct st_fork: a new process of a --follow target */
+	ST_REC_ACTION = 6, /* an event record then struct st_action_tail: a rule acted (notices) */
 };
 
 /*
@@ -121,6 +122,10 @@ enum st_event_flags {
 	/* Filtered out by -e/-x, but a sign of tampering (sys.addaudithook, ctypes.*): sent
 	 * for the alert alone, not shown as an event. */
 	ST_EF_ALERT_ONLY = 1 << 3,
+	/* -k: the record was full: no room even for the stack's tail (none follows). */
+	ST_EF_NO_STACK = 1 << 13,
+	/* -k: the Python stack closes the values (struct st_stack_tail); a high bit too. */
+	ST_EF_STACK = 1 << 14,
 	/* The record ends with the callers of `frame`: see struct st_chain_tail. A high bit,
 	 * clear of flags added below it. */
 	ST_EF_CHAIN = 1 << 15,
@@ -142,6 +147,33 @@ enum st_chain_flags {
 struct st_chain_tail {
 	__u16 nchain;
 	__u16 flags; /* ST_CF_* */
+	__u32 _pad;
+};
+
+/*
+ * -k, the Python stack that raised the event: with ST_EF_STACK, the values are followed by
+ * `nframes` struct st_stack_frame (not aligned), innermost first, then struct st_stack_tail;
+ * then, if ST_EF_CHAIN, the chain section, which closes the record. Frames that are not
+ * Python's (3.12+ entry shims, C-stack-owned frames) are not counted. The reader turns each
+ * (code, offset) into a file, line and function from the code object (user/stack.c).
+ */
+#define ST_STACK_DEFAULT 32
+#define ST_STACK_MAX 256
+
+enum st_stack_flags {
+	ST_SKF_CUT = 1 << 0,	 /* more Python frames than kept: depth, or the record's room */
+	ST_SKF_UNKNOWN = 1 << 1, /* no current frame could be found: the stack is not known */
+};
+
+struct st_stack_frame {
+	__u64 code;	  /* the code object's address */
+	__s32 offset;	  /* bytes into the bytecode of the instruction running (< 0: none yet) */
+	__s32 firstline;  /* co_firstlineno */
+};
+
+struct st_stack_tail {
+	__u16 nframes;
+	__u16 flags; /* ST_SKF_* */
 	__u32 _pad;
 };
 
@@ -315,6 +347,14 @@ struct st_layout {
 	__u64 ro_lo, ro_hi;
 	/* The frame's caller: f_back (<= 3.10), _PyInterpreterFrame.previous (3.11+); 0: none */
 	__u16 fr_back, _pad5[3];
+	/*
+	 * -k: a frame's code object (f_code, f_executable), its instruction (f_lasti, times
+	 * fr_lasti_mul bytes, up to 3.10; else a pointer into the code at co_code_adaptive), its
+	 * owner byte (0: none) and the first owner value that is no Python frame (0: none),
+	 * the tag bits of f_executable (3.14); the code's line table, for the reader.
+	 */
+	__u16 fr_code, fr_instr, fr_owner, fr_owner_skip;
+	__u16 fr_lasti_mul, fr_tag_bits, co_code_adaptive, co_linetable;
 };
 
 /*
@@ -408,6 +448,9 @@ enum st_stat {
 	ST_STAT_COUNT_SYS_FULL, /* -c/-C with -S: syscalls not counted, their map was full */
 	ST_STAT_RATE_LIMITED, /* events dropped by a rate limit (bpf/ratelimit.bpf.h) */
 	ST_STAT_RATE_NOSLOT,  /* events let through unlimited: no bucket could be made */
+	ST_STAT_ACT_KILL,   /* --kill rules that fired (signalled, or would have with --dry-run) */
+	ST_STAT_ACT_STOP,   /* --stop rules that fired */
+	ST_STAT_ACT_LOST,   /* action records lost: notice ring full (the signal was sent) */
 	ST_STAT_MAX,
 };
 
@@ -525,5 +568,91 @@ enum st_fb_kind {
 	(ST_SITE_COOKIE(slot, site) | (__u64)(kind) << 16 | (__u64)(spadj) << 32)
 #define ST_FB_KIND(c) ((__u32)((c) >> 16) & 0xff)
 #define ST_FB_SPADJ(c) ((__u32)((c) >> 32))
+
+/*
+ * Argument filters and actions (issue 14; user/rule.c compiles struct st_rule into this).
+ * Each rule has an event-name glob and up to ST_KRULE_CONDS conditions, all of which must
+ * hold; process selectors are conditions too (ST_KA_UID, ST_KA_COMM). Globs of every rule sit
+ * in one table (st_krule.event_glob, st_kcond.glob index it), with one class table.
+ */
+#define ST_KRULE_MAX 64	    /* a u64 mask of them is kept per cached event name */
+#define ST_KRULE_CONDS 11   /* 8 argument conditions, uid, comm, cgroup */
+#define ST_KRULE_GLOBS 256
+/* Bytes of a str/bytes value a glob condition sees (the matcher indexes ST_NAME_MAX bytes). */
+#define ST_KRULE_STR (ST_NAME_MAX - 1)
+
+enum st_krule_flags {
+	ST_KR_INCLUDE = 1 << 0, /* -e NAME(...): a matching event is shown */
+	ST_KR_EXCLUDE = 1 << 1, /* -x NAME(...): a matching event is not shown */
+	ST_KR_KILL = 1 << 2,	/* --kill: SIGKILL */
+	ST_KR_STOP = 1 << 3,	/* --stop: SIGSTOP */
+};
+
+/* st_kcond.arg beyond argument positions: process selectors. */
+enum st_karg {
+	ST_KA_UID = 250, /* the thread's real uid (lo) */
+	ST_KA_COMM = 251, /* the thread's name, by glob */
+	ST_KA_CGROUP = 252, /* the thread is in cgroup `lo` of the rule_cgroups map, or below */
+};
+
+enum st_kcond_flags {
+	ST_KC_INDEX = 1 << 0, /* element `index` of the argument (a tuple or list) */
+	ST_KC_LEN = 1 << 1,   /* len() of the value */
+	ST_KC_NEG = 1 << 2,   /* != : the result inverted */
+};
+
+/* st_kcond.op: how the value is compared. */
+enum st_kop {
+	ST_KO_GLOB = 1, /* str or bytes against glob `glob` */
+	ST_KO_EQ,	/* integer == lo (bool counts as 0/1) */
+	ST_KO_LT,
+	ST_KO_LE,
+	ST_KO_GT,
+	ST_KO_GE,
+	ST_KO_BITS,  /* integer & lo != 0 */
+	ST_KO_RANGE, /* lo <= integer <= hi */
+	ST_KO_NONE,  /* is None */
+	ST_KO_TRUE,  /* is True */
+	ST_KO_FALSE, /* is False */
+};
+
+struct st_kcond {
+	__u8 arg;   /* argument position, or enum st_karg */
+	__u8 op;    /* enum st_kop */
+	__u8 flags; /* ST_KC_* */
+	__u8 _pad;
+	__u16 index; /* with ST_KC_INDEX */
+	__u16 glob;  /* with ST_KO_GLOB: index in the rule glob table */
+	__s64 lo, hi;
+};
+
+/*
+ * Rules are laid out kills first, then stops, then filters, each kind in the order given: the
+ * evaluation (bounded) decides the actions first. `id` is the rule's place as given, which
+ * action records name.
+ */
+struct st_krule {
+	__u32 flags; /* ST_KR_* */
+	__u16 event_glob;
+	__u8 nconds;
+	__u8 id;
+	struct st_kcond conds[ST_KRULE_CONDS];
+};
+
+enum st_action_flags {
+	ST_AF_DRY_RUN = 1 << 0, /* --dry-run: decided, no signal sent */
+	ST_AF_NO_ARGS = 1 << 1, /* the notice ring had no room for the values: name only */
+	ST_AF_SIG_FAIL = 1 << 2, /* bpf_send_signal() refused */
+};
+
+/*
+ * An ST_REC_ACTION record is the event's own record (struct st_event and its tail, `size`
+ * covering those alone, type ST_REC_ACTION) followed by this.
+ */
+struct st_action_tail {
+	__u32 rule;   /* index of the rule, in the order given */
+	__u16 action; /* ST_KR_KILL or ST_KR_STOP */
+	__u16 flags;  /* ST_AF_* */
+};
 
 #endif /* SEATRACE_WIRE_H */

@@ -13,6 +13,12 @@ workload times its own loop, so start-up and attach are not counted. Modes:
   count     seatrace -c: every event counted in the kernel, no record (issue 13)
   bpftrace  bpftrace counting events by name in a map, when bpftrace is present
   procfilt  every Python on the host traced, this process left out by -u (in-kernel filter)
+  rules-e   50 -e argument filters on other events: builtins.id is not shown (issue 14:
+            an event matching none of 50 rules, target <= 1.1x floor)
+  rules-kill 50 --kill rules on other events, builtins.id shown as in `full` (issue 14: an
+            event whose name no rule mentions costs nothing more than today)
+  rules-id  50 -e filters on builtins.id itself, none matching: every event evaluated
+            against all 50 and dropped (the worst case, reported)
 
 And the uprobe fallback (a pyenv build without probes) next to the probe path.
 
@@ -60,6 +66,12 @@ for i in range(n):
 t1 = time.perf_counter_ns()
 print((t1 - t0) / n)
 """
+
+
+# Issue 14: 50 rules, on other events or on builtins.id, none matching what the loop raises.
+RULES_OTHER = [a for i in range(50) for a in ("-e", f"argf.bench{i}(#0={i},#1=x*)")]
+RULES_KILL = [a for i in range(50) for a in ("--kill", f"argf.bench{i}(#0={i})")]
+RULES_ID = [a for i in range(50) for a in ("-e", f"builtins.id(#0<{-1 - i})")]
 
 
 def run(cmd, env=None):
@@ -326,6 +338,9 @@ def kernel_bench(rounds):
         return None
     modes = {"floor": ["--bench-floor"], "full": ["-o", "/dev/null"],
              "excluded": ["-x", "builtins.id", "-o", "/dev/null"],
+             "rules-e": [*RULES_OTHER, "-o", "/dev/null"],
+             "rules-kill": [*RULES_KILL, "-o", "/dev/null"],
+             "rules-id": [*RULES_ID, "-o", "/dev/null"],
              "count": ["-c", "-o", "/dev/null"]}
     rows = {m: [] for m in modes}
     if shutil.which("bpftrace"):
@@ -479,6 +494,81 @@ def realistic_bench(rounds):
     return report
 
 
+# -k (issue 13, stack): the id() loop run at the bottom of a stack of DEPTH Python frames,
+# each a function of its own (a recursion would read its one code object once).
+STACK_LOOP = """
+import time
+src = "".join("def f%d(n):\\n    return f%d(n)\\n" % (i, i + 1) for i in range({depth} - 3))
+exec(src + "def f%d(n):\\n    return bottom(n)\\n" % ({depth} - 3), globals())
+def bottom(n):
+    for i in range(1000): id(i)   # warm up
+    t0 = time.perf_counter_ns()
+    for i in range(n):
+        id(i)
+    return (time.perf_counter_ns() - t0) / n
+print(f0({n}))
+"""
+STACK_KLOOP = """
+src = "".join("def f%d(n):\\n    return f%d(n)\\n" % (i, i + 1) for i in range({depth} - 3))
+exec(src + "def f%d(n):\\n    return bottom(n)\\n" % ({depth} - 3), globals())
+def bottom(n):
+    for i in range(n): id(i)
+f0({n})
+"""
+
+
+def stack_bench(rounds, depths=(5, 50)):
+    """-k's cost per event beside plain decoding, the events raised at the bottom of stacks of
+    5 and 50 Python frames (the module's frame included): wall ns per event over no tracer,
+    and the BPF program's own ns per event (kernel.bpf_stats_enabled), both tracers attached
+    to one process at once. Text output (to /dev/null): the reader resolves every frame."""
+    out = {}
+    dest = "/dev/null"
+    n = max(1000, N // 50)  # with 50 frames, each event is 50 lines of text
+    for depth in depths:
+        loop = [PY, "-c", STACK_LOOP.format(depth=depth, n=n)]
+        rows = {"none": [], "full": [], "stack": []}
+        for _ in range(rounds):
+            rows["none"].append(run(loop)[0])
+            rows["full"].append(run([SEATRACE, "-o", dest, "--", *loop])[0])
+            rows["stack"].append(run([SEATRACE, "-k", "--stack-depth", "64", "-o", dest,
+                                      "--", *loop])[0])
+        med = {m: statistics.median(v) for m, v in rows.items()}
+        r = {"full_overhead_ns": med["full"] - med["none"],
+             "stack_overhead_ns": med["stack"] - med["none"]}
+        if os.path.exists(STATS_KNOB):
+            code = KWORKLOAD.format(loop=STACK_KLOOP.format(depth=depth, n=n))
+            kt = {"full": [], "stack": []}
+            with bpf_stats():
+                for k in range(rounds):
+                    tracers = [(SEATRACE, ["-o", "/dev/null"]),
+                               (SEATRACE, ["-k", "--stack-depth", "64", "-o", "/dev/null"])]
+                    if k % 2:
+                        tracers.reverse()
+                    got = kernel_round(tracers, code)
+                    if k % 2:
+                        got.reverse()
+                    if None not in got:
+                        kt["full"].append(got[0])
+                        kt["stack"].append(got[1])
+            if kt["full"]:
+                r["kernel_full_ns"] = statistics.median(kt["full"])
+                r["kernel_stack_ns"] = statistics.median(kt["stack"])
+        out[depth] = r
+    return out
+
+
+def print_stack_bench(sb):
+    print("-k (Python stacks), ns per event: overhead over no tracer, wall; BPF program, kernel:")
+    for depth, r in sb.items():
+        k = (f"  kernel full {r['kernel_full_ns']:.0f}, -k {r['kernel_stack_ns']:.0f} "
+             f"({r['kernel_stack_ns'] - r['kernel_full_ns']:+.0f})" if "kernel_full_ns" in r
+             else "")
+        print(f"  {depth:3} frames: full {r['full_overhead_ns']:8.1f}, -k "
+              f"{r['stack_overhead_ns']:8.1f} ({r['stack_overhead_ns'] - r['full_overhead_ns']:+.1f})"
+              + k)
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (sudo make bench)")
@@ -495,6 +585,9 @@ def main():
         "json": [SEATRACE, "--stats", "-j", "-o", out, "--", *loop],
         "excluded": [SEATRACE, "--stats", "-x", "builtins.id", "-o", out, "--", *loop],
         "count": [SEATRACE, "-c", "-o", out, "--", *loop],
+        "rules-e": [SEATRACE, "--stats", *RULES_OTHER, "-o", out, "--", *loop],
+        "rules-kill": [SEATRACE, "--stats", *RULES_KILL, "-o", out, "--", *loop],
+        "rules-id": [SEATRACE, "--stats", *RULES_ID, "-o", out, "--", *loop],
     }
     modes["procfilt"] = loop  # run under a system-wide seatrace -u nobody, started apart
     bt = shutil.which("bpftrace")
@@ -574,6 +667,13 @@ def main():
         exc = (med["excluded"] - base) / floor
         targets.append(("full decoding <= 1.3x floor", full <= 1.3, f"{full:.2f}x"))
         targets.append(("excluded <= 1.1x floor", exc <= 1.1, f"{exc:.2f}x"))
+        re_ = (med["rules-e"] - base) / floor
+        targets.append(("50 rules, event matching none <= 1.1x floor", re_ <= 1.1, f"{re_:.2f}x"))
+        rk = med["rules-kill"] - med["full"]
+        targets.append(("50 rules, name no rule mentions: no more than full",
+                        rk <= 0.05 * (med["full"] - base), f"{rk:+.1f} ns"))
+        ri = (med["rules-id"] - base) / floor
+        print(f"50 rules on builtins.id, none matching (worst case): {ri:.2f}x floor")
         if "bpftrace" in med:
             targets.append(("full below bpftrace", med["full"] < med["bpftrace"],
                             f"{med['full']:.0f} vs {med['bpftrace']:.0f} ns"))
@@ -608,6 +708,9 @@ def main():
         with open(os.path.join(ROOT, "build", "bench.json"), "w") as fh:
             json.dump(report, fh, indent=1)
         return
+    sb = stack_bench(max(1, ROUNDS // 2))
+    report["stack"] = sb
+    print_stack_bench(sb)
     sc = syscall_bench(max(1, ROUNDS // 2))
     report["syscalls"] = sc
     print("syscall probes (-S), ns per syscall (median):")

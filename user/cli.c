@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "pair.h"
 #include "policy.h"
+#include "rulek.h"
 
 const char *argp_program_version = "seatrace 0.1";
 const char *argp_program_bug_address = "the project's issue tracker";
@@ -85,6 +86,12 @@ enum {
 	OPT_POLICY,
 	OPT_CHECK_POLICY,
 	OPT_RATE_LIMIT,
+	/* -k, Python stacks (issue 13, stack) */
+	OPT_STACK_DEPTH,
+	/* argfilt: actions on argument filters */
+	OPT_KILL,
+	OPT_STOP,
+	OPT_DRY_RUN,
 };
 
 /*
@@ -113,6 +120,14 @@ static const struct argp_option options[] = {
 	{ "cgroup", OPT_CGROUP, "PATH", 0,
 	  "Only processes in the cgroup at PATH (e.g. /sys/fs/cgroup/system.slice/x.service) or "
 	  "below it: a container",
+	  G_TRACE },
+	/* -k, Python stacks (issue 13, stack) */
+	{ "stack", 'k', NULL, 0,
+	  "Show the Python stack that raised each event, innermost first (file, line, function)",
+	  G_TRACE },
+	{ "stack-depth", OPT_STACK_DEPTH, "N", 0,
+	  "With -k, keep at most N frames per stack, 1 to 256 (default 32); deeper stacks are "
+	  "marked cut. Implies -k",
 	  G_TRACE },
 	{ "syscalls", 'S', NULL, 0,
 	  "Also record the syscalls that carry out audited operations (open, connect, execve, "
@@ -189,6 +204,18 @@ static const struct argp_option options[] = {
 	{ "check-policy", OPT_CHECK_POLICY, "FILE", 0,
 	  "Check the policy FILE, print its rules, and exit: 0 when it is valid, 1 when not "
 	  "(each mistake as FILE:LINE:COL); loads nothing, needs no privileges",
+	  G_ENFORCE },
+	/* argfilt (issue 14): argument filters' actions, decided in the kernel (docs/policy.md). */
+	{ "kill", OPT_KILL, "FILTER", 0,
+	  "Kill (SIGKILL, from the kernel, before the audited operation runs) a process that "
+	  "raises an event matching FILTER, as NAMEGLOB(COND,...) (repeatable)",
+	  G_ENFORCE },
+	{ "stop", OPT_STOP, "FILTER", 0,
+	  "Stop (SIGSTOP) a process that raises an event matching FILTER; resume it with "
+	  "kill -CONT PID (repeatable)",
+	  G_ENFORCE },
+	{ "dry-run", OPT_DRY_RUN, NULL, 0,
+	  "With --kill/--stop: report what would be done (\"dry_run\": true), signal nothing",
 	  G_ENFORCE },
 	{ "rate-limit", OPT_RATE_LIMIT, "N/s", 0,
 	  "Show at most N events a second (bursts of N) per process and event name; what is "
@@ -270,18 +297,62 @@ static int parse_ulong(const char *s, unsigned long *out, bool suffixes)
 	return 0;
 }
 
+/*
+ * argfilt: one filter of -e, -x, --kill or --stop into o->rules. 0, or an errno after saying
+ * what is wrong and where (the text, a caret under the column).
+ */
+static int add_rule(struct argp_state *state, struct st_opts *o, const char *text, const char *opt,
+		    bool exclude, enum st_action action)
+{
+	struct st_rule_err e;
+	struct st_rule *r;
+	char msg[1024];
+
+	if (!o->rules) {
+		o->rules = calloc(ST_RULE_MAX, sizeof(*o->rules));
+		if (!o->rules)
+			return ENOMEM;
+	}
+	if (o->nrules >= ST_RULE_MAX) {
+		argp_error(state, "too many filters with conditions and actions (at most %d)",
+			   ST_RULE_MAX);
+		return EINVAL;
+	}
+	r = &o->rules[o->nrules];
+	if (st_rule_parse(text, r, &e)) {
+		st_rule_err_format(msg, sizeof(msg), text, &e);
+		argp_error(state, "invalid %s filter: %s", opt, msg);
+		return EINVAL;
+	}
+	r->exclude = exclude;
+	r->action = action;
+	r->src = opt;
+	o->nrules++;
+	if (!exclude && action == ST_ACT_LOG)
+		o->globs.have_include = true; /* an -e filter: other names are not shown */
+	return 0;
+}
+
 static int add_globs(struct argp_state *state, struct st_opts *o, const char *arg, bool exclude)
 {
-	char *copy = strdup(arg), *save = NULL, *tok;
+	char *copy = strdup(arg), *tok, *next;
 	int err = 0, n = 0;
 
 	if (!copy)
 		return ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
+	/* Commas separate patterns, but not inside a filter's parentheses (argfilt). */
+	for (tok = copy; tok && !err; tok = next) {
 		const char *why = NULL;
+		size_t len = st_rule_token_len(tok);
 
+		next = tok[len] ? tok + len + 1 : NULL;
+		tok[len] = 0;
+		if (!*tok)
+			continue;
 		n++;
-		if (st_globset_add(&o->globs, tok, exclude, &why)) {
+		if (st_rule_is_filter(tok))
+			err = add_rule(state, o, tok, exclude ? "-x" : "-e", exclude, ST_ACT_LOG);
+		else if (st_globset_add(&o->globs, tok, exclude, &why)) {
 			argp_error(state, "invalid pattern '%s': %s", tok, why);
 			err = EINVAL;
 		}
@@ -496,6 +567,20 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_STATS:
 		o->stats = true;
 		break;
+	/* -k, Python stacks (issue 13, stack) */
+	case 'k':
+		if (!o->stack_depth)
+			o->stack_depth = ST_STACK_DEFAULT;
+		break;
+	case OPT_STACK_DEPTH:
+		if (parse_ulong(arg, &v, false) || v < 1 || v > ST_STACK_MAX) {
+			argp_error(state, "invalid --stack-depth '%s': give a number of frames from 1 "
+					  "to %d",
+				   arg, ST_STACK_MAX);
+			return EINVAL;
+		}
+		o->stack_depth = (unsigned)v;
+		break;
 	case OPT_FLOOR:
 		o->floor = true;
 		break;
@@ -598,6 +683,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		}
 		break;
 	}
+	/* argfilt */
+	case OPT_KILL:
+	case OPT_STOP:
+		return add_rule(state, o, arg, key == OPT_KILL ? "--kill" : "--stop", false,
+				key == OPT_KILL ? ST_ACT_KILL : ST_ACT_STOP);
+	case OPT_DRY_RUN:
+		o->dry_run = true;
+		break;
 	case 'h':
 		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
 		break;
@@ -650,6 +743,20 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "-f follows the children of -p PID or of a command: give one");
 			return EINVAL;
 		}
+		/* argfilt: what the kernel cannot take is refused before anything is loaded. */
+		if (o->nrules) {
+			static struct st_krules k;
+			char why[256];
+
+			if (st_rules_compile(o->rules, o->nrules, &k, why, sizeof(why))) {
+				argp_error(state, "cannot load the filters: %s", why);
+				return EINVAL;
+			}
+			for (unsigned i = 0; i < o->nrules; i++)
+				if (o->rules[i].proc.cgroup[0] &&
+				    check_cgroup(state, o->rules[i].proc.cgroup))
+					return EINVAL;
+		}
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -680,6 +787,9 @@ void st_cli_release(struct st_opts *o)
 	st_config_release(&o->cfg);
 	free(o->pol);
 	o->pol = NULL;
+	free(o->rules);
+	o->rules = NULL;
+	o->nrules = 0;
 }
 
 /* Settings a configuration file may not hold: they are actions, or read the file itself. */
@@ -790,7 +900,7 @@ static int apply_file(struct st_opts *o, const struct st_opts *cl)
 		const char *k = o->cfg.v[i].key;
 
 		if ((!strcmp(k, "pid") && cl->npids) ||
-		    (!strcmp(k, "event") && has_globs(&cl->globs, false)) ||
+		    (!strcmp(k, "event") && (has_globs(&cl->globs, false) || cl->globs.have_include)) ||
 		    (!strcmp(k, "exclude") && has_globs(&cl->globs, true)) ||
 		    (!strcmp(k, "pair") && cl->npairs))
 			continue;
@@ -832,6 +942,8 @@ int st_cli_parse(int argc, char **argv, struct st_opts *o, unsigned argp_flags)
 	opts_init(&cl);
 	cl.partial = true;
 	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER | argp_flags, NULL, &cl);
+	free(cl.rules); /* only which options the command line gives is wanted of it */
+	cl.rules = NULL;
 	if (err)
 		return -err;
 	if (cl.config) {
@@ -911,6 +1023,15 @@ int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char
 	/* The rate limit's code is in the BPF programs or not; a policy's rules can change. */
 	DIFF(a->rate_per_s != b->rate_per_s, "rate-limit");
 	DIFF(!a->policy != !b->policy, "policy");
+	DIFF(a->stack_depth != b->stack_depth, "stack");
+	/* argfilt: the rules are the run's (a SIGHUP keeps them, reload.c). */
+	bool rules = a->nrules != b->nrules || a->dry_run != b->dry_run;
+
+	for (unsigned i = 0; i < a->nrules && !rules; i++)
+		rules = strcmp(a->rules[i].name, b->rules[i].name) ||
+			a->rules[i].action != b->rules[i].action ||
+			a->rules[i].exclude != b->rules[i].exclude;
+	DIFF(rules, "argument filters, kill, stop or dry-run");
 #undef DIFF
 	return n;
 }

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "glob.h"
 #include "timefmt.h"
+#include "rule.h"
 
 #define ST_MAX_PIDS 64
 /* Exit status of a usage error (sysexits.h's EX_USAGE), as argp exits with. */
@@ -85,6 +86,11 @@ struct st_opts {
 	bool ts_given;		   /* -t or --timestamps: an absolute stamp asked for */
 	bool separate;		   /* -ff, --output-separately: -o FILE.PID per process */
 	unsigned fcount;	   /* -f given this many times in one source */
+	unsigned stack_depth; /* -k, --stack-depth: Python frames per event; 0: no stacks */
+	/* argfilt (issue 14): -e/-x NAME(COND,...), --kill, --stop, --dry-run (docs/policy.md). */
+	struct st_rule *rules; /* ST_RULE_MAX of them, allocated with the first; in order given */
+	unsigned nrules;
+	bool dry_run;
 };
 
 /*

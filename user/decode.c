@@ -214,6 +214,28 @@ int st_decode_event(const void *data, size_t size, struct st_view *out)
 		out->has_chain = true;
 		out->chain_cut = t.flags & ST_CF_CUT;
 	}
+	if ((h.flags & (ST_EF_STACK | ST_EF_NO_STACK)) == ST_EF_NO_STACK) {
+		/* -k, but the values took the whole record: a stack cut before its first frame. */
+		out->has_stack = true;
+		out->stack_flags = ST_SKF_CUT;
+	}
+	if (h.flags & ST_EF_STACK) {
+		/* The stack comes before the chain: now the last bytes left. */
+		struct st_stack_tail t;
+		size_t avail = (size_t)(c.end - c.pos);
+
+		if (avail < sizeof(t))
+			return -EINVAL;
+		memcpy(&t, c.end - sizeof(t), sizeof(t));
+		if (t.nframes > ST_STACK_MAX || t.flags & ~(ST_SKF_CUT | ST_SKF_UNKNOWN) ||
+		    sizeof(struct st_stack_frame) * (size_t)t.nframes > avail - sizeof(t))
+			return -EINVAL;
+		c.end -= sizeof(t) + sizeof(struct st_stack_frame) * (size_t)t.nframes;
+		out->stack = c.end;
+		out->nstack = t.nframes;
+		out->stack_flags = t.flags;
+		out->has_stack = true;
+	}
 	c.left = h.nvalues;
 	for (i = 0; i < h.nvalues; i++) {
 		if (st_value_next(&c, &v) != 1)

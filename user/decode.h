@@ -34,7 +34,19 @@ struct st_view {		    /* a validated event record */
 	const uint8_t *chain;
 	unsigned nchain;
 	bool has_chain, chain_cut;
+	/* ST_EF_STACK (-k): the Python stack, innermost first (st_view_stack_frame()) */
+	const uint8_t *stack;
+	unsigned nstack;
+	uint16_t stack_flags; /* ST_SKF_* */
+	bool has_stack; /* also set, with no frames and ST_SKF_CUT, for ST_EF_NO_STACK */
 };
+
+/* Frame i (< v->nstack) of the stack. */
+static inline void st_view_stack_frame(const struct st_view *v, unsigned i,
+				       struct st_stack_frame *f)
+{
+	memcpy(f, v->stack + sizeof(*f) * (size_t)i, sizeof(*f));
+}
 
 /* Caller i (< v->nchain) of the raising frame. */
 static inline uint64_t st_view_chain(const struct st_view *v, unsigned i)

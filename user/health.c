@@ -268,6 +268,14 @@ int st_health_prom(struct strbuf *sb, const struct st_health *h)
 	prom_one(sb, "seatrace_event_name_faults_total", "counter",
 		 "Audit events whose name could not be read (the record was still sent).",
 		 h->name_faults);
+	/* argfilt */
+	prom_head(sb, "seatrace_actions_total", "counter",
+		  "Processes signalled by --kill/--stop rules (or that would be, with --dry-run).");
+	prom_sample(sb, "seatrace_actions_total", "action", "kill", h->actions_kill);
+	prom_sample(sb, "seatrace_actions_total", "action", "stop", h->actions_stop);
+	prom_one(sb, "seatrace_action_records_lost_total", "counter",
+		 "Action records not delivered (the notice ring was full); the signal was sent.",
+		 h->actions_lost);
 	prom_one(sb, "seatrace_attached_files", "gauge",
 		 "Python interpreter files with seatrace's probes attached.", h->files);
 	prom_one(sb, "seatrace_attached_processes", "gauge",

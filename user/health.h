@@ -58,6 +58,8 @@ struct st_health {
 	uint64_t notices_lost[ST_NOTICE_MAX];
 	uint64_t invalid;     /* malformed records, reported as `invalid` records */
 	uint64_t name_faults; /* event names that could not be read (record still sent) */
+	/* argfilt: --kill and --stop rules that fired; action records lost (--metrics only). */
+	uint64_t actions_kill, actions_stop, actions_lost;
 	/* Attachments now. */
 	uint64_t files;	    /* interpreter files with probes attached */
 	uint64_t processes; /* processes known to map them */

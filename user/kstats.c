@@ -81,6 +81,9 @@ void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 in
 		[ST_STAT_COUNT_SYS_FULL] = "syscalls not counted (map full)",
 		[ST_STAT_RATE_LIMITED] = "events rate-limited",
 		[ST_STAT_RATE_NOSLOT] = "events not rate-limited (no slot)",
+		[ST_STAT_ACT_KILL] = "kill rules fired",
+		[ST_STAT_ACT_STOP] = "stop rules fired",
+		[ST_STAT_ACT_LOST] = "action records lost",
 	};
 	struct rusage ru;
 
@@ -134,6 +137,9 @@ void st_kstat_health_fill(struct tracer *t, __u64 uptime_ns, struct st_health *h
 	h->notices_lost[ST_NOTICE_FORK] = st_kstat(skel, ST_STAT_FORK_LOST);
 	h->invalid = t->rec.invalid;
 	h->name_faults = st_kstat(skel, ST_STAT_NAME_FAULT);
+	h->actions_kill = st_kstat(skel, ST_STAT_ACT_KILL);
+	h->actions_stop = st_kstat(skel, ST_STAT_ACT_STOP);
+	h->actions_lost = st_kstat(skel, ST_STAT_ACT_LOST);
 	count_attached(&t->att, h);
 	h->links = t->att.nlinks;
 	h->files_attached = t->att.attached_total;

@@ -31,7 +31,9 @@
 #include "policy.h"
 #include "proctx.h"
 #include "ratelimit.h"
+#include "stack.h"
 #include "reload.h"
+#include "rulek.h"
 #include "ring.h"
 #include "syscalls.h"
 #include "tracer.h"
@@ -150,9 +152,11 @@ static void report_lost(struct tracer *t)
 static __u32 notice_ring_size(const struct st_opts *o, bool watching)
 {
 	__u64 n = o->ring_size / 16;
+	/* argfilt: action records (an event's record each) travel here, whatever --buffer-size. */
+	__u32 min = o->nrules || o->policy ? 64 << 10 : NOTICES_MIN;
 
-	if (!watching || n < NOTICES_MIN)
-		return NOTICES_MIN;
+	if (!watching || n < min)
+		return min;
 	return n > NOTICES_MAX ? NOTICES_MAX : (__u32)n;
 }
 
@@ -211,6 +215,14 @@ static void say_write_failed(int err, char **cmd)
 		st_say("cannot write events: %s; stopped tracing", strerror(-err));
 }
 
+/* -k: the layout the reader needs to read a traced process's code objects (stack.h). */
+static int stack_layout(unsigned slot, struct st_layout *out, void *ctx)
+{
+	struct tracer *t = ctx;
+
+	return bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.layouts), &slot, out) ? -errno : 0;
+}
+
 /*
  * Opens the BPF object, configures it for this run (only the programs it needs are loaded:
  * each has a cost on the host), loads it and attaches the tracepoint programs. The probe
@@ -228,6 +240,12 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	}
 	t->skel->rodata->cfg_str_max = o->str_max;
 	t->skel->rodata->cfg_wakeup_bytes = o->ring_size / 4;
+	/* Argument rules and actions (issue 14): from the command line, or a policy, whose
+	 * reload may bring some. */
+	if (o->nrules || o->policy) {
+		t->skel->rodata->cfg_rules = 1;
+		t->skel->rodata->cfg_dry_run = o->dry_run;
+	}
 	{
 		/* -e/-x and the policy's rules (issue 14), in the kernel's filter. */
 		char why[512];
@@ -254,6 +272,7 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	st_kcount_setup(t->skel, o);
 	/* The kernel knows the default pairs' names; user rules need frames for every event. */
 	t->skel->rodata->cfg_frames_all = o->npairs > 0 && !o->no_pair;
+	t->skel->rodata->cfg_stack_depth = o->stack_depth; /* -k */
 	t->watch_exec = system_wide || o->follow;
 	/* --follow: only targets' execs and exits are worth a notice. */
 	t->skel->rodata->cfg_watch_exec = system_wide ? ST_WATCH_ALL
@@ -280,6 +299,8 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	}
 	t->att.skel = t->skel;
 	t->att.floor = o->floor;
+	if (st_rules_current() && st_rules_cgroups(t, st_rules_current()))
+		return -1;
 	if (o->cgroup) {
 		__u32 zero = 0;
 		int cfd = open(o->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -441,6 +462,13 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 		t.rec.proctx = oo.proctx;
+	}
+	if (opts.stack_depth) {
+		oo.stacks = st_stacks_new(stack_layout, NULL, &t);
+		if (!oo.stacks) {
+			st_say("cannot set up output: %s", strerror(errno));
+			goto cleanup;
+		}
 	}
 	t.rec.out = st_output_new(&oo);
 	if (t.rec.out && (err = st_output_header(t.rec.out))) {
@@ -749,6 +777,7 @@ cleanup:
 		st_output_free(t.rec.out);
 	st_pairer_free(t.rec.pairer);
 	st_proctx_free(t.rec.proctx);
+	st_stacks_free(oo.stacks);
 	st_procscan_free(&t.scan);
 	st_tamper_free(&t.tamper);
 	st_ratelimit_free(&t);

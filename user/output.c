@@ -24,6 +24,7 @@
 #include "proctx.h"
 #include "repr.h"
 #include "sink.h"
+#include "stack.h"
 #include "strbuf.h"
 #include "summary.h"
 #include "syscalls.h"
@@ -616,8 +617,15 @@ static const struct name_slot *text_name(struct strbuf *sb, const struct st_view
 	return k;
 }
 
+/* argfilt: what a rule did to the event (an action record), NULL for a plain event. */
+struct act_info {
+	const char *action; /* "kill", "stop" */
+	const char *rule;
+	uint16_t flags;	    /* ST_AF_* */
+};
+
 static int text_event(struct st_output *o, struct strbuf *sb, const struct st_view *v,
-		      int64_t mono_to_real_ns)
+		      int64_t mono_to_real_ns, const struct act_info *act)
 {
 	const struct st_event *h = v->hdr;
 	const struct name_slot *k;
@@ -626,11 +634,30 @@ static int text_event(struct st_output *o, struct strbuf *sb, const struct st_vi
 
 	text_stamp(o, sb, real_ns(h->ts_ns, mono_to_real_ns), h->ts_ns);
 	text_ids(sb, h);
+	if (act) {
+		strbuf_addstr(sb, act->flags & ST_AF_DRY_RUN ? "!! WOULD " : "!! ");
+		strbuf_addstr(sb, !strcmp(act->action, "kill") ? "KILL " : "STOP ");
+	}
 	k = text_name(sb, v);
 	st_cursor_init(&c, v);
 	err = text_args(sb, &c, k ? k->ke : NULL, k ? k->arglen : NULL, h->flags);
 	if (err)
 		return err;
+	if (act) {
+		strbuf_addstr(sb, ") by rule ");
+		st_repr_utf8(sb, act->rule, strlen(act->rule));
+		if (act->flags & ST_AF_DRY_RUN)
+			strbuf_addstr(sb, " (dry run: no signal sent)");
+		else if (act->flags & ST_AF_SIG_FAIL)
+			strbuf_addstr(sb, " (the signal could not be sent)");
+		else if (strcmp(act->action, "kill")) {
+			strbuf_addstr(sb, "; process ");
+			strbuf_add_u64(sb, h->pid);
+			strbuf_addstr(sb, " stopped: resume it with kill -CONT ");
+			strbuf_add_u64(sb, h->pid);
+		}
+		return strbuf_addstr(sb, "\n");
+	}
 	/* Values after the arguments tuple are not part of the call: not shown. */
 	return strbuf_addstr(sb, ")\n");
 }
@@ -748,7 +775,8 @@ static void json_argnames(struct strbuf *sb, struct name_slot *k)
  * shape comes from the record.
  */
 static int json_event(struct st_output *o, struct jsonw *w, struct strbuf *tmp,
-		      const struct st_view *v, int64_t mono_to_real_ns, uint64_t seq)
+		      const struct st_view *v, int64_t mono_to_real_ns, uint64_t seq,
+		      const struct act_info *act)
 {
 	const struct st_event *h = v->hdr;
 	struct strbuf *sb = w->sb;
@@ -759,13 +787,24 @@ static int json_event(struct st_output *o, struct jsonw *w, struct strbuf *tmp,
 	char *p;
 	int err;
 
-	strbuf_addstr(sb, "{\"type\":\"event\"");
+	strbuf_addstr(sb, act ? "{\"type\":\"action\"" : "{\"type\":\"event\"");
 	put_seq(sb, seq);
 	strbuf_addstr(sb, ",\"ts\":");
 	p = strbuf_reserve(sb, TS_TEXT_MAX);
 	if (p)
 		strbuf_commit(sb, ts_text(p, real));
 	put_ts_ns(sb, real);
+	if (act) {
+		strbuf_addstr(sb, ",\"action\":");
+		st_json_string(sb, act->action, strlen(act->action));
+		strbuf_addstr(sb, ",\"rule\":");
+		st_json_string(sb, act->rule, strlen(act->rule));
+		strbuf_addstr(sb, act->flags & ST_AF_DRY_RUN ? ",\"dry_run\":true" : ",\"dry_run\":false");
+		if (act->flags & ST_AF_SIG_FAIL)
+			strbuf_addstr(sb, ",\"signal_failed\":true");
+		if (act->flags & ST_AF_NO_ARGS)
+			strbuf_addstr(sb, ",\"args_lost\":true");
+	}
 	json_ids(sb, h);
 	k = json_name(sb, v);
 	st_cursor_init(&c, v);
@@ -787,6 +826,8 @@ static int json_event(struct st_output *o, struct jsonw *w, struct strbuf *tmp,
 	}
 	if (v->truncated)
 		strbuf_addstr(sb, ",\"truncated\":true");
+	if (o && o->opts.stacks)
+		st_stack_json(o->opts.stacks, sb, v);
 	{
 		const uint32_t ids[2] = { h->uid, h->gid };
 
@@ -799,7 +840,7 @@ static int json_event(struct st_output *o, struct jsonw *w, struct strbuf *tmp,
 
 static int format_event(struct st_output *o, struct strbuf *sb, struct strbuf *tmp,
 			const struct st_view *v, enum st_format fmt, int64_t mono_to_real_ns,
-			uint64_t seq)
+			uint64_t seq, const struct act_info *act)
 {
 	size_t start = sb->len;
 	struct jsonw w;
@@ -808,10 +849,12 @@ static int format_event(struct st_output *o, struct strbuf *sb, struct strbuf *t
 	if (!v || !v->hdr)
 		return -EINVAL;
 	if (fmt == ST_FMT_TEXT) {
-		err = text_event(o, sb, v, mono_to_real_ns);
+		err = text_event(o, sb, v, mono_to_real_ns, act);
+		if (!err && o && o->opts.stacks)
+			err = st_stack_text(o->opts.stacks, sb, v);
 	} else {
 		jsonw_init(&w, sb);
-		err = json_event(o, &w, tmp, v, mono_to_real_ns, seq);
+		err = json_event(o, &w, tmp, v, mono_to_real_ns, seq, act);
 		strbuf_addch(sb, '\n');
 	}
 	if (!err)
@@ -826,7 +869,7 @@ int st_format_event(struct strbuf *sb, const struct st_view *v, enum st_format f
 		    int64_t mono_to_real_ns)
 {
 	struct strbuf tmp = STRBUF_INIT;
-	int err = format_event(NULL, sb, &tmp, v, fmt, mono_to_real_ns, 0);
+	int err = format_event(NULL, sb, &tmp, v, fmt, mono_to_real_ns, 0, NULL);
 
 	strbuf_release(&tmp);
 	return err;
@@ -922,13 +965,41 @@ static int lane_event(struct st_output *o, const void *arg)
 	start = sb->len;
 	return line_end(o, start,
 			format_event(o, sb, &o->tmp, v, o->opts.fmt, o->opts.mono_to_real_ns,
-				     next_seq(o)),
+				     next_seq(o), NULL),
 			false);
 }
 
 int st_output_event(struct st_output *o, const struct st_view *v)
 {
 	return fan_out_pid(o, v && v->hdr ? v->hdr->pid : 0, lane_event, v);
+}
+
+/* argfilt: an action record, the event with what was done to it; written at once. */
+struct action_args {
+	const struct st_view *v;
+	struct act_info act;
+};
+
+static int lane_action(struct st_output *o, const void *arg)
+{
+	const struct action_args *a = arg;
+	struct strbuf *sb = st_sink_buf(o->sink);
+	size_t start;
+
+	owed_header(o);
+	start = sb->len;
+	return line_end(o, start,
+			format_event(o, sb, &o->tmp, a->v, o->opts.fmt, o->opts.mono_to_real_ns,
+				     next_seq(o), &a->act),
+			true);
+}
+
+int st_output_action(struct st_output *o, const struct st_view *v, const char *action,
+		     const char *rule, uint16_t flags)
+{
+	struct action_args a = { v, { action, rule, flags } };
+
+	return fan_out(o, lane_action, &a);
 }
 
 int st_output_flush(struct st_output *o)
@@ -1647,6 +1718,9 @@ static int lane_span(struct st_output *o, const void *arg)
 		if (text_durations(o) && pre && post)
 			st_timefmt_duration(sb, &o->tf, s->dur_ns);
 		strbuf_addch(sb, '\n');
+		/* -k: the stack that made the call, the prehook's */
+		if (!err && pre && o->opts.stacks)
+			err = st_stack_text(o->opts.stacks, sb, pre);
 	} else {
 		jsonw_init(&w, sb);
 		json_head(&w, "span", next_seq(o), real, s->pid, s->tid, any->hdr->comm);
@@ -1679,6 +1753,8 @@ static int lane_span(struct st_output *o, const void *arg)
 		jsonw_bool_field(&w, "unfinished", s->flags & ST_SPAN_UNFINISHED);
 		jsonw_bool_field(&w, "no_pre", s->flags & ST_SPAN_NO_PRE);
 		jsonw_bool_field(&w, "ambiguous", s->flags & ST_SPAN_AMBIGUOUS);
+		if (pre && o->opts.stacks)
+			st_stack_json(o->opts.stacks, sb, pre);
 		{
 			const uint32_t ids[2] = { any->hdr->uid, any->hdr->gid };
 

@@ -19,6 +19,7 @@
 struct strbuf;
 struct st_proctx;
 struct st_sink;
+struct st_stacks;
 
 /* The JSON schema's version (docs/json-schema.md), in the header record. */
 #define ST_JSON_SCHEMA 2
@@ -46,6 +47,8 @@ struct st_output_opts {
 	struct st_proctx *proctx;
 	/* Text lines' time flags (-t, -r, -T: timefmt.h); NULL: the default. Copied. */
 	const struct st_timefmt *timefmt;
+	/* -k: resolves the Python stacks events carry (stack.h); NULL: none shown. Not owned. */
+	struct st_stacks *stacks;
 };
 
 struct st_output;
@@ -62,6 +65,13 @@ struct st_output *st_output_new(const struct st_output_opts *opts);
  * write (ENOSPC, EPIPE, ...: then the lines of that batch are dropped and counted).
  */
 int st_output_event(struct st_output *o, const struct st_view *v);
+/*
+ * argfilt: a rule acted on the event v: JSON {"type":"action","action":"kill"|"stop","rule":
+ * RULE,"dry_run":B,...the event's fields}; a text line "!! KILL name(args) by rule ...". `flags`:
+ * ST_AF_*. Written at once.
+ */
+int st_output_action(struct st_output *o, const struct st_view *v, const char *action,
+		     const char *rule, uint16_t flags);
 /*
  * Records lost in the ring buffer: JSON {"type":"lost","ts":..,"count":N}; a text line.
  * Written at once, with the batch before it. 0, -ENOMEM, -EINTR or a write's negative errno.

@@ -8,6 +8,7 @@
 #include "pair.h"
 #include "proctx.h"
 #include "records.h"
+#include "rule.h"
 #include "syscalls.h"
 #include "tamper.h"
 
@@ -96,11 +97,58 @@ static const struct st_exec *notice(const void *data, size_t size)
 	return x;
 }
 
+/*
+ * argfilt: a rule acted (bpf/rules.bpf.h): the event's record, typed ST_REC_ACTION, then
+ * struct st_action_tail. Validated as an event once typed back.
+ */
+static int on_action(struct st_records *r, const void *data, size_t size)
+{
+	static _Alignas(8) unsigned char buf[ST_REC_MAX];
+	struct st_action_tail t;
+	struct st_event *e = (struct st_event *)buf;
+	struct st_view v;
+	const char *rule = "?";
+	size_t n;
+	int err;
+
+	if (size < sizeof(struct st_event) + sizeof(t) || size - sizeof(t) > sizeof(buf))
+		return -EPROTO;
+	n = size - sizeof(t);
+	memcpy(buf, data, n);
+	memcpy(&t, (const char *)data + n, sizeof(t));
+	if (e->size != n)
+		return -EPROTO;
+	e->type = ST_REC_EVENT;
+	err = st_decode_event(buf, n, &v);
+	if (err)
+		return err;
+	if (t.rule < r->nrules && r->rules)
+		rule = r->rules[t.rule].name;
+	r->actions++;
+	return out(r, st_output_action(r->out, &v, t.action == ST_KR_KILL ? "kill" : "stop", rule,
+				       t.flags));
+}
+
 int st_records_notice(void *ctx, void *data, size_t size)
 {
 	struct st_records *r = ctx;
-	const struct st_exec *x = notice(data, size);
+	const struct st_exec *x;
+	uint16_t type = 0;
 
+	if (size >= sizeof(type))
+		memcpy(&type, data, sizeof(type));
+	if (type == ST_REC_ACTION) {
+		int err = on_action(r, data, size);
+
+		if (err == -EINVAL || err == -EPROTO) {
+			r->invalid++;
+			err = out(r, st_output_invalid(r->out, size, err));
+		}
+		if (err && !r->out_err)
+			r->out_err = err;
+		return 0;
+	}
+	x = notice(data, size);
 	if (!x) {
 		r->invalid++;
 		int err = out(r, st_output_invalid(r->out, size, -EPROTO));

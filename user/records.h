@@ -16,6 +16,7 @@ struct st_output;
 struct st_pairer;
 struct st_proctx;
 struct st_tamper;
+struct st_rule;
 
 struct st_records {
 	struct st_output *out;
@@ -31,6 +32,10 @@ struct st_records {
 	uint64_t events, syscalls; /* of which audit events written (not alert-only), syscalls */
 	uint64_t invalid;
 	uint64_t execs, exits; /* notices received */
+	/* argfilt: the rules, for the action records' "rule"; actions received */
+	const struct st_rule *rules;
+	unsigned nrules;
+	uint64_t actions;
 	/*
 	 * Records left to handle in this drain: a producer faster than the reader must not
 	 * keep it from seeing signals and exits.

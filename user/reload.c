@@ -4,11 +4,38 @@
 
 #include <argp.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
 #include <stdlib.h>
 #include <string.h>
 #include "output.h"
 #include "policy.h"
+#include "rulek.h"
+#include "rulenames.h"
 #include "seatrace.skel.h" /* after wire.h, which tracer.h brings */
+
+void st_rules_set(struct tracer *t, const struct st_krules *k)
+{
+	struct seatrace_bpf__bss *b = t->skel->bss;
+	__u32 gen = __atomic_load_n(&b->cfg_filter_gen, __ATOMIC_RELAXED), set = (gen + 1) & 1;
+
+	b->cfg_nrules[set] = k->nrules;
+	b->cfg_rule_include[set] = k->have_include;
+	b->cfg_rmask_kill[set] = b->cfg_rmask_stop[set] = 0;
+	b->cfg_rmask_inc[set] = b->cfg_rmask_exc[set] = 0;
+	for (unsigned r = 0; r < k->nrules && r < ST_KRULE_MAX; r++) {
+		__u32 f = k->rules[r].flags;
+
+		b->cfg_rmask_kill[set] |= (__u64)!!(f & ST_KR_KILL) << r;
+		b->cfg_rmask_stop[set] |= (__u64)!!(f & ST_KR_STOP) << r;
+		b->cfg_rmask_inc[set] |= (__u64)!!(f & ST_KR_INCLUDE) << r;
+		b->cfg_rmask_exc[set] |= (__u64)!!(f & ST_KR_EXCLUDE) << r;
+	}
+	memcpy((void *)b->cfg_krules[set], k->rules, sizeof(k->rules));
+	memcpy((void *)b->cfg_rglobs[set], k->globs, sizeof(k->globs));
+	memcpy((void *)b->cfg_rclasses[set], k->classes, sizeof(k->classes));
+}
 
 void st_filters_set_names(struct tracer *t, const struct st_rule_names *rn)
 {
@@ -28,6 +55,29 @@ void st_filters_set_names(struct tracer *t, const struct st_rule_names *rn)
 	__atomic_store_n(&b->cfg_filter_gen, gen + 1, __ATOMIC_RELEASE);
 }
 
+int st_rules_cgroups(struct tracer *t, const struct st_krules *k)
+{
+	int mfd = bpf_map__fd(t->skel->maps.rule_cgroups);
+
+	for (__u32 i = 0; i < k->nrules && i < ST_KRULE_MAX; i++) {
+		int fd;
+
+		if (!k->cgroup[i])
+			continue;
+		fd = open(k->cgroup[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || bpf_map_update_elem(mfd, &i, &fd, BPF_ANY)) {
+			st_say("cannot use @cgroup=%s: %s (give a cgroup v2 directory, such as "
+			       "/sys/fs/cgroup/system.slice/docker-ID.scope)",
+			       k->cgroup[i], strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 void st_filters_set(struct tracer *t, const struct st_globset *g)
 {
 	static struct st_rule_names rn;
@@ -37,15 +87,86 @@ void st_filters_set(struct tracer *t, const struct st_globset *g)
 	st_filters_set_names(t, &rn);
 }
 
+/* Whether a rule needs the kernel's rule evaluation, not just the event-name filter. */
+static bool rule_in_kernel(const struct st_rule *r)
+{
+	const struct st_proc_sel *p = &r->proc;
+
+	return r->nconds || p->have_uid || p->cgroup[0] || p->exe[0] || p->comm[0] ||
+	       r->action == ST_ACT_KILL || r->action == ST_ACT_STOP;
+}
+
+/*
+ * The kernel rules in force and the ones being made, in turn: action records keep pointing at
+ * the rules that were in force when the action was taken, until the next apply.
+ */
+static struct st_rule ksrc[2][ST_RULE_MAX];
+static struct st_krules kcomp[2];
+static int kcur = -1;
+
+const struct st_krules *st_rules_current(void)
+{
+	return kcur < 0 ? NULL : &kcomp[kcur];
+}
+
 int st_rules_apply(struct tracer *t, const struct st_globset *globs, const struct st_rule *rules,
 		   int n, char *why, size_t len)
 {
+	static struct st_rule names[ST_RULE_MAX];
 	static struct st_rule_names rn;
-	int err = st_rules_names(globs, rules, n, &rn, why, len);
+	const struct st_opts *o = t->opts;
+	int next = kcur < 0 ? 0 : kcur ^ 1, nn = 0, nk = 0, err;
+	struct st_rule *ks = ksrc[next];
+	struct st_krules *k = &kcomp[next];
 
+	for (unsigned i = 0; i < o->nrules && nk < ST_RULE_MAX; i++)
+		ks[nk++] = o->rules[i];
+	for (int i = 0; i < n; i++) {
+		if (!rule_in_kernel(&rules[i])) {
+			if (nn < ST_RULE_MAX)
+				names[nn++] = rules[i];
+			continue;
+		}
+		if (rules[i].rate_per_s) {
+			snprintf(why, len,
+				 "%s:%u: rule '%s': a rate on a rule with conditions, process "
+				 "selectors or kill/stop is not supported: give the rate to a rule "
+				 "on event names alone",
+				 rules[i].src ? rules[i].src : "-", rules[i].line, rules[i].name);
+			return -EINVAL;
+		}
+		if (nk >= ST_RULE_MAX) {
+			snprintf(why, len,
+				 "too many rules with conditions, selectors or actions: at most %d, "
+				 "the command line's included",
+				 ST_RULE_MAX);
+			return -E2BIG;
+		}
+		ks[nk] = rules[i];
+		/* The kernel's filters: a drop rule hides what it matches, as -x does. */
+		ks[nk].exclude = rules[i].action == ST_ACT_DROP;
+		nk++;
+	}
+	err = st_rules_names(globs, names, nn, &rn, why, len);
 	if (err)
 		return err;
+	memset(k, 0, sizeof(*k));
+	if (nk) {
+		if (!t->skel->rodata->cfg_rules) {
+			snprintf(why, len, "rules with conditions, selectors or actions were not "
+					   "loaded at start: restart seatrace to add them");
+			return -EINVAL;
+		}
+		err = st_rules_compile(ks, (unsigned)nk, k, why, len);
+		if (err)
+			return err;
+	}
+	if (t->skel->rodata->cfg_rules)
+		st_rules_set(t, k);
 	st_filters_set_names(t, &rn);
+	t->rec.rules = ks;
+	t->rec.nrules = (unsigned)nk;
+	kcur = next;
 	return 0;
 }
 
@@ -153,6 +274,9 @@ void st_reload(struct tracer *t, struct st_sink *sink)
 			st_say("SIGHUP: %s not applied (nothing changed): %s", what, why);
 		goto out;
 	}
+	/* The @cgroup slots are not in two sets: refilled as soon as the rules switch. */
+	if (st_rules_current())
+		st_rules_cgroups(t, st_rules_current());
 	cur->globs = n->globs;
 	if (cur->config)
 		st_say("SIGHUP: event filters of %s applied (%u pattern%s)", cur->config,

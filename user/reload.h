@@ -24,18 +24,30 @@ void st_filters_set(struct tracer *t, const struct st_globset *g);
 void st_filters_set_names(struct tracer *t, const struct st_rule_names *rn);
 
 /*
- * The -e/-x patterns `globs` and the policy's `rules` into the kernel, switched to at once.
- * 0, or a negative errno with `why` saying which rule cannot be applied (nothing changed).
- *
- * INTEGRATION POINT (issue 14, argument filters): today the rules go into the event-name
- * filter (rulenames.h: log and drop rules, rates per pattern); the kernel's rule evaluation
- * (conditions, process selectors, kill/stop/count) takes them here instead.
+ * The -e/-x patterns `globs`, the command line's argument rules (-e/-x filters, --kill,
+ * --stop: t->opts->rules) and the policy's `rules` into the kernel, switched to at once. A
+ * policy rule the event-name filter can enforce (log or drop an event name, with a rate) goes
+ * there (rulenames.h); one with conditions, process selectors, kill or stop goes to the
+ * kernel's rule evaluation (rulek.h, bpf/rules.bpf.h). Action records then name the rules in
+ * force (t->rec.rules). 0, or a negative errno with `why` saying which rule cannot be applied
+ * (nothing changed).
  */
 int st_rules_apply(struct tracer *t, const struct st_globset *globs, const struct st_rule *rules,
 		   int n, char *why, size_t len);
 
 /* The policy in force said and recorded: a `policy` record with status "applied". */
 void st_policy_applied(struct tracer *t);
+
+/*
+ * The argument rules (bpf/rules.bpf.h) into the set st_filters_set() fills next. Call it
+ * first, then st_filters_set(), whose switch of generation makes both take effect.
+ */
+struct st_krules;
+void st_rules_set(struct tracer *t, const struct st_krules *k);
+/* After load: the rules' @cgroup directories into their map. 0, or -1 after saying why. */
+int st_rules_cgroups(struct tracer *t, const struct st_krules *k);
+/* The kernel rules st_rules_apply() put in force last. */
+const struct st_krules *st_rules_current(void);
 
 /* Reopens `sink` (when there is one), re-reads t->opts->config and policy. Says what it did. */
 void st_reload(struct tracer *t, struct st_sink *sink);

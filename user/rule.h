@@ -10,12 +10,14 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #define ST_RULE_MAX 64	     /* rules loaded at once */
 #define ST_RULE_CONDS 8	     /* argument conditions per rule */
 #define ST_RULE_NAME_MAX 64  /* a rule's name */
 #define ST_RULE_TEXT_MAX 256 /* a glob in a rule (event, string value, exe, comm) */
+#define ST_RULE_ARGPOS_MAX 15 /* #N: arguments the kernel can compare (bpf/rules.bpf.h) */
 
 enum st_cond_op {
 	ST_OP_EQ = 1, /* = : a glob for str/bytes; exact for int, None, True, False */
@@ -83,5 +85,23 @@ struct st_rule_err {
 	char msg[160];
 	int col;
 };
+
+/*
+ * Parses one filter, NAMEGLOB or NAMEGLOB(COND,...) (docs/policy.md), into *r (its exclude,
+ * action and src left for the caller). 0, or -EINVAL with *err saying what and where.
+ */
+int st_rule_parse(const char *text, struct st_rule *r, struct st_rule_err *err);
+
+/* Whether text is a filter with conditions (an unescaped '('), not a plain glob. */
+bool st_rule_is_filter(const char *text);
+
+/*
+ * Bytes of s up to the comma that ends its first item in a comma list (-e a,b(c,d)): not one
+ * escaped, inside [...] or inside parentheses.
+ */
+size_t st_rule_token_len(const char *s);
+
+/* The message, the text, and a caret under the column, as three lines (no final newline). */
+void st_rule_err_format(char *buf, size_t len, const char *text, const struct st_rule_err *e);
 
 #endif /* SEATRACE_RULE_H */

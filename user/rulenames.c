@@ -8,21 +8,13 @@
 
 enum st_rule_part st_rule_unsupported(const struct st_rule *r, const char **why)
 {
-	const struct st_proc_sel *p = &r->proc;
-
-	if (r->nconds) {
-		*why =
-		    "argument conditions are not supported by this build of seatrace (its kernel "
-		    "side filters on event names only)";
-		return ST_RP_CONDS;
-	}
-	if (p->have_uid || p->cgroup[0] || p->exe[0] || p->comm[0]) {
-		*why = "process selectors in a rule are not supported by this build of seatrace "
-		       "(use -u, --comm or --cgroup for the whole run)";
+	/* Conditions, @uid/@comm/@cgroup, kill and stop: the kernel's rules (rulek.h). */
+	if (r->proc.exe[0]) {
+		*why = "an exe selector is not checked in the kernel yet: use comm, cgroup or uid";
 		return ST_RP_PROC;
 	}
-	if (r->action != ST_ACT_LOG && r->action != ST_ACT_DROP) {
-		*why = "this build of seatrace enforces the actions log and drop only";
+	if (r->action == ST_ACT_COUNT) {
+		*why = "the action count is not supported yet: use drop (hidden) or log";
 		return ST_RP_ACTION;
 	}
 	return ST_RP_NONE;

@@ -3,10 +3,6 @@
  * Rules on today's kernel side: what the event-name filter (bpf/filter.bpf.h) can enforce of
  * a rule, and the rules compiled into its globs. A `log` rule's pattern is an include (as
  * -e), a `drop` rule's an exclude (as -x); a `rate:` goes with its pattern's slot.
- *
- * INTEGRATION POINT (issue 14, argument filters): once the kernel evaluates whole rules
- * (conditions, process selectors, kill/stop/count), st_rule_unsupported() says yes to them
- * and st_rules_apply() (reload.h) compiles them there instead of into globs.
  */
 #ifndef SEATRACE_RULENAMES_H
 #define SEATRACE_RULENAMES_H
@@ -16,7 +12,7 @@
 #include "glob.h"
 #include "rule.h"
 
-/* The part of a rule this build cannot enforce. */
+/* The part of a rule this build cannot enforce (the rest: here, or rulek.h). */
 enum st_rule_part {
 	ST_RP_NONE = 0,
 	ST_RP_CONDS,  /* argument conditions */

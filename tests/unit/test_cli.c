@@ -58,6 +58,24 @@ static void test_summary_modes(void **state)
 	assert_non_null(o.cmd);
 }
 
+/* -k (issue 13, stack): off by default, 32 frames with -k, --stack-depth sets and implies it. */
+static void test_stack_depth(void **state)
+{
+	struct st_opts o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "-p", "12"), 0);
+	assert_int_equal(o.stack_depth, 0);
+	assert_int_equal(PARSE(&o, "-k", "-p", "12"), 0);
+	assert_int_equal(o.stack_depth, ST_STACK_DEFAULT);
+	assert_int_equal(PARSE(&o, "--stack-depth", "64", "-k", "-p", "12"), 0);
+	assert_int_equal(o.stack_depth, 64);
+	assert_int_equal(PARSE(&o, "--stack-depth=256", "-p", "12"), 0);
+	assert_int_equal(o.stack_depth, ST_STACK_MAX);
+	assert_int_equal(PARSE(&o, "--stack-depth", "0", "-p", "12"), -EINVAL);
+	assert_int_equal(PARSE(&o, "--stack-depth", "257", "-p", "12"), -EINVAL);
+}
+
 static void test_pid_given_twice_is_one_target(void **state)
 {
 	struct st_opts o;
@@ -340,7 +358,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pids_and_defaults),
 		cmocka_unit_test(test_summary_modes),
-		cmocka_unit_test(test_pid_given_twice_is_one_target), cmocka_unit_test(test_command_keeps_its_options),
+		cmocka_unit_test(test_pid_given_twice_is_one_target),
+		cmocka_unit_test(test_stack_depth), cmocka_unit_test(test_command_keeps_its_options),
 		cmocka_unit_test(test_globs),		 cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_bare_double_dash),

@@ -1,0 +1,405 @@
+# SPDX-License-Identifier: MIT
+"""Argument filters and actions decided in the kernel (issue 14, docs/policy.md): -e/-x
+NAME(COND,...), --kill, --stop, --dry-run. Real processes under the real tracer, on the probe
+path (Debian's python3.11) and on the uprobe fallback (pyenv's 3.11): a kill happens before
+the audited operation (the file, the child's marker, the connection never appear), a stop
+leaves a process that SIGCONT resumes, and what matches no rule runs and shows as before."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+import interpreters
+from conftest import PY, SEATRACE, parse_json_lines, run_seatrace, wait_for
+
+
+def _fallback():
+    try:
+        i = interpreters.by_name("pyenv-3.11")
+    except KeyError:
+        return pytest.param(None, id="fallback", marks=pytest.mark.skip(reason="no pyenv-3.11"))
+    reason = i.missing_reason()
+    if reason or i.has_probe:
+        return pytest.param(None, id="fallback",
+                            marks=pytest.mark.skip(reason=reason or "pyenv-3.11 has the probe"))
+    return pytest.param(list(i.argv), id="fallback")
+
+
+PATHS = [pytest.param([PY], id="probe"), _fallback()]
+KILLED = (128 + signal.SIGKILL, -signal.SIGKILL)
+
+
+def actions(res):
+    return [r for r in parse_json_lines(res.stdout) if r.get("type") == "action"]
+
+
+def events(res, name):
+    return [r for r in parse_json_lines(res.stdout)
+            if r.get("type") == "event" and r.get("event") == name]
+
+
+# ---------------------------------------------------------------------------- kill
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_kill_popen_of_sh_before_the_shell_runs(py, tmp_path):
+    marker = tmp_path / "marker"
+    code = ("import subprocess, sys\n"
+            f"subprocess.Popen(['/bin/sh', '-c', 'echo x > {marker}']).wait()\n"
+            "__import__('sys').stderr.write('survived\\n')\n")
+    res = run_seatrace("-j", "--kill", "subprocess.Popen(executable=*/sh)", "--", *py, "-c",
+                       code)
+    assert res.returncode in KILLED, res
+    assert "survived" not in res.stderr.splitlines(), res
+    time.sleep(0.3)
+    assert not marker.exists(), "the shell ran: the kill came too late"
+    acts = actions(res)
+    assert len(acts) == 1, res
+    a = acts[0]
+    assert a["action"] == "kill" and a["dry_run"] is False
+    assert a["rule"] == "subprocess.Popen(executable=*/sh)"
+    assert a["event"] == "subprocess.Popen"
+    assert a["args"][0] == "/bin/sh"
+    assert a["pid"] > 0 and a["tid"] > 0 and a["comm"]
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_kill_open_before_the_file_exists_and_others_run(py, tmp_path):
+    secret, other = tmp_path / "argf-secret-key", tmp_path / "public"
+    code = (f"open({str(other)!r}, 'w').close()\n"
+            f"open({str(secret)!r}, 'w').close()\n"
+            "__import__('sys').stderr.write('survived\\n')\n")
+    rule = "open(path=*/argf-secret-*)"  # globs: at most 64 characters
+    res = run_seatrace("-j", "-e", "open", "--kill", rule, "--", *py, "-c", code)
+    assert res.returncode in KILLED, res
+    assert other.exists(), "an open no rule matches must run"
+    assert not secret.exists(), "the file was created: the kill came too late"
+    opens = [e["args"][0] for e in events(res, "open")]
+    assert str(other) in opens, "an event matching no rule is shown as before"
+    acts = actions(res)
+    assert [a["args"][0] for a in acts] == [str(secret)], res
+    # A process matching no rule is not touched.
+    ok = run_seatrace("-j", "--kill", rule, "--", *py, "-c",
+                      f"open({str(other)!r}, 'w').close(); "
+                      "__import__('sys').stderr.write('fine\\n')")
+    assert ok.returncode == 0 and "fine" in ok.stderr.splitlines() and not actions(ok), ok
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_kill_connect_before_any_connection(py):
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(8)
+    port = lst.getsockname()[1]
+    code = ("import socket\n"
+            "s = socket.socket()\n"
+            f"s.connect(('127.0.0.1', {port}))\n"
+            "__import__('sys').stderr.write('connected\\n')\n")
+    try:
+        res = run_seatrace("-j", "--kill", f"socket.connect(address[1]={port})", "--", *py,
+                           "-c", code)
+        assert res.returncode in KILLED, res
+        lst.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            conn, _ = lst.accept()
+            conn.close()
+        acts = actions(res)
+        assert len(acts) == 1 and acts[0]["args"][1] == ["127.0.0.1", port], res
+        # Another port: no rule, it connects.
+        lst2 = socket.socket()
+        lst2.bind(("127.0.0.1", 0))
+        lst2.listen(8)
+        port2 = lst2.getsockname()[1]
+        ok = run_seatrace("-j", "--kill", f"socket.connect(address[1]={port})", "--", *py,
+                          "-c", code.replace(str(port), str(port2)))
+        assert ok.returncode == 0 and "connected" in ok.stderr.splitlines(), ok
+        lst2.close()
+    finally:
+        lst.close()
+
+
+# ---------------------------------------------------------------------------- stop
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_stop_dlopen_then_resume(py, tmp_path):
+    marker = tmp_path / "done"
+    code = ("import ctypes\n"
+            "ctypes.CDLL('libm.so.6')\n"
+            f"open({str(marker)!r}, 'w').close()\n")
+    p = subprocess.Popen([str(x) for x in (SEATRACE, "-j", "--stop",
+                                            "ctypes.dlopen(name=*libm*)", "--", *py, "-c",
+                                            code)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        found = {}
+
+        def stopped():
+            line = p.stdout.readline()
+            if line.startswith(b"{"):
+                r = json.loads(line)
+                if r.get("type") == "action":
+                    found["a"] = r
+            return "a" in found or (not line and p.poll() is not None)
+
+        wait_for(stopped, what="the stop action record")
+        act = found.get("a")
+        assert act, p.stderr.read()
+        assert act["action"] == "stop" and act["event"] == "ctypes.dlopen"
+        pid = act["pid"]
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        assert state in ("T", "t"), f"process {pid} is {state}, not stopped"
+        time.sleep(0.3)
+        assert not marker.exists(), "the process went on past the stop"
+        os.kill(pid, signal.SIGCONT)
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 0, err
+        assert marker.exists(), "resumed, the process finishes"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+# ---------------------------------------------------------------------------- dry run
+
+
+def test_dry_run_reports_and_signals_nothing(tmp_path):
+    secret = tmp_path / "argf-secret-1"
+    res = run_seatrace("-j", "--dry-run", "--kill", "open(path=*/argf-secret-*)", "--", PY,
+                       "-c", f"open({str(secret)!r}, 'w').close(); "
+                       "__import__('sys').stderr.write('alive\\n')")
+    assert res.returncode == 0 and "alive" in res.stderr.splitlines(), res
+    assert secret.exists()
+    acts = actions(res)
+    assert len(acts) == 1 and acts[0]["dry_run"] is True and acts[0]["action"] == "kill"
+    text = run_seatrace("--dry-run", "--stop", "open(path=*/argf-secret-*)", "--", PY,
+                        "-c", f"open({str(secret)!r}, 'w').close()")
+    assert "!! WOULD STOP open(" in text.stdout and "dry run" in text.stdout, text
+
+
+# ---------------------------------------------------------------------------- filters
+
+# One event per value: sys.audit('argf.t', VALUE, INDEX-in-list, tuple, list) raised in order;
+# each filter below must show exactly the indices listed.
+VALUES = ["'/etc/passwd'", "'/tmp/x'", "b'/etc/raw'", "5", "-7", "2**70", "None", "True",
+          "False", "'é/etc'", "''", "0x30"]
+FILTER_CODE = ("import sys\n"
+               f"for i, v in enumerate([{', '.join(VALUES)}]):\n"
+               "    sys.audit('argf.t', v, i, (i, 'p' * i), [i])\n")
+FILTERS = [
+    ("-e", "argf.t(#0=/etc/*)", [0, 2]),
+    ("-e", "argf.t(#0!=/etc/*)", [1, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
+    ("-e", "argf.t(#0=5)", [3]),
+    ("-e", "argf.t(#0<0)", [4]),
+    ("-e", "argf.t(#0>=5)", [3, 5, 11]),
+    ("-e", "argf.t(#0=-10..10)", [3, 4, 7, 8]),
+    ("-e", "argf.t(#0&0x10)", [4, 11]),  # -7 & 0x10 is 0x10, as in Python
+    ("-e", "argf.t(#0=None)", [6]),
+    ("-e", "argf.t(#0=True)", [7]),
+    ("-e", "argf.t(#0=False)", [8]),
+    ("-e", "argf.t(#2[0]=3)", [3]),
+    ("-e", "argf.t(#2[1]=ppp*)", [3, 4, 5, 6, 7, 8, 9, 10, 11]),
+    ("-e", "argf.t(#3[0]>9)", [10, 11]),
+    ("-e", "argf.t(len(#0)=0)", [10]),
+    ("-e", "argf.t(len(#0)>6,#1<5)", [0, 2]),
+    ("-e", "argf.t(#0=?/etc)", [9]),
+    ("-x", "argf.t(#1>=2)", [0, 1]),
+]
+
+
+@pytest.mark.parametrize("py", PATHS)
+@pytest.mark.parametrize("opt,flt,shown", FILTERS, ids=[f[1] for f in FILTERS])
+def test_argument_filters(py, opt, flt, shown):
+    extra = ("-e", "argf.*") if opt == "-x" else ()
+    res = run_seatrace("-j", *extra, opt, flt, "--", *py, "-c", FILTER_CODE)
+    assert res.returncode == 0, res
+    got = [e["args"][1] for e in events(res, "argf.t")]
+    assert got == shown, f"{flt}: shown {got}, expected {shown}"
+
+
+def test_filters_and_globs_or_together():
+    code = FILTER_CODE + "sys.audit('argf.u', 1)\nsys.audit('argf.v', 2)\n"
+    res = run_seatrace("-j", "-e", "argf.t(#0=5),argf.u", "--", PY, "-c", code)
+    names = [(e["event"], e["args"][1] if e["event"] == "argf.t" else None)
+             for e in parse_json_lines(res.stdout) if e.get("type") == "event"]
+    assert names == [("argf.t", 3), ("argf.u", None)], res
+
+
+# ---------------------------------------------------------------------------- slipping through
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_oversized_argument_list_still_killed(py, tmp_path):
+    marker = tmp_path / "marker"
+    code = ("import subprocess\n"
+            f"args = ['/bin/sh', '-c', 'echo x > {marker}'] + ['y' * 4000] * 300\n"
+            "subprocess.Popen(args, env={'K%d' % i: 'v' * 100 for i in range(500)}).wait()\n")
+    res = run_seatrace("-j", "--kill", "subprocess.Popen(executable=*/sh)", "--", *py, "-c",
+                       code)
+    assert res.returncode in KILLED, res
+    time.sleep(0.3)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_path_longer_than_s_and_glob_characters_still_killed(py, tmp_path):
+    d = tmp_path / ("d" * 200)
+    d.mkdir()
+    secret = d / "argf-secret-*?[x]"
+    res = run_seatrace("-j", "-s", "8", "--kill", "open(path=*/dddd*/argf-secret-*)", "--",
+                       *py, "-c", f"open({str(secret)!r}, 'w').close()")
+    assert res.returncode in KILLED, res
+    assert not secret.exists()
+    acts = actions(res)
+    assert len(acts) == 1 and acts[0]["truncated"] is True, res
+
+
+def test_event_name_with_glob_characters():
+    code = ("import sys\nsys.audit('argf.[x]*', 1)\nsys.audit('argf.ab', 1)\n"
+            "sys.stderr.write('alive\\n')\n")
+    res = run_seatrace("-j", "--kill", r"argf.\[x\]\*(#0=1)", "--", PY, "-c", code)
+    assert res.returncode in KILLED, res
+    assert [a["event"] for a in actions(res)] == ["argf.[x]*"]
+    assert "alive" not in res.stderr.splitlines()
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_full_ring_other_thread_still_killed(py, tmp_path):
+    secret = tmp_path / "argf-secret-t"
+    code = ("import sys, threading, time\n"
+            "stop = False\n"
+            "def flood():\n"
+            "    while not stop:\n"
+            "        sys.audit('argf.flood', 'x' * 200, list(range(16)))\n"
+            "t = threading.Thread(target=flood, daemon=True)\n"
+            "t.start()\n"
+            "time.sleep(0.5)\n"
+            f"open({str(secret)!r}, 'w').close()\n"
+            "stop = True\n"
+            "__import__('sys').stderr.write('survived\\n')\n")
+    res = run_seatrace("-j", "--buffer-size", "4096", "--stats", "--kill",
+                       "open(path=*/argf-secret-*)", "--", *py, "-c", code)
+    assert res.returncode in KILLED, res
+    assert not secret.exists()
+    assert res.stats.get("records lost (ring buffer full)", 0) > 0, \
+        "the flood must have filled the ring for this test to mean anything"
+    assert res.stats.get("kill rules fired") == 1
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("args,needle,caret_under", [
+    (("-e", "open(pth=/etc/*)"), "unknown argument 'pth' of open", "pth"),
+    (("--kill", "open(flags<abc)"), "not an integer", "abc"),
+    (("-x", "open(path=[ab)"), "bad glob", "[ab"),
+    (("--stop", "open(path=x"), "expected ',' or ')'", ""),
+])
+def test_bad_filters_point_at_the_problem(args, needle, caret_under):
+    res = run_seatrace(*args, "--", PY, "-c", "pass")
+    assert res.returncode == 64, res
+    assert res.stdout_bytes == b""
+    assert needle in res.stderr, res
+    lines = res.stderr.splitlines()
+    text = args[1]
+    i = next(n for n, l in enumerate(lines) if l.strip() == text)
+    col = lines[i + 1].index("^") - lines[i].index(text)
+    assert text[col:].startswith(caret_under), (text, col, res.stderr)
+
+
+def test_actions_counted_in_metrics(tmp_path):
+    prom = tmp_path / "seatrace.prom"
+    res = run_seatrace("-j", "--dry-run", "--metrics", prom, "-e", "argf.*(#0=7)", "--kill",
+                       "open(path=*/argf-secret-*)", "-x", "argf.x(#0=1)", "--stop",
+                       "argf.stop(#0=1)", "--", PY, "-c",
+                       f"import sys; open({str(tmp_path / 'argf-secret-m')!r}, 'w').close(); "
+                       "sys.audit('argf.stop', 1); sys.audit('argf.stop', 2)")
+    assert res.returncode == 0, res
+    text = prom.read_text()
+    assert 'seatrace_actions_total{action="kill"} 1\n' in text, text
+    assert 'seatrace_actions_total{action="stop"} 1\n' in text, text
+    assert "seatrace_action_records_lost_total 0\n" in text, text
+    # Rules given among others: each action names its own.
+    assert [(a["action"], a["event"], a["rule"]) for a in actions(res)] == [
+        ("kill", "open", "open(path=*/argf-secret-*)"),
+        ("stop", "argf.stop", "argf.stop(#0=1)")]
+
+
+def test_kill_rule_survives_sighup(procs, tmp_path):
+    """A SIGHUP that switches the configuration's event filters keeps the run's rules: the
+    kill still fires after it."""
+    out, conf, go = tmp_path / "ev.jsonl", tmp_path / "seatrace.conf", tmp_path / "go"
+    secret = tmp_path / "argf-secret-h"
+    conf.write_text("json = true\nevent = argf.a\n")
+    code = ("import os, sys, time\n"
+            f"while not os.path.exists({str(go)!r}):\n"
+            "    sys.audit('argf.a', 1); sys.audit('argf.b', 1); time.sleep(0.01)\n"
+            f"open({str(secret)!r}, 'w').close()\n")
+    t = procs.tracer(["--config", conf, "-o", out, "--kill", "open(path=*/argf-secret-*)",
+                      "--", PY, "-c", code], tmp_path / "stdout")
+    t.wait_attached()
+    wait_for(lambda: out.exists() and b'"argf.a"' in out.read_bytes(), what="a events")
+    conf.write_text("json = true\nevent = argf.b\n")
+    t.signal(signal.SIGHUP)
+    wait_for(lambda: "event filters of" in t.stderr, what="the SIGHUP's filters")
+    wait_for(lambda: b'"argf.b"' in out.read_bytes(), what="b events")
+    go.touch()
+    res = t.result()
+    assert res.returncode in KILLED, res
+    assert not secret.exists()
+    assert [a["event"] for a in parse_json_lines(out.read_bytes())
+            if a.get("type") == "action"] == ["open"]
+
+
+def cgroup2_root():
+    for line in open("/proc/mounts"):
+        f = line.split()
+        if f[2] == "cgroup2":
+            return f[1]
+    return None
+
+
+@pytest.fixture
+def two_cgroups():
+    root = cgroup2_root()
+    if not root:
+        pytest.skip("no cgroup v2 hierarchy mounted")
+    made = [os.path.join(root, f"argf-{os.getpid()}-{k}") for k in "ab"]
+    for d in made:
+        os.mkdir(d)
+    yield made
+    for d in made:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                os.rmdir(d)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_cgroup_selector(py, tmp_path, two_cgroups):
+    inside, other = two_cgroups
+    secret = tmp_path / "argf-secret-c"
+    run_in = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', inside, *py, "-c",
+              f"open({str(secret)!r}, 'w').close()"]
+    res = run_seatrace("-j", "--kill", f"open(path=*/argf-secret-*,@cgroup={other})", "--",
+                       *run_in)
+    assert res.returncode == 0 and secret.exists(), res
+    secret.unlink()
+    res = run_seatrace("-j", "--kill", f"open(path=*/argf-secret-*,@cgroup={inside})", "--",
+                       *run_in)
+    assert res.returncode in KILLED, res
+    assert not secret.exists()
+    bad = run_seatrace("--kill", "open(@cgroup=/nonexistent)", "--", PY, "-c", "pass")
+    assert bad.returncode == 64 and "cgroup v2 directory" in bad.stderr, bad
