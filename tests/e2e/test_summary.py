@@ -255,3 +255,26 @@ def test_bad_output_path():
     msg = assert_clean_error(res, "/nonexistent-seatrace-dir")
     assert "attached" not in res.stderr
     assert "-c" not in msg and "invalid option" not in msg.lower(), msg
+
+
+ARGS = r'''
+import os
+for i in range(50):
+    try: os.open(f"/nonexistent-seatrace/a{i}", os.O_RDONLY)
+    except OSError: pass
+for i in range(30):
+    try: os.open(f"/nonexistent-seatrace-b/{i}", os.O_RDONLY)
+    except OSError: pass
+'''
+
+
+@pytest.mark.parametrize("interp", PROBE + FALLBACK[1:2])
+@pytest.mark.parametrize("mode", ["-c", "-C"])
+def test_argument_filters_apply(interp, mode):
+    """An argument filter decides in the kernel before the count: only the 50 opens kept."""
+    res = run_seatrace(mode, "-j", "-e", "open(path=/nonexistent-seatrace/*)", "--",
+                       interp.exe, "-c", ARGS)
+    assert res.returncode == 0, res
+    (s,) = summaries(res)
+    assert {e["event"]: e["count"] for e in s["events"]} == {"open": 50}
+    assert len(res.events) == (50 if mode == "-C" else 0)
