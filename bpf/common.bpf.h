@@ -137,12 +137,16 @@ static __always_inline void notice_out(void *data, __u64 size, __u32 lost_stat)
 }
 
 /* Called by the audit program for every event of a traced thread, filtered or not. */
-static __always_inline void note_audit(__u32 tid, __u64 ts, const __u8 *name)
+static __always_inline void note_audit(struct last_audit *la, __u32 tid, __u64 ts,
+				       const __u8 *name)
 {
-	struct last_audit la = { .ts = ts };
-
-	__builtin_memcpy(la.name, name, sizeof(la.name) - 1);
-	bpf_map_update_elem(&last_audit, &tid, &la, BPF_ANY);
+	/* Built in the caller's scratch, not on the stack: the fallback's stack is full. */
+	la->ts = ts;
+	la->flags = 0;
+	la->_pad = 0;
+	__builtin_memcpy(la->name, name, sizeof(la->name) - 1);
+	la->name[sizeof(la->name) - 1] = 0;
+	bpf_map_update_elem(&last_audit, &tid, la, BPF_ANY);
 	trace_syscalls_here(bpf_get_current_pid_tgid() >> 32);
 }
 

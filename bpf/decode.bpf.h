@@ -139,6 +139,7 @@ struct scratch {
 	struct st_rl_key rl_key;
 	struct st_rl_val rl_val;
 	__u64 busy; /* a run is building a record here (rec_scratch); 64 bits: exchanged */
+	struct last_audit la; /* -S: the event a thread raised last, as note_audit() stores it */
 	/* Argument rules (bpf/rules.bpf.h): this event's rules, the action taken on it. */
 	__u64 rmask;
 	__u32 rset; /* the rule set rmask is of (cfg_filter_gen & 1 at the event) */

@@ -52,6 +52,12 @@ struct fb_level {
  * the format, the variadic arguments (a va_list, or registers and stack),
  * and the string being converted.
  */
+/* x86-64's va_list, as PySys_Audit's callee receives it. */
+struct fb_va_list {
+	__u32 gp_off, fp_off;
+	__u64 overflow, save;
+};
+
 struct fb_state {
 	char fmt[FB_FMT_BUF];
 	__u8 cnt[FB_FMT_BUF]; /* items inside the bracket opening at each position */
@@ -72,6 +78,7 @@ struct fb_state {
 	 * va_regs: in xmm registers, which a uprobe cannot read), then the
 	 * overflow area (the caller's stack). */
 	__u64 gpr[8];
+	struct fb_va_list vl; /* the va_list as read, for an ST_FB_TSTATE site */
 	__u64 overflow;
 	__u64 save;
 	__u32 gp_off;
@@ -1251,20 +1258,20 @@ static __always_inline int fb_event(struct pt_regs *ctx, struct scratch *sc, str
 	if (fb_seen_already(lo, id, f, event) || !rec_rate_ok(sc))
 		return 0;
 	if (kind == ST_FB_TSTATE) {
-		struct {
-			__u32 gp_off, fp_off;
-			__u64 overflow, save;
-		} vl = {};
+		/* Read into the scratch, not the stack: with -S, the stack of this program and
+		 * its two nested callbacks is at its 512-byte limit. */
+		struct fb_va_list *vl = &f->vl;
 
-		bpf_probe_read_user(&vl, sizeof(vl), (const void *)PT_REGS_PARM4(ctx));
+		__builtin_memset(vl, 0, sizeof(*vl));
+		bpf_probe_read_user(vl, sizeof(*vl), (const void *)PT_REGS_PARM4(ctx));
 		f->va_regs = 0;
-		f->gp_off = vl.gp_off;
-		f->fp_off = vl.fp_off;
-		f->overflow = vl.overflow;
-		f->save = vl.save;
+		f->gp_off = vl->gp_off;
+		f->fp_off = vl->fp_off;
+		f->overflow = vl->overflow;
+		f->save = vl->save;
 		/* The general registers' save area in one read: va_gp() takes them from gpr[]. */
-		if (vl.gp_off < 48)
-			bpf_probe_read_user(f->gpr, 48, (const void *)vl.save);
+		if (vl->gp_off < 48)
+			bpf_probe_read_user(f->gpr, 48, (const void *)vl->save);
 	} else {
 		/* Variadic: the registers the uprobe sees, then the caller's stack. */
 		f->va_regs = 1;

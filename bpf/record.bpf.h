@@ -291,7 +291,7 @@ static __always_inline int rec_begin(struct dec_ctx *d, struct scratch *sc, stru
 	/* Before the filter: an event not shown still explains the syscalls that follow. */
 	if (cfg_syscalls) {
 		e->ts_ns = bpf_ktime_get_ns();
-		note_audit((__u32)id, e->ts_ns, e->tail);
+		note_audit(&sc->la, (__u32)id, e->ts_ns, e->tail);
 	}
 	if (verdict == NC_DROP) {
 		stat_inc(ST_STAT_FILTERED);

@@ -114,11 +114,11 @@ static void test_rules_and_conditions(void **state)
 	assert_int_equal(pol.rules[2].line, 14);
 
 	/* Without the flag, this build says what it cannot enforce, where. */
-	assert_int_equal(parse("rules:\n  - name: k\n    events: [x]\n    action: kill\n", 0, errs,
-			       sizeof(errs)),
+	assert_int_equal(parse("rules:\n  - name: k\n    events: [x]\n    action: count\n", 0,
+			       errs, sizeof(errs)),
 			 -EINVAL);
-	assert_string_equal(errs, "p.yaml:4:13: rule 'k': this build of seatrace enforces the "
-				  "actions log and drop only\n");
+	assert_string_equal(errs, "p.yaml:4:13: rule 'k': the action count is not supported yet: "
+				  "use drop (hidden) or log\n");
 	assert_int_equal(pol.nrules, 0);
 }
 
@@ -208,12 +208,12 @@ static void test_rule_names(void **state)
 	assert_true(st_glob_match(&rn.globs, 2, "bz", 2));
 	assert_false(st_glob_match(&rn.globs, 2, "cz", 2));
 
-	r[1].action = ST_ACT_KILL;
+	r[1].action = ST_ACT_COUNT;
 	r[1].line = 9;
 	r[1].src = "f.yaml";
 	assert_int_equal(st_rules_names(&base, r, 2, &rn, msg, sizeof(msg)), -EINVAL);
-	assert_string_equal(msg, "f.yaml:9: rule 'quiet': this build of seatrace enforces the "
-				 "actions log and drop only");
+	assert_string_equal(msg, "f.yaml:9: rule 'quiet': the action count is not supported yet: "
+				 "use drop (hidden) or log");
 }
 
 static void test_ratelog(void **state)
