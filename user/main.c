@@ -239,7 +239,11 @@ static int load_bpf(struct tracer *t, bool system_wide)
 		return -1;
 	}
 	t->skel->rodata->cfg_str_max = o->str_max;
-	t->skel->rodata->cfg_wakeup_bytes = o->ring_size / 4;
+	/*
+	 * -k: the reader reads each stack's code objects from the process, which must still be
+	 * alive: woken by the first record into an empty ring, not after a quarter of it.
+	 */
+	t->skel->rodata->cfg_wakeup_bytes = o->stack_depth ? 1 : o->ring_size / 4;
 	/* Argument rules and actions (issue 14): from the command line, or a policy, whose
 	 * reload may bring some. */
 	if (o->nrules || o->policy) {
