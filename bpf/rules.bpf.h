@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (MIT OR GPL-2.0) */
 /*
- * Argument filters and actions (issue 14): -e/-x NAME(COND,...), --kill, --stop, --count. Off unless
- * cfg_rules: then the verifier drops all of this and the default path is today's.
+ * Argument filters and actions (issue 14): -e/-x NAME(COND,...), --kill, --stop, --count. Off
+ * unless cfg_rules: then the verifier drops all of this and the default path is today's.
  *
  * Cost model. Which rules an event name concerns is decided once per name and kept in the
  * name cache with the filters' verdict (name_ent.rules): an event whose name no rule mentions

@@ -14,6 +14,9 @@ What is checked:
       on the probe path and on the uprobe fallback;
   kill/stop by policy: written for the kernel rule evaluation (--kill), skipped until the binary
       has it.
+  count rules (`action: count`): what they match is not shown and is counted exactly (the
+      summary, the stats record, --metrics, the exit line), everything else shown; on the probe
+      path and the fallback; counts kept across two reloads.
 """
 import os
 import re

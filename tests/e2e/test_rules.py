@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Argument filters and actions decided in the kernel (issue 14, docs/policy.md): -e/-x
-NAME(COND,...), --kill, --stop, --dry-run. Real processes under the real tracer, on the probe
+NAME(COND,...), --kill, --stop, --count, --dry-run. Real processes under the real tracer, on the probe
 path (Debian's python3.11) and on the uprobe fallback (pyenv's 3.11): a kill happens before
 the audited operation (the file, the child's marker, the connection never appear), a stop
 leaves a process that SIGCONT resumes, and what matches no rule runs and shows as before."""
