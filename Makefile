@@ -38,7 +38,7 @@ USER_SRCS := $(wildcard user/*.c)
 # The loader: the files that use libbpf or the skeleton. Everything else is pure
 # logic, unit-tested without root or libbpf.
 LOADER_SRCS := user/main.c user/attach.c user/targets.c user/kstats.c user/ring.c user/launch.c \
-	user/reload.c user/kcount.c user/ratelimit.c
+	user/reload.c user/kcount.c user/ratelimit.c user/rulecount.c
 # Linked with libsystemd, which the unit tests do without.
 SERVICE_SRCS := user/notify.c user/sink_journal.c
 PURE_SRCS := $(filter-out $(LOADER_SRCS) $(SERVICE_SRCS),$(USER_SRCS))

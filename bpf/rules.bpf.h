@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (MIT OR GPL-2.0) */
 /*
- * Argument filters and actions (issue 14): -e/-x NAME(COND,...), --kill, --stop. Off unless
- * cfg_rules: then the verifier drops all of this and the default path is today's.
+ * Argument filters and actions (issue 14): -e/-x NAME(COND,...), --kill, --stop, --count. Off
+ * unless cfg_rules: then the verifier drops all of this and the default path is today's.
  *
  * Cost model. Which rules an event name concerns is decided once per name and kept in the
  * name cache with the filters' verdict (name_ent.rules): an event whose name no rule mentions
@@ -25,6 +25,7 @@ ST_SHARED volatile __u32 cfg_nrules[2];
 ST_SHARED volatile __u32 cfg_rule_include[2]; /* some -e rule exists: includes apply */
 /* Which rules are which (bit r: rule r), so no loop over the rules needs to look. */
 ST_SHARED volatile __u64 cfg_rmask_kill[2], cfg_rmask_stop[2], cfg_rmask_inc[2], cfg_rmask_exc[2];
+ST_SHARED volatile __u64 cfg_rmask_count[2];
 ST_SHARED volatile struct st_krule cfg_krules[2][ST_KRULE_MAX];
 ST_SHARED volatile struct st_glob cfg_rglobs[2][ST_KRULE_GLOBS];
 ST_SHARED volatile struct st_class cfg_rclasses[2][ST_MAX_CLASSES];
@@ -84,6 +85,17 @@ ST_SHARED struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } rule_cgroups SEC(".maps");
+
+/*
+ * Count rules: the events each matched (wire.h, ST_KRULE_COUNT_IDX). One entry when no rules
+ * are loaded (user/rulecount.c sizes it).
+ */
+ST_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * ST_KRULE_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} rule_counts SEC(".maps");
 
 struct rules_ctx {
 	struct rule_scratch *rs;
@@ -154,7 +166,8 @@ static __always_inline __u8 rules_name_body(struct scratch *sc, struct st_event 
 	st_glob_init(&rs->gst);
 	bpf_loop(n * (st_glob_max_steps(e->name_len & (ST_NAME_MAX - 1), ST_GLOB_TOKENS) + 1) + 1,
 		 rules_name_cb, &c, 0);
-	keep = cfg_rmask_kill[set] | cfg_rmask_stop[set];
+	/* Actions and counts judge every event of their names, shown or not. */
+	keep = cfg_rmask_kill[set] | cfg_rmask_stop[set] | cfg_rmask_count[set];
 	if (v != NC_KEEP && !excluded)
 		keep |= cfg_rmask_inc[set];
 	if (v == NC_KEEP)
@@ -621,9 +634,18 @@ static __attribute__((unused)) long rules_eval_cb(__u32 i, void *data)
 		rs->hit |= 1ULL << r;
 		rs->r = r + 1;
 		rs->c = 0;
+		if (cfg_krules[set][r].flags & ST_KR_COUNT) {
+			__u32 idx = ST_KRULE_COUNT_IDX(set, r);
+			__u64 *n = bpf_map_lookup_elem(&rule_counts, &idx);
+
+			/* Atomic: a preempted run on this CPU must not lose an increment. */
+			if (n)
+				__sync_fetch_and_add(n, 1);
+		}
 		/*
-		 * A filter that holds decides the event: the actions, laid out first, are
-		 * decided already, and no other filter of the mask can change the verdict.
+		 * A filter that holds decides the event: the actions and counts, laid out
+		 * first, are decided already, and no other filter of the mask can change the
+		 * verdict.
 		 */
 		if (cfg_krules[set][r].flags & (ST_KR_INCLUDE | ST_KR_EXCLUDE))
 			return 1;
@@ -683,9 +705,10 @@ static __always_inline __u8 rules_decide_body(struct scratch *sc, struct rules_c
 			sc->act_flags |= ST_AF_SIG_FAIL;
 		stat_inc(kill ? ST_STAT_ACT_KILL : ST_STAT_ACT_STOP);
 	}
-	if ((hit & cfg_rmask_inc[set]) && verdict != NC_KEEP)
+	/* A count rule's events are counted (rules_eval_cb), not shown, whatever -e says. */
+	if ((hit & cfg_rmask_inc[set]) && !(hit & cfg_rmask_count[set]) && verdict != NC_KEEP)
 		verdict = NC_KEEP;
-	else if ((hit & cfg_rmask_exc[set]) && verdict == NC_KEEP)
+	else if ((hit & (cfg_rmask_exc[set] | cfg_rmask_count[set])) && verdict == NC_KEEP)
 		verdict = tamper_sign(c->e->tail, c->e->name_len) ? NC_ALERT : NC_DROP;
 	sc->act_only = 0;
 	if (sc->act && verdict == NC_DROP) {

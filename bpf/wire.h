@@ -586,7 +586,15 @@ enum st_krule_flags {
 	ST_KR_EXCLUDE = 1 << 1, /* -x NAME(...): a matching event is not shown */
 	ST_KR_KILL = 1 << 2,	/* --kill: SIGKILL */
 	ST_KR_STOP = 1 << 3,	/* --stop: SIGSTOP */
+	ST_KR_COUNT = 1 << 4,	/* --count, `action: count`: not shown, counted per rule */
 };
+
+/*
+ * rule_counts (bpf/rules.bpf.h), a per-CPU array of __u64: the events each ST_KR_COUNT rule
+ * matched, at ST_KRULE_COUNT_IDX(set, position in cfg_krules[set]). Two sets, as the rules:
+ * user space folds a set's counts away before it writes that set again (user/rulecount.c).
+ */
+#define ST_KRULE_COUNT_IDX(set, r) ((set) * ST_KRULE_MAX + (r))
 
 /* st_kcond.arg beyond argument positions: process selectors. */
 enum st_karg {

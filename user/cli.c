@@ -92,6 +92,8 @@ enum {
 	OPT_KILL,
 	OPT_STOP,
 	OPT_DRY_RUN,
+	/* countact: count rules */
+	OPT_COUNT_RULE,
 };
 
 /*
@@ -213,6 +215,12 @@ static const struct argp_option options[] = {
 	{ "stop", OPT_STOP, "FILTER", 0,
 	  "Stop (SIGSTOP) a process that raises an event matching FILTER; resume it with "
 	  "kill -CONT PID (repeatable)",
+	  G_ENFORCE },
+	/* countact (issue 14): a rule that counts what it matches, in the kernel, and shows none. */
+	{ "count", OPT_COUNT_RULE, "FILTER", 0,
+	  "Count the events matching FILTER (NAMEGLOB or NAMEGLOB(COND,...)) per filter, in the "
+	  "kernel, and show none of them; the counts go to -c's summary, the stats record, "
+	  "--metrics and the exit line (repeatable)",
 	  G_ENFORCE },
 	{ "dry-run", OPT_DRY_RUN, NULL, 0,
 	  "With --kill/--stop: report what would be done (\"dry_run\": true), signal nothing",
@@ -691,6 +699,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_DRY_RUN:
 		o->dry_run = true;
 		break;
+	/* countact */
+	case OPT_COUNT_RULE:
+		return add_rule(state, o, arg, "--count", false, ST_ACT_COUNT);
 	case 'h':
 		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
 		break;
@@ -1031,7 +1042,7 @@ int st_cli_restart_needed(const struct st_opts *a, const struct st_opts *b, char
 		rules = strcmp(a->rules[i].name, b->rules[i].name) ||
 			a->rules[i].action != b->rules[i].action ||
 			a->rules[i].exclude != b->rules[i].exclude;
-	DIFF(rules, "argument filters, kill, stop or dry-run");
+	DIFF(rules, "argument filters, kill, stop, count or dry-run");
 #undef DIFF
 	return n;
 }

@@ -126,6 +126,17 @@ void st_health_json(struct jsonw *w, const struct st_health *h)
 	json_secs(w, "user", h->cpu_user_us, 6);
 	json_secs(w, "system", h->cpu_system_us, 6);
 	jsonw_end_object(w);
+	if (h->nrules) {
+		jsonw_name(w, "rules");
+		jsonw_start_array(w);
+		for (unsigned i = 0; i < h->nrules; i++) {
+			jsonw_start_object(w);
+			jsonw_string_field(w, "rule", h->rules[i].name);
+			jsonw_uint_field(w, "count", h->rules[i].count);
+			jsonw_end_object(w);
+		}
+		jsonw_end_array(w);
+	}
 	jsonw_name(w, "sinks");
 	jsonw_start_array(w);
 	for (unsigned i = 0; i < h->nsinks; i++) {
@@ -170,6 +181,25 @@ void st_health_text(struct strbuf *sb, const struct st_health *h)
 	for (unsigned i = 0; i < h->nsinks; i++)
 		strbuf_addf(sb, " %s_dropped=%" PRIu64 " %s_errors=%" PRIu64, h->sinks[i].name,
 			    h->sinks[i].lines_dropped, h->sinks[i].name, h->sinks[i].errors);
+	/* Rule names are letters, digits and . _ : - in a policy; a --count filter's text may
+	 * hold anything: quoted then, as JSON would. */
+	for (unsigned i = 0; i < h->nrules; i++) {
+		const char *n = h->rules[i].name;
+
+		strbuf_addstr(sb, " rule=");
+		if (n[strcspn(n, " \"=\\\t\n")] || !*n) {
+			strbuf_addch(sb, '"');
+			for (; *n; n++) {
+				if (*n == '"' || *n == '\\')
+					strbuf_addch(sb, '\\');
+				strbuf_addch(sb, (unsigned char)*n < 0x20 ? '?' : *n);
+			}
+			strbuf_addch(sb, '"');
+		} else {
+			strbuf_addstr(sb, n);
+		}
+		strbuf_addf(sb, ":%" PRIu64, h->rules[i].count);
+	}
 	strbuf_addstr(sb, " ---");
 }
 
@@ -276,6 +306,15 @@ int st_health_prom(struct strbuf *sb, const struct st_health *h)
 	prom_one(sb, "seatrace_action_records_lost_total", "counter",
 		 "Action records not delivered (the notice ring was full); the signal was sent.",
 		 h->actions_lost);
+	/* countact */
+	if (h->nrules) {
+		prom_head(sb, "seatrace_rule_matches_total", "counter",
+			  "Events matched by count rules (--count, a policy's action: count), "
+			  "counted in the kernel and not shown.");
+		for (unsigned i = 0; i < h->nrules; i++)
+			prom_sample(sb, "seatrace_rule_matches_total", "rule", h->rules[i].name,
+				    h->rules[i].count);
+	}
 	prom_one(sb, "seatrace_attached_files", "gauge",
 		 "Python interpreter files with seatrace's probes attached.", h->files);
 	prom_one(sb, "seatrace_attached_processes", "gauge",

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "rule.h"
 
 struct strbuf;
 struct jsonw;
@@ -60,6 +61,9 @@ struct st_health {
 	uint64_t name_faults; /* event names that could not be read (record still sent) */
 	/* argfilt: --kill and --stop rules that fired; action records lost (--metrics only). */
 	uint64_t actions_kill, actions_stop, actions_lost;
+	/* Count rules (--count, `action: count`): events each matched; shown when nrules > 0. */
+	const struct st_rule_count *rules; /* not owned */
+	unsigned nrules;
 	/* Attachments now. */
 	uint64_t files;	    /* interpreter files with probes attached */
 	uint64_t processes; /* processes known to map them */

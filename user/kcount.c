@@ -8,6 +8,7 @@
 #include "kcount.h"
 #include "kstats.h"
 #include "output.h"
+#include "rulecount.h"
 #include "summary.h"
 #include "tracer.h"
 #include "wire.h"
@@ -203,6 +204,7 @@ int st_kcount_report(struct tracer *t, __u64 now_mono_ns)
 	s.names_missing = st_kstat(skel, ST_STAT_COUNT_NONAME);
 	s.sys_uncounted = st_kstat(skel, ST_STAT_COUNT_SYS_FULL);
 	s.lost = st_kstat(skel, ST_STAT_BUSY) + st_kstat_prog_misses(skel);
+	s.rules = st_rulecount_read(t, &s.nrules);
 	err = st_output_summary(t->rec.out, now_mono_ns, &s);
 	if (!err)
 		err = st_output_flush(t->rec.out);

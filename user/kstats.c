@@ -7,6 +7,7 @@
 #include "health.h"
 #include "kstats.h"
 #include "output.h"
+#include "rulecount.h"
 #include "strbuf.h"
 #include "tracer.h"
 #include "wire.h"
@@ -140,6 +141,7 @@ void st_kstat_health_fill(struct tracer *t, __u64 uptime_ns, struct st_health *h
 	h->actions_kill = st_kstat(skel, ST_STAT_ACT_KILL);
 	h->actions_stop = st_kstat(skel, ST_STAT_ACT_STOP);
 	h->actions_lost = st_kstat(skel, ST_STAT_ACT_LOST);
+	h->rules = st_rulecount_read(t, &h->nrules);
 	count_attached(&t->att, h);
 	h->links = t->att.nlinks;
 	h->files_attached = t->att.attached_total;

@@ -33,6 +33,7 @@
 #include "ratelimit.h"
 #include "stack.h"
 #include "reload.h"
+#include "rulecount.h"
 #include "rulek.h"
 #include "ring.h"
 #include "syscalls.h"
@@ -274,6 +275,7 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	st_syscalls_bits((__u64 *)t->skel->rodata->cfg_sys_bits);
 	t->skel->rodata->cfg_follow = o->follow;
 	st_kcount_setup(t->skel, o);
+	st_rulecount_setup(t->skel, t->skel->rodata->cfg_rules);
 	/* The kernel knows the default pairs' names; user rules need frames for every event. */
 	t->skel->rodata->cfg_frames_all = o->npairs > 0 && !o->no_pair;
 	t->skel->rodata->cfg_stack_depth = o->stack_depth; /* -k */
@@ -753,6 +755,7 @@ int main(int argc, char **argv)
 		st_say("%llu events lost (ring buffer full, or probe busy on a CPU): raise "
 			"--buffer-size or narrow the events with -e/-x",
 			(unsigned long long)t.lost_reported);
+	st_rulecount_say(&t); /* count rules: what they counted, at exit */
 	if (st_ratelimit_dropped(&t))
 		st_say("%llu events left out by rate limits (--rate-limit, a policy's rate:): "
 		       "see the 'lost' records",

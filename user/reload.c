@@ -13,6 +13,7 @@
 #include "policy.h"
 #include "rulek.h"
 #include "rulenames.h"
+#include "rulecount.h"
 #include "seatrace.skel.h" /* after wire.h, which tracer.h brings */
 
 void st_rules_set(struct tracer *t, const struct st_krules *k)
@@ -24,6 +25,7 @@ void st_rules_set(struct tracer *t, const struct st_krules *k)
 	b->cfg_rule_include[set] = k->have_include;
 	b->cfg_rmask_kill[set] = b->cfg_rmask_stop[set] = 0;
 	b->cfg_rmask_inc[set] = b->cfg_rmask_exc[set] = 0;
+	b->cfg_rmask_count[set] = 0;
 	for (unsigned r = 0; r < k->nrules && r < ST_KRULE_MAX; r++) {
 		__u32 f = k->rules[r].flags;
 
@@ -31,6 +33,7 @@ void st_rules_set(struct tracer *t, const struct st_krules *k)
 		b->cfg_rmask_stop[set] |= (__u64)!!(f & ST_KR_STOP) << r;
 		b->cfg_rmask_inc[set] |= (__u64)!!(f & ST_KR_INCLUDE) << r;
 		b->cfg_rmask_exc[set] |= (__u64)!!(f & ST_KR_EXCLUDE) << r;
+		b->cfg_rmask_count[set] |= (__u64)!!(f & ST_KR_COUNT) << r;
 	}
 	memcpy((void *)b->cfg_krules[set], k->rules, sizeof(k->rules));
 	memcpy((void *)b->cfg_rglobs[set], k->globs, sizeof(k->globs));
@@ -93,7 +96,7 @@ static bool rule_in_kernel(const struct st_rule *r)
 	const struct st_proc_sel *p = &r->proc;
 
 	return r->nconds || p->have_uid || p->cgroup[0] || p->exe[0] || p->comm[0] ||
-	       r->action == ST_ACT_KILL || r->action == ST_ACT_STOP;
+	       r->action == ST_ACT_KILL || r->action == ST_ACT_STOP || r->action == ST_ACT_COUNT;
 }
 
 /*
@@ -130,8 +133,8 @@ int st_rules_apply(struct tracer *t, const struct st_globset *globs, const struc
 		if (rules[i].rate_per_s) {
 			snprintf(why, len,
 				 "%s:%u: rule '%s': a rate on a rule with conditions, process "
-				 "selectors or kill/stop is not supported: give the rate to a rule "
-				 "on event names alone",
+				 "selectors or kill/stop/count is not supported: give the rate to a "
+				 "rule on event names alone",
 				 rules[i].src ? rules[i].src : "-", rules[i].line, rules[i].name);
 			return -EINVAL;
 		}
@@ -161,8 +164,11 @@ int st_rules_apply(struct tracer *t, const struct st_globset *globs, const struc
 		if (err)
 			return err;
 	}
-	if (t->skel->rodata->cfg_rules)
+	if (t->skel->rodata->cfg_rules) {
+		/* The set st_rules_set() writes: its count rules' counts kept first. */
+		st_rulecount_switch(t, (t->skel->bss->cfg_filter_gen + 1) & 1, k, ks);
 		st_rules_set(t, k);
+	}
 	st_filters_set_names(t, &rn);
 	t->rec.rules = ks;
 	t->rec.nrules = (unsigned)nk;

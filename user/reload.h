@@ -27,7 +27,7 @@ void st_filters_set_names(struct tracer *t, const struct st_rule_names *rn);
  * The -e/-x patterns `globs`, the command line's argument rules (-e/-x filters, --kill,
  * --stop: t->opts->rules) and the policy's `rules` into the kernel, switched to at once. A
  * policy rule the event-name filter can enforce (log or drop an event name, with a rate) goes
- * there (rulenames.h); one with conditions, process selectors, kill or stop goes to the
+ * there (rulenames.h); one with conditions, process selectors, kill, stop or count goes to the
  * kernel's rule evaluation (rulek.h, bpf/rules.bpf.h). Action records then name the rules in
  * force (t->rec.rules). 0, or a negative errno with `why` saying which rule cannot be applied
  * (nothing changed).

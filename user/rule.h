@@ -80,6 +80,12 @@ struct st_rule {
 	unsigned line;
 };
 
+/* A count rule's events since start (user/rulecount.c reads them from the kernel). */
+struct st_rule_count {
+	char name[ST_RULE_NAME_MAX];
+	uint64_t count;
+};
+
 /* A parse error: what is wrong and the byte offset in the text it points at. */
 struct st_rule_err {
 	char msg[160];

@@ -62,10 +62,19 @@ static __u8 kop(enum st_cond_op op, enum st_cond_kind kind)
 	return 0;
 }
 
-/* Where a rule goes in the kernel's table: kills, stops, filters. */
+/* Where a rule goes in the kernel's table: kills, stops, counts, filters. */
 static unsigned rank(const struct st_rule *u)
 {
-	return u->action == ST_ACT_KILL ? 0 : u->action == ST_ACT_STOP ? 1 : 2;
+	switch (u->action) {
+	case ST_ACT_KILL:
+		return 0;
+	case ST_ACT_STOP:
+		return 1;
+	case ST_ACT_COUNT:
+		return 2;
+	default:
+		return 3;
+	}
 }
 
 int st_rules_compile(const struct st_rule *r, unsigned n, struct st_krules *k, char *why,
@@ -82,8 +91,11 @@ int st_rules_compile(const struct st_rule *r, unsigned n, struct st_krules *k, c
 		snprintf(why, len, "too many rules (%u): at most %d", n, ST_KRULE_MAX);
 		return -E2BIG;
 	}
-	/* Kills, then stops, then filters: the kernel decides the actions first (wire.h). */
-	for (unsigned pass = 0, j = 0; pass < 3; pass++)
+	/*
+	 * Kills, stops, counts, then filters: the kernel decides the actions and counts
+	 * first, and stops at the first filter that holds (bpf/rules.bpf.h).
+	 */
+	for (unsigned pass = 0, j = 0; pass < 4; pass++)
 		for (unsigned i = 0; i < n; i++)
 			if (rank(&r[i]) == pass)
 				order[j++] = i;
@@ -103,6 +115,8 @@ int st_rules_compile(const struct st_rule *r, unsigned n, struct st_krules *k, c
 			kr->flags = ST_KR_KILL;
 		else if (u->action == ST_ACT_STOP)
 			kr->flags = ST_KR_STOP;
+		else if (u->action == ST_ACT_COUNT)
+			kr->flags = ST_KR_COUNT;
 		else if (u->exclude)
 			kr->flags = ST_KR_EXCLUDE;
 		else

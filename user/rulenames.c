@@ -8,14 +8,10 @@
 
 enum st_rule_part st_rule_unsupported(const struct st_rule *r, const char **why)
 {
-	/* Conditions, @uid/@comm/@cgroup, kill and stop: the kernel's rules (rulek.h). */
+	/* Conditions, @uid/@comm/@cgroup, kill, stop and count: the kernel's rules (rulek.h). */
 	if (r->proc.exe[0]) {
 		*why = "an exe selector is not checked in the kernel yet: use comm, cgroup or uid";
 		return ST_RP_PROC;
-	}
-	if (r->action == ST_ACT_COUNT) {
-		*why = "the action count is not supported yet: use drop (hidden) or log";
-		return ST_RP_ACTION;
 	}
 	return ST_RP_NONE;
 }

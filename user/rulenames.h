@@ -17,7 +17,7 @@ enum st_rule_part {
 	ST_RP_NONE = 0,
 	ST_RP_CONDS,  /* argument conditions */
 	ST_RP_PROC,   /* process selectors */
-	ST_RP_ACTION, /* kill, stop, count */
+	ST_RP_ACTION, /* an action (none today: kill, stop and count are the kernel's) */
 };
 
 /* ST_RP_NONE, or the first part of `r` this build cannot enforce, *why saying so. */

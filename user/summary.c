@@ -276,6 +276,16 @@ void st_summary_text(struct strbuf *sb, const struct st_summary *s, int64_t mono
 	if (s->names_missing)
 		strbuf_addf(sb, "names not kept (name map full): %llu, shown as '?'\n",
 			    (unsigned long long)s->names_missing);
+	if (s->nrules) {
+		/* Not in the table above: a count rule's events are counted by rule alone. */
+		strbuf_addf(sb, "\n%11s %s\n", "count", "rule (counted, not shown)");
+		strbuf_addstr(sb, "----------- ----------------\n");
+		for (unsigned i = 0; i < s->nrules; i++) {
+			strbuf_addf(sb, "%11llu ", (unsigned long long)s->rules[i].count);
+			text_name(sb, s->rules[i].name);
+			strbuf_addch(sb, '\n');
+		}
+	}
 	if (!s->syscalls)
 		return;
 	strbuf_addf(sb, "\n%11s %9s %-16s %s\n", "calls", "errors", "syscall", "errno");
@@ -351,6 +361,17 @@ void st_summary_json(struct jsonw *w, const struct st_summary *s, int64_t mono_t
 	jsonw_uint_field(w, "uncounted", s->uncounted);
 	jsonw_uint_field(w, "lost", s->lost);
 	jsonw_uint_field(w, "names_missing", s->names_missing);
+	if (s->nrules) {
+		jsonw_name(w, "rules");
+		jsonw_start_array(w);
+		for (unsigned i = 0; i < s->nrules; i++) {
+			jsonw_start_object(w);
+			jsonw_string_field(w, "rule", s->rules[i].name);
+			jsonw_uint_field(w, "count", s->rules[i].count);
+			jsonw_end_object(w);
+		}
+		jsonw_end_array(w);
+	}
 	if (!s->syscalls)
 		return;
 	jsonw_name(w, "syscalls");

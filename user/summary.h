@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "rule.h"
 
 struct strbuf;
 struct jsonw;
@@ -55,6 +56,9 @@ struct st_summary {
 	bool syscalls; /* -S: the syscall table is shown */
 	/* Not counted: a map was full (events, names, syscalls), or the probe did not run. */
 	uint64_t uncounted, names_missing, sys_uncounted, lost;
+	/* Count rules (--count, `action: count`): their own section, when there are any. */
+	const struct st_rule_count *rules; /* not owned */
+	unsigned nrules;
 	/* st_summary_finish(): */
 	struct st_summary_event *events; /* by count, most first */
 	size_t nevents;

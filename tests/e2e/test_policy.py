@@ -14,6 +14,9 @@ What is checked:
       on the probe path and on the uprobe fallback;
   kill/stop by policy: written for the kernel rule evaluation (--kill), skipped until the binary
       has it.
+  count rules (`action: count`): what they match is not shown and is counted exactly (the
+      summary, the stats record, --metrics, the exit line), everything else shown; on the probe
+      path and the fallback; counts kept across two reloads.
 """
 import os
 import re
@@ -403,3 +406,90 @@ def test_policy_stop_then_resume(procs, pdir, tmp_path):
     os.kill(act["pid"], signal.SIGCONT)
     res = t.result()
     assert res.returncode == 0 and "resumed" in res.stdout, res
+
+
+# ---- count rules: counted in the kernel, not shown (issue 14, `action: count`) ----
+
+# N events the count rule matches (st.count.read of a path under /etc, size < 1000), and some
+# it does not: the same name on another path, or with a size too big, and another name.
+COUNT_MIX = ("import sys\nn, m = int(sys.argv[1]), int(sys.argv[2])\n"
+             "for i in range(max(n, m)):\n"
+             "    if i < n: sys.audit('st.count.read', f'/etc/conf-{i}', i)\n"
+             "    if i < m: sys.audit('st.count.read', f'/tmp/conf-{i}', i)\n"
+             "    if i < m: sys.audit('st.count.read', '/etc/big', 5000 + i)\n"
+             "    if i < m: sys.audit('st.other', f'/etc/conf-{i}', i)\n")
+COUNT_POLICY = ("rules:\n  - name: etc-reads\n    events: [\"st.count.*\"]\n"
+                "    args:\n      - {arg: 0, op: \"=\", value: \"/etc/*\"}\n"
+                "      - {arg: 1, op: \"<\", value: 1000}\n"
+                "    action: count\n")
+
+
+@pytest.mark.parametrize("py", [PY, PYENV_PY], ids=["probe", "fallback"])
+def test_policy_count_rule_counts_exactly_and_hides(pdir, tmp_path, py):
+    n, m = 137, 23
+    path = write(pdir, "p.yaml", COUNT_POLICY)
+    prom = tmp_path / "seatrace.prom"
+    res = run_seatrace("-j", "-C", "--stats-interval", 3600, "--metrics", prom, "--policy", path,
+                       "--", py, "-c", COUNT_MIX, n, m)
+    assert res.returncode == 0, res
+    ev = [r for r in res.records if r.get("type") == "event"]
+    # The matching events are not shown; every other one is.
+    assert [r["args"] for r in ev if r["event"] == "st.count.read"] == \
+        [a for i in range(m) for a in ([f"/tmp/conf-{i}", i], ["/etc/big", 5000 + i])], res
+    assert [r["args"] for r in ev if r["event"] == "st.other"] == \
+        [[f"/etc/conf-{i}", i] for i in range(m)]
+    # Counted exactly: in the summary (its events table holds only what was shown), the
+    # stats record, the metrics file and the exit line.
+    summ = [r for r in res.records if r.get("type") == "summary"]
+    assert len(summ) == 1, res.records
+    assert summ[0]["rules"] == [{"rule": "etc-reads", "count": n}], summ
+    counts = {e["event"]: e["count"] for e in summ[0]["events"]}
+    assert counts["st.count.read"] == 2 * m and counts["st.other"] == m, counts
+    stats = [r for r in res.records if r.get("type") == "stats"]
+    assert stats and stats[-1]["rules"] == [{"rule": "etc-reads", "count": n}], stats
+    assert f'seatrace_rule_matches_total{{rule="etc-reads"}} {n}\n' in prom.read_text()
+    assert f"rule etc-reads: {n} events counted, not shown" in res.stderr, res.stderr
+
+
+def test_check_policy_accepts_count(pdir):
+    path = write(pdir, "p.yaml", COUNT_POLICY)
+    res = subprocess.run([SEATRACE, "--check-policy", path], capture_output=True, text=True,
+                         timeout=TIMEOUT)
+    assert res.returncode == 0, res
+    assert "etc-reads: count st.count.*" in res.stdout, res.stdout
+
+
+# Three phases of st.count.a(k, i) and st.count.b(k, i), each waiting for the test's go.
+PHASES = ("import os, sys, time\nd = sys.argv[1]\n"
+          "def phase(k, n):\n"
+          "    for i in range(n):\n"
+          "        sys.audit('st.count.a', k, i); sys.audit('st.count.b', k, i)\n"
+          "    open(os.path.join(d, f'done{k}'), 'w').close()\n"
+          "    while k < 2 and not os.path.exists(os.path.join(d, f'go{k + 1}')):\n"
+          "        time.sleep(0.01)\n"
+          "phase(0, 100); phase(1, 70); phase(2, 40)\n")
+
+
+def test_count_rules_exact_across_reloads(procs, pdir, tmp_path):
+    # Two reloads: the second writes the rules' set the first policy counted in, whose counts
+    # must be kept, not overwritten.
+    out = tmp_path / "ev.jsonl"
+    ca = "  - {name: ca, events: [st.count.a], action: count}\n"
+    cb = "  - {name: cb, events: [st.count.b], action: count}\n"
+    path = write(pdir, "p.yaml", "rules:\n" + ca)
+    t = procs.tracer(["-j", "--policy", path, "-o", out, "--", PY, "-c", PHASES, pdir],
+                     tmp_path / "stdout")
+    t.wait_attached()
+    for k, text in ((1, "rules:\n" + ca + cb), (2, "rules:\n" + ca)):
+        wait_for(lambda: os.path.exists(os.path.join(pdir, f"done{k - 1}")), what=f"phase {k - 1}")
+        write(pdir, "p.yaml", text)
+        t.signal(signal.SIGHUP)
+        wait_stderr(t, r"policy .*p\.yaml applied", k + 1)
+        open(os.path.join(pdir, f"go{k}"), "w").close()
+    res = t.result()
+    assert res.returncode == 0, res
+    assert "rule ca: 210 events counted, not shown" in res.stderr, res.stderr
+    assert "rule cb: 70 events counted, not shown" in res.stderr, res.stderr
+    evs = [r for r in parse_json_lines(out.read_bytes()) if r["type"] == "event"]
+    assert [r["args"] for r in evs if r["event"].startswith("st.count.")] == \
+        [[k, i] for k, n in ((0, 100), (2, 40)) for i in range(n)]

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Argument filters and actions decided in the kernel (issue 14, docs/policy.md): -e/-x
-NAME(COND,...), --kill, --stop, --dry-run. Real processes under the real tracer, on the probe
+NAME(COND,...), --kill, --stop, --count, --dry-run. Real processes under the real tracer, on the probe
 path (Debian's python3.11) and on the uprobe fallback (pyenv's 3.11): a kill happens before
 the audited operation (the file, the child's marker, the connection never appear), a stop
 leaves a process that SIGCONT resumes, and what matches no rule runs and shows as before."""
@@ -403,3 +403,35 @@ def test_cgroup_selector(py, tmp_path, two_cgroups):
     assert not secret.exists()
     bad = run_seatrace("--kill", "open(@cgroup=/nonexistent)", "--", PY, "-c", "pass")
     assert bad.returncode == 64 and "cgroup v2 directory" in bad.stderr, bad
+
+
+# ---------------------------------------------------------------------------- count
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_count_filters_count_per_filter_and_hide(py):
+    # Two --count filters and an -e that also matches what they count: counting wins (hidden),
+    # each filter counts its own, an event both match is counted by both.
+    code = ("import sys\n"
+            "for i in range(60):\n"
+            "    sys.audit('cnt.ev', i, 'k' if i % 3 else 'skip')\n")
+    a, b = "cnt.ev(#0<40,#1=k)", "cnt.*(#0>=30)"
+    res = run_seatrace("-c", "--count", a, "--count", b, "-e", "cnt.*", "--", *py, "-c", code)
+    assert res.returncode == 0, res
+    want_a = sum(1 for i in range(60) if i < 40 and i % 3)
+    want_b = 30
+    rows = {}
+    lines = res.stdout.splitlines()
+    top = lines.index("      count rule (counted, not shown)")
+    for l in lines[top + 2:]:
+        if not l.strip():
+            break
+        cnt, name = l.split(None, 1)
+        rows[name] = int(cnt)
+    assert rows == {a: want_a, b: want_b}, res.stdout
+    # The events table: the -e shows only what no count filter matched.
+    shown = [l.split() for l in lines[:top] if l.endswith(" cnt.ev")]
+    assert shown and int(shown[0][1]) == sum(
+        1 for i in range(60) if not (i < 40 and i % 3) and i < 30), res.stdout
+    assert f"rule {a}: {want_a} events counted, not shown" in res.stderr, res.stderr
+    assert f"rule {b}: {want_b} events counted, not shown" in res.stderr, res.stderr

@@ -346,6 +346,46 @@ static void test_timer(void **state)
 	assert_false(st_health_timer_due(&t, 5050));
 }
 
+/* Count rules: a `rules` array, rule=NAME:N words, one labelled sample each. */
+static void test_rules(void **state)
+{
+	static const struct st_rule_count rc[] = { { "quiet-imports", 42 },
+						   { "a(#0=x y)", 0 } };
+	struct st_health h;
+	struct strbuf sb;
+	struct jsonw w;
+
+	(void)state;
+	sample(&h);
+	h.rules = rc;
+	h.nrules = 2;
+	strbuf_init(&sb);
+	jsonw_init(&w, &sb);
+	jsonw_start_object(&w);
+	st_health_json(&w, &h);
+	jsonw_end_object(&w);
+	assert_int_equal(jsonw_error(&w), 0);
+	assert_non_null(strstr(strbuf_str(&sb), "\"rules\":[{\"rule\":\"quiet-imports\","
+						"\"count\":42},{\"rule\":\"a(#0=x y)\","
+						"\"count\":0}],\"sinks\":"));
+	strbuf_release(&sb);
+	strbuf_init(&sb);
+	st_health_text(&sb, &h);
+	assert_non_null(strstr(strbuf_str(&sb), " rule=quiet-imports:42 rule=\"a(#0=x y)\":0 ---"));
+	strbuf_release(&sb);
+	strbuf_init(&sb);
+	assert_int_equal(st_health_prom(&sb, &h), 0);
+	assert_prom(strbuf_str(&sb), "seatrace_rule_matches_total{rule=\"quiet-imports\"}", "42");
+	assert_prom(strbuf_str(&sb), "seatrace_rule_matches_total{rule=\"a(#0=x y)\"}", "0");
+	strbuf_release(&sb);
+	/* None: no family at all. */
+	h.nrules = 0;
+	strbuf_init(&sb);
+	assert_int_equal(st_health_prom(&sb, &h), 0);
+	assert_null(strstr(strbuf_str(&sb), "seatrace_rule_matches_total"));
+	strbuf_release(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +397,7 @@ int main(void)
 	    cmocka_unit_test(test_prom_shape),
 	    cmocka_unit_test(test_prom_label_escapes),
 	    cmocka_unit_test(test_prom_no_sinks),
+	    cmocka_unit_test(test_rules),
 	    cmocka_unit_test(test_write_file),
 	    cmocka_unit_test(test_timer),
 	};

@@ -114,12 +114,20 @@ static void test_rules_and_conditions(void **state)
 	assert_int_equal(pol.rules[2].line, 14);
 
 	/* Without the flag, this build says what it cannot enforce, where. */
+	assert_int_equal(parse("rules:\n  - name: k\n    events: [x]\n"
+			       "    process: {exe: \"/usr/*\"}\n",
+			       0, errs, sizeof(errs)),
+			 -EINVAL);
+	assert_string_equal(errs, "p.yaml:4:14: rule 'k': an exe selector is not checked in the "
+				  "kernel yet: use comm, cgroup or uid\n");
+	assert_int_equal(pol.nrules, 0);
+	/* count is enforced (the kernel's rules count and hide). */
 	assert_int_equal(parse("rules:\n  - name: k\n    events: [x]\n    action: count\n", 0,
 			       errs, sizeof(errs)),
-			 -EINVAL);
-	assert_string_equal(errs, "p.yaml:4:13: rule 'k': the action count is not supported yet: "
-				  "use drop (hidden) or log\n");
-	assert_int_equal(pol.nrules, 0);
+			 0);
+	assert_string_equal(errs, "");
+	assert_int_equal(pol.nrules, 1);
+	assert_int_equal(pol.rules[0].action, ST_ACT_COUNT);
 }
 
 static void test_errors_in_file_order(void **state)
@@ -208,12 +216,12 @@ static void test_rule_names(void **state)
 	assert_true(st_glob_match(&rn.globs, 2, "bz", 2));
 	assert_false(st_glob_match(&rn.globs, 2, "cz", 2));
 
-	r[1].action = ST_ACT_COUNT;
+	strcpy(r[1].proc.exe, "/usr/*");
 	r[1].line = 9;
 	r[1].src = "f.yaml";
 	assert_int_equal(st_rules_names(&base, r, 2, &rn, msg, sizeof(msg)), -EINVAL);
-	assert_string_equal(msg, "f.yaml:9: rule 'quiet': the action count is not supported yet: "
-				 "use drop (hidden) or log");
+	assert_string_equal(msg, "f.yaml:9: rule 'quiet': an exe selector is not checked in the "
+				 "kernel yet: use comm, cgroup or uid");
 }
 
 static void test_ratelog(void **state)

@@ -251,6 +251,19 @@ static void test_compile(void **state)
 	assert_int_equal(st_rules_compile(rs, 1, &k, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "@exe"));
 	assert_int_equal(st_rules_compile(rs, ST_KRULE_MAX + 1, &k, why, sizeof(why)), -E2BIG);
+	/* Counts after kills and stops, before filters: the kernel evaluates them all. */
+	assert_int_equal(st_rule_parse("a(#0=1)", &rs[0], &e), 0);
+	assert_int_equal(st_rule_parse("b", &rs[1], &e), 0);
+	rs[1].exclude = false;
+	rs[1].action = ST_ACT_COUNT;
+	assert_int_equal(st_rule_parse("c", &rs[2], &e), 0);
+	rs[2].action = ST_ACT_KILL;
+	assert_int_equal(st_rules_compile(rs, 3, &k, why, sizeof(why)), 0);
+	assert_int_equal(k.rules[0].flags, ST_KR_KILL);
+	assert_int_equal(k.rules[1].flags, ST_KR_COUNT);
+	assert_int_equal(k.rules[1].id, 1);
+	assert_int_equal(k.rules[2].flags, ST_KR_INCLUDE);
+	assert_int_equal(k.rules[2].id, 0);
 }
 
 int main(void)

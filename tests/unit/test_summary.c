@@ -85,6 +85,37 @@ static void test_json(void **state)
 	assert_non_null(strstr(strbuf_str(&sb),
 			       "{\"syscall\":\"rmdir\",\"nr\":84,\"count\":8,\"errors\":7,"
 			       "\"errnos\":{\"EPERM\":4,\"ENOENT\":3}}"));
+	/* No count rule: no rules member. */
+	assert_null(strstr(strbuf_str(&sb), "\"rules\""));
+	strbuf_release(&sb);
+	st_summary_free(&s);
+}
+
+static void test_rules(void **state)
+{
+	static const struct st_rule_count rc[] = { { "quiet", 12 }, { "x\n", 0 } };
+	struct st_summary s = { .rules = rc, .nrules = 2 };
+	struct strbuf sb;
+	struct jsonw w;
+
+	(void)state;
+	fill(&s);
+	strbuf_init(&sb);
+	jsonw_init(&w, &sb);
+	jsonw_start_object(&w);
+	st_summary_json(&w, &s, 0);
+	jsonw_end_object(&w);
+	assert_int_equal(jsonw_error(&w), 0);
+	assert_non_null(strstr(strbuf_str(&sb), "\"rules\":[{\"rule\":\"quiet\",\"count\":12},"
+						"{\"rule\":\"x\\n\",\"count\":0}]"));
+	strbuf_release(&sb);
+	strbuf_init(&sb);
+	st_summary_text(&sb, &s, 0);
+	/* Their own section, after the events' total; the events table does not hold them. */
+	assert_non_null(strstr(strbuf_str(&sb), " total\n\n      count rule (counted, not shown)\n"
+						"----------- ----------------\n"
+						"         12 quiet\n"
+						"          0 x?\n"));
 	strbuf_release(&sb);
 	st_summary_free(&s);
 }
@@ -132,6 +163,7 @@ int main(void)
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_empty),
 	};
 
