@@ -1335,85 +1335,82 @@ int st_output_policy(struct st_output *o, uint64_t mono_ts_ns, const char *statu
 	return fan_out(o, lane_policy, &a);
 }
 
-struct stats_args {
+/*
+ * A record of the whole run, not of one event (stats, summary): written at once with the
+ * batch before it, so a reader sees exactly the event lines counted before it. The text form
+ * is the module's own; the JSON form a head like every record's, then the module's fields.
+ */
+struct report_args {
+	const char *type;
 	uint64_t mono_ts_ns;
-	const struct st_health *h;
+	const void *data;
+	void (*text)(struct strbuf *sb, const void *data, int64_t mono_to_real_ns);
+	void (*json)(struct jsonw *w, const void *data, int64_t mono_to_real_ns);
 };
 
-/*
- * Health (health.h): the stats record, written at once with the batch before it, so a
- * reader sees exactly `delivered` event lines before it (of those not dropped).
- */
-static int lane_stats(struct st_output *o, const void *arg)
+static int lane_report(struct st_output *o, const void *arg)
 {
-	const struct stats_args *a = arg;
+	const struct report_args *a = arg;
 	struct strbuf *sb = st_sink_buf(o->sink);
+	int64_t m2r = o->opts.mono_to_real_ns;
 	size_t start;
 	struct jsonw w;
 
 	owed_header(o);
 	start = sb->len;
 	if (o->opts.fmt == ST_FMT_TEXT) {
-		st_health_text(sb, a->h);
+		a->text(sb, a->data, m2r);
 	} else {
 		jsonw_init(&w, sb);
 		jsonw_start_object(&w);
-		jsonw_string_field(&w, "type", "stats");
+		jsonw_string_field(&w, "type", a->type);
 		jsonw_uint_field(&w, "seq", next_seq(o));
 		jsonw_name(&w, "ts");
-		json_ts(&w, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
-		put_ts_ns(sb, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
-		st_health_json(&w, a->h);
+		json_ts(&w, real_ns(a->mono_ts_ns, m2r));
+		put_ts_ns(sb, real_ns(a->mono_ts_ns, m2r));
+		a->json(&w, a->data, m2r);
 		jsonw_end_object(&w);
 	}
-	strbuf_addch(sb, '\n');
+	if (!sb->len || sb->buf[sb->len - 1] != '\n')
+		strbuf_addch(sb, '\n');
 	return line_end(o, start, 0, true);
+}
+
+static void stats_text(struct strbuf *sb, const void *h, int64_t m2r)
+{
+	(void)m2r;
+	st_health_text(sb, h);
+}
+
+static void stats_json(struct jsonw *w, const void *h, int64_t m2r)
+{
+	(void)m2r;
+	st_health_json(w, h);
 }
 
 int st_output_stats(struct st_output *o, uint64_t mono_ts_ns, const struct st_health *h)
 {
-	struct stats_args a = { mono_ts_ns, h };
+	struct report_args a = { "stats", mono_ts_ns, h, stats_text, stats_json };
 
-	return fan_out(o, lane_stats, &a);
+	return fan_out(o, lane_report, &a);
 }
 
-/* -c / -C (summary.h): the summary, one record, written at once with the batch before it. */
-struct summary_args {
-	uint64_t mono_ts_ns;
-	const struct st_summary *s;
-};
-
-static int lane_summary(struct st_output *o, const void *arg)
+/* -c / -C (summary.h): the summary, one record. */
+static void summary_text(struct strbuf *sb, const void *s, int64_t m2r)
 {
-	const struct summary_args *a = arg;
-	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start;
-	struct jsonw w;
+	st_summary_text(sb, s, m2r);
+}
 
-	owed_header(o);
-	start = sb->len;
-	if (o->opts.fmt == ST_FMT_TEXT) {
-		st_summary_text(sb, a->s, o->opts.mono_to_real_ns);
-	} else {
-		jsonw_init(&w, sb);
-		jsonw_start_object(&w);
-		jsonw_string_field(&w, "type", "summary");
-		jsonw_uint_field(&w, "seq", next_seq(o));
-		jsonw_name(&w, "ts");
-		json_ts(&w, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
-		put_ts_ns(sb, real_ns(a->mono_ts_ns, o->opts.mono_to_real_ns));
-		st_summary_json(&w, a->s, o->opts.mono_to_real_ns);
-		jsonw_end_object(&w);
-		strbuf_addch(sb, '\n');
-	}
-	return line_end(o, start, 0, true);
+static void summary_json(struct jsonw *w, const void *s, int64_t m2r)
+{
+	st_summary_json(w, s, m2r);
 }
 
 int st_output_summary(struct st_output *o, uint64_t mono_ts_ns, const struct st_summary *s)
 {
-	struct summary_args a = { mono_ts_ns, s };
+	struct report_args a = { "summary", mono_ts_ns, s, summary_text, summary_json };
 
-	return fan_out(o, lane_summary, &a);
+	return fan_out(o, lane_report, &a);
 }
 
 /* The sinks' failures, for stats and metrics: each sink under its own name. */
