@@ -1255,7 +1255,8 @@ static __always_inline int fb_event(struct pt_regs *ctx, struct scratch *sc, str
 		f->fmt[0] = '('; /* an unmatched bracket */
 		f->fmt[1] = 0;
 	}
-	if (fb_seen_already(lo, id, f, event) || !rec_rate_ok(sc))
+	/* With rules, the rate waits for their verdict and the record's header, below. */
+	if (fb_seen_already(lo, id, f, event) || (!early && !rec_rate_ok(sc)))
 		return 0;
 	if (kind == ST_FB_TSTATE) {
 		/* Read into the scratch, not the stack: with -S, the stack of this program and
@@ -1289,7 +1290,7 @@ static __always_inline int fb_event(struct pt_regs *ctx, struct scratch *sc, str
 		verdict = rules_fmt(sc, lo, bias, f->fmt, f->gp_off, f->fp_off, f->overflow, f->gpr,
 				    verdict);
 		if (!rec_begin(&c->d, sc, lo, id, slot, bias, verdict, pair) ||
-		    rec_counted(sc, lo, id, slot, bias, NULL, verdict))
+		    rec_counted(sc, lo, id, slot, bias, NULL, verdict) || !rec_rate_ok(sc))
 			return 0;
 	}
 	fb_args(c);

@@ -18,6 +18,12 @@ ST_SHARED const volatile __u64 cfg_rl_ns;      /* --rate-limit: ns between event
 /* Per rate slot (a name pattern: bpf/filter.bpf.h), in the filter's two sets. 0: no limit. */
 ST_SHARED volatile __u64 cfg_rl_rule_ns[2][ST_RL_SLOTS];
 ST_SHARED volatile __u64 cfg_rl_rule_name[2][ST_RL_SLOTS][ST_RL_NAME / 8];
+/*
+ * A kernel rule's rate (a log rule with conditions or selectors: bpf/rules.bpf.h), by its
+ * position in cfg_krules[set]; the slot given to rl_admit() is then ST_RL_SLOTS + position.
+ */
+ST_SHARED volatile __u64 cfg_krule_rate_ns[2][ST_KRULE_MAX];
+ST_SHARED volatile __u64 cfg_krule_rate_name[2][ST_KRULE_MAX][ST_RL_NAME / 8];
 
 /*
  * LRU: a host with more process and event pairs than this forgets the quiet ones' buckets
@@ -71,7 +77,19 @@ static __always_inline int rl_admit(__u32 tgid, __u64 now, const __u8 *name, __u
 				    __u32 gen, struct st_rl_key *k, struct st_rl_val *nv)
 {
 	k->tgid = tgid;
-	if ((cfg_rate_limit & ST_RLF_RULES) && slot < ST_RL_SLOTS) {
+	if ((cfg_rate_limit & ST_RLF_RULES) && slot >= ST_RL_SLOTS &&
+	    slot < ST_RL_SLOTS + ST_KRULE_MAX) {
+		__u32 r = (slot - ST_RL_SLOTS) & (ST_KRULE_MAX - 1);
+		__u64 ns = cfg_krule_rate_ns[gen & 1][r];
+
+		if (ns) {
+			k->kind = ST_RL_RULE;
+			for (int w = 0; w < ST_RL_NAME / 8; w++)
+				((__u64 *)k->name)[w] = cfg_krule_rate_name[gen & 1][r][w];
+			if (!rl_take(k, nv, now, ns))
+				return 0;
+		}
+	} else if ((cfg_rate_limit & ST_RLF_RULES) && slot < ST_RL_SLOTS) {
 		__u64 ns = cfg_rl_rule_ns[gen & 1][slot];
 
 		if (ns) {

@@ -328,13 +328,14 @@ static __always_inline int rec_begin(struct dec_ctx *d, struct scratch *sc, stru
 /*
  * After rec_begin(), before the values: 1 when the rate limits let the event through
  * (bpf/ratelimit.bpf.h); else it is counted there and goes no further. Alert-only records
- * (a sign of tampering) are never limited.
+ * (a sign of tampering) and events a kill or stop rule acted on are never limited.
  */
 static __always_inline int rec_rate_ok(struct scratch *sc)
 {
 	struct st_event *e = (struct st_event *)sc->buf;
 
-	if (!cfg_rate_limit || (e->flags & ST_EF_ALERT_ONLY))
+	/* An action's record too: the rule acted, the record says so. */
+	if (!cfg_rate_limit || (e->flags & ST_EF_ALERT_ONLY) || (cfg_rules && sc->act))
 		return 1;
 	return rl_admit(e->pid, e->ts_ns, e->tail, e->name_len, sc->gs.rule, sc->gs.rule_gen,
 			&sc->rl_key, &sc->rl_val);

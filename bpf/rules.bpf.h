@@ -26,6 +26,8 @@ ST_SHARED volatile __u32 cfg_rule_include[2]; /* some -e rule exists: includes a
 /* Which rules are which (bit r: rule r), so no loop over the rules needs to look. */
 ST_SHARED volatile __u64 cfg_rmask_kill[2], cfg_rmask_stop[2], cfg_rmask_inc[2], cfg_rmask_exc[2];
 ST_SHARED volatile __u64 cfg_rmask_count[2];
+/* Log rules with a rate (bpf/ratelimit.bpf.h): judged even for names shown anyway. */
+ST_SHARED volatile __u64 cfg_rmask_rated[2];
 ST_SHARED volatile struct st_krule cfg_krules[2][ST_KRULE_MAX];
 ST_SHARED volatile struct st_glob cfg_rglobs[2][ST_KRULE_GLOBS];
 ST_SHARED volatile struct st_class cfg_rclasses[2][ST_MAX_CLASSES];
@@ -54,6 +56,7 @@ struct rule_scratch {
 	__u32 nargs;
 	__u64 mask; /* rules to evaluate */
 	__u64 hit;  /* rules whose every condition held */
+	__u32 name_kept; /* the name is shown anyway: only rated -e rules judged, on past them */
 	__u64 head[HEAD_WORDS];
 	__u64 hobj; /* the object head[] holds, and its kind: conditions on one argument read it once */
 	__u32 hkind;
@@ -172,6 +175,9 @@ static __always_inline __u8 rules_name_body(struct scratch *sc, struct st_event 
 		keep |= cfg_rmask_inc[set];
 	if (v == NC_KEEP)
 		keep |= cfg_rmask_exc[set];
+	/* A rated rule gives the event its rate, shown by it or not. */
+	if ((cfg_rate_limit & ST_RLF_RULES) && !excluded)
+		keep |= cfg_rmask_rated[set];
 	sc->rmask = rs->mask & keep;
 	return v;
 }
@@ -647,7 +653,9 @@ static __attribute__((unused)) long rules_eval_cb(__u32 i, void *data)
 		 * first, are decided already, and no other filter of the mask can change the
 		 * verdict.
 		 */
-		if (cfg_krules[set][r].flags & (ST_KR_INCLUDE | ST_KR_EXCLUDE))
+		if (cfg_krules[set][r].flags & ST_KR_EXCLUDE)
+			return 1;
+		if ((cfg_krules[set][r].flags & ST_KR_INCLUDE) && !rs->name_kept)
 			return 1;
 		return 0;
 	}
@@ -689,6 +697,7 @@ static __always_inline __u8 rules_decide_body(struct scratch *sc, struct rules_c
 	rs->set = set;
 	rs->mask = sc->rmask;
 	rs->hobj = 0;
+	rs->name_kept = verdict == NC_KEEP;
 	rs->nrules = cfg_nrules[set] > ST_KRULE_MAX ? ST_KRULE_MAX : cfg_nrules[set];
 	bpf_loop(RULES_ITERS, rules_eval_cb, c, 0);
 	hit = rs->hit;
@@ -710,6 +719,12 @@ static __always_inline __u8 rules_decide_body(struct scratch *sc, struct rules_c
 		verdict = NC_KEEP;
 	else if ((hit & (cfg_rmask_exc[set] | cfg_rmask_count[set])) && verdict == NC_KEEP)
 		verdict = tamper_sign(c->e->tail, c->e->name_len) ? NC_ALERT : NC_DROP;
+	if ((cfg_rate_limit & ST_RLF_RULES) && verdict == NC_KEEP &&
+	    (hit & cfg_rmask_rated[set] & cfg_rmask_inc[set])) {
+		/* The first rated -e rule that holds gives the rate, over the name's. */
+		sc->gs.rule = ST_RL_SLOTS + rlowest(hit & cfg_rmask_rated[set]);
+		sc->gs.rule_gen = set;
+	}
 	sc->act_only = 0;
 	if (sc->act && verdict == NC_DROP) {
 		/* Decoded for the action record alone. */

@@ -26,8 +26,11 @@ void st_rules_set(struct tracer *t, const struct st_krules *k)
 	b->cfg_rmask_kill[set] = b->cfg_rmask_stop[set] = 0;
 	b->cfg_rmask_inc[set] = b->cfg_rmask_exc[set] = 0;
 	b->cfg_rmask_count[set] = 0;
+	b->cfg_rmask_rated[set] = 0;
 	for (unsigned r = 0; r < k->nrules && r < ST_KRULE_MAX; r++) {
 		__u32 f = k->rules[r].flags;
+
+		b->cfg_rmask_rated[set] |= (__u64)!!k->rate_ns[r] << r;
 
 		b->cfg_rmask_kill[set] |= (__u64)!!(f & ST_KR_KILL) << r;
 		b->cfg_rmask_stop[set] |= (__u64)!!(f & ST_KR_STOP) << r;
@@ -35,6 +38,10 @@ void st_rules_set(struct tracer *t, const struct st_krules *k)
 		b->cfg_rmask_exc[set] |= (__u64)!!(f & ST_KR_EXCLUDE) << r;
 		b->cfg_rmask_count[set] |= (__u64)!!(f & ST_KR_COUNT) << r;
 	}
+	_Static_assert(sizeof(b->cfg_krule_rate_ns[0]) == sizeof(k->rate_ns), "rule rates");
+	_Static_assert(sizeof(b->cfg_krule_rate_name[0]) == sizeof(k->rate_name), "rule names");
+	memcpy((void *)b->cfg_krule_rate_ns[set], k->rate_ns, sizeof(k->rate_ns));
+	memcpy((void *)b->cfg_krule_rate_name[set], k->rate_name, sizeof(k->rate_name));
 	memcpy((void *)b->cfg_krules[set], k->rules, sizeof(k->rules));
 	memcpy((void *)b->cfg_rglobs[set], k->globs, sizeof(k->globs));
 	memcpy((void *)b->cfg_rclasses[set], k->classes, sizeof(k->classes));
@@ -130,11 +137,9 @@ int st_rules_apply(struct tracer *t, const struct st_globset *globs, const struc
 				names[nn++] = rules[i];
 			continue;
 		}
-		if (rules[i].rate_per_s) {
-			snprintf(why, len,
-				 "%s:%u: rule '%s': a rate on a rule with conditions, process "
-				 "selectors or kill/stop/count is not supported: give the rate to a "
-				 "rule on event names alone",
+		if (rules[i].rate_per_s && rules[i].action != ST_ACT_LOG) {
+			/* policy.c refuses it already: this guards other sources of rules. */
+			snprintf(why, len, "%s:%u: rule '%s': 'rate' limits what a log rule shows",
 				 rules[i].src ? rules[i].src : "-", rules[i].line, rules[i].name);
 			return -EINVAL;
 		}

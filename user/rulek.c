@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "glob.h"
+#include "rulenames.h"
 
 /* One glob into the table; its classes join the shared class table. */
 static int add_glob(struct st_krules *k, struct st_globset *tmp, const char *glob, __u16 *idx,
@@ -122,6 +123,11 @@ int st_rules_compile(const struct st_rule *r, unsigned n, struct st_krules *k, c
 		else
 			kr->flags = ST_KR_INCLUDE;
 		k->have_include |= !!(kr->flags & ST_KR_INCLUDE);
+		if (u->rate_per_s && (kr->flags & ST_KR_INCLUDE)) {
+			k->rate_ns[x] = st_rate_interval_ns(u->rate_per_s);
+			/* The bucket's key names the rule, as a name-only rule's does. */
+			memcpy(k->rate_name[x], u->name, strnlen(u->name, ST_RL_NAME - 1));
+		}
 		k->have_action |= !!(kr->flags & (ST_KR_KILL | ST_KR_STOP));
 		err = add_glob(k, &tmp, u->event, &kr->event_glob, &what);
 		if (err)

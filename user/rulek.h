@@ -21,6 +21,9 @@ struct st_krules {
 	bool have_include; /* some rule is an -e filter */
 	bool have_action;  /* some rule kills or stops */
 	const char *cgroup[ST_KRULE_MAX]; /* rule i's @cgroup directory (in its st_rule), or NULL */
+	/* A log rule's `rate:`, by position in rules[]: ns between events (0: none), its name. */
+	__u64 rate_ns[ST_KRULE_MAX];
+	char rate_name[ST_KRULE_MAX][ST_RL_NAME];
 };
 
 /*

@@ -348,6 +348,33 @@ def test_policy_rule_rate(pdir, py):
     assert len(flood) <= 500 * (elapsed + 1) * 1.1 + 10, (len(flood), elapsed)
 
 
+@pytest.mark.parametrize("py", [PY, PYENV_PY], ids=["probe", "fallback"])
+def test_rate_on_a_rule_with_conditions(pdir, py):
+    # The rule's rate applies to the events its condition holds for, and only to those; with
+    # -e showing the name anyway (flood_run's -e seatrace.*), the rule still gives the rate.
+    half = N // 2
+    path = write(pdir, "p.yaml", "rules:\n  - name: upper-half\n    events: [seatrace.flood]\n"
+                 f"    args:\n      - {{arg: 0, op: '>=', value: {half}}}\n"
+                 "    rate: 500/s\n  - name: rest\n    events: [seatrace.quiet]\n")
+    res, recs, elapsed, fpid, qpid = flood_run(py, "--policy", path)
+    ev = [r for r in recs if r.get("type") == "event"]
+    flood = [r["args"][0] for r in ev if r["pid"] == fpid]
+    quiet = [r["args"][0] for r in ev if r["pid"] == qpid]
+    limited = [r for r in recs if r.get("type") == "lost" and r.get("reason") == "rate-limited"]
+    ring = [r for r in recs if r.get("type") == "lost" and "reason" not in r]
+    assert quiet == list(range(40))
+    assert not ring, ring
+    # Below the bound, every event; from it, a second's burst and 500/s after that.
+    assert [i for i in flood if i < half] == list(range(half))
+    upper = [i for i in flood if i >= half]
+    assert upper == sorted(upper) and upper[:500] == list(range(half, half + 500)), upper[:10]
+    assert len(upper) <= 500 * (elapsed + 1) * 1.1 + 10, (len(upper), elapsed)
+    assert limited and all(r["pid"] == fpid and r["rule"] == "upper-half" for r in limited)
+    dropped = sum(r["count"] for r in limited)
+    assert len(upper) + dropped == N - half, (len(upper), dropped)
+    assert dropped == res.stats["events rate-limited"], res.stderr
+
+
 def test_policy_and_rate_limit_from_the_config_file(pdir):
     pol = write(pdir, "p.yaml", "rules:\n  - {name: ours, events: [\"seatrace.*\"]}\n"
                 "  - {name: not-b, events: [seatrace.b], action: drop}\n")

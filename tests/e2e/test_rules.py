@@ -90,11 +90,22 @@ def test_kill_open_before_the_file_exists_and_others_run(py, tmp_path):
     assert ok.returncode == 0 and "fine" in ok.stderr.splitlines() and not actions(ok), ok
 
 
+def listener_on_22_or_any():
+    """A loopback listener on port 22, as the issue's rule says, unless something (an sshd)
+    holds it: then any free port, which tests the same code."""
+    lst = socket.socket()
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        lst.bind(("127.0.0.1", 22))
+    except OSError:
+        lst.bind(("127.0.0.1", 0))
+    lst.listen(8)
+    return lst
+
+
 @pytest.mark.parametrize("py", PATHS)
 def test_kill_connect_before_any_connection(py):
-    lst = socket.socket()
-    lst.bind(("127.0.0.1", 0))
-    lst.listen(8)
+    lst = listener_on_22_or_any()
     port = lst.getsockname()[1]
     code = ("import socket\n"
             "s = socket.socket()\n"
@@ -121,6 +132,26 @@ def test_kill_connect_before_any_connection(py):
         lst2.close()
     finally:
         lst.close()
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_action_record_survives_a_rate_limit(py, tmp_path):
+    # The event a kill rule acts on comes after its name's bucket ran dry (--rate-limit is per
+    # process and event name): the process dies all the same, and its action record (and the
+    # event's own) come through.
+    code = ("import sys\n"
+            "for i in range(50): sys.audit('argf.rl', i)\n"
+            "sys.audit('argf.rl', 666)\n"
+            "sys.stderr.write('survived\\n')\n")
+    res = run_seatrace("-j", "--stats", "--rate-limit", "5/s", "-e", "argf.*", "--kill",
+                       "argf.rl(#0=666)", "--", *py, "-c", code)
+    assert res.returncode in KILLED, res
+    assert "survived" not in res.stderr.splitlines(), res
+    shown = [e["args"][0] for e in events(res, "argf.rl")]
+    # The burst, then the limit; the event acted on is never limited.
+    assert shown == list(range(5)) + [666], shown
+    acts = actions(res)
+    assert len(acts) == 1 and acts[0]["action"] == "kill" and acts[0]["args"] == [666], acts
 
 
 # ---------------------------------------------------------------------------- stop
