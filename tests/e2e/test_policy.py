@@ -493,3 +493,40 @@ def test_count_rules_exact_across_reloads(procs, pdir, tmp_path):
     evs = [r for r in parse_json_lines(out.read_bytes()) if r["type"] == "event"]
     assert [r["args"] for r in evs if r["event"].startswith("st.count.")] == \
         [[k, i] for k, n in ((0, 100), (2, 40)) for i in range(n)]
+
+
+# ---- process: {exe: GLOB}: the executable's path, checked in the kernel ----
+
+EXE_POLICY = ("rules:\n  - name: evil-writes\n    events: [open]\n"
+              "    args:\n      - {arg: path, op: \"=\", value: \"*/exe-secret\"}\n"
+              "    process: {exe: \"*/exe-evilpy*\"}\n"
+              "    action: kill\n")
+
+
+@pytest.mark.parametrize("py", [PY, PYENV_PY], ids=["probe", "fallback"])
+def test_policy_exe_kills_the_matching_copy_alone(pdir, tmp_path, py):
+    evil = tmp_path / "exe-evilpy"
+    shutil.copy2(py, evil)
+    secret = tmp_path / "exe-secret"
+    path = write(pdir, "p.yaml", EXE_POLICY)
+    code = f"open({str(secret)!r}, 'w').close()\nprint('survived')\n"
+    res = run_seatrace("-j", "--policy", path, "--", evil, "-c", code)
+    assert res.returncode in (128 + signal.SIGKILL, -signal.SIGKILL), res
+    assert not secret.exists()
+    acts = [r for r in res.records if r.get("type") == "action"]
+    assert [(a["rule"], a["args"][0]) for a in acts] == [("evil-writes", str(secret))], res
+    ok = run_seatrace("-j", "--policy", path, "--", py, "-c", code)
+    assert ok.returncode == 0 and "survived" in ok.stdout and secret.exists(), ok
+
+
+def test_check_policy_accepts_exe_and_points_at_a_bad_one(pdir):
+    path = write(pdir, "p.yaml", EXE_POLICY)
+    res = run_seatrace("--check-policy", path)
+    assert res.returncode == 0, res
+    assert "evil-writes: kill open" in res.stdout and "exe=*/exe-evilpy*" in res.stdout, res
+    text = EXE_POLICY.replace("*/exe-evilpy*", "/opt/[ab")
+    bad = write(pdir, "bad.yaml", text)
+    res = run_seatrace("--check-policy", bad)
+    assert res.returncode == 1, res
+    col = text.splitlines()[5].index('"/opt/[ab"') + 1
+    assert f"{bad}:6:{col}: bad pattern '/opt/[ab' for exe: unterminated '['" in res.stderr, res

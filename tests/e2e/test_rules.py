@@ -6,6 +6,7 @@ the audited operation (the file, the child's marker, the connection never appear
 leaves a process that SIGCONT resumes, and what matches no rule runs and shows as before."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -435,3 +436,69 @@ def test_count_filters_count_per_filter_and_hide(py):
         1 for i in range(60) if not (i < 40 and i % 3) and i < 30), res.stdout
     assert f"rule {a}: {want_a} events counted, not shown" in res.stderr, res.stderr
     assert f"rule {b}: {want_b} events counted, not shown" in res.stderr, res.stderr
+
+
+# ---------------------------------------------------------------------------- @exe
+
+
+def evil_copy(py, tmp_path):
+    """A copy of the interpreter at a path the @exe globs below match."""
+    evil = tmp_path / "exe-evilpy"
+    shutil.copy2(py[0], evil)
+    return evil
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_exe_selector_kills_the_matching_copy_alone(py, tmp_path):
+    evil = evil_copy(py, tmp_path)
+    secret = tmp_path / "exe-secret"
+    code = (f"open({str(secret)!r}, 'w').close()\n"
+            "__import__('sys').stderr.write('survived\\n')\n")
+    rule = "open(path=*/exe-secret,@exe=*/exe-evilpy*)"
+    res = run_seatrace("-j", "--kill", rule, "--", evil, *py[1:], "-c", code)
+    assert res.returncode in KILLED, res
+    assert not secret.exists(), "the file was created: the kill came too late"
+    acts = actions(res)
+    assert [(a["rule"], a["args"][0]) for a in acts] == [(rule, str(secret))], res
+    # The interpreter at its own path does the same open: untouched.
+    ok = run_seatrace("-j", "--kill", rule, "--", *py, "-c", code)
+    assert ok.returncode == 0 and "survived" in ok.stderr.splitlines(), ok
+    assert secret.exists() and not actions(ok), ok
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_exe_selector_shows_by_the_real_path(py, tmp_path):
+    # A link is matched by where it leads (what /proc/PID/exe shows), not by its own name.
+    evil = evil_copy(py, tmp_path)
+    plain_link = tmp_path / "plain-link"
+    plain_link.symlink_to(evil)
+    named_link = tmp_path / "exe-evilpy-link"
+    named_link.symlink_to(py[0])
+    code = "import sys\nfor i in range(3): sys.audit('exesel.ev', sys.argv[1], i)\n"
+    shown = {}
+    for exe, tag in [(py[0], "orig"), (evil, "copy"), (plain_link, "plain-link"),
+                     (named_link, "named-link")]:
+        res = run_seatrace("-j", "-e", "exesel.*(@exe=*/exe-evilpy*)", "--", exe, *py[1:],
+                           "-c", code, tag)
+        assert res.returncode == 0, res
+        shown[tag] = [e["args"] for e in events(res, "exesel.ev")]
+    assert shown == {"orig": [], "copy": [["copy", i] for i in range(3)],
+                     "plain-link": [["plain-link", i] for i in range(3)],
+                     "named-link": []}, shown
+
+
+def test_exe_selector_accepted_and_bad_glob_pointed_at():
+    ok = run_seatrace("-j", "--dry-run", "--kill", "open(@exe=/usr/bin/python3*)", "--", PY,
+                      "-c", "open('/dev/null').close()")
+    assert ok.returncode == 0, ok
+    acts = actions(ok)
+    assert acts and all(a["dry_run"] for a in acts), ok
+    assert "/dev/null" in [a["args"][0] for a in acts], ok
+    text = "open(@exe=/usr/[ab)"
+    bad = run_seatrace("--kill", text, "--", PY, "-c", "pass")
+    assert bad.returncode == 64 and bad.stdout_bytes == b"", bad
+    assert "bad glob '/usr/[ab'" in bad.stderr, bad
+    lines = bad.stderr.splitlines()
+    i = next(n for n, l in enumerate(lines) if l.strip() == text)
+    col = lines[i + 1].index("^") - lines[i].index(text)
+    assert text[col:].startswith("/usr/[ab"), bad.stderr
