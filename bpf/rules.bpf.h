@@ -593,8 +593,10 @@ static __always_inline int rexe_cond(struct rules_ctx *c, const volatile struct 
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct rexe *x = rexe_get();
 	__u32 slot = (__u32)k->lo & 63, gen = cfg_filter_gen;
-	struct file *f = BPF_CORE_READ(t, mm, exe_file);
-	__u64 id = BPF_CORE_READ(t, self_exec_id);
+	/* Plain loads through the task's BTF pointers (faults read as 0): no helper calls. */
+	struct mm_struct *mm = t->mm;
+	struct file *f = mm ? mm->exe_file : 0;
+	__u64 id = t->self_exec_id;
 
 	rs->exe_slot = slot;
 	rs->exe_cache = (gen & 1) == rs->set;

@@ -502,3 +502,80 @@ def test_exe_selector_accepted_and_bad_glob_pointed_at():
     i = next(n for n, l in enumerate(lines) if l.strip() == text)
     col = lines[i + 1].index("^") - lines[i].index(text)
     assert text[col:].startswith("/usr/[ab"), bad.stderr
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_exe_selector_follows_exec(py, tmp_path):
+    # The same thread before and after an exec: the kernel's cached result is not reused.
+    evil = evil_copy(py, tmp_path)
+    after = "import sys; sys.audit('exesel.ev', 'after')"
+    code = ("import os, sys\nsys.audit('exesel.ev', 'before')\n"
+            "os.execv(sys.argv[1], [sys.argv[1], '-c', sys.argv[2]])\n")
+    shown = {}
+    for first, then in [(evil, py[0]), (py[0], evil)]:
+        # -f: the new image is traced too (a copy of the probe's binary is another file).
+        res = run_seatrace("-f", "-j", "-e", "exesel.*(@exe=*/exe-evilpy*)", "--", first, "-c",
+                           code, then, after)
+        assert res.returncode == 0, res
+        shown[first == evil] = [e["args"][0] for e in events(res, "exesel.ev")]
+    assert shown == {True: ["before"], False: ["after"]}, shown
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_exe_path_too_long_decided_on_the_safe_side(py, tmp_path):
+    # Longer than the kernel's 511 bytes: a kill or -e rule holds, an -x rule does not.
+    deep = tmp_path
+    for k in "abc":
+        deep = deep / (k * 200)
+    deep.mkdir(parents=True)
+    exe = deep / "python"
+    shutil.copy2(py[0], exe)
+    assert len(str(exe)) > 511
+    secret = tmp_path / "exe-secret"
+    code = "import sys\nsys.audit('exesel.ev', 1)\n" f"open({str(secret)!r}, 'w').close()\n"
+    res = run_seatrace("-j", "--kill", "open(path=*/exe-secret,@exe=/nowhere/*)", "--", exe,
+                       "-c", code)
+    assert res.returncode in KILLED and not secret.exists(), res
+    shown = run_seatrace("-j", "-e", "exesel.*(@exe=/nowhere/*)", "--", exe, "-c", code)
+    assert shown.returncode == 0 and len(events(shown, "exesel.ev")) == 1, shown
+    secret.unlink()
+    kept = run_seatrace("-j", "-e", "exesel.*", "-x", "exesel.*(@exe=*)", "--", exe, "-c",
+                        code)
+    assert kept.returncode == 0 and len(events(kept, "exesel.ev")) == 1, kept
+    # The same binary at a short path: the rules judge its path.
+    short = tmp_path / "python"
+    shutil.copy2(py[0], short)
+    ok = run_seatrace("-j", "--kill", "open(path=*/exe-secret,@exe=/nowhere/*)", "--", short,
+                      "-c", code)
+    assert ok.returncode == 0 and secret.exists(), ok
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_exe_selector_across_mounts(py, tmp_path):
+    # The path from the host's root through a tmpfs and a bind mount: what /proc/PID/exe shows.
+    mnt, bind = tmp_path / "mnt", tmp_path / "exe-bind"
+    mnt.mkdir()
+    bind.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "none", mnt], check=True)
+    try:
+        (mnt / "sub").mkdir()
+        shutil.copy2(py[0], mnt / "sub" / "exe-evilpy")
+        subprocess.run(["mount", "--bind", mnt / "sub", bind], check=True)
+        try:
+            code = ("import os, sys\nsys.stderr.write(os.readlink('/proc/self/exe') + '\\n')\n"
+                    "sys.audit('exesel.ev', 1)\n")
+            root = str(tmp_path)[:20]  # anchored at /: globs are at most 64 characters
+            shown = {}
+            for run in ["mnt/sub", "exe-bind"]:
+                for glob in ["mnt/sub", "exe-bind"]:
+                    res = run_seatrace("-j", "-e", f"exesel.*(@exe={root}*/{glob}/exe-evilpy)",
+                                       "--", tmp_path / run / "exe-evilpy", "-c", code)
+                    assert res.returncode == 0, res
+                    assert f"{tmp_path}/{run}/exe-evilpy" in res.stderr.splitlines(), res
+                    shown[run, glob] = len(events(res, "exesel.ev"))
+            assert shown == {("mnt/sub", "mnt/sub"): 1, ("mnt/sub", "exe-bind"): 0,
+                             ("exe-bind", "mnt/sub"): 0, ("exe-bind", "exe-bind"): 1}, shown
+        finally:
+            subprocess.run(["umount", bind], check=True)
+    finally:
+        subprocess.run(["umount", mnt], check=True)
