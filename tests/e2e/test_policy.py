@@ -530,3 +530,33 @@ def test_check_policy_accepts_exe_and_points_at_a_bad_one(pdir):
     assert res.returncode == 1, res
     col = text.splitlines()[5].index('"/opt/[ab"') + 1
     assert f"{bad}:6:{col}: bad pattern '/opt/[ab' for exe: unterminated '['" in res.stderr, res
+
+
+def test_exe_results_follow_reloads(procs, pdir, tmp_path):
+    # The kernel keeps each thread's @exe results per rule set: a reload that changes the
+    # glob (same rule, same slot) must not reuse them, nor a reload back.
+    evil = tmp_path / "exe-evilpy"
+    shutil.copy2(PY, evil)
+    out = tmp_path / "ev.jsonl"
+    code = ("import os, sys, time\nd = sys.argv[1]\n"
+            "for k in range(3):\n"
+            "    for i in range(5): sys.audit('st.exe.ev', k, i)\n"
+            "    open(os.path.join(d, f'done{k}'), 'w').close()\n"
+            "    while k < 2 and not os.path.exists(os.path.join(d, f'go{k + 1}')):\n"
+            "        time.sleep(0.01)\n")
+    rule = "rules:\n  - {name: ours, events: [st.exe.ev], process: {exe: \"%s\"}}\n"
+    path = write(pdir, "p.yaml", rule % "*/exe-evilpy*")
+    t = procs.tracer(["-j", "--policy", path, "-o", out, "--", evil, "-c", code, pdir],
+                     tmp_path / "stdout")
+    t.wait_attached()
+    for k, glob in ((1, "*/nowhere*"), (2, "*/exe-evilpy*")):
+        wait_for(lambda: os.path.exists(os.path.join(pdir, f"done{k - 1}")), what=f"phase {k - 1}")
+        write(pdir, "p.yaml", rule % glob)
+        t.signal(signal.SIGHUP)
+        wait_stderr(t, r"policy .*p\.yaml applied", k + 1)
+        open(os.path.join(pdir, f"go{k}"), "w").close()
+    res = t.result()
+    assert res.returncode == 0, res
+    evs = [r for r in parse_json_lines(out.read_bytes()) if r["type"] == "event"]
+    assert [r["args"] for r in evs if r["event"] == "st.exe.ev"] == \
+        [[k, i] for k in (0, 2) for i in range(5)], evs
