@@ -72,6 +72,15 @@ struct rule_scratch {
 	struct rarg inner[RARGS];
 	__u8 vbuf[ST_NAME_MAX];
 	__u8 raw[RRAW + 8];
+	/* @exe (rexe_*): the walk up the executable's dentries and mounts, one step an iteration */
+	__u64 wdent, wmnt; /* struct dentry *, struct mount * */
+	__u32 wpos;	   /* the path so far is ebuf[wpos, ST_KRULE_STR) */
+	__u32 wsteps;
+	__u32 walking;
+	__u32 exe_slot;	   /* the condition's @exe slot */
+	__u32 exe_pend;	   /* the glob over vbuf is an @exe one: its result goes to the cache */
+	__u32 exe_cache;   /* the set is the current one: the cache's bits may be used */
+	__u8 ebuf[ST_NAME_MAX + 256]; /* a name (at most 255 bytes) is read at wpos < 512 */
 };
 
 ST_SHARED struct {
@@ -99,6 +108,32 @@ ST_SHARED struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } rule_counts SEC(".maps");
+
+/*
+ * @exe: per thread, its executable's path (built once per exec) and the @exe globs' results
+ * for it (bit s: slot s, st_kcond.lo), valid while the thread's exe_file and self_exec_id are
+ * those below; the bits only while cfg_filter_gen is `gen` (slots are numbered per rule set).
+ */
+struct rexe {
+	__u64 file;	/* mm->exe_file */
+	__u64 exec_id;	/* task->self_exec_id: changes at each exec */
+	__u64 known;	/* slots decided */
+	__u64 hit;	/* slots whose glob matched */
+	__u32 gen;	/* cfg_filter_gen of known/hit */
+	__u32 state;	/* REXE_* */
+	__u32 len;
+	__u32 _pad;
+	__u8 path[ST_NAME_MAX];
+};
+
+enum { REXE_NONE, REXE_PATH, REXE_UNKNOWN };
+
+ST_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct rexe);
+} rule_exe SEC(".maps");
 
 struct rules_ctx {
 	struct rule_scratch *rs;
@@ -428,9 +463,183 @@ static __always_inline void rbytes(struct rules_ctx *c, __u64 obj, __u8 kind)
 	rcstr(c->rs, data, (__s64)size);
 }
 
+/* ---- @exe: the executable's path ----------------------------------------------------- */
+
+static __always_inline void rdone(struct rule_scratch *rs, int ok);
+
+/*
+ * A path the kernel cannot give (no exe_file, a walk that fails, longer than ST_KRULE_STR
+ * bytes) decides a condition on the side that does not let a process slip through: a kill,
+ * stop or -e rule holds (acted on, shown), an -x or count rule does not (shown).
+ */
+static __always_inline int rexe_safe(struct rule_scratch *rs)
+{
+	__u32 f = cfg_krules[rs->set & 1][rs->r & (ST_KRULE_MAX - 1)].flags;
+
+	return !!(f & (ST_KR_KILL | ST_KR_STOP | ST_KR_INCLUDE));
+}
+
+/* The path in vbuf, ready for the glob; its result goes to the cache (rexe_note). */
+static __always_inline void rexe_vbuf(struct rule_scratch *rs, const void *src, __u32 len)
+{
+	bpf_probe_read_kernel(rs->vbuf, ST_NAME_MAX, src);
+	rs->vlen = len & (ST_NAME_MAX - 1);
+	rs->exe_pend = 1;
+}
+
+static __always_inline struct rexe *rexe_get(void)
+{
+	return bpf_task_storage_get(&rule_exe, bpf_get_current_task_btf(), 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+/* The glob of slot rs->exe_slot gave `res`: kept for the thread's next events. */
+static __always_inline void rexe_note(struct rule_scratch *rs, int res)
+{
+	struct rexe *x;
+
+	rs->exe_pend = 0;
+	if (!rs->exe_cache || !(x = rexe_get()))
+		return;
+	x->known |= 1ULL << (rs->exe_slot & 63);
+	if (res)
+		x->hit |= 1ULL << (rs->exe_slot & 63);
+}
+
+/* Walk steps: a component or a mount crossed each; a 511-byte path has at most 255 names. */
+#define REXE_STEPS 320
+
+/* The walk is over: the path kept and matched, or the condition decided (rexe_safe). */
+static __always_inline void rexe_end(struct rule_scratch *rs, int ok)
+{
+	struct rexe *x = rexe_get();
+	__u32 pos = rs->wpos, len = ST_KRULE_STR - pos;
+
+	rs->walking = 0;
+	if (ok && !len) {
+		/* The executable is a root itself: "/". */
+		pos = --rs->wpos;
+		rs->ebuf[pos & (ST_NAME_MAX - 1)] = '/';
+		len = 1;
+	}
+	if (!ok || pos > ST_KRULE_STR) {
+		if (x)
+			x->state = REXE_UNKNOWN;
+		rdone(rs, rexe_safe(rs));
+		return;
+	}
+	len &= ST_NAME_MAX - 1;
+	if (x) {
+		bpf_probe_read_kernel(x->path, len, &rs->ebuf[pos & (ST_NAME_MAX - 1)]);
+		x->len = len;
+		x->state = REXE_PATH;
+	}
+	rexe_vbuf(rs, &rs->ebuf[pos & (ST_NAME_MAX - 1)], len);
+	rs->matching = 1;
+	st_glob_init(&rs->gst);
+}
+
+/*
+ * One step up from rs->wdent in mount rs->wmnt, as the kernel's d_path() goes: at a mount's
+ * root, on to where it is mounted; at the root of the topmost mount (the host's root, or a
+ * container's own: what the host's /proc/PID/exe shows too), done. Each name is put before
+ * the path so far, with its '/'.
+ */
+static __always_inline void rexe_step(struct rule_scratch *rs)
+{
+	struct dentry *d = (struct dentry *)rs->wdent, *up;
+	struct mount *m = (struct mount *)rs->wmnt, *mp;
+	const unsigned char *name;
+	__u32 len, pos = rs->wpos;
+	int end = -1; /* -1: on; 1: the path is whole; 0: it cannot be had */
+
+	if (++rs->wsteps > REXE_STEPS || !d || !m) {
+		end = 0;
+	} else if (d == BPF_CORE_READ(m, mnt.mnt_root)) {
+		mp = BPF_CORE_READ(m, mnt_parent);
+		if (!mp || mp == m) {
+			end = 1;
+		} else {
+			rs->wdent = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+			rs->wmnt = (__u64)mp;
+		}
+	} else {
+		up = BPF_CORE_READ(d, d_parent);
+		len = BPF_CORE_READ(d, d_name.len);
+		name = BPF_CORE_READ(d, d_name.name);
+		if (!up || up == d) {
+			end = 1; /* a root that is no mount's: the path as far as it goes */
+		} else if (!len || len > 255 || len + 1 > pos) {
+			end = 0; /* too long for the matcher */
+		} else {
+			pos -= len;
+			barrier_var(len);
+			if (bpf_probe_read_kernel(&rs->ebuf[pos & (ST_NAME_MAX - 1)], len & 255,
+						  name)) {
+				end = 0;
+			} else {
+				pos--;
+				rs->ebuf[pos & (ST_NAME_MAX - 1)] = '/';
+				rs->wpos = pos;
+				rs->wdent = (__u64)up;
+			}
+		}
+	}
+	if (end >= 0)
+		rexe_end(rs, end);
+}
+
+/*
+ * An @exe condition: 0 or 1 from the thread's cache, 2 with the cached path in vbuf, 4 when
+ * the path is to be walked first (rexe_step, one iteration each, then the glob).
+ */
+static __always_inline int rexe_cond(struct rules_ctx *c, const volatile struct st_kcond *k)
+{
+	struct rule_scratch *rs = c->rs;
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct rexe *x = rexe_get();
+	__u32 slot = (__u32)k->lo & 63, gen = cfg_filter_gen;
+	/* Plain loads through the task's BTF pointers (faults read as 0): no helper calls. */
+	struct mm_struct *mm = t->mm;
+	struct file *f = mm ? mm->exe_file : 0;
+	__u64 id = t->self_exec_id;
+
+	rs->exe_slot = slot;
+	rs->exe_cache = (gen & 1) == rs->set;
+	if (x) {
+		if (x->file != (__u64)f || x->exec_id != id) {
+			x->file = (__u64)f;
+			x->exec_id = id;
+			x->state = REXE_NONE;
+			x->known = x->hit = 0;
+			x->gen = gen;
+		}
+		if (rs->exe_cache && x->gen != gen) {
+			x->known = x->hit = 0;
+			x->gen = gen;
+		}
+		if (rs->exe_cache && ((x->known >> slot) & 1))
+			return (x->hit >> slot) & 1;
+		if (x->state == REXE_UNKNOWN)
+			return rexe_safe(rs);
+		if (x->state == REXE_PATH) {
+			rexe_vbuf(rs, x->path, x->len);
+			return 2;
+		}
+	}
+	if (!f)
+		return rexe_safe(rs);
+	rs->wdent = (__u64)BPF_CORE_READ(f, f_path.dentry);
+	rs->wmnt = (__u64)BPF_CORE_READ(f, f_path.mnt) - bpf_core_field_offset(struct mount, mnt);
+	rs->wpos = ST_KRULE_STR;
+	rs->wsteps = 0;
+	rs->walking = 1;
+	return 4;
+}
+
 /*
  * One condition: 0 or 1 decided, 2 when a glob is to run over vbuf (rs->matching set by the
- * caller), 3 when a str must be narrowed first.
+ * caller), 3 when a str must be narrowed first, 4 when a walk (@exe) comes first.
  */
 static __always_inline int rcond(struct rules_ctx *c, const volatile struct st_kcond *k)
 {
@@ -447,6 +656,8 @@ static __always_inline int rcond(struct rules_ctx *c, const volatile struct st_k
 	if (arg == ST_KA_CGROUP)
 		return bpf_current_task_under_cgroup(&rule_cgroups, (__u32)k->lo & (ST_KRULE_MAX - 1)) ==
 		       1;
+	if (arg == ST_KA_EXE)
+		return rexe_cond(c, k);
 	if (arg == ST_KA_COMM) {
 		bpf_get_current_comm(rs->vbuf, ST_COMM_LEN);
 		rs->vlen = 0;
@@ -614,11 +825,17 @@ static __attribute__((unused)) long rules_eval_cb(__u32 i, void *data)
 		}
 		return 0;
 	}
+	if (rs->walking) {
+		rexe_step(rs);
+		return 0;
+	}
 	if (rs->matching) {
 		if (!st_glob_step(&rs->gst, &cfg_rglobs[set][rs->g & (ST_KRULE_GLOBS - 1)],
 				  cfg_rclasses[set], rs->vbuf, rs->vlen & (ST_NAME_MAX - 1)))
 			return 0;
 		rs->matching = 0;
+		if (rs->exe_pend)
+			rexe_note(rs, rs->gst.result);
 		rdone(rs, rs->gst.result ^ rs->neg);
 		return 0;
 	}
@@ -664,6 +881,8 @@ static __attribute__((unused)) long rules_eval_cb(__u32 i, void *data)
 	rs->neg = !!(k->flags & ST_KC_NEG);
 	if (res >= 2) {
 		rs->g = k->glob;
+		if (res == 4)
+			return 0; /* rexe_step() first */
 		if (res == 3 && rs->narrow)
 			return 0;
 		rs->matching = 1;
@@ -694,6 +913,7 @@ static __always_inline __u8 rules_decide_body(struct scratch *sc, struct rules_c
 	rs->hit = 0;
 	rs->matching = 0;
 	rs->narrow = 0;
+	rs->walking = rs->exe_pend = 0;
 	rs->set = set;
 	rs->mask = sc->rmask;
 	rs->hobj = 0;

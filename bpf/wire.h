@@ -572,11 +572,11 @@ enum st_fb_kind {
 /*
  * Argument filters and actions (issue 14; user/rule.c compiles struct st_rule into this).
  * Each rule has an event-name glob and up to ST_KRULE_CONDS conditions, all of which must
- * hold; process selectors are conditions too (ST_KA_UID, ST_KA_COMM). Globs of every rule sit
+ * hold; process selectors are conditions too (ST_KA_UID, ST_KA_COMM, ...). Globs of every rule sit
  * in one table (st_krule.event_glob, st_kcond.glob index it), with one class table.
  */
 #define ST_KRULE_MAX 64	    /* a u64 mask of them is kept per cached event name */
-#define ST_KRULE_CONDS 11   /* 8 argument conditions, uid, comm, cgroup */
+#define ST_KRULE_CONDS 12   /* 8 argument conditions, uid, comm, cgroup, exe */
 #define ST_KRULE_GLOBS 256
 /* Bytes of a str/bytes value a glob condition sees (the matcher indexes ST_NAME_MAX bytes). */
 #define ST_KRULE_STR (ST_NAME_MAX - 1)
@@ -601,6 +601,12 @@ enum st_karg {
 	ST_KA_UID = 250, /* the thread's real uid (lo) */
 	ST_KA_COMM = 251, /* the thread's name, by glob */
 	ST_KA_CGROUP = 252, /* the thread is in cgroup `lo` of the rule_cgroups map, or below */
+	/*
+	 * The executable's path (as the host's /proc/PID/exe shows it), by glob `glob`; `lo` is
+	 * its @exe slot (0..63, one per distinct glob of the set), the bit of the per-thread
+	 * result cache (bpf/rules.bpf.h, rule_exe).
+	 */
+	ST_KA_EXE = 253,
 };
 
 enum st_kcond_flags {

@@ -78,6 +78,19 @@ static unsigned rank(const struct st_rule *u)
 	}
 }
 
+/*
+ * The @exe slot of the rule laid out x-th: the place of the first rule with the same glob, so
+ * rules sharing a glob share the kernel's per-thread result (bpf/rules.bpf.h); < 64.
+ */
+static __s64 exe_slot(const struct st_rule *r, const unsigned *order, unsigned x)
+{
+	unsigned y = 0;
+
+	while (y < x && strcmp(r[order[y]].proc.exe, r[order[x]].proc.exe))
+		y++;
+	return y;
+}
+
 int st_rules_compile(const struct st_rule *r, unsigned n, struct st_krules *k, char *why,
 		     size_t len)
 {
@@ -107,11 +120,6 @@ int st_rules_compile(const struct st_rule *r, unsigned n, struct st_krules *k, c
 
 		kr->id = (__u8)i;
 
-		if (u->proc.exe[0]) {
-			snprintf(why, len, "'%s': @exe is not checked in the kernel yet: use @comm, "
-				 "@cgroup or @uid", u->name);
-			return -EINVAL;
-		}
 		if (u->action == ST_ACT_KILL)
 			kr->flags = ST_KR_KILL;
 		else if (u->action == ST_ACT_STOP)
@@ -154,6 +162,16 @@ int st_rules_compile(const struct st_rule *r, unsigned n, struct st_krules *k, c
 			c->arg = ST_KA_COMM;
 			c->op = ST_KO_GLOB;
 			err = add_glob(k, &tmp, u->proc.comm, &c->glob, &what);
+			if (err)
+				goto bad;
+		}
+		if (u->proc.exe[0]) {
+			struct st_kcond *c = &kr->conds[kr->nconds++];
+
+			c->arg = ST_KA_EXE;
+			c->op = ST_KO_GLOB;
+			c->lo = exe_slot(r, order, x);
+			err = add_glob(k, &tmp, u->proc.exe, &c->glob, &what);
 			if (err)
 				goto bad;
 		}

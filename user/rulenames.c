@@ -8,11 +8,9 @@
 
 enum st_rule_part st_rule_unsupported(const struct st_rule *r, const char **why)
 {
-	/* Conditions, @uid/@comm/@cgroup, kill, stop and count: the kernel's rules (rulek.h). */
-	if (r->proc.exe[0]) {
-		*why = "an exe selector is not checked in the kernel yet: use comm, cgroup or uid";
-		return ST_RP_PROC;
-	}
+	/* Conditions, every selector, kill, stop and count: the kernel's rules (rulek.h). */
+	(void)r;
+	*why = NULL;
 	return ST_RP_NONE;
 }
 

@@ -520,3 +520,70 @@ def test_count_rules_exact_across_reloads(procs, pdir, tmp_path):
     evs = [r for r in parse_json_lines(out.read_bytes()) if r["type"] == "event"]
     assert [r["args"] for r in evs if r["event"].startswith("st.count.")] == \
         [[k, i] for k, n in ((0, 100), (2, 40)) for i in range(n)]
+
+
+# ---- process: {exe: GLOB}: the executable's path, checked in the kernel ----
+
+EXE_POLICY = ("rules:\n  - name: evil-writes\n    events: [open]\n"
+              "    args:\n      - {arg: path, op: \"=\", value: \"*/exe-secret\"}\n"
+              "    process: {exe: \"*/exe-evilpy*\"}\n"
+              "    action: kill\n")
+
+
+@pytest.mark.parametrize("py", [PY, PYENV_PY], ids=["probe", "fallback"])
+def test_policy_exe_kills_the_matching_copy_alone(pdir, tmp_path, py):
+    evil = tmp_path / "exe-evilpy"
+    shutil.copy2(py, evil)
+    secret = tmp_path / "exe-secret"
+    path = write(pdir, "p.yaml", EXE_POLICY)
+    code = f"open({str(secret)!r}, 'w').close()\nprint('survived')\n"
+    res = run_seatrace("-j", "--policy", path, "--", evil, "-c", code)
+    assert res.returncode in (128 + signal.SIGKILL, -signal.SIGKILL), res
+    assert not secret.exists()
+    acts = [r for r in res.records if r.get("type") == "action"]
+    assert [(a["rule"], a["args"][0]) for a in acts] == [("evil-writes", str(secret))], res
+    ok = run_seatrace("-j", "--policy", path, "--", py, "-c", code)
+    assert ok.returncode == 0 and "survived" in ok.stdout and secret.exists(), ok
+
+
+def test_check_policy_accepts_exe_and_points_at_a_bad_one(pdir):
+    path = write(pdir, "p.yaml", EXE_POLICY)
+    res = run_seatrace("--check-policy", path)
+    assert res.returncode == 0, res
+    assert "evil-writes: kill open" in res.stdout and "exe=*/exe-evilpy*" in res.stdout, res
+    text = EXE_POLICY.replace("*/exe-evilpy*", "/opt/[ab")
+    bad = write(pdir, "bad.yaml", text)
+    res = run_seatrace("--check-policy", bad)
+    assert res.returncode == 1, res
+    col = text.splitlines()[5].index('"/opt/[ab"') + 1
+    assert f"{bad}:6:{col}: bad pattern '/opt/[ab' for exe: unterminated '['" in res.stderr, res
+
+
+def test_exe_results_follow_reloads(procs, pdir, tmp_path):
+    # The kernel keeps each thread's @exe results per rule set: a reload that changes the
+    # glob (same rule, same slot) must not reuse them, nor a reload back.
+    evil = tmp_path / "exe-evilpy"
+    shutil.copy2(PY, evil)
+    out = tmp_path / "ev.jsonl"
+    code = ("import os, sys, time\nd = sys.argv[1]\n"
+            "for k in range(3):\n"
+            "    for i in range(5): sys.audit('st.exe.ev', k, i)\n"
+            "    open(os.path.join(d, f'done{k}'), 'w').close()\n"
+            "    while k < 2 and not os.path.exists(os.path.join(d, f'go{k + 1}')):\n"
+            "        time.sleep(0.01)\n")
+    rule = "rules:\n  - {name: ours, events: [st.exe.ev], process: {exe: \"%s\"}}\n"
+    path = write(pdir, "p.yaml", rule % "*/exe-evilpy*")
+    t = procs.tracer(["-j", "--policy", path, "-o", out, "--", evil, "-c", code, pdir],
+                     tmp_path / "stdout")
+    t.wait_attached()
+    for k, glob in ((1, "*/nowhere*"), (2, "*/exe-evilpy*")):
+        wait_for(lambda: os.path.exists(os.path.join(pdir, f"done{k - 1}")), what=f"phase {k - 1}")
+        write(pdir, "p.yaml", rule % glob)
+        t.signal(signal.SIGHUP)
+        wait_stderr(t, r"policy .*p\.yaml applied", k + 1)
+        open(os.path.join(pdir, f"go{k}"), "w").close()
+    res = t.result()
+    assert res.returncode == 0, res
+    evs = [r for r in parse_json_lines(out.read_bytes()) if r["type"] == "event"]
+    assert [r["args"] for r in evs if r["event"] == "st.exe.ev"] == \
+        [[k, i] for k in (0, 2) for i in range(5)], evs

@@ -6,6 +6,7 @@ the audited operation (the file, the child's marker, the connection never appear
 leaves a process that SIGCONT resumes, and what matches no rule runs and shows as before."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -466,3 +467,146 @@ def test_count_filters_count_per_filter_and_hide(py):
         1 for i in range(60) if not (i < 40 and i % 3) and i < 30), res.stdout
     assert f"rule {a}: {want_a} events counted, not shown" in res.stderr, res.stderr
     assert f"rule {b}: {want_b} events counted, not shown" in res.stderr, res.stderr
+
+
+# ---------------------------------------------------------------------------- @exe
+
+
+def evil_copy(py, tmp_path):
+    """A copy of the interpreter at a path the @exe globs below match."""
+    evil = tmp_path / "exe-evilpy"
+    shutil.copy2(py[0], evil)
+    return evil
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_exe_selector_kills_the_matching_copy_alone(py, tmp_path):
+    evil = evil_copy(py, tmp_path)
+    secret = tmp_path / "exe-secret"
+    code = (f"open({str(secret)!r}, 'w').close()\n"
+            "__import__('sys').stderr.write('survived\\n')\n")
+    rule = "open(path=*/exe-secret,@exe=*/exe-evilpy*)"
+    res = run_seatrace("-j", "--kill", rule, "--", evil, *py[1:], "-c", code)
+    assert res.returncode in KILLED, res
+    assert not secret.exists(), "the file was created: the kill came too late"
+    acts = actions(res)
+    assert [(a["rule"], a["args"][0]) for a in acts] == [(rule, str(secret))], res
+    # The interpreter at its own path does the same open: untouched.
+    ok = run_seatrace("-j", "--kill", rule, "--", *py, "-c", code)
+    assert ok.returncode == 0 and "survived" in ok.stderr.splitlines(), ok
+    assert secret.exists() and not actions(ok), ok
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_exe_selector_shows_by_the_real_path(py, tmp_path):
+    # A link is matched by where it leads (what /proc/PID/exe shows), not by its own name.
+    evil = evil_copy(py, tmp_path)
+    plain_link = tmp_path / "plain-link"
+    plain_link.symlink_to(evil)
+    named_link = tmp_path / "exe-evilpy-link"
+    named_link.symlink_to(py[0])
+    code = "import sys\nfor i in range(3): sys.audit('exesel.ev', sys.argv[1], i)\n"
+    shown = {}
+    for exe, tag in [(py[0], "orig"), (evil, "copy"), (plain_link, "plain-link"),
+                     (named_link, "named-link")]:
+        res = run_seatrace("-j", "-e", "exesel.*(@exe=*/exe-evilpy*)", "--", exe, *py[1:],
+                           "-c", code, tag)
+        assert res.returncode == 0, res
+        shown[tag] = [e["args"] for e in events(res, "exesel.ev")]
+    assert shown == {"orig": [], "copy": [["copy", i] for i in range(3)],
+                     "plain-link": [["plain-link", i] for i in range(3)],
+                     "named-link": []}, shown
+
+
+def test_exe_selector_accepted_and_bad_glob_pointed_at():
+    ok = run_seatrace("-j", "--dry-run", "--kill", "open(@exe=/usr/bin/python3*)", "--", PY,
+                      "-c", "open('/dev/null').close()")
+    assert ok.returncode == 0, ok
+    acts = actions(ok)
+    assert acts and all(a["dry_run"] for a in acts), ok
+    assert "/dev/null" in [a["args"][0] for a in acts], ok
+    text = "open(@exe=/usr/[ab)"
+    bad = run_seatrace("--kill", text, "--", PY, "-c", "pass")
+    assert bad.returncode == 64 and bad.stdout_bytes == b"", bad
+    assert "bad glob '/usr/[ab'" in bad.stderr, bad
+    lines = bad.stderr.splitlines()
+    i = next(n for n, l in enumerate(lines) if l.strip() == text)
+    col = lines[i + 1].index("^") - lines[i].index(text)
+    assert text[col:].startswith("/usr/[ab"), bad.stderr
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_exe_selector_follows_exec(py, tmp_path):
+    # The same thread before and after an exec: the kernel's cached result is not reused.
+    evil = evil_copy(py, tmp_path)
+    after = "import sys; sys.audit('exesel.ev', 'after')"
+    code = ("import os, sys\nsys.audit('exesel.ev', 'before')\n"
+            "os.execv(sys.argv[1], [sys.argv[1], '-c', sys.argv[2]])\n")
+    shown = {}
+    for first, then in [(evil, py[0]), (py[0], evil)]:
+        # -f: the new image is traced too (a copy of the probe's binary is another file).
+        res = run_seatrace("-f", "-j", "-e", "exesel.*(@exe=*/exe-evilpy*)", "--", first, "-c",
+                           code, then, after)
+        assert res.returncode == 0, res
+        shown[first == evil] = [e["args"][0] for e in events(res, "exesel.ev")]
+    assert shown == {True: ["before"], False: ["after"]}, shown
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_exe_path_too_long_decided_on_the_safe_side(py, tmp_path):
+    # Longer than the kernel's 511 bytes: a kill or -e rule holds, an -x rule does not.
+    deep = tmp_path
+    for k in "abc":
+        deep = deep / (k * 200)
+    deep.mkdir(parents=True)
+    exe = deep / "python"
+    shutil.copy2(py[0], exe)
+    assert len(str(exe)) > 511
+    secret = tmp_path / "exe-secret"
+    code = "import sys\nsys.audit('exesel.ev', 1)\n" f"open({str(secret)!r}, 'w').close()\n"
+    res = run_seatrace("-j", "--kill", "open(path=*/exe-secret,@exe=/nowhere/*)", "--", exe,
+                       "-c", code)
+    assert res.returncode in KILLED and not secret.exists(), res
+    shown = run_seatrace("-j", "-e", "exesel.*(@exe=/nowhere/*)", "--", exe, "-c", code)
+    assert shown.returncode == 0 and len(events(shown, "exesel.ev")) == 1, shown
+    secret.unlink()
+    kept = run_seatrace("-j", "-e", "exesel.*", "-x", "exesel.*(@exe=*)", "--", exe, "-c",
+                        code)
+    assert kept.returncode == 0 and len(events(kept, "exesel.ev")) == 1, kept
+    # The same binary at a short path: the rules judge its path.
+    short = tmp_path / "python"
+    shutil.copy2(py[0], short)
+    ok = run_seatrace("-j", "--kill", "open(path=*/exe-secret,@exe=/nowhere/*)", "--", short,
+                      "-c", code)
+    assert ok.returncode == 0 and secret.exists(), ok
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_exe_selector_across_mounts(py, tmp_path):
+    # The path from the host's root through a tmpfs and a bind mount: what /proc/PID/exe shows.
+    mnt, bind = tmp_path / "mnt", tmp_path / "exe-bind"
+    mnt.mkdir()
+    bind.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "none", mnt], check=True)
+    try:
+        (mnt / "sub").mkdir()
+        shutil.copy2(py[0], mnt / "sub" / "exe-evilpy")
+        subprocess.run(["mount", "--bind", mnt / "sub", bind], check=True)
+        try:
+            code = ("import os, sys\nsys.stderr.write(os.readlink('/proc/self/exe') + '\\n')\n"
+                    "sys.audit('exesel.ev', 1)\n")
+            root = str(tmp_path)[:20]  # anchored at /: globs are at most 64 characters
+            shown = {}
+            for run in ["mnt/sub", "exe-bind"]:
+                for glob in ["mnt/sub", "exe-bind"]:
+                    res = run_seatrace("-j", "-e", f"exesel.*(@exe={root}*/{glob}/exe-evilpy)",
+                                       "--", tmp_path / run / "exe-evilpy", "-c", code)
+                    assert res.returncode == 0, res
+                    assert f"{tmp_path}/{run}/exe-evilpy" in res.stderr.splitlines(), res
+                    shown[run, glob] = len(events(res, "exesel.ev"))
+            assert shown == {("mnt/sub", "mnt/sub"): 1, ("mnt/sub", "exe-bind"): 0,
+                             ("exe-bind", "mnt/sub"): 0, ("exe-bind", "exe-bind"): 1}, shown
+        finally:
+            subprocess.run(["umount", bind], check=True)
+    finally:
+        subprocess.run(["umount", mnt], check=True)

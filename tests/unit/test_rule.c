@@ -246,10 +246,20 @@ static void test_compile(void **state)
 	assert_int_equal(k.rules[1].conds[0].lo, 1);
 	assert_string_equal(k.cgroup[1], "/sys/fs/cgroup/x");
 	assert_null(k.cgroup[0]);
-	/* What the kernel cannot check is refused. */
+	/* @exe: a glob, a slot per distinct glob (the first rule's place), after uid and comm. */
 	assert_int_equal(st_rule_parse("open(@exe=/usr/bin/*)", &rs[0], &e), 0);
-	assert_int_equal(st_rules_compile(rs, 1, &k, why, sizeof(why)), -EINVAL);
-	assert_non_null(strstr(why, "@exe"));
+	assert_int_equal(st_rule_parse("b(@uid=0,@exe=*/py*,#0=1)", &rs[1], &e), 0);
+	assert_int_equal(st_rule_parse("c(@exe=/usr/bin/*)", &rs[2], &e), 0);
+	assert_int_equal(st_rules_compile(rs, 3, &k, why, sizeof(why)), 0);
+	assert_int_equal(k.rules[0].conds[0].arg, ST_KA_EXE);
+	assert_int_equal(k.rules[0].conds[0].op, ST_KO_GLOB);
+	assert_int_equal(k.rules[0].conds[0].lo, 0);
+	assert_int_equal(k.globs[k.rules[0].conds[0].glob].shape, ST_GS_PREFIX_STAR);
+	assert_int_equal(k.rules[1].conds[0].arg, ST_KA_UID);
+	assert_int_equal(k.rules[1].conds[1].arg, ST_KA_EXE);
+	assert_int_equal(k.rules[1].conds[1].lo, 1);
+	assert_int_equal(k.rules[1].conds[2].arg, 0);
+	assert_int_equal(k.rules[2].conds[0].lo, 0);
 	assert_int_equal(st_rules_compile(rs, ST_KRULE_MAX + 1, &k, why, sizeof(why)), -E2BIG);
 	/* Counts after kills and stops, before filters: the kernel evaluates them all. */
 	assert_int_equal(st_rule_parse("a(#0=1)", &rs[0], &e), 0);
