@@ -18,6 +18,12 @@ const volatile __u32 cfg_follow;
 
 /* Whose execs and exits are told to the reader: enum st_watch. */
 const volatile __u32 cfg_watch_exec;
+/*
+ * A command's process without --follow: stopped at each exec until the reader has attached to
+ * what it runs (user/targets.c sends SIGCONT). Its parent is seatrace, which waits without
+ * WUNTRACED: no job control sees the stop.
+ */
+const volatile __u32 cfg_exec_stop;
 
 /* x86_64 numbers of the syscalls whose arguments point to strings or addresses. */
 enum {
@@ -436,6 +442,9 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 	/* --follow: only a target's exec matters (the others' events are filtered out anyway). */
 	if (cfg_watch_exec == ST_WATCH_TARGETS && !bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
+	/* Before its new image runs a single instruction: on the way back to user space. */
+	if (cfg_exec_stop)
+		bpf_send_signal(19 /* SIGSTOP */);
 	sc = bpf_map_lookup_elem(&exec_buf, &zero);
 	if (!sc)
 		return 0;

@@ -280,10 +280,12 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	t->skel->rodata->cfg_frames_all = o->npairs > 0 && !o->no_pair;
 	t->skel->rodata->cfg_stack_depth = o->stack_depth; /* -k */
 	t->watch_exec = system_wide || o->follow;
-	/* --follow: only targets' execs and exits are worth a notice. */
-	t->skel->rodata->cfg_watch_exec = system_wide ? ST_WATCH_ALL
-					  : o->follow ? ST_WATCH_TARGETS
-						      : ST_WATCH_NONE;
+	/*
+	 * --follow: only targets' execs and exits are worth a notice. -p and a command: the
+	 * targets' execs too, to follow them into another interpreter.
+	 */
+	t->skel->rodata->cfg_watch_exec = system_wide ? ST_WATCH_ALL : ST_WATCH_TARGETS;
+	t->skel->rodata->cfg_exec_stop = o->cmd && !o->follow;
 	t->skel->rodata->cfg_proc_filter = (o->follow ? ST_PF_TARGETS : 0) |
 					  (o->have_uid ? ST_PF_UID : 0) |
 					  (o->comm ? ST_PF_COMM : 0) | (o->cgroup ? ST_PF_CGROUP : 0);
@@ -296,7 +298,7 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	bpf_program__set_autoload(t->skel->progs.proc_fork, o->syscalls || o->follow);
 	bpf_program__set_autoload(t->skel->progs.proc_exit,
 				  o->syscalls || o->follow || t->watch_exec);
-	bpf_program__set_autoload(t->skel->progs.proc_exec, t->watch_exec);
+	bpf_program__set_autoload(t->skel->progs.proc_exec, true);
 	err = seatrace_bpf__load(t->skel);
 	if (err) {
 		st_say("cannot load the BPF programs: %s (run with -v for the verifier's log)",
@@ -486,6 +488,9 @@ int main(int argc, char **argv)
 	if (t.watch_exec) {
 		t.rec.on_exec = st_targets_exec;
 		t.rec.on_exit = st_targets_exit;
+		t.rec.ctx = &t;
+	} else {
+		t.rec.on_exec = st_targets_exec_go;
 		t.rec.ctx = &t;
 	}
 	if (!t.rec.out) {

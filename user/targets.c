@@ -49,6 +49,33 @@ static int add_target(struct tracer *t, pid_t pid)
 	return 0;
 }
 
+/* -p and a command without --follow: pid's file `py` is attached; its execs are followed. */
+static int note_pidfile(struct tracer *t, pid_t pid, const struct st_pyelf *py)
+{
+	if (t->opts->follow)
+		return 0;
+	if (t->npidfile >= sizeof(t->pidfile) / sizeof(t->pidfile[0])) {
+		st_say("PID %d: too many interpreter files attached for the traced processes; "
+		       "use --follow, which attaches per file",
+		       pid);
+		return -E2BIG;
+	}
+	t->pidfile[t->npidfile].pid = pid;
+	t->pidfile[t->npidfile].dev = py->dev;
+	t->pidfile[t->npidfile].ino = py->ino;
+	t->npidfile++;
+	return add_target(t, pid); /* its execs come as notices (ST_WATCH_TARGETS) */
+}
+
+static bool pidfile_known(const struct tracer *t, pid_t pid, const struct st_pyelf *py)
+{
+	for (unsigned i = 0; i < t->npidfile; i++)
+		if (t->pidfile[i].pid == pid && t->pidfile[i].dev == py->dev &&
+		    t->pidfile[i].ino == py->ino)
+			return true;
+	return false;
+}
+
 int st_targets_pids(struct tracer *t, const struct st_pyelf *pys)
 {
 	const struct st_opts *o = t->opts;
@@ -65,6 +92,8 @@ int st_targets_pids(struct tracer *t, const struct st_pyelf *pys)
 			return err;
 		}
 		if (o->follow && (err = add_target(t, o->pids[i])))
+			return err;
+		if ((err = note_pidfile(t, o->pids[i], &pys[i])))
 			return err;
 		if ((err = trace_syscalls_of(t, o->pids[i])))
 			return err;
@@ -97,6 +126,8 @@ static int attach_command(pid_t pid, struct exec_ctx *x, bool at_exec)
 		ret = ret < 0 ? ret : add_target(t, pid);
 	} else if (ret == 0) {
 		ret = st_attach_pid(&t->att, pid, &py, err, sizeof(err));
+		if (ret == 0 && (ret = note_pidfile(t, pid, &py)))
+			snprintf(err, sizeof(err), "cannot follow PID %d through its execs", pid);
 	}
 	if (ret == 0)
 		ret = trace_syscalls_of(t, pid);
@@ -363,6 +394,61 @@ void st_targets_exec(pid_t pid, void *data)
 	attached(t, pid, ret, msg);
 }
 
+void st_targets_exec_pid(pid_t pid, void *data)
+{
+	struct tracer *t = data;
+	struct st_pyelf *py = malloc(sizeof(*py));
+	char msg[PATH_MAX + 256];
+	int ret;
+
+	t->execs++;
+	ret = py ? st_find_python(pid, ST_FIND_NEEDED, py, msg, sizeof(msg)) : -ENOMEM;
+	if (ret == 0 && pidfile_known(t, pid, py)) {
+		/* Attached already: its uprobes follow the process; its semaphore is watched anew. */
+		st_tamper_watch(&t->tamper, pid, py);
+		free(py);
+		return;
+	}
+	if (ret == -ENOENT) {
+		free(py); /* not a Python: its next exec is told too */
+		return;
+	}
+	if (ret == 0)
+		ret = st_attach_pid(&t->att, pid, py, msg, sizeof(msg));
+	if (ret == 0)
+		ret = note_pidfile(t, pid, py);
+	if (ret == 0)
+		ret = trace_syscalls_of(t, pid);
+	if (ret) {
+		st_say("PID %d exec'd an interpreter it cannot be traced in: %s", pid, msg);
+		free(py);
+		return;
+	}
+	st_tamper_add_file(&t->tamper, py, py->nsites);
+	st_tamper_watch(&t->tamper, pid, py);
+	snprintf(t->last_file, sizeof(t->last_file), "%s", py->file[0] ? py->file : py->path);
+	fprintf(stderr, "seatrace: attached: PID %d, %s (CPython %s), after its exec\n", pid,
+		t->last_file, py->version[0] ? py->version : "?");
+	/* -p: it ran from its exec until now unseen, its first events may be missing. */
+	if (!t->skel->rodata->cfg_exec_stop)
+		report_late(t, pid, "exec");
+	free(py);
+}
+
+/* A command's process, stopped at its exec (cfg_exec_stop): attached, it goes on. */
+static void exec_pid_go(struct tracer *t, pid_t pid)
+{
+	st_targets_exec_pid(pid, t);
+	if (t->skel->rodata->cfg_exec_stop && kill(pid, SIGCONT) && errno != ESRCH)
+		st_say("cannot resume PID %d after its exec: %s (kill -CONT %d)", pid,
+		       strerror(errno), pid);
+}
+
+void st_targets_exec_go(pid_t pid, void *data)
+{
+	exec_pid_go(data, pid);
+}
+
 /* The notice rescan's callback: with --follow, only targets matter (the rest is filtered). */
 static int attach_lost(pid_t pid, void *data)
 {
@@ -376,6 +462,18 @@ int st_targets_notices_lost(struct tracer *t)
 	struct st_procscan scan = {};
 	int nproc, ret;
 
+	if (!t->watch_exec) {
+		/* -p, a command: a lost notice was a target's exec (its process may be stopped). */
+		for (unsigned i = 0; i < t->npidfile; i++) {
+			bool first = true;
+
+			for (unsigned j = 0; j < i; j++)
+				first &= t->pidfile[j].pid != t->pidfile[i].pid;
+			if (first)
+				exec_pid_go(t, t->pidfile[i].pid);
+		}
+		return 0;
+	}
 	/* A walk of its own: every process, whether or not it changed since the paced rescan. */
 	ret = st_procscan_walk(&scan, false, attach_lost, t, &nproc);
 	st_procscan_free(&scan);

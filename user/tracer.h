@@ -39,6 +39,16 @@ struct tracer {
 	struct st_exechold *hold; /* execs held until judged (NULL: exec notices only) */
 	bool started;		  /* the first scan is done: a late attach is reported */
 	char last_file[PATH_MAX]; /* the file attached last, for reports */
+	/*
+	 * -p and a command without --follow: the files attached for each target, so that an
+	 * exec of one already attached (its uprobes follow the process) attaches nothing twice.
+	 */
+	struct {
+		pid_t pid;
+		dev_t dev;
+		ino_t ino;
+	} pidfile[ST_MAX_PIDS * 4];
+	unsigned npidfile;
 };
 
 /* Prints "seatrace: " and the message on stderr. */
@@ -74,6 +84,16 @@ void st_targets_hold(struct tracer *t);
 
 /* A process exec'd (struct st_records' on_exec): attach to its interpreter if it is new. */
 void st_targets_exec(pid_t pid, void *tracer);
+
+/*
+ * -p and a command without --follow: a target exec'd (struct st_records' on_exec). It is
+ * followed, as strace follows a process through execve: a new interpreter is attached for
+ * it, late (a coverage record says so), and an interpreter file attached already needs nothing.
+ */
+void st_targets_exec_pid(pid_t pid, void *tracer);
+
+/* The same, for struct st_records' on_exec; a command's process, stopped there, resumed. */
+void st_targets_exec_go(pid_t pid, void *tracer);
 
 /*
  * Exec notices were lost (the notice ring was full): every process is looked at again, and
