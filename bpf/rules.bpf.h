@@ -69,6 +69,11 @@ struct rule_scratch {
 	struct rarg inner[RARGS];
 	__u8 vbuf[ST_NAME_MAX];
 	__u8 raw[RRAW + 8];
+	/* the prefilter (rulepre.bpf.h) */
+	__u64 pcand; /* rules worth evaluating */
+	__u32 pleft; /* arguments left to test */
+	__u32 _ppad;
+	__u64 pw[4]; /* a value's first bytes */
 };
 
 ST_SHARED struct {
@@ -669,6 +674,8 @@ static __attribute__((unused)) long rules_eval_cb(__u32 i, void *data)
 /* Iterations: every condition, plus each glob's steps over a value (bounded, see glob_match.h). */
 #define RULES_ITERS (1 << 20)
 
+#include "rulepre.bpf.h"
+
 /*
  * With the arguments located in rs->a[]: evaluates the rules in sc->rmask, signals the
  * process on a kill or stop (before anything else happens to the event), notes the action for
@@ -690,7 +697,10 @@ static __always_inline __u8 rules_decide_body(struct scratch *sc, struct rules_c
 	rs->mask = sc->rmask;
 	rs->hobj = 0;
 	rs->nrules = cfg_nrules[set] > ST_KRULE_MAX ? ST_KRULE_MAX : cfg_nrules[set];
-	bpf_loop(RULES_ITERS, rules_eval_cb, c, 0);
+	/* Rules whose key condition the arguments cannot satisfy are not evaluated. */
+	rs->mask = rules_pre(c);
+	if (rs->mask)
+		bpf_loop(RULES_ITERS, rules_eval_cb, c, 0);
 	hit = rs->hit;
 	kill = hit & cfg_rmask_kill[set];
 	stop = hit & cfg_rmask_stop[set];

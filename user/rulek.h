@@ -21,6 +21,7 @@ struct st_krules {
 	bool have_include; /* some rule is an -e filter */
 	bool have_action;  /* some rule kills or stops */
 	const char *cgroup[ST_KRULE_MAX]; /* rule i's @cgroup directory (in its st_rule), or NULL */
+	struct st_kpre pre; /* the prefilter (user/rulepre.c) */
 };
 
 /*
