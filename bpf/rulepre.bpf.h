@@ -17,13 +17,31 @@
 ST_SHARED volatile struct st_kpre cfg_kpre[2];
 
 /*
- * The first bytes of a str as a glob condition sees it (rstr()): 1, *w and *n set; 0 when no
- * glob can match it; 2 when unsure.
+ * The summary tests, as global functions: verified once with any value, rather than once per
+ * way rpre_arg() has of making one (each C format, each object kind).
  */
-static __always_inline int rpre_str(struct rules_ctx *c, __u64 obj, __u64 *w, __u64 *n)
+#ifdef ST_BPF_DEFINE
+__noinline int rpre_int_g(__u32 set, __u32 a, __s64 x, int ovf)
 {
-	struct st_layout *lo = c->lo;
-	struct rule_scratch *rs = c->rs;
+	return st_kpre_int(&cfg_kpre[set & 1].arg[a & (ST_KPRE_ARGS - 1)], x, ovf);
+}
+
+__noinline int rpre_pfx_g(__u32 set, __u32 a, __u64 w, __u64 n)
+{
+	return st_kpre_pfx(&cfg_kpre[set & 1].arg[a & (ST_KPRE_ARGS - 1)], w, n);
+}
+#else
+extern int rpre_int_g(__u32 set, __u32 a, __s64 x, int ovf);
+extern int rpre_pfx_g(__u32 set, __u32 a, __u64 w, __u64 n);
+#endif
+
+/*
+ * The first bytes of a str as a glob condition sees it (rstr()), into rs->pv and rs->pn: 1;
+ * 0 when no glob can match it; 2 when unsure. A global function: its narrowing loop verified
+ * once.
+ */
+static __always_inline int rpre_str_body(struct rule_scratch *rs, struct st_layout *lo, __u64 obj)
+{
 	__u64 len = rhw(rs, obj, lo->str_length), data, acc = 0;
 	__u32 state = (__u32)rhw(rs, obj, lo->str_state);
 	__u32 kind = (state >> lo->str_kind_shift) & 7, m, bytes;
@@ -35,7 +53,7 @@ static __always_inline int rpre_str(struct rules_ctx *c, __u64 obj, __u64 *w, __
 	else
 		data = rhw(rs, obj, lo->str_legacy_data);
 	m = len > 8 ? 8 : (__u32)len;
-	*n = m;
+	rs->pn = m;
 	if ((state & lo->str_compact_bit) && (state & lo->str_ascii_bit))
 		kind = 1;
 	bytes = m * kind;
@@ -46,8 +64,8 @@ static __always_inline int rpre_str(struct rules_ctx *c, __u64 obj, __u64 *w, __
 	/* Unreadable: the evaluation decides. */
 	if (bytes && bpf_probe_read_user(rs->pw, bytes, (void *)data))
 		return 2;
-	if (kind == 1 && ((state & lo->str_compact_bit) && (state & lo->str_ascii_bit))) {
-		*w = rs->pw[0];
+	if ((state & lo->str_compact_bit) && (state & lo->str_ascii_bit)) {
+		rs->pv = rs->pw[0];
 		return 1;
 	}
 	/* Non-ASCII code units narrowed to 0x80, as rules_eval_cb() narrows them. */
@@ -63,9 +81,20 @@ static __always_inline int rpre_str(struct rules_ctx *c, __u64 obj, __u64 *w, __
 		if (i < m)
 			acc |= (__u64)(u < 0x80 ? u : 0x80) << (8 * i);
 	}
-	*w = acc;
+	rs->pv = acc;
 	return 1;
 }
+
+#ifdef ST_BPF_DEFINE
+__noinline int rpre_str_g(struct rule_scratch *rs, struct st_layout *lo, __u64 obj)
+{
+	if (!rs || !lo)
+		return 2;
+	return rpre_str_body(rs, lo, obj);
+}
+#else
+extern int rpre_str_g(struct rule_scratch *rs, struct st_layout *lo, __u64 obj);
+#endif
 
 /* The first bytes of a C string or bytes (rcstr()); 2 when unreadable. */
 static __always_inline int rpre_cstr(struct rule_scratch *rs, __u64 src, __s64 len, __u64 *w,
@@ -126,7 +155,7 @@ static __always_inline int rpre_arg(struct rules_ctx *c, const volatile struct s
 			if (f & ST_KP_GLOB_ANY)
 				return 1;
 			got = rpre_cstr(rs, v, rs->a[a & (RARGS - 1)].len, &w, &n);
-			return got != 1 || st_kpre_pfx(p, w, n);
+			return got != 1 || rpre_pfx_g(rs->set, a, w, n);
 		case 'i':
 		case 'b':
 		case 'h':
@@ -157,25 +186,25 @@ static __always_inline int rpre_arg(struct rules_ctx *c, const volatile struct s
 		default:
 			return 0;
 		}
-		return st_kpre_int(p, x, ovf);
+		return rpre_int_g(rs->set, a, x, ovf);
 	}
 	kind = robj_kind(c, v);
 	switch (kind) {
 	case ST_V_NONE:
 		return !!(f & ST_KP_NONE);
 	case ST_V_TRUE:
-		return (f & ST_KP_TRUE) || st_kpre_int(p, 1, 0);
+		return (f & ST_KP_TRUE) || rpre_int_g(rs->set, a, 1, 0);
 	case ST_V_FALSE:
-		return (f & ST_KP_FALSE) || st_kpre_int(p, 0, 0);
+		return (f & ST_KP_FALSE) || rpre_int_g(rs->set, a, 0, 0);
 	case ST_V_INT:
-		return st_kpre_int(p, rs->hx, rs->hovf);
+		return rpre_int_g(rs->set, a, rs->hx, rs->hovf);
 	case ST_V_STR:
 		if (!(f & ST_KP_GLOB))
 			return 0;
 		if (f & ST_KP_GLOB_ANY)
 			return 1;
-		got = rpre_str(c, v, &w, &n);
-		return got == 2 || (got == 1 && st_kpre_pfx(p, w, n));
+		got = rpre_str_g(rs, lo, v);
+		return got == 2 || (got == 1 && rpre_pfx_g(rs->set, a, rs->pv, rs->pn));
 	case ST_V_BYTES:
 	case ST_V_BYTEARRAY: {
 		__u64 size = rhw(rs, v, lo->ob_size);
@@ -187,7 +216,7 @@ static __always_inline int rpre_arg(struct rules_ctx *c, const volatile struct s
 		if ((f & ST_KP_GLOB_ANY) || (__s64)size < 0)
 			return 1;
 		got = rpre_cstr(rs, data, (__s64)size, &w, &n);
-		return got != 1 || st_kpre_pfx(p, w, n);
+		return got != 1 || rpre_pfx_g(rs->set, a, w, n);
 	}
 	}
 	return 0;

@@ -74,6 +74,7 @@ struct rule_scratch {
 	__u32 pleft; /* arguments left to test */
 	__u32 _ppad;
 	__u64 pw[4]; /* a value's first bytes */
+	__u64 pv, pn; /* a str's first bytes as a glob sees them, and its length (up to 8) */
 };
 
 ST_SHARED struct {

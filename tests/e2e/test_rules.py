@@ -446,7 +446,7 @@ def test_count_filters_count_per_filter_and_hide(py):
 PF_VALUES = ["100", "200", "99", "201", "2**63 - 1", "2**70", "-2**70", "-5001", "-5000",
              "'/usr/lib/python3.11/os.py'", "'/usr/lib/python3.12/os.py'", "'libfoo.so'",
              "'étude'", "'café'", "'cafés'", "True", "None", "b'rawdata'", "'rawstr'", "0x1000",
-             "'/usr/lib'", "2**64", "1.5"]
+             "'/usr/lib'", "2**64", "1.5", "'caf€'", "'caf😀'", "'€caf'"]
 PF_CODE = ("import sys\n"
            f"for i, v in enumerate([{', '.join(PF_VALUES)}]):\n"
            "    sys.audit('argf.pf', v, i, 'zz' if i == 22 else 'n')\n")
@@ -456,7 +456,7 @@ PF_RULES = ["argf.pf(#0=100..200)", "argf.pf(#0>9223372036854775806)", "argf.pf(
             "argf.pf(#0=raw*)", "argf.pf(#0&0x1000)", "argf.pf(#2!=n*)"]
 PF_FILLER = [f"argf.pf(#0={-1000 - 7 * i})" for i in range(20)] + \
     [f"argf.pf(#0=/nowhere{i}/*)" for i in range(16)] + ["argf.pf(#1=1000..2000)"]
-PF_SHOWN = [0, 1, 4, 5, 6, 7, 9, 11, 12, 13, 15, 16, 17, 18, 19, 21, 22]
+PF_SHOWN = [0, 1, 4, 5, 6, 7, 9, 11, 12, 13, 15, 16, 17, 18, 19, 21, 22, 23, 24]
 
 
 @pytest.mark.parametrize("py", PATHS)
