@@ -81,6 +81,12 @@ struct rule_scratch {
 	__u32 exe_pend;	   /* the glob over vbuf is an @exe one: its result goes to the cache */
 	__u32 exe_cache;   /* the set is the current one: the cache's bits may be used */
 	__u8 ebuf[ST_NAME_MAX + 256]; /* a name (at most 255 bytes) is read at wpos < 512 */
+	/* the prefilter (rulepre.bpf.h) */
+	__u64 pcand; /* rules worth evaluating */
+	__u32 pleft; /* arguments left to test */
+	__u32 _ppad;
+	__u64 pw[4]; /* a value's first bytes */
+	__u64 pv, pn; /* a str's first bytes as a glob sees them, and its length (up to 8) */
 };
 
 ST_SHARED struct {
@@ -896,6 +902,8 @@ static __attribute__((unused)) long rules_eval_cb(__u32 i, void *data)
 /* Iterations: every condition, plus each glob's steps over a value (bounded, see glob_match.h). */
 #define RULES_ITERS (1 << 20)
 
+#include "rulepre.bpf.h"
+
 /*
  * With the arguments located in rs->a[]: evaluates the rules in sc->rmask, signals the
  * process on a kill or stop (before anything else happens to the event), notes the action for
@@ -919,7 +927,10 @@ static __always_inline __u8 rules_decide_body(struct scratch *sc, struct rules_c
 	rs->hobj = 0;
 	rs->name_kept = verdict == NC_KEEP;
 	rs->nrules = cfg_nrules[set] > ST_KRULE_MAX ? ST_KRULE_MAX : cfg_nrules[set];
-	bpf_loop(RULES_ITERS, rules_eval_cb, c, 0);
+	/* Rules whose key condition the arguments cannot satisfy are not evaluated. */
+	rs->mask = rules_pre(c);
+	if (rs->mask)
+		bpf_loop(RULES_ITERS, rules_eval_cb, c, 0);
 	hit = rs->hit;
 	kill = hit & cfg_rmask_kill[set];
 	stop = hit & cfg_rmask_stop[set];

@@ -653,6 +653,46 @@ struct st_krule {
 	struct st_kcond conds[ST_KRULE_CONDS];
 };
 
+/*
+ * The rules' prefilter (user/rulepre.c computes it, bpf/rulepre.bpf.h tests it): each rule may
+ * have a key condition, one of its conditions on a whole argument (#N, no [I], no len(), not
+ * !=). Per argument, what could satisfy the key condition of any rule keyed on it; an event
+ * whose arguments satisfy none of them skips those rules. Only ever too wide, never too narrow.
+ */
+#define ST_KPRE_ARGS 16 /* argument positions a key condition may name (#0 to #15) */
+#define ST_KPRE_IVS 8	/* integer intervals per argument, widened to fit */
+#define ST_KPRE_PFX 8	/* literal prefixes per argument, shortened to fit */
+
+enum st_kpre_flags {
+	ST_KP_NONE = 1 << 0,	 /* some key condition is `= None` */
+	ST_KP_TRUE = 1 << 1,	 /* `= True` */
+	ST_KP_FALSE = 1 << 2,	 /* `= False` */
+	ST_KP_OVF_NEG = 1 << 3,	 /* an integer below -2**63 may satisfy one (<, <=) */
+	ST_KP_OVF_POS = 1 << 4,	 /* one above 2**63 - 1 (>, >=) */
+	ST_KP_GLOB = 1 << 5,	 /* some key condition is a glob: str and bytes values tested */
+	ST_KP_GLOB_ANY = 1 << 6, /* ...one with no literal prefix: any str or bytes may match */
+};
+
+struct st_kpre_arg {
+	__u64 kmask; /* rules keyed on this argument */
+	__u64 bits;  /* integer & bits != 0 may satisfy one (the & conditions, or'ed) */
+	__u32 flags; /* ST_KP_* */
+	__u8 niv, npfx, _pad[2];
+	__s64 iv[ST_KPRE_IVS][2]; /* lo <= x <= hi, sorted, disjoint */
+	/* A value whose first bytes w (little-endian, zero-padded) have (w & mask) == val and
+	 * whose length is at least len: str narrowed as the glob conditions see it (bytes
+	 * over 0x7f of a non-ASCII str are 0x80), bytes as they are. */
+	__u64 pval[ST_KPRE_PFX], pmask[ST_KPRE_PFX];
+	__u8 plen[ST_KPRE_PFX];
+};
+
+struct st_kpre {
+	__u64 keyed; /* rules with a key condition; the others are always evaluated (all, if 0) */
+	__u32 amask; /* arguments some rule is keyed on */
+	__u32 _pad;
+	struct st_kpre_arg arg[ST_KPRE_ARGS];
+};
+
 enum st_action_flags {
 	ST_AF_DRY_RUN = 1 << 0, /* --dry-run: decided, no signal sent */
 	ST_AF_NO_ARGS = 1 << 1, /* the notice ring had no room for the values: name only */

@@ -45,6 +45,9 @@ void st_rules_set(struct tracer *t, const struct st_krules *k)
 	memcpy((void *)b->cfg_krules[set], k->rules, sizeof(k->rules));
 	memcpy((void *)b->cfg_rglobs[set], k->globs, sizeof(k->globs));
 	memcpy((void *)b->cfg_rclasses[set], k->classes, sizeof(k->classes));
+	/* The prefilter of these rules (user/rulepre.c). */
+	_Static_assert(sizeof(b->cfg_kpre[0]) == sizeof(k->pre), "prefilter");
+	memcpy((void *)&b->cfg_kpre[set], &k->pre, sizeof(k->pre));
 }
 
 void st_filters_set_names(struct tracer *t, const struct st_rule_names *rn)

@@ -8,6 +8,7 @@
 
 #include "glob.h"
 #include "rulenames.h"
+#include "rulepre.h"
 
 /* One glob into the table; its classes join the shared class table. */
 static int add_glob(struct st_krules *k, struct st_globset *tmp, const char *glob, __u16 *idx,
@@ -196,6 +197,8 @@ int st_rules_compile(const struct st_rule *r, unsigned n, struct st_krules *k, c
 	k->nrules = n;
 	memcpy(k->classes, tmp.classes, sizeof(k->classes));
 	k->nclasses = tmp.nclasses;
+	/* Which rules an event's arguments rule out before any is evaluated. */
+	st_kpre_build(k->rules, k->nrules, k->globs, &k->pre);
 	return 0;
 bad:
 	snprintf(why, len, "%s", what ? what : "cannot compile the rules");

@@ -24,6 +24,7 @@ struct st_krules {
 	/* A log rule's `rate:`, by position in rules[]: ns between events (0: none), its name. */
 	__u64 rate_ns[ST_KRULE_MAX];
 	char rate_name[ST_KRULE_MAX][ST_RL_NAME];
+	struct st_kpre pre; /* the prefilter (user/rulepre.c) */
 };
 
 /*

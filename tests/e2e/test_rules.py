@@ -610,3 +610,79 @@ def test_exe_selector_across_mounts(py, tmp_path):
             subprocess.run(["umount", bind], check=True)
     finally:
         subprocess.run(["umount", mnt], check=True)
+# ---------------------------------------------------------------------------- many rules, one name
+
+# The prefilter (bpf/rulepre.bpf.h) skips the rules whose key condition an event's arguments
+# cannot satisfy: these events each match one rule among many on their own name, on the edges
+# of what the prefilter sums up, and must still be shown. sys.audit('argf.pf', VALUE, INDEX,
+# TAG) in order.
+PF_VALUES = ["100", "200", "99", "201", "2**63 - 1", "2**70", "-2**70", "-5001", "-5000",
+             "'/usr/lib/python3.11/os.py'", "'/usr/lib/python3.12/os.py'", "'libfoo.so'",
+             "'étude'", "'café'", "'cafés'", "True", "None", "b'rawdata'", "'rawstr'", "0x1000",
+             "'/usr/lib'", "2**64", "1.5", "'caf€'", "'caf😀'", "'€caf'"]
+PF_CODE = ("import sys\n"
+           f"for i, v in enumerate([{', '.join(PF_VALUES)}]):\n"
+           "    sys.audit('argf.pf', v, i, 'zz' if i == 22 else 'n')\n")
+PF_RULES = ["argf.pf(#0=100..200)", "argf.pf(#0>9223372036854775806)", "argf.pf(#0<-5000)",
+            "argf.pf(#0=/usr/lib/python3.11/*)", "argf.pf(#0=*.so)", "argf.pf(#0=?tude)",
+            "argf.pf(#0=caf?)", "argf.pf(#0=1,#1>10)", "argf.pf(#0=None)",
+            "argf.pf(#0=raw*)", "argf.pf(#0&0x1000)", "argf.pf(#2!=n*)"]
+PF_FILLER = [f"argf.pf(#0={-1000 - 7 * i})" for i in range(20)] + \
+    [f"argf.pf(#0=/nowhere{i}/*)" for i in range(16)] + ["argf.pf(#1=1000..2000)"]
+PF_SHOWN = [0, 1, 4, 5, 6, 7, 9, 11, 12, 13, 15, 16, 17, 18, 19, 21, 22, 23, 24]
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_many_rules_on_one_name_edges_still_shown(py):
+    args = [a for r in PF_FILLER[:20] + PF_RULES + PF_FILLER[20:] for a in ("-e", r)]
+    res = run_seatrace("-j", *args, "--", *py, "-c", PF_CODE)
+    assert res.returncode == 0, res
+    got = [e["args"][1] for e in events(res, "argf.pf")]
+    assert got == PF_SHOWN, f"shown {got}, expected {PF_SHOWN}"
+
+
+# Kill rules among 40 others on the same name: the matching event is killed, whatever the
+# other events before it.
+PK_CASES = [("argf.pk(#0>9223372036854775807)", "2**64"),
+            ("argf.pk(#0=?tude*)", "'études'"),
+            ("argf.pk(#0=/usr/lib/python3.11/*)", "'/usr/lib/python3.11/os.py'"),
+            ("argf.pk(#0!=*,#1=3)", "7")]
+
+
+@pytest.mark.parametrize("py", PATHS)
+@pytest.mark.parametrize("rule,value", PK_CASES, ids=[c[0] for c in PK_CASES])
+def test_many_kill_rules_on_one_name_edge_killed(py, rule, value):
+    others = [f"argf.pk(#0={-100 - i})" for i in range(20)] + \
+        [f"argf.pk(#0=/usr/lib/python3.12/x{i}*)" for i in range(20)]
+    args = [a for r in others[:10] + [rule] + others[10:] for a in ("--kill", r)]
+    code = ("import sys\n"
+            "for v in [0, 2**63 - 1, 'tudes', '/usr/lib/python3.12/os.py', None, True, "
+            "b'/usr/lib/python3.11']:\n"
+            "    sys.audit('argf.pk', v, 2)\n"
+            "sys.stderr.write('before\\n')\n"
+            f"sys.audit('argf.pk', {value}, 3)\n"
+            "sys.stderr.write('survived\\n')\n")
+    res = run_seatrace("-j", *args, "--", *py, "-c", code)
+    assert res.returncode in KILLED, res
+    lines = res.stderr.splitlines()
+    assert "before" in lines and "survived" not in lines, res
+    acts = actions(res)
+    assert len(acts) == 1 and acts[0]["rule"] == rule, res
+
+
+@pytest.mark.parametrize("py", PATHS)
+def test_many_kill_rules_on_open_flags_c_value(py, tmp_path):
+    # On the fallback, os.open's flags are a C int of the audit format: the prefilter's C path.
+    # O_APPEND (0x400) only in the second open.
+    secret, other = tmp_path / "argf-flags-x", tmp_path / "argf-flags-y"
+    rules = [f"open(#0=/nowhere{i}/*)" for i in range(20)] + \
+        [f"open(#2={1000 + i})" for i in range(20)] + ["open(#2&0x400)"]
+    args = [a for r in rules for a in ("--kill", r)]
+    code = ("import os\n"
+            f"os.close(os.open({str(other)!r}, os.O_WRONLY | os.O_CREAT))\n"
+            f"os.close(os.open({str(secret)!r}, os.O_WRONLY | os.O_CREAT | os.O_APPEND))\n"
+            "__import__('sys').stderr.write('survived\\n')\n")
+    res = run_seatrace("-j", *args, "--", *py, "-c", code)
+    assert res.returncode in KILLED, res
+    assert other.exists() and not secret.exists(), res
+    assert "survived" not in res.stderr.splitlines(), res
