@@ -169,6 +169,28 @@ static __always_inline __u64 rd64(__u64 addr)
 	return v;
 }
 
+/*
+ * The next general-register value of an x86-64 va_list: from gpr[] (the register save area's
+ * copy) below offset 48, then from the overflow area. The fallback's decoder and the rules'
+ * argument locator walk the same va_list.
+ */
+static __always_inline __u64 va_next_gp(__u32 *gp_off, __u64 *overflow, const __u64 *gpr)
+{
+	__u32 off = *gp_off, idx = off >> 3;
+	__u64 v;
+
+	if (off < 48) {
+		/* Hide idx from clang so the mask stays for the verifier. */
+		barrier_var(idx);
+		v = gpr[idx & 7];
+		*gp_off = off + 8;
+		return v;
+	}
+	v = rd64(*overflow);
+	*overflow += 8;
+	return v;
+}
+
 /* A word of the object's head when it was read whole, else a read of its own. */
 static __always_inline __u64 field(struct dec_ctx *d, __u64 obj, __u16 off)
 {

@@ -135,19 +135,7 @@ struct fb_ctx {
 
 static __always_inline __u64 va_gp(struct fb_state *f)
 {
-	__u32 off = f->gp_off, idx = off >> 3;
-	__u64 v;
-
-	if (off < 48) {
-		/* Hide idx from clang so the mask stays for the verifier. */
-		barrier_var(idx);
-		v = f->gpr[idx & 7];
-		f->gp_off = off + 8;
-		return v;
-	}
-	v = rd64(f->overflow);
-	f->overflow += 8;
-	return v;
+	return va_next_gp(&f->gp_off, &f->overflow, f->gpr);
 }
 
 /* A double; 0 when it is in an xmm register, which a uprobe cannot read. */

@@ -156,35 +156,15 @@ static __always_inline int rpre_arg(struct rules_ctx *c, const volatile struct s
 				return 1;
 			got = rpre_cstr(rs, v, rs->a[a & (RARGS - 1)].len, &w, &n);
 			return got != 1 || rpre_pfx_g(rs->set, a, w, n);
-		case 'i':
-		case 'b':
-		case 'h':
-		case 'B':
-			x = (__s32)v;
-			break;
-		case 'H':
-		case 'I':
-			x = (__u32)v;
-			break;
-		case 'l':
-		case 'n':
-		case 'L':
-			x = (__s64)v;
-			break;
-		case 'k':
-		case 'K':
-			x = (__s64)v;
-			ovf = x < 0;
-			break;
 		case 'p':
 			if ((f & ST_KP_TRUE) && (__s32)v)
 				return 1;
 			if ((f & ST_KP_FALSE) && !(__s32)v)
 				return 1;
-			x = (__s32)v != 0;
-			break;
+			/* fall through: else 0 or 1 */
 		default:
-			return 0;
+			if (!rcval(fc, v, &x, &ovf))
+				return 0;
 		}
 		return rpre_int_g(rs->set, a, x, ovf);
 	}

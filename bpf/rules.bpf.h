@@ -354,6 +354,41 @@ static __always_inline void rint(struct rules_ctx *c, __u64 obj, __s64 *x, int *
 	*x = neg ? -(__s64)mag : (__s64)mag;
 }
 
+/*
+ * A C value of the fallback's format as the int Py_BuildValue would make of it: *x, and *ovf
+ * +1 beyond 64 signed bits. 0 for a format character that makes no int. rcond() and the
+ * prefilter (rulepre.bpf.h) must agree on it.
+ */
+static __always_inline int rcval(__u8 fc, __u64 v, __s64 *x, int *ovf)
+{
+	switch (fc) {
+	case 'i':
+	case 'b':
+	case 'h':
+	case 'B':
+		*x = (__s32)v;
+		return 1;
+	case 'H':
+	case 'I':
+		*x = (__u32)v;
+		return 1;
+	case 'l':
+	case 'n':
+	case 'L':
+		*x = (__s64)v;
+		return 1;
+	case 'k':
+	case 'K':
+		*x = (__s64)v;
+		*ovf = *x < 0;
+		return 1;
+	case 'p':
+		*x = (__s32)v != 0;
+		return 1;
+	}
+	return 0;
+}
+
 static __always_inline int rcmp(const volatile struct st_kcond *k, __s64 x, int ovf)
 {
 	__s64 lo = k->lo;
@@ -704,35 +739,15 @@ static __always_inline int rcond(struct rules_ctx *c, const volatile struct st_k
 				return 2;
 			}
 			return 0;
-		case 'i':
-		case 'b':
-		case 'h':
-		case 'B':
-			x = (__s32)v;
-			break;
-		case 'H':
-		case 'I':
-			x = (__u32)v;
-			break;
-		case 'l':
-		case 'n':
-		case 'L':
-			x = (__s64)v;
-			break;
-		case 'k':
-		case 'K':
-			x = (__s64)v;
-			ovf = x < 0;
-			break;
 		case 'p':
 			if (k->op == ST_KO_TRUE)
 				return (__s32)v != 0;
 			if (k->op == ST_KO_FALSE)
 				return (__s32)v == 0;
-			x = (__s32)v != 0;
-			break;
+			/* fall through: else 0 or 1 */
 		default:
-			return 0;
+			if (!rcval(fc, v, &x, &ovf))
+				return 0;
 		}
 		if (k->flags & ST_KC_LEN)
 			return 0;
@@ -988,6 +1003,19 @@ static __always_inline __u8 rules_decide(struct scratch *sc, struct rules_ctx *c
 	return (__u8)rules_decide_g(sc, c->lo, c->bias, verdict);
 }
 
+/* The first n (<= RARGS) of rs->items[] are the arguments, objects. */
+static __always_inline void rargs_objects(struct rule_scratch *rs, __u64 n)
+{
+	for (__u32 k = 0; k < RARGS; k++) {
+		if (k >= n)
+			break;
+		rs->a[k].v = rs->items[k];
+		rs->a[k].fc = 'O';
+		rs->a[k].len = -1;
+	}
+	rs->nargs = n;
+}
+
 /* The probe: the arguments are the tuple's items. */
 static __always_inline __u8 rules_probe(struct scratch *sc, struct st_layout *lo, __u64 bias,
 					__u64 args, __u8 verdict)
@@ -1022,14 +1050,7 @@ static __always_inline __u8 rules_probe(struct scratch *sc, struct st_layout *lo
 		}
 		if (n && (inhead ||
 			  !bpf_probe_read_user(items, n * 8, (void *)(args + lo->tuple_items)))) {
-			for (__u32 k = 0; k < RARGS; k++) {
-				if (k >= n)
-					break;
-				rs->a[k].v = items[k];
-				rs->a[k].fc = 'O';
-				rs->a[k].len = -1;
-			}
-			rs->nargs = n;
+			rargs_objects(rs, n);
 		}
 	}
 	return rules_decide(sc, &c, verdict);
@@ -1053,14 +1074,7 @@ static __always_inline __u8 rules_objv(struct scratch *sc, struct st_layout *lo,
 	if (n > RARGS)
 		n = RARGS;
 	if (n && !bpf_probe_read_user(items, n * 8, (void *)argv)) {
-		for (__u32 k = 0; k < RARGS; k++) {
-			if (k >= n)
-				break;
-			rs->a[k].v = items[k];
-			rs->a[k].fc = 'O';
-			rs->a[k].len = -1;
-		}
-		rs->nargs = n;
+		rargs_objects(rs, n);
 	}
 	return rules_decide(sc, &c, verdict);
 }
@@ -1069,18 +1083,7 @@ static __always_inline __u8 rules_objv(struct scratch *sc, struct st_layout *lo,
 
 static __always_inline __u64 rva_gp(struct rule_scratch *rs)
 {
-	__u32 off = rs->gp_off, idx = off >> 3;
-	__u64 v;
-
-	if (off < 48) {
-		barrier_var(idx);
-		v = rs->gpr[idx & 7];
-		rs->gp_off = off + 8;
-		return v;
-	}
-	v = rd64(rs->overflow);
-	rs->overflow += 8;
-	return v;
+	return va_next_gp(&rs->gp_off, &rs->overflow, rs->gpr);
 }
 
 struct rfmt_ctx {
@@ -1202,14 +1205,7 @@ static __always_inline __u8 rules_fmt(struct scratch *sc, struct st_layout *lo, 
 		if (n > RARGS)
 			n = RARGS;
 		if (n && !bpf_probe_read_user(items, n * 8, (void *)(t + lo->tuple_items))) {
-			for (__u32 k = 0; k < RARGS; k++) {
-				if (k >= n)
-					break;
-				rs->a[k].v = items[k];
-				rs->a[k].fc = 'O';
-				rs->a[k].len = -1;
-			}
-			rs->nargs = n;
+			rargs_objects(rs, n);
 		}
 	}
 	return rules_decide(sc, &c, verdict);
