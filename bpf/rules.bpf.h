@@ -216,9 +216,12 @@ static __always_inline __u8 rules_name_body(struct scratch *sc, struct st_event 
 		keep |= cfg_rmask_inc[set];
 	if (v == NC_KEEP)
 		keep |= cfg_rmask_exc[set];
-	/* A rated rule gives the event its rate, shown by it or not. */
-	if ((cfg_rate_limit & ST_RLF_RULES) && !excluded)
-		keep |= cfg_rmask_rated[set];
+	/*
+	 * With rated rules, the -e rules judge even a name shown anyway: the first that holds
+	 * gives the event its rate (or, unrated, none).
+	 */
+	if ((cfg_rate_limit & ST_RLF_RULES) && !excluded && cfg_rmask_rated[set])
+		keep |= cfg_rmask_inc[set];
 	sc->rmask = rs->mask & keep;
 	return v;
 }
@@ -517,14 +520,19 @@ static __always_inline int rexe_safe(struct rule_scratch *rs)
 {
 	__u32 f = cfg_krules[rs->set & 1][rs->r & (ST_KRULE_MAX - 1)].flags;
 
+	/* An -e rule on a name shown anyway would only give the event its rate: it does not. */
+	if ((f & ST_KR_INCLUDE) && rs->name_kept)
+		return 0;
 	return !!(f & (ST_KR_KILL | ST_KR_STOP | ST_KR_INCLUDE));
 }
 
 /* The path in vbuf, ready for the glob; its result goes to the cache (rexe_note). */
 static __always_inline void rexe_vbuf(struct rule_scratch *rs, const void *src, __u32 len)
 {
-	bpf_probe_read_kernel(rs->vbuf, ST_NAME_MAX, src);
-	rs->vlen = len & (ST_NAME_MAX - 1);
+	/* len bytes only: ebuf's path ends less than ST_NAME_MAX bytes before rule_scratch does. */
+	len &= ST_NAME_MAX - 1;
+	bpf_probe_read_kernel(rs->vbuf, len, src);
+	rs->vlen = len;
 	rs->exe_pend = 1;
 }
 
@@ -965,10 +973,11 @@ static __always_inline __u8 rules_decide_body(struct scratch *sc, struct rules_c
 		verdict = NC_KEEP;
 	else if ((hit & (cfg_rmask_exc[set] | cfg_rmask_count[set])) && verdict == NC_KEEP)
 		verdict = tamper_sign(c->e->tail, c->e->name_len) ? NC_ALERT : NC_DROP;
-	if ((cfg_rate_limit & ST_RLF_RULES) && verdict == NC_KEEP &&
-	    (hit & cfg_rmask_rated[set] & cfg_rmask_inc[set])) {
-		/* The first rated -e rule that holds gives the rate, over the name's. */
-		sc->gs.rule = ST_RL_SLOTS + rlowest(hit & cfg_rmask_rated[set]);
+	if ((cfg_rate_limit & ST_RLF_RULES) && verdict == NC_KEEP && (hit & cfg_rmask_inc[set])) {
+		/* The first -e rule that holds gives the rate, over the name's; unrated, none. */
+		__u32 r = rlowest(hit & cfg_rmask_inc[set]);
+
+		sc->gs.rule = (cfg_rmask_rated[set] >> r) & 1 ? ST_RL_SLOTS + r : ~0u;
 		sc->gs.rule_gen = set;
 	}
 	sc->act_only = 0;

@@ -377,7 +377,8 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	bool target = false;
 
-	if (cfg_follow && tid == tgid) {
+	/* Gone before its pid can be reused: a new process under that pid is no target. */
+	if (cfg_watch_exec == ST_WATCH_TARGETS && tid == tgid) {
 		target = bpf_map_lookup_elem(&targets, &tgid) != NULL;
 		if (target)
 			bpf_map_delete_elem(&targets, &tgid);

@@ -296,8 +296,8 @@ static int load_bpf(struct tracer *t, bool system_wide)
 	bpf_program__set_autoload(t->skel->progs.sys_enter, o->syscalls);
 	bpf_program__set_autoload(t->skel->progs.sys_exit, o->syscalls);
 	bpf_program__set_autoload(t->skel->progs.proc_fork, o->syscalls || o->follow);
-	bpf_program__set_autoload(t->skel->progs.proc_exit,
-				  o->syscalls || o->follow || t->watch_exec);
+	/* Always: it takes a target that ends out of `targets` (proc_exec watches them). */
+	bpf_program__set_autoload(t->skel->progs.proc_exit, true);
 	bpf_program__set_autoload(t->skel->progs.proc_exec, true);
 	err = seatrace_bpf__load(t->skel);
 	if (err) {
@@ -491,6 +491,7 @@ int main(int argc, char **argv)
 		t.rec.ctx = &t;
 	} else {
 		t.rec.on_exec = st_targets_exec_go;
+		t.rec.on_exit = st_targets_exit_pid;
 		t.rec.ctx = &t;
 	}
 	if (!t.rec.out) {
@@ -702,6 +703,7 @@ int main(int argc, char **argv)
 			say_write_failed(out_failed, opts.cmd);
 			/* Detached, the command runs on untraced: waited for, signals passed on. */
 			st_attach_detach_all(&t.att);
+			st_targets_let_go(&t, child);
 			if (!child)
 				break;
 		}
@@ -711,6 +713,7 @@ int main(int argc, char **argv)
 	st_exechold_free(t.hold);
 	t.hold = NULL;
 	st_attach_detach_all(&t.att);
+	st_targets_let_go(&t, child);
 	/*
 	 * Nothing new arrives once detached: drain all of it. A drain ends early when the
 	 * output is full and a signal waits: the signal is taken (a stopping one gives up on the

@@ -7,6 +7,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +67,46 @@ static int note_pidfile(struct tracer *t, pid_t pid, const struct st_pyelf *py)
 	t->pidfile[t->npidfile].ino = py->ino;
 	t->npidfile++;
 	return add_target(t, pid); /* its execs come as notices (ST_WATCH_TARGETS) */
+}
+
+/* Still a target: the kernel takes a process out of `targets` when it ends (proc_exit). */
+static bool is_target(struct tracer *t, pid_t pid)
+{
+	__u32 key = (__u32)pid, one;
+
+	return !bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.targets), &key, &one);
+}
+
+/* Its rows go: a process that reuses the pid is not this one. */
+static void forget_pidfile(struct tracer *t, pid_t pid)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < t->npidfile; i++)
+		if (t->pidfile[i].pid != pid)
+			t->pidfile[n++] = t->pidfile[i];
+	t->npidfile = n;
+}
+
+/* In the stopped state (T): held at its exec, not yet run. */
+static bool proc_stopped(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	/* The command name may hold anything, ')' included: the state follows the last one. */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'T';
 }
 
 static bool pidfile_known(const struct tracer *t, pid_t pid, const struct st_pyelf *py)
@@ -397,11 +439,17 @@ void st_targets_exec(pid_t pid, void *data)
 void st_targets_exec_pid(pid_t pid, void *data)
 {
 	struct tracer *t = data;
-	struct st_pyelf *py = malloc(sizeof(*py));
+	struct st_pyelf *py;
 	char msg[PATH_MAX + 256];
+	bool held;
 	int ret;
 
 	t->execs++;
+	/* A notice handled after its process ended: its pid may be another process's by now. */
+	if (t->detached || !is_target(t, pid))
+		return;
+	held = t->skel->rodata->cfg_exec_stop && proc_stopped(pid);
+	py = malloc(sizeof(*py));
 	ret = py ? st_find_python(pid, ST_FIND_NEEDED, py, msg, sizeof(msg)) : -ENOMEM;
 	if (ret == 0 && pidfile_known(t, pid, py)) {
 		/* Attached already: its uprobes follow the process; its semaphore is watched anew. */
@@ -412,6 +460,11 @@ void st_targets_exec_pid(pid_t pid, void *data)
 	if (ret == -ENOENT) {
 		free(py); /* not a Python: its next exec is told too */
 		return;
+	}
+	if (ret == 0 && t->npidfile >= sizeof(t->pidfile) / sizeof(t->pidfile[0])) {
+		snprintf(msg, sizeof(msg), "too many interpreter files attached for the traced "
+					   "processes; use --follow, which attaches per file");
+		ret = -E2BIG;
 	}
 	if (ret == 0)
 		ret = st_attach_pid(&t->att, pid, py, msg, sizeof(msg));
@@ -429,8 +482,11 @@ void st_targets_exec_pid(pid_t pid, void *data)
 	snprintf(t->last_file, sizeof(t->last_file), "%s", py->file[0] ? py->file : py->path);
 	fprintf(stderr, "seatrace: attached: PID %d, %s (CPython %s), after its exec\n", pid,
 		t->last_file, py->version[0] ? py->version : "?");
-	/* -p: it ran from its exec until now unseen, its first events may be missing. */
-	if (!t->skel->rodata->cfg_exec_stop)
+	/*
+	 * Not held at its exec (-p; or the stop was refused or overtaken): it ran unseen until
+	 * now, its first events may be missing.
+	 */
+	if (!held)
 		report_late(t, pid, "exec");
 	free(py);
 }
@@ -447,6 +503,18 @@ static void exec_pid_go(struct tracer *t, pid_t pid)
 void st_targets_exec_go(pid_t pid, void *data)
 {
 	exec_pid_go(data, pid);
+}
+
+void st_targets_exit_pid(pid_t pid, void *data)
+{
+	forget_pidfile(data, pid);
+}
+
+void st_targets_let_go(struct tracer *t, pid_t child)
+{
+	t->detached = true;
+	if (child > 0 && t->skel->rodata->cfg_exec_stop)
+		kill(child, SIGCONT);
 }
 
 /* The notice rescan's callback: with --follow, only targets matter (the rest is filtered). */
@@ -469,6 +537,12 @@ int st_targets_notices_lost(struct tracer *t)
 
 			for (unsigned j = 0; j < i; j++)
 				first &= t->pidfile[j].pid != t->pidfile[i].pid;
+			/* Ended (its exit notice may be the one lost): not followed any more. */
+			if (first && !is_target(t, t->pidfile[i].pid)) {
+				forget_pidfile(t, t->pidfile[i].pid);
+				i = (unsigned)-1; /* the table moved: from the start again */
+				continue;
+			}
 			if (first)
 				exec_pid_go(t, t->pidfile[i].pid);
 		}

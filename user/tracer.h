@@ -49,6 +49,7 @@ struct tracer {
 		ino_t ino;
 	} pidfile[ST_MAX_PIDS * 4];
 	unsigned npidfile;
+	bool detached; /* st_targets_let_go(): nothing is attached any more */
 };
 
 /* Prints "seatrace: " and the message on stderr. */
@@ -94,6 +95,15 @@ void st_targets_exec_pid(pid_t pid, void *tracer);
 
 /* The same, for struct st_records' on_exec; a command's process, stopped there, resumed. */
 void st_targets_exec_go(pid_t pid, void *tracer);
+
+/* -p and a command without --follow: a target ended (struct st_records' on_exit). */
+void st_targets_exit_pid(pid_t pid, void *tracer);
+
+/*
+ * Everything detached (the output failed, or seatrace is leaving): no exec is followed any
+ * more, and a command's process stopped at an exec whose notice was not handled goes on.
+ */
+void st_targets_let_go(struct tracer *t, pid_t child);
 
 /*
  * Exec notices were lost (the notice ring was full): every process is looked at again, and

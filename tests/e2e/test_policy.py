@@ -376,6 +376,26 @@ def test_rate_on_a_rule_with_conditions(pdir, py):
     assert dropped == res.stats["events rate-limited"], res.stderr
 
 
+def test_first_matching_rule_gives_the_rate(pdir):
+    # An unrated rule with conditions comes first: it decides, no rate, even with a later
+    # rated one and a rule on the name alone that shows the name anyway.
+    code = "import sys\nfor i in range(2000): sys.audit('seatrace.r', i)\n"
+    rules = ("rules:\n  - name: first\n    events: [seatrace.r]\n"
+             "    args:\n      - {arg: 0, op: '>=', value: 1000}\n"
+             "  - name: second\n    events: [seatrace.r]\n"
+             "    args:\n      - {arg: 0, op: '>=', value: 0}\n    rate: 10/s\n"
+             "  - name: names\n    events: ['seatrace.*']\n")
+    res = run_seatrace("-j", "--policy", write(pdir, "p.yaml", rules), "--", PY, "-c", code)
+    assert res.returncode == 0, res
+    shown = [e["args"][0] for e in res.events if e["event"] == "seatrace.r"]
+    limited = [r for r in res.records if r.get("reason") == "rate-limited"]
+    # Below 1000 the rated rule is the first that holds: 10 (its burst) shown, the rest
+    # counted; from 1000 on the unrated one holds first: every event shown.
+    assert shown == list(range(10)) + list(range(1000, 2000)), shown[:20]
+    assert [r["rule"] for r in limited] == ["second"] * len(limited)
+    assert sum(r["count"] for r in limited) == 990, limited
+
+
 def test_policy_and_rate_limit_from_the_config_file(pdir):
     pol = write(pdir, "p.yaml", "rules:\n  - {name: ours, events: [\"seatrace.*\"]}\n"
                 "  - {name: not-b, events: [seatrace.b], action: drop}\n")
