@@ -42,20 +42,14 @@ extern int rpre_pfx_g(__u32 set, __u32 a, __u64 w, __u64 n);
  */
 static __always_inline int rpre_str_body(struct rule_scratch *rs, struct st_layout *lo, __u64 obj)
 {
-	__u64 len = rhw(rs, obj, lo->str_length), data, acc = 0;
-	__u32 state = (__u32)rhw(rs, obj, lo->str_state);
-	__u32 kind = (state >> lo->str_kind_shift) & 7, m, bytes;
+	__u64 len = 0, data = 0, acc = 0;
+	int ascii;
+	__u32 kind = rstr_at(rs, lo, obj, &data, &len, &ascii), m, bytes;
 
-	if (kind != 1 && kind != 2 && kind != 4)
+	if (!kind)
 		return 0;
-	if (state & lo->str_compact_bit)
-		data = obj + ((state & lo->str_ascii_bit) ? lo->str_ascii_data : lo->str_compact_data);
-	else
-		data = rhw(rs, obj, lo->str_legacy_data);
 	m = len > 8 ? 8 : (__u32)len;
 	rs->pn = m;
-	if ((state & lo->str_compact_bit) && (state & lo->str_ascii_bit))
-		kind = 1;
 	bytes = m * kind;
 	barrier_var(bytes);
 	if (bytes > 32)
@@ -64,7 +58,7 @@ static __always_inline int rpre_str_body(struct rule_scratch *rs, struct st_layo
 	/* Unreadable: the evaluation decides. */
 	if (bytes && bpf_probe_read_user(rs->pw, bytes, (void *)data))
 		return 2;
-	if ((state & lo->str_compact_bit) && (state & lo->str_ascii_bit)) {
+	if (ascii) {
 		rs->pv = rs->pw[0];
 		return 1;
 	}

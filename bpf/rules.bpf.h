@@ -455,22 +455,40 @@ static __always_inline void rcstr(struct rule_scratch *rs, __u64 src, __s64 len)
  * then narrowed one code unit per iteration (non-ASCII ones become 0x80, which only '*',
  * '?' and negated classes match). 1: vbuf ready; 2: narrowing started.
  */
+/*
+ * A str whose head is in rs->head: where its code units are (*data), how many (*len), and
+ * their size (1, 2 or 4; 0 for a kind not compared); *ascii when compact ASCII, bytes as they
+ * are. rstr() and the prefilter (rulepre.bpf.h) must read a str alike.
+ */
+static __always_inline __u32 rstr_at(struct rule_scratch *rs, struct st_layout *lo, __u64 obj,
+				     __u64 *data, __u64 *len, int *ascii)
+{
+	__u32 state = (__u32)rhw(rs, obj, lo->str_state);
+	__u32 kind = (state >> lo->str_kind_shift) & 7;
+
+	*len = rhw(rs, obj, lo->str_length);
+	*ascii = (state & lo->str_compact_bit) && (state & lo->str_ascii_bit);
+	if (kind != 1 && kind != 2 && kind != 4)
+		return 0;
+	if (state & lo->str_compact_bit)
+		*data = obj + (*ascii ? lo->str_ascii_data : lo->str_compact_data);
+	else
+		*data = rhw(rs, obj, lo->str_legacy_data);
+	return *ascii ? 1 : kind;
+}
+
 static __always_inline int rstr(struct rules_ctx *c, __u64 obj)
 {
 	struct st_layout *lo = c->lo;
 	struct rule_scratch *rs = c->rs;
-	__u64 len = rhw(rs, obj, lo->str_length), data;
-	__u32 state = (__u32)rhw(rs, obj, lo->str_state);
-	__u32 kind = (state >> lo->str_kind_shift) & 7, n;
+	__u64 len = 0, data = 0;
+	int ascii;
+	__u32 kind = rstr_at(rs, lo, obj, &data, &len, &ascii), n;
 
-	if (kind != 1 && kind != 2 && kind != 4)
+	if (!kind)
 		return 0;
-	if (state & lo->str_compact_bit)
-		data = obj + ((state & lo->str_ascii_bit) ? lo->str_ascii_data : lo->str_compact_data);
-	else
-		data = rhw(rs, obj, lo->str_legacy_data);
 	n = len > ST_KRULE_STR ? ST_KRULE_STR : (__u32)len;
-	if ((state & lo->str_compact_bit) && (state & lo->str_ascii_bit)) {
+	if (ascii) {
 		barrier_var(n);
 		if (n > ST_KRULE_STR)
 			n = ST_KRULE_STR;

@@ -9,9 +9,7 @@
 #include <string.h>
 #include <pwd.h>
 #include <stdint.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <linux/magic.h>
+#include "say.h"
 #include "cli.h"
 #include "pair.h"
 #include "policy.h"
@@ -376,16 +374,8 @@ static int add_globs(struct argp_state *state, struct st_opts *o, const char *ar
 /* The BPF side filters on a cgroup v2 directory; anything else is a mistake worth no load. */
 static int check_cgroup(struct argp_state *state, const char *path)
 {
-	struct statfs sfs;
-	struct stat st;
-	const char *why = NULL;
+	const char *why = st_cgroup_dir_why(path);
 
-	if (stat(path, &st) || statfs(path, &sfs))
-		why = strerror(errno);
-	else if (!S_ISDIR(st.st_mode))
-		why = "not a directory";
-	else if (sfs.f_type != CGROUP2_SUPER_MAGIC)
-		why = "not in a cgroup v2 hierarchy";
 	if (!why)
 		return 0;
 	argp_error(state, "invalid --cgroup '%s': %s (give a cgroup v2 directory, such as "

@@ -36,6 +36,7 @@
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "say.h"
 #include "exechold.h"
 
 #ifndef FAN_REPORT_TID
@@ -810,26 +811,6 @@ static bool loader_as_interp(struct st_exechold *h, int fd, pid_t pid)
 	return !stat(path, &st) && (st.st_dev != ld.st_dev || st.st_ino != ld.st_ino);
 }
 
-/* The reader is stopped (SIGSTOP, job control) or at a debugger's stop. */
-static bool stopped(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	p = strrchr(buf, ')'); /* the comm may hold anything */
-	return p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
-}
-
 /*
  * Reads events into the queue for the reader; answers those it left waiting too long. A
  * stopped reader is not waited for at all: while it is stopped, every exec is let go at
@@ -860,7 +841,7 @@ static void watchdog(struct st_exechold *h, pid_t reader)
 		now = now_ms();
 		progress = __atomic_load_n(&sh->progress_ms, __ATOMIC_ACQUIRE);
 		if (frozen)
-			frozen = stopped(reader);
+			frozen = st_proc_stopped(reader);
 		/* Full: read on all the same, and let those go unjudged (exec notices find them). */
 		while ((len = read(h->fan, buf, sizeof(buf))) > 0) {
 			struct fanotify_event_metadata *md = (void *)buf;
@@ -892,7 +873,7 @@ static void watchdog(struct st_exechold *h, pid_t reader)
 		head = __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE);
 		if (!frozen && head != tail &&
 		    now - sh->q[head % QUEUE_MAX].since_ms >= STOPPED_LOOK_MS)
-			frozen = stopped(reader);
+			frozen = st_proc_stopped(reader);
 		for (unsigned i = head; i != tail; i++) {
 			struct held *e = &sh->q[i % QUEUE_MAX];
 			bool due = frozen || (now - progress >= HOLD_MAX_MS &&

@@ -955,9 +955,10 @@ struct st_output *st_output_new(const struct st_output_opts *opts)
 	return o;
 }
 
-static int lane_event(struct st_output *o, const void *arg)
+/* An event's line, or with `act` its action record's (written at once). */
+static int lane_event_line(struct st_output *o, const struct st_view *v,
+			   const struct act_info *act)
 {
-	const struct st_view *v = arg;
 	struct strbuf *sb = st_sink_buf(o->sink);
 	size_t start;
 
@@ -965,8 +966,13 @@ static int lane_event(struct st_output *o, const void *arg)
 	start = sb->len;
 	return line_end(o, start,
 			format_event(o, sb, &o->tmp, v, o->opts.fmt, o->opts.mono_to_real_ns,
-				     next_seq(o), NULL),
-			false);
+				     next_seq(o), act),
+			act != NULL);
+}
+
+static int lane_event(struct st_output *o, const void *arg)
+{
+	return lane_event_line(o, arg, NULL);
 }
 
 int st_output_event(struct st_output *o, const struct st_view *v)
@@ -983,15 +989,8 @@ struct action_args {
 static int lane_action(struct st_output *o, const void *arg)
 {
 	const struct action_args *a = arg;
-	struct strbuf *sb = st_sink_buf(o->sink);
-	size_t start;
 
-	owed_header(o);
-	start = sb->len;
-	return line_end(o, start,
-			format_event(o, sb, &o->tmp, a->v, o->opts.fmt, o->opts.mono_to_real_ns,
-				     next_seq(o), &a->act),
-			true);
+	return lane_event_line(o, a->v, &a->act);
 }
 
 int st_output_action(struct st_output *o, const struct st_view *v, const char *action,

@@ -4,6 +4,7 @@
  * against what the rule model can hold, each mistake said with the line and column libyaml
  * marked. Nothing is kept from a file with a mistake.
  */
+#include "say.h"
 #include "policy.h"
 
 #include <ctype.h>
@@ -14,9 +15,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <linux/magic.h>
 #include <yaml.h>
 
 #include "events.h"
@@ -461,18 +459,8 @@ static void parse_cond(struct pctx *c, struct prule *pr, yaml_node_t *n)
 
 static bool cgroup_ok(struct pctx *c, yaml_node_t *n, const char *path)
 {
-	struct statfs sfs;
-	struct stat st;
-	const char *why = NULL;
+	const char *why = path[0] != '/' ? "give an absolute path" : st_cgroup_dir_why(path);
 
-	if (path[0] != '/')
-		why = "give an absolute path";
-	else if (stat(path, &st) || statfs(path, &sfs))
-		why = strerror(errno);
-	else if (!S_ISDIR(st.st_mode))
-		why = "not a directory";
-	else if (sfs.f_type != CGROUP2_SUPER_MAGIC)
-		why = "not in a cgroup v2 hierarchy";
 	if (!why)
 		return true;
 	perr(c, &n->start_mark,

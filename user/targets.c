@@ -88,27 +88,6 @@ static void forget_pidfile(struct tracer *t, pid_t pid)
 	t->npidfile = n;
 }
 
-/* In the stopped state (T): held at its exec, not yet run. */
-static bool proc_stopped(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	/* The command name may hold anything, ')' included: the state follows the last one. */
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'T';
-}
-
 static bool pidfile_known(const struct tracer *t, pid_t pid, const struct st_pyelf *py)
 {
 	for (unsigned i = 0; i < t->npidfile; i++)
@@ -448,7 +427,7 @@ void st_targets_exec_pid(pid_t pid, void *data)
 	/* A notice handled after its process ended: its pid may be another process's by now. */
 	if (t->detached || !is_target(t, pid))
 		return;
-	held = t->skel->rodata->cfg_exec_stop && proc_stopped(pid);
+	held = t->skel->rodata->cfg_exec_stop && st_proc_stopped(pid);
 	py = malloc(sizeof(*py));
 	ret = py ? st_find_python(pid, ST_FIND_NEEDED, py, msg, sizeof(msg)) : -ENOMEM;
 	if (ret == 0 && pidfile_known(t, pid, py)) {

@@ -70,6 +70,15 @@ def pytest_collection_modifyitems(config, items):
 # Output parsing
 
 
+def cgroup2_root():
+    """Where the cgroup v2 hierarchy is mounted, or None."""
+    for line in open("/proc/mounts"):
+        f = line.split()
+        if f[2] == "cgroup2":
+            return f[1]
+    return None
+
+
 def parse_json_lines(data, where="seatrace output", keep_header=False):
     """Every line must be one complete JSON value; returns the list of records, without the
     header record that starts the output unless keep_header (test_context.py checks it)."""

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import PY, TIMEOUT, Tracer, Workload, run_seatrace, wait_for
+from conftest import PY, cgroup2_root, TIMEOUT, Tracer, Workload, run_seatrace, wait_for
 
 # System-wide tracing sees every process on the host: tags carry this run's token.
 TOKEN = f"{os.getpid()}.{secrets.token_hex(3)}:"
@@ -66,14 +66,6 @@ exec chroot "$R" /opt/py/bin/python3 -c "$3" "$2"
 def tags(res):
     return [e["args"][0][len(TOKEN):] for e in res.events
             if e["event"] == EVENT and str(e["args"][0]).startswith(TOKEN)]
-
-
-def cgroup2_root():
-    for line in open("/proc/mounts"):
-        f = line.split()
-        if f[2] == "cgroup2":
-            return f[1]
-    return None
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import PY, TIMEOUT, Tracer, wait_for
+from conftest import PY, cgroup2_root, TIMEOUT, Tracer, wait_for
 
 # Says "ready", waits for a line, then raises a span's two events around a plain one, opens a
 # file (a syscall with -S), uses ctypes (an alert), says "done" and waits for end of input.
@@ -164,14 +164,6 @@ def test_context_of_another_user(tmp_path, running):
         assert got == want, r
         assert "loginuid" in r or "loginuid" not in want, r
         assert "container_id" not in r and "nspid" not in r, r
-
-
-def cgroup2_root():
-    for line in open("/proc/mounts"):
-        f = line.split()
-        if f[2] == "cgroup2":
-            return f[1]
-    return None
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import time
 import pytest
 
 import interpreters
-from conftest import PY, SEATRACE, parse_json_lines, run_seatrace, wait_for
+from conftest import PY, cgroup2_root, SEATRACE, parse_json_lines, run_seatrace, wait_for
 
 
 def _fallback():
@@ -388,14 +388,6 @@ def test_kill_rule_survives_sighup(procs, tmp_path):
     assert not secret.exists()
     assert [a["event"] for a in parse_json_lines(out.read_bytes())
             if a.get("type") == "action"] == ["open"]
-
-
-def cgroup2_root():
-    for line in open("/proc/mounts"):
-        f = line.split()
-        if f[2] == "cgroup2":
-            return f[1]
-    return None
 
 
 @pytest.fixture
