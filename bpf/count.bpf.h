@@ -177,28 +177,32 @@ static __always_inline struct st_count_slot *count_slot(struct st_count_cache *c
 /*
  * One event kept by the filters, counted: `at` is the link-time address of its name in the
  * process (~0 when it has none there, as a name built from a str object), the name is in
- * the record in the scratch. A function of its own: its stack is not the caller's (the
- * fallback's program has none to spare), for the price of a call.
+ * the record in the scratch.
  */
-static __noinline __attribute__((unused)) void count_event(struct scratch *sc,
-							   struct st_layout *lo, __u32 slot,
-							   __u64 at, __u64 id)
+static __always_inline void count_event_body(struct scratch *sc, struct st_layout *lo, __u32 slot,
+					     __u64 at, __u64 id)
 {
 	struct st_event *e = (struct st_event *)sc->buf;
 	__u32 len = e->name_len & (ST_NAME_MAX - 1), tgid = id >> 32, zero = 0;
 	__u64 tick = bpf_jiffies64(), key;
 	struct st_count_cache *c = bpf_map_lookup_elem(&count_cache, &zero);
 	struct st_count_slot *sl;
+	int ro = at >= lo->ro_lo && at < lo->ro_hi && at < (1ULL << 48);
 
 	if (!c)
 		goto out;
-	if (at >= lo->ro_lo && at < lo->ro_hi && at < (1ULL << 48))
+	if (ro)
 		key = (__u64)(slot + 1) << 48 | at;
 	else
 		key = count_hash(e->tail, len);
 	sl = count_slot(c, key, tgid);
 	if (sl->count && sl->name == key && sl->tgid == tgid)
 		goto hit;
+	/* Owed by the name cache (record.bpf.h) for this event's name: only ever one from it. */
+	if (cfg_count == ST_COUNT_ONLY && ro && sc->name_owed) {
+		__builtin_memcpy(e->tail, sc->nc[(sc->name_owed - 1) & (NC_SLOTS - 1)].name, NC_NAME);
+		sc->name_owed = 0;
+	}
 	key = count_key_kept(key, e->tail, len);
 	sl = count_slot(c, key, tgid);
 	if (sl->count && sl->name == key && sl->tgid == tgid)
@@ -226,5 +230,21 @@ out:
 	if (cfg_count == ST_COUNT_ONLY && cfg_syscalls)
 		trace_syscalls_here(tgid);
 }
+
+/*
+ * The probe's program has stack to spare and inlines the body (a call and its return cost
+ * about as much as the count itself on a kernel with return thunks); the fallback's, which
+ * has none, calls it as a function of its own.
+ */
+#ifdef ST_COUNT_INLINE
+#define count_event count_event_body
+#else
+static __noinline __attribute__((unused)) void count_event(struct scratch *sc,
+							   struct st_layout *lo, __u32 slot,
+							   __u64 at, __u64 id)
+{
+	count_event_body(sc, lo, slot, at, id);
+}
+#endif
 
 #endif /* SEATRACE_COUNT_BPF_H */

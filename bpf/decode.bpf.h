@@ -144,6 +144,8 @@ struct scratch {
 	__u64 rmask;
 	__u32 rset; /* the rule set rmask is of (cfg_filter_gen & 1 at the event) */
 	__u32 act, act_rule, act_flags, act_only;
+	/* -c: 1 + the name cache slot whose name the record's tail lacks (count.bpf.h), or 0. */
+	__u32 name_owed;
 };
 
 ST_SHARED struct {

@@ -7,6 +7,8 @@
  * This unit defines the maps and settings the units share (common.bpf.h).
  */
 #define ST_BPF_DEFINE
+/* Inlined here (count.bpf.h): the probe's program has the stack for it. */
+#define ST_COUNT_INLINE
 #include "common.bpf.h"
 #include "filter.bpf.h"
 #include "decode.bpf.h"

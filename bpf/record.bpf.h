@@ -230,6 +230,8 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 	__u32 gen = cfg_filter_gen;
 	__u8 verdict;
 
+	if (cfg_count == ST_COUNT_ONLY)
+		sc->name_owed = 0;
 	if (at >= lo->ro_lo && at < lo->ro_hi && at < (1ULL << 48)) {
 		key = (__u64)(slot + 1) << 48 | at;
 		ne = &sc->nc[((at * 0x9E3779B97F4A7C15ULL) >> 58) & (NC_SLOTS - 1)];
@@ -241,7 +243,11 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 			}
 			if (cfg_rules)
 				sc->rmask = ne->rules, sc->rset = gen & 1;
-			if (ne->verdict != NC_DROP || cfg_syscalls || (cfg_rules && ne->rules))
+			/* -c alone: the count needs the name on a miss only (count.bpf.h). */
+			if (cfg_count == ST_COUNT_ONLY && ne->verdict == NC_KEEP &&
+			    !(cfg_rules && ne->rules))
+				sc->name_owed = ((at * 0x9E3779B97F4A7C15ULL) >> 58) + 1;
+			else if (ne->verdict != NC_DROP || cfg_syscalls || (cfg_rules && ne->rules))
 				__builtin_memcpy(e->tail, ne->name, NC_NAME);
 			e->flags = 0;
 			e->name_len = ne->len;
