@@ -20,6 +20,8 @@
 
 /* enum st_count_mode: off, -c (counted, no record), -C (counted and written). */
 ST_SHARED const volatile __u32 cfg_count;
+/* -c with nothing else to judge an event by (no argument rules, no -S): count_fast(). */
+ST_SHARED const volatile __u32 cfg_count_fast;
 
 /* Sized by user space: one entry each when not counting. */
 ST_SHARED struct {
@@ -95,12 +97,8 @@ static __always_inline int count_same_name(const struct count_name *kept, const 
 	return 1;
 }
 
-ST_SHARED struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct st_count_cache);
-} count_cache SEC(".maps");
+_Static_assert(__builtin_offsetof(struct scratch, cc) == 0,
+	       "the reader finds the count cache at the start of each CPU's scratch");
 
 /*
  * The key and a new entry's value live in the CPU's scratch, past the record's room (unused
@@ -174,6 +172,40 @@ static __always_inline struct st_count_slot *count_slot(struct st_count_cache *c
 	return &c->s[(h >> 58) & (ST_COUNT_CACHE - 1)];
 }
 
+/* One more event for a slot of the cache; the clock read once a tick per key. */
+static __always_inline void count_slot_hit(struct st_count_slot *sl, __u64 tick)
+{
+	sl->count++;
+	/* The clock costs more than the rest of the count (~35 ns a read, kernel-ab.py). */
+	if (sl->last_tick != tick) {
+		sl->last_tick = tick;
+		sl->last_ns = bpf_ktime_get_ns();
+	}
+}
+
+/*
+ * -c alone, in the probe's program, before anything else is done with the event: when its
+ * (name, process) holds a slot of this CPU's cache taken or last counted under the filters in
+ * force, the filters kept that name then (a slot is only ever taken for a kept event) and
+ * keep it now: counted at once, without the name cache or a verdict. 1 when counted. `at`
+ * is the name's link-time address.
+ */
+static __always_inline int count_fast(struct scratch *sc, struct st_layout *lo, __u32 slot,
+				      __u64 at, __u32 tgid)
+{
+	struct st_count_slot *sl;
+	__u64 key;
+
+	if (at < lo->ro_lo || at >= lo->ro_hi || at >= (1ULL << 48))
+		return 0;
+	key = (__u64)(slot + 1) << 48 | at;
+	sl = count_slot(&sc->cc, key, tgid);
+	if (!sl->count || sl->name != key || sl->tgid != tgid || sl->gen != cfg_filter_gen)
+		return 0;
+	count_slot_hit(sl, bpf_jiffies64());
+	return 1;
+}
+
 /*
  * One event kept by the filters, counted: `at` is the link-time address of its name in the
  * process (~0 when it has none there, as a name built from a str object), the name is in
@@ -183,9 +215,9 @@ static __always_inline void count_event_body(struct scratch *sc, struct st_layou
 					     __u64 at, __u64 id)
 {
 	struct st_event *e = (struct st_event *)sc->buf;
-	__u32 len = e->name_len & (ST_NAME_MAX - 1), tgid = id >> 32, zero = 0;
+	__u32 len = e->name_len & (ST_NAME_MAX - 1), tgid = id >> 32;
 	__u64 tick = bpf_jiffies64(), key;
-	struct st_count_cache *c = bpf_map_lookup_elem(&count_cache, &zero);
+	struct st_count_cache *c = &sc->cc;
 	struct st_count_slot *sl;
 	int ro = at >= lo->ro_lo && at < lo->ro_hi && at < (1ULL << 48);
 
@@ -200,7 +232,9 @@ static __always_inline void count_event_body(struct scratch *sc, struct st_layou
 		goto hit;
 	/* Owed by the name cache (record.bpf.h) for this event's name: only ever one from it. */
 	if (cfg_count == ST_COUNT_ONLY && ro && sc->name_owed) {
-		__builtin_memcpy(e->tail, sc->nc[(sc->name_owed - 1) & (NC_SLOTS - 1)].name, NC_NAME);
+		__u32 i = (sc->name_owed - 1) & (NC_SLOTS - 1);
+
+		__builtin_memcpy(e->tail, sc->nc[i].name, NC_NAME);
 		sc->name_owed = 0;
 	}
 	key = count_key_kept(key, e->tail, len);
@@ -214,17 +248,14 @@ static __always_inline void count_event_body(struct scratch *sc, struct st_layou
 	sl->count = 1;
 	sl->first_ns = sl->last_ns = bpf_ktime_get_ns();
 	sl->last_tick = tick;
+	if (cfg_count_fast)
+		sl->gen = ro ? sc->vgen : ~0u;
 	goto out;
 hit:
-	sl->count++;
-	/*
-	 * The clock costs more than the rest of the count (~35 ns a read, kernel-ab.py): read
-	 * once a tick per key, `last` is the first event of the last tick it was seen in.
-	 */
-	if (sl->last_tick != tick) {
-		sl->last_tick = tick;
-		sl->last_ns = bpf_ktime_get_ns();
-	}
+	/* `last` is the first event of the last tick the key was seen in. */
+	count_slot_hit(sl, tick);
+	if (cfg_count_fast)
+		sl->gen = ro ? sc->vgen : ~0u;
 out:
 	/* -c -S: this process's syscalls are counted from its first event on, as recorded. */
 	if (cfg_count == ST_COUNT_ONLY && cfg_syscalls)
@@ -239,9 +270,8 @@ out:
 #ifdef ST_COUNT_INLINE
 #define count_event count_event_body
 #else
-static __noinline __attribute__((unused)) void count_event(struct scratch *sc,
-							   struct st_layout *lo, __u32 slot,
-							   __u64 at, __u64 id)
+static __noinline __attribute__((unused)) void count_event(struct scratch *sc, struct st_layout *lo,
+							   __u32 slot, __u64 at, __u64 id)
 {
 	count_event_body(sc, lo, slot, at, id);
 }

@@ -131,6 +131,12 @@ struct name_ent {
  * a bounded copy length.
  */
 struct scratch {
+	/*
+	 * -c: the keys this CPU counted last (count.bpf.h). Here, not in a map of its own, as
+	 * reaching another map's value cost -c about 15 ns an event (kernel-ab.py); first, where
+	 * the reader finds it (user/kcount.c).
+	 */
+	struct st_count_cache cc;
 	__u8 buf[ST_REC_MAX + 2 * ST_VALUE_MAX];
 	struct dec_state st;
 	struct glob_state_all gs;
@@ -146,6 +152,7 @@ struct scratch {
 	__u32 act, act_rule, act_flags, act_only;
 	/* -c: 1 + the name cache slot whose name the record's tail lacks (count.bpf.h), or 0. */
 	__u32 name_owed;
+	__u32 vgen; /* -c: the filter generation the event's verdict was made under */
 };
 
 ST_SHARED struct {

@@ -108,12 +108,15 @@ int audit(struct pt_regs *ctx)
 	__u32 slot = ST_COOKIE_SLOT(cookie), site = ST_COOKIE_SITE(cookie) & (ST_MAX_SITES - 1);
 	struct st_layout *lo = NULL;
 	struct scratch *sc = rec_scratch(id, slot, &lo);
+	__u64 bias, event;
 
 	if (!sc || !lo)
 		return 0;
-	audit_event(sc, lo, id, slot, site_bias(lo, site, PT_REGS_IP(ctx)),
-		    (const char *)usdt_arg(ctx, &lo->site_arg[site][0]),
-		    (void *)usdt_arg(ctx, &lo->site_arg[site][1]));
+	bias = site_bias(lo, site, PT_REGS_IP(ctx));
+	event = usdt_arg(ctx, &lo->site_arg[site][0]);
+	if (!cfg_count_fast || !count_fast(sc, lo, slot, event - bias, id >> 32))
+		audit_event(sc, lo, id, slot, bias, (const char *)event,
+			    (void *)usdt_arg(ctx, &lo->site_arg[site][1]));
 	rec_release(sc);
 	return 0;
 }

@@ -230,8 +230,10 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 	__u32 gen = cfg_filter_gen;
 	__u8 verdict;
 
-	if (cfg_count == ST_COUNT_ONLY)
+	if (cfg_count == ST_COUNT_ONLY) {
 		sc->name_owed = 0;
+		sc->vgen = gen;
+	}
 	if (at >= lo->ro_lo && at < lo->ro_hi && at < (1ULL << 48)) {
 		key = (__u64)(slot + 1) << 48 | at;
 		ne = &sc->nc[((at * 0x9E3779B97F4A7C15ULL) >> 58) & (NC_SLOTS - 1)];

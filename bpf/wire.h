@@ -494,7 +494,7 @@ struct st_count_val {
 struct st_count_slot {
 	__u64 name;
 	__u32 tgid;
-	__u32 _pad;
+	__u32 gen; /* cfg_filter_gen of the verdict that kept the name (bpf/count.bpf.h) */
 	__u64 count, first_ns, last_ns;
 	__u64 last_tick; /* jiffies when last_ns was read: the clock is read once a tick */
 };

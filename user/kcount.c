@@ -17,6 +17,9 @@
 void st_kcount_setup(struct seatrace_bpf *skel, const struct st_opts *o)
 {
 	skel->rodata->cfg_count = (__u32)o->count;
+	/* After cfg_rules is set: argument rules judge each event, and -S notes each one. */
+	skel->rodata->cfg_count_fast = o->count == ST_COUNT_ONLY && !skel->rodata->cfg_rules &&
+				       !o->syscalls;
 	/* Maps are made whatever the run: those not used cost one entry. */
 	if (!o->count) {
 		bpf_map__set_max_entries(skel->maps.counts, 1);
@@ -131,31 +134,38 @@ static int read_counts(struct seatrace_bpf *skel, struct st_summary *s, int ncpu
 	return err;
 }
 
-/* Each CPU's cache of the keys it counted last: rows of their own, merged with the hash's. */
+/*
+ * Each CPU's cache of the keys it counted last, at the start of its scratch (an entry of
+ * scratch_map per CPU, bpf/decode.bpf.h): rows of their own, merged with the hash's.
+ */
 static int read_cache(struct seatrace_bpf *skel, struct st_summary *s, int ncpu,
 		      const struct name_ent *names, size_t nnames)
 {
-	struct st_count_cache *c = calloc((size_t)ncpu, sizeof(*c));
-	__u32 zero = 0;
+	size_t size = bpf_map__value_size(skel->maps.scratch_map);
+	const struct st_count_cache *c;
+	void *buf;
 	int err = 0;
 
-	if (!c)
+	if (size < sizeof(*c))
+		return -EINVAL;
+	buf = malloc(size);
+	if (!buf)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.count_cache), &zero, c)) {
-		err = -errno;
-		goto out;
-	}
-	for (int cpu = 0; cpu < ncpu && !err; cpu++) {
+	c = buf;
+	for (__u32 cpu = 0; cpu < (__u32)ncpu && !err; cpu++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.scratch_map), &cpu, buf)) {
+			err = -errno;
+			break;
+		}
 		for (int i = 0; i < ST_COUNT_CACHE && !err; i++) {
-			const struct st_count_slot *sl = &c[cpu].s[i];
+			const struct st_count_slot *sl = &c->s[i];
 
 			if (sl->count)
 				err = add_row(s, names, nnames, sl->name, sl->tgid, sl->count,
 					      sl->first_ns, sl->last_ns);
 		}
 	}
-out:
-	free(c);
+	free(buf);
 	return err;
 }
 

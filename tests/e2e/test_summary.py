@@ -278,3 +278,51 @@ def test_argument_filters_apply(interp, mode):
     (s,) = summaries(res)
     assert {e["event"]: e["count"] for e in s["events"]} == {"open": 50}
     assert len(res.events) == (50 if mode == "-C" else 0)
+
+
+RELOAD = r'''
+import json, os, select, sys
+ready, go = sys.argv[1], sys.argv[2]
+own = {"builtins.id": [0, 0], "sys._getframe": [0, 0]}
+phase = 0
+def hook(ev, args):
+    if ev in own:
+        own[ev][phase] += 1
+sys.addaudithook(hook)
+for i in range(3000):
+    id(i); sys._getframe()
+open(ready, "w").close()
+while not os.path.exists(go):
+    select.select([], [], [], 0.01)
+phase = 1
+for i in range(4000):
+    id(i); sys._getframe()
+print(json.dumps(own), flush=True)
+'''
+
+
+def test_filter_reload_counts(procs, tmp_path):
+    """-c with --config: SIGHUP switches -e from builtins.id to sys._getframe between two
+    phases. Both names lie in the interpreter's read-only data, so their events are counted
+    from the kernel's per-CPU cache without a verdict; that cache must not outlive the filter
+    it was filled under: each name counts in its own phase only, as the process counted."""
+    conf, ready, go, out = (tmp_path / "c.conf", tmp_path / "ready", tmp_path / "go",
+                            tmp_path / "out.jsonl")
+    conf.write_text("event = builtins.id\n")
+    t = procs.tracer(["-c", "-j", "-o", out, "--config", conf, "--", PY, "-c", RELOAD,
+                      ready, go], tmp_path / "stdout")
+    t.wait_attached()
+    wait_for(lambda: ready.exists(), what="phase 1")
+    conf.write_text("event = sys._getframe\n")
+    t.signal(signal.SIGHUP)
+    wait_for(lambda: re.search(r"SIGHUP: event filters of .*c\.conf applied", t.stderr),
+             what=f"the new filter; stderr:\n{t.stderr}")
+    go.touch()
+    res = t.result()
+    assert res.returncode == 0, res
+    own = json.loads(res.stdout.strip().splitlines()[-1])
+    assert own["builtins.id"][0] == 3000 and own["sys._getframe"][1] == 4000, own
+    recs = [r for r in parse_json_lines(out.read_bytes()) if r.get("type") == "summary"]
+    assert len(recs) == 1, recs
+    got = {e["event"]: e["count"] for e in recs[0]["events"]}
+    assert got == {"builtins.id": 3000, "sys._getframe": 4000}, got
