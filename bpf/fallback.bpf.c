@@ -1059,13 +1059,13 @@ static __always_inline __u64 fb_name_from_str(struct dec_ctx *d, struct st_event
 	state = field(d, obj, lo->str_state) & 0xffffffff;
 	if ((state & lo->str_compact_bit) && (state & lo->str_ascii_bit)) {
 		/* Compact ASCII: the data is UTF-8 already, NUL-terminated. */
-		rec_name(e, (const char *)(obj + lo->str_ascii_data));
+		rec_name(e, (const char *)(obj + lo->str_ascii_data), 0);
 		return obj + lo->str_ascii_data;
 	}
 	/* Its cached UTF-8 (utf8 follows utf8_length, right after the PyASCIIObject part). */
 	utf8 = rd64(obj + lo->str_ascii_data + 8);
 	if (utf8) {
-		rec_name(e, (const char *)utf8);
+		rec_name(e, (const char *)utf8, 0);
 		return utf8;
 	}
 	/* Not encoded yet: encode it here, as the probe path would read it. */

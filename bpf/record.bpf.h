@@ -170,13 +170,36 @@ static __always_inline void rec_release(struct scratch *sc)
 	*(volatile __u64 *)&sc->busy = 0;
 }
 
-/* The event name, a C string in the traced process, at the start of the tail. */
-static __always_inline void rec_name(struct st_event *e, const char *event)
+/*
+ * Known event names in each interpreter file's read-only segments, from the file (wire.h,
+ * struct st_ro_name; user/ronames.c). A forked child shares its parent's pages but maps
+ * them only as it touches them: a name the child never touched cannot be read from it, and
+ * without this table its event would pass every rule and filter nameless.
+ */
+ST_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, ST_RO_NAMES_PER_FILE); /* times --max-files, by the reader */
+	__type(key, __u64);
+	__type(value, struct st_ro_name);
+} ro_names SEC(".maps");
+
+/*
+ * The event name, a C string in the traced process, at the start of the tail. `key`: the
+ * name cache's key for a name in the interpreter's read-only segments, else 0.
+ */
+static __always_inline void rec_name(struct st_event *e, const char *event, __u64 key)
 {
+	struct st_ro_name *known;
 	long n;
 
 	n = bpf_probe_read_user_str(e->tail, ST_NAME_MAX, event);
-	if (n <= 0) {
+	if (n <= 0 && key && (known = bpf_map_lookup_elem(&ro_names, &key))) {
+		__builtin_memcpy(e->tail, known->name, ST_RO_NAME_MAX);
+		n = (known->len & (ST_RO_NAME_MAX - 1)) + 1;
+		e->tail[n - 1] = 0;
+		stat_inc(ST_STAT_NAME_FROM_FILE);
+	} else if (n <= 0) {
 		stat_inc(ST_STAT_NAME_FAULT);
 		n = 1;
 		e->tail[0] = 0;
@@ -256,7 +279,7 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 			return ne->verdict;
 		}
 	}
-	rec_name(e, event);
+	rec_name(e, event, key);
 	verdict = rec_verdict(sc, e, pair, gen);
 	if (ne && e->name_len && e->name_len < NC_NAME && !(e->flags & ST_EF_NAME_TRUNC)) {
 		__builtin_memcpy(ne->name, e->tail, NC_NAME);

@@ -451,6 +451,7 @@ enum st_stat {
 	ST_STAT_ACT_KILL,   /* --kill rules that fired (signalled, or would have with --dry-run) */
 	ST_STAT_ACT_STOP,   /* --stop rules that fired */
 	ST_STAT_ACT_LOST,   /* action records lost: notice ring full (the signal was sent) */
+	ST_STAT_NAME_FROM_FILE, /* event names unreadable in the process, known from the file */
 	ST_STAT_MAX,
 };
 
@@ -470,6 +471,19 @@ enum st_count_mode {
 #define ST_COUNT_HASHED (1ULL << 63)
 #define ST_COUNT_MAX_KEYS 65536	 /* (name, process) pairs */
 #define ST_COUNT_MAX_NAMES 16384 /* distinct name keys */
+
+/*
+ * A known event's name at its link-time address in an interpreter file's read-only segments,
+ * as the reader found it in the file (user/ronames.c), keyed (layout slot + 1) << 48 |
+ * address: the kernel's name when reading it from the process fails (bpf/record.bpf.h).
+ */
+#define ST_RO_NAME_MAX 64     /* bytes, the NUL included */
+#define ST_RO_NAMES_PER_FILE 1024 /* entries the table holds per --max-files */
+struct st_ro_name {
+	__u32 len;
+	__u32 _pad;
+	__u8 name[ST_RO_NAME_MAX];
+};
 #define ST_COUNT_MAX_SYS 4096	 /* (syscall, errno) pairs */
 
 struct st_count_key {

@@ -18,6 +18,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "attach.h"
+#include "ronames.h"
+#include "say.h"
 #include "seatrace.skel.h"
 
 /* The kernel's PF_EXITING task flag, in /proc/PID/stat's ninth field. */
@@ -124,6 +126,61 @@ static void closer_stop(struct st_attach *a)
 	pthread_cond_destroy(&c->cv);
 }
 
+struct ronames_ctx {
+	int fd;
+	__u32 slot;
+};
+
+static int put_roname(void *arg, uint64_t vaddr, const char *name, size_t len)
+{
+	const struct ronames_ctx *c = arg;
+	__u64 key = (__u64)(c->slot + 1) << 48 | vaddr;
+	struct st_ro_name v = { .len = (__u32)len };
+
+	if (vaddr >> 48)
+		return 0;
+	memcpy(v.name, name, len);
+	return bpf_map_update_elem(c->fd, &key, &v, BPF_ANY) ? -errno : 0;
+}
+
+/* Every key of a slot's names out of the kernel's table. */
+static void drop_ronames(struct st_attach *a, __u32 slot)
+{
+	int fd = bpf_map__fd(a->skel->maps.ro_names);
+	__u64 key, next, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		if ((key >> 48) == (__u64)slot + 1 && !bpf_map_delete_elem(fd, &key)) {
+			prev = NULL; /* deleted: start over, the walk's place is gone */
+			continue;
+		}
+		prev = &key;
+	}
+}
+
+/*
+ * The kernel's table of the file's known event names (bpf/record.bpf.h, ro_names), for a
+ * process that cannot be read them from: a forked child that never touched their pages. A
+ * file it cannot be made for is traced all the same, with a warning: such events then go
+ * nameless, counted as unreadable names.
+ */
+static void fill_ronames(struct st_attach *a, __u32 slot, const struct st_plan *plan)
+{
+	struct ronames_ctx c = { .fd = bpf_map__fd(a->skel->maps.ro_names), .slot = slot };
+	int n;
+
+	drop_ronames(a, slot);
+	if (!plan->layout.ro_hi)
+		return;
+	n = st_ronames_find(plan->py.path, plan->layout.ro_lo, plan->layout.ro_hi,
+			    ST_RO_NAME_MAX, put_roname, &c);
+	if (n < 0)
+		st_say("warning: %s: cannot list its event names for forked processes (%s); an "
+		       "event a child raises before it touches the name's page has no name",
+		       plan->py.file[0] ? plan->py.file : plan->py.path, strerror(-n));
+}
+
 /* The file's slot, its layout stored on first use. The index, or a negative errno. */
 static int get_slot(struct st_attach *a, const struct st_plan *plan, char *err, size_t errlen)
 {
@@ -154,6 +211,7 @@ static int get_slot(struct st_attach *a, const struct st_plan *plan, char *err, 
 		snprintf(err, errlen, "cannot store the interpreter layout: %s", strerror(errno));
 		return ret;
 	}
+	fill_ronames(a, key, plan);
 	a->slots[key].check = false;
 	a->slots[key].nprocs = 0;
 	a->slots[key].dev = plan->py.dev;
@@ -169,6 +227,7 @@ static void clear_layout(struct st_attach *a, int slot)
 	__u32 key = (__u32)slot;
 
 	bpf_map_update_elem(bpf_map__fd(a->skel->maps.layouts), &key, &zero, BPF_ANY);
+	drop_ronames(a, key);
 }
 
 static bool slot_has_links(const struct st_attach *a, int slot)

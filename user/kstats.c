@@ -85,6 +85,7 @@ void st_kstat_print(FILE *f, struct seatrace_bpf *skel, __u64 received, __u64 in
 		[ST_STAT_ACT_KILL] = "kill rules fired",
 		[ST_STAT_ACT_STOP] = "stop rules fired",
 		[ST_STAT_ACT_LOST] = "action records lost",
+		[ST_STAT_NAME_FROM_FILE] = "event names from the file",
 	};
 	struct rusage ru;
 

@@ -269,6 +269,7 @@ static int load_bpf(struct tracer *t, bool system_wide)
 				 notice_ring_size(o, system_wide || o->follow));
 	bpf_map__set_max_entries(t->skel->maps.scratch_map, (__u32)libbpf_num_possible_cpus());
 	bpf_map__set_max_entries(t->skel->maps.layouts, o->max_files);
+	bpf_map__set_max_entries(t->skel->maps.ro_names, o->max_files * ST_RO_NAMES_PER_FILE);
 	bpf_program__set_autoload(o->floor ? t->skel->progs.audit : t->skel->progs.audit_floor,
 				  false);
 	t->skel->rodata->cfg_syscalls = o->syscalls;

@@ -281,6 +281,30 @@ def test_oversized_argument_list_still_killed(py, tmp_path):
 
 
 @pytest.mark.parametrize("py", PATHS)
+def test_forked_child_still_killed(py, tmp_path):
+    """A forked child maps its parent's pages only as it touches them, and the C-level event
+    name "os.system" lies on a page of the interpreter it never touched: the kernel cannot
+    read it from the child, and knows it from the file instead (before, the child's event
+    went nameless past every rule). The child is killed before its shell runs; the parent,
+    which raised no such event, lives on."""
+    marker = tmp_path / "marker"
+    code = ("import os\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            f"    os.system('echo x > {marker}')\n"
+            "    os._exit(0)\n"
+            "_, status = os.waitpid(pid, 0)\n"
+            "os.write(2, b'child %d\\n' % (os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0))\n")
+    res = run_seatrace("-j", "-f", "--kill", "os.system", "--", *py, "-c", code)
+    assert res.returncode == 0, res
+    assert f"child {int(signal.SIGKILL)}" in res.stderr.splitlines(), res
+    time.sleep(0.3)
+    assert not marker.exists(), "the child's shell ran"
+    acts = actions(res)
+    assert len(acts) == 1 and acts[0]["event"] == "os.system", res
+
+
+@pytest.mark.parametrize("py", PATHS)
 def test_path_longer_than_s_and_glob_characters_still_killed(py, tmp_path):
     d = tmp_path / ("d" * 200)
     d.mkdir()

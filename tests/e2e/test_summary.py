@@ -18,7 +18,7 @@ import time
 import pytest
 
 import interpreters
-from conftest import (PY, SEATRACE, TIMEOUT, WORKLOADS, assert_clean_error,
+from conftest import (PY, SEATRACE, TIMEOUT, WORKLOADS, Tracer, assert_clean_error,
                       parse_json_lines, run_seatrace, wait_for)
 
 MIX = WORKLOADS / "count_mix.py"
@@ -326,3 +326,84 @@ def test_filter_reload_counts(procs, tmp_path):
     assert len(recs) == 1, recs
     got = {e["event"]: e["count"] for e in recs[0]["events"]}
     assert got == {"builtins.id": 3000, "sys._getframe": 4000}, got
+
+
+
+FORKED = r'''
+import os, sys, time
+n, k = int(sys.argv[1]), int(sys.argv[2])
+# All on one CPU: a freed kernel stack goes to that CPU's cache, where the next fork takes it.
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+for c in range(k):
+    pid = os.fork()
+    if pid == 0:
+        for i in range(n):
+            id(i)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    # Time for the ended child's kernel stack to be freed, and maybe given to the next.
+    time.sleep(0.03)
+'''
+
+
+@pytest.mark.parametrize("interp", PROBE + FALLBACK[1:2])
+def test_forked_children_counted_apart(interp, tmp_path):
+    """System-wide -c, children forked one after the other, each raising the same C-level
+    event from the same place. The name lies on a page a child never touched, which the
+    kernel cannot read from the child: it is known from the file instead. A child may also get
+    the kernel stack the one before left, which -c's fast path (no helper call for a task it
+    remembers) must not take for it. Each child is a process of its own in the summary, and
+    the counts add up."""
+    n, k = 500, 24
+    out = tmp_path / "out.jsonl"
+    # Running already: its file is attached when the tracer starts, not on a later exec.
+    sleeper = subprocess.Popen([interp.exe, "-c", "import time; time.sleep(600)"])
+    t = Tracer(["-c", "-j", "-e", "builtins.id", "-o", out], tmp_path / "stdout")
+    try:
+        t.wait_attached()
+        p = subprocess.run([interp.exe, "-c", FORKED, str(n), str(k)], timeout=TIMEOUT)
+        assert p.returncode == 0
+        res = t.stop()
+    finally:
+        t.kill()
+        sleeper.kill()
+        sleeper.wait()
+    recs = [r for r in parse_json_lines(out.read_bytes()) if r.get("type") == "summary"]
+    ev = {e["event"]: e for e in recs[-1]["events"]}
+    assert ev["builtins.id"]["count"] == n * k, ev
+    assert ev["builtins.id"]["processes"] == k, ev
+
+
+SERIAL = r'''
+import os, sys
+n, k = int(sys.argv[1]), int(sys.argv[2])
+for c in range(k):
+    pid = os.fork()
+    if pid == 0:
+        for i in range(n):
+            id(i)
+        os._exit(0)
+    os.waitpid(pid, 0)
+'''
+
+
+@pytest.mark.parametrize("mode", ["fork", "thread"])
+def test_short_lived_tasks_counted_apart(tmp_path, mode):
+    """-f: children (or threads) one after the other, each raising the same C-level event from
+    the same place, on a page of the interpreter a forked child never touched (its name comes
+    from the file). Every child is its own process in the summary, and the counts add up."""
+    n, k = 700, 24
+    code = SERIAL
+    if mode == "thread":
+        code = ("import sys, threading\n"
+                "n, k = int(sys.argv[1]), int(sys.argv[2])\n"
+                "def work():\n"
+                "    for i in range(n):\n"
+                "        id(i)\n"
+                "for c in range(k):\n"
+                "    t = threading.Thread(target=work); t.start(); t.join()\n")
+    res = run_seatrace("-c", "-j", "-f", "-e", "builtins.id", "--", PY, "-c", code, n, k)
+    assert res.returncode == 0, res
+    ev = {e["event"]: e for e in summaries(res)[-1]["events"]}
+    assert ev["builtins.id"]["count"] == n * k, ev
+    assert ev["builtins.id"]["processes"] == (k if mode == "fork" else 1), ev
