@@ -153,6 +153,13 @@ struct scratch {
 	/* -c: 1 + the name cache slot whose name the record's tail lacks (count.bpf.h), or 0. */
 	__u32 name_owed;
 	__u32 vgen; /* -c: the filter generation the event's verdict was made under */
+	/*
+	 * -c alone: the task whose event this CPU counted last (probe.bpf.c, audit_count_fast()):
+	 * its saved registers' address, the site's address, cfg_task_gen then, its process,
+	 * the probe's attach cookie.
+	 */
+	__u64 fc_regs, fc_ip, fc_gen, fc_cookie;
+	__u32 fc_tgid;
 };
 
 ST_SHARED struct {
