@@ -108,6 +108,7 @@ void st_health_json(struct jsonw *w, const struct st_health *h)
 	jsonw_end_object(w);
 	jsonw_uint_field(w, "invalid", h->invalid);
 	jsonw_uint_field(w, "name_faults", h->name_faults);
+	jsonw_uint_field(w, "names_from_file", h->names_from_file);
 	jsonw_name(w, "attached");
 	jsonw_start_object(w);
 	jsonw_uint_field(w, "files", h->files);
@@ -167,11 +168,13 @@ void st_health_text(struct strbuf *sb, const struct st_health *h)
 	for (int i = 0; i < ST_NOTICE_MAX; i++)
 		strbuf_addf(sb, " notices_lost_%s=%" PRIu64, notice_names[i], h->notices_lost[i]);
 	strbuf_addf(sb,
-		    " invalid=%" PRIu64 " name_faults=%" PRIu64 " files=%" PRIu64
+		    " invalid=%" PRIu64 " name_faults=%" PRIu64 " names_from_file=%" PRIu64
+		    " files=%" PRIu64
 		    " processes=%" PRIu64 " links=%" PRIu64 " files_total=%" PRIu64
 		    " released_total=%" PRIu64 " not_traced_files=%" PRIu64
 		    " not_traced_processes=%" PRIu64,
-		    h->invalid, h->name_faults, h->files, h->processes, h->links, h->files_attached,
+		    h->invalid, h->name_faults, h->names_from_file, h->files, h->processes, h->links,
+		    h->files_attached,
 		    h->files_released, h->limit_files, h->limit_processes);
 	fmt_secs(buf, sizeof(buf), h->cpu_user_us, 6);
 	strbuf_addf(sb, " cpu_user=%ss", buf);
@@ -298,6 +301,10 @@ int st_health_prom(struct strbuf *sb, const struct st_health *h)
 	prom_one(sb, "seatrace_event_name_faults_total", "counter",
 		 "Audit events whose name could not be read (the record was still sent).",
 		 h->name_faults);
+	prom_one(sb, "seatrace_event_names_from_file_total", "counter",
+		 "Audit event names unreadable in the process (a forked child that never touched "
+		 "their page), known from the interpreter file.",
+		 h->names_from_file);
 	/* argfilt */
 	prom_head(sb, "seatrace_actions_total", "counter",
 		  "Processes signalled by --kill/--stop rules (or that would be, with --dry-run).");

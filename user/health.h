@@ -59,6 +59,7 @@ struct st_health {
 	uint64_t notices_lost[ST_NOTICE_MAX];
 	uint64_t invalid;     /* malformed records, reported as `invalid` records */
 	uint64_t name_faults; /* event names that could not be read (record still sent) */
+	uint64_t names_from_file; /* unreadable in the process, known from the file (forked children) */
 	/* argfilt: --kill and --stop rules that fired; action records lost (--metrics only). */
 	uint64_t actions_kill, actions_stop, actions_lost;
 	/* Count rules (--count, `action: count`): events each matched; shown when nrules > 0. */

@@ -139,6 +139,7 @@ void st_kstat_health_fill(struct tracer *t, __u64 uptime_ns, struct st_health *h
 	h->notices_lost[ST_NOTICE_FORK] = st_kstat(skel, ST_STAT_FORK_LOST);
 	h->invalid = t->rec.invalid;
 	h->name_faults = st_kstat(skel, ST_STAT_NAME_FAULT);
+	h->names_from_file = st_kstat(skel, ST_STAT_NAME_FROM_FILE);
 	h->actions_kill = st_kstat(skel, ST_STAT_ACT_KILL);
 	h->actions_stop = st_kstat(skel, ST_STAT_ACT_STOP);
 	h->actions_lost = st_kstat(skel, ST_STAT_ACT_LOST);

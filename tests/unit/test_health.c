@@ -41,6 +41,7 @@ static void sample(struct st_health *h)
 	h->notices_lost[ST_NOTICE_FORK] = 114;
 	h->invalid = 115;
 	h->name_faults = 116;
+	h->names_from_file = 126;
 	h->files = 3;
 	h->links = 17;
 	h->processes = 9;
@@ -100,7 +101,7 @@ static void test_json(void **state)
 	    "\"syscalls\":{\"delivered\":107,\"lost\":108,\"untracked\":109},"
 	    "\"notices\":{\"exec\":110,\"exit\":111},"
 	    "\"notices_lost\":{\"exec\":112,\"exit\":113,\"fork\":114},"
-	    "\"invalid\":115,\"name_faults\":116,"
+	    "\"invalid\":115,\"name_faults\":116,\"names_from_file\":126,"
 	    "\"attached\":{\"files\":3,\"processes\":9,\"links\":17,\"files_total\":5,"
 	    "\"released_total\":2},"
 	    "\"not_traced\":{\"files\":1,\"processes\":4},"
@@ -126,7 +127,7 @@ static void test_text(void **state)
 	    "filtered_process=103 rate_limited=0 lost_ring_full=104 lost_probe_preempted=105 "
 	    "lost_probe_missed=106 syscalls=107 syscalls_lost=108 syscalls_untracked=109 "
 	    "notices_lost_exec=112 notices_lost_exit=113 notices_lost_fork=114 invalid=115 "
-	    "name_faults=116 files=3 processes=9 links=17 files_total=5 released_total=2 "
+	    "name_faults=116 names_from_file=126 files=3 processes=9 links=17 files_total=5 released_total=2 "
 	    "not_traced_files=1 not_traced_processes=4 cpu_user=1.500000s cpu_system=0.250001s "
 	    "file_dropped=7 file_errors=2 ---");
 	strbuf_release(&sb);
@@ -183,6 +184,7 @@ static void test_prom_values(void **state)
 	assert_prom(t, "seatrace_notices_lost_total{kind=\"fork\"}", "114");
 	assert_prom(t, "seatrace_records_invalid_total", "115");
 	assert_prom(t, "seatrace_event_name_faults_total", "116");
+	assert_prom(t, "seatrace_event_names_from_file_total", "126");
 	assert_prom(t, "seatrace_attached_files", "3");
 	assert_prom(t, "seatrace_attached_links", "17");
 	assert_prom(t, "seatrace_attached_processes", "9");
