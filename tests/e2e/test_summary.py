@@ -374,18 +374,6 @@ def test_forked_children_counted_apart(interp, tmp_path):
     assert ev["builtins.id"]["processes"] == k, ev
 
 
-SERIAL = r'''
-import os, sys
-n, k = int(sys.argv[1]), int(sys.argv[2])
-for c in range(k):
-    pid = os.fork()
-    if pid == 0:
-        for i in range(n):
-            id(i)
-        os._exit(0)
-    os.waitpid(pid, 0)
-'''
-
 
 @pytest.mark.parametrize("mode", ["fork", "thread"])
 def test_short_lived_tasks_counted_apart(tmp_path, mode):
@@ -393,7 +381,7 @@ def test_short_lived_tasks_counted_apart(tmp_path, mode):
     the same place, on a page of the interpreter a forked child never touched (its name comes
     from the file). Every child is its own process in the summary, and the counts add up."""
     n, k = 700, 24
-    code = SERIAL
+    code = FORKED
     if mode == "thread":
         code = ("import sys, threading\n"
                 "n, k = int(sys.argv[1]), int(sys.argv[2])\n"
