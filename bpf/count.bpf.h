@@ -254,14 +254,18 @@ static __always_inline void count_event_body(struct scratch *sc, struct st_layou
 	sl->count = 1;
 	sl->first_ns = sl->last_ns = bpf_ktime_get_ns();
 	sl->last_tick = tick;
-	if (cfg_count_fast)
-		sl->gen = ro ? sc->vgen : ~0u;
-	goto out;
+	goto arm;
 hit:
 	/* `last` is the first event of the last tick the key was seen in. */
 	count_slot_hit(sl, tick);
+arm:
+	/*
+	 * count_fast() may count the key's next events without a verdict only when this one's
+	 * was made on its name as read (not left empty by a fault). ~0: not armed (a filter
+	 * generation reaches it only after 2^32 reloads).
+	 */
 	if (cfg_count_fast)
-		sl->gen = ro ? sc->vgen : ~0u;
+		sl->gen = ro && sc->vok ? sc->vgen : ~0u;
 out:
 	/* -c -S: this process's syscalls are counted from its first event on, as recorded. */
 	if (cfg_count == ST_COUNT_ONLY && cfg_syscalls)

@@ -154,12 +154,13 @@ struct scratch {
 	__u32 name_owed;
 	__u32 vgen; /* -c: the filter generation the event's verdict was made under */
 	/*
-	 * -c alone: the task whose event this CPU counted last (probe.bpf.c, audit_count_fast()):
-	 * its saved registers' address, the site's address, cfg_task_gen then, its process,
-	 * the probe's attach cookie.
+	 * -c alone: the task whose event this CPU handled last (probe.bpf.c, task_site()): its
+	 * saved registers' address, the site's address, cfg_task_gen then, its pid and tgid, the
+	 * probe's attach cookie.
 	 */
-	__u64 fc_regs, fc_ip, fc_gen, fc_cookie;
-	__u32 fc_tgid;
+	__u64 fc_regs, fc_ip, fc_gen, fc_id, fc_cookie;
+	/* -c: the event's name was read (or known from the file), not left empty by a fault. */
+	__u32 vok;
 };
 
 ST_SHARED struct {

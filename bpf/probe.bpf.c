@@ -97,37 +97,30 @@ static __always_inline __u64 usdt_arg(struct pt_regs *ctx, const struct st_usdt_
 }
 
 /*
- * -c alone, with no process filter: the event counted without a helper call, when this CPU
- * counted the same task's event at the same site last. A helper call costs the traced
- * program more than its run in the kernel shows (docs/benchmarks.md), and the two every
- * event makes (who, and which site) were most of -c's cost. A uprobe's context is the user
- * registers saved on the task's own kernel stack: no two live tasks share that address.
+ * -c alone, with no process filter: who raised the event and at which site, without a helper
+ * call when this CPU's last event was the same task's at the same site. A helper call costs
+ * the traced program more than its run in the kernel shows (docs/benchmarks.md), and the two
+ * every event makes (who, and which site) were most of -c's cost. A uprobe's context is the
+ * user registers saved on the task's own kernel stack: no two live tasks share that address.
  * cfg_task_gen, bumped by every exit and exec, tells a stack since given to a new task, or a
- * task running a new program, from the one remembered. 1 when counted.
+ * task running a new program, from the one remembered. Under the scratch's mark, so no run
+ * preempted on this CPU is halfway through writing them.
  */
-static __always_inline int audit_count_fast(struct pt_regs *ctx, __u64 ip, __u64 gen)
+static __always_inline void task_site(struct pt_regs *ctx, struct scratch *sc, __u64 ip,
+				      __u64 gen, __u64 *id, __u64 *cookie)
 {
-	__u32 cpu = bpf_get_smp_processor_id(), slot, site;
-	struct scratch *sc = bpf_map_lookup_elem(&scratch_map, &cpu);
-	struct st_layout *lo;
-	int done = 0;
-
-	if (!sc || sc->fc_regs != (__u64)ctx || sc->fc_ip != ip || sc->fc_gen != gen)
-		return 0;
-	/* Under the scratch's mark, which a run preempted halfway through writing them holds. */
-	if (__sync_lock_test_and_set(&sc->busy, 1))
-		return 0;
 	if (sc->fc_regs == (__u64)ctx && sc->fc_ip == ip && sc->fc_gen == gen) {
-		slot = ST_COOKIE_SLOT(sc->fc_cookie);
-		site = ST_COOKIE_SITE(sc->fc_cookie) & (ST_MAX_SITES - 1);
-		lo = bpf_map_lookup_elem(&layouts, &slot);
-		if (lo && (lo->flags & ST_LF_VALID))
-			done = count_fast(sc, lo, slot,
-					  usdt_arg(ctx, &lo->site_arg[site][0]) - site_bias(lo, site, ip),
-					  sc->fc_tgid);
+		*id = sc->fc_id;
+		*cookie = sc->fc_cookie;
+		return;
 	}
-	rec_release(sc);
-	return done;
+	*id = bpf_get_current_pid_tgid();
+	*cookie = bpf_get_attach_cookie(ctx);
+	sc->fc_regs = (__u64)ctx;
+	sc->fc_ip = ip;
+	sc->fc_gen = gen;
+	sc->fc_id = *id;
+	sc->fc_cookie = *cookie;
 }
 
 /*
@@ -138,29 +131,43 @@ static __always_inline int audit_count_fast(struct pt_regs *ctx, __u64 ip, __u64
 SEC("uprobe")
 int audit(struct pt_regs *ctx)
 {
-	int fast = cfg_count_fast && !cfg_proc_filter;
-	__u64 gen = fast ? cfg_task_gen : 0, ip = PT_REGS_IP(ctx);
+	__u64 ip = PT_REGS_IP(ctx), id, cookie, bias, event;
+	struct st_layout *lo = NULL;
+	struct scratch *sc;
+	__u32 slot, site;
 
 	/* One load: the verifier refuses a context pointer clang has moved. */
 	barrier_var(ip);
-	if (fast && audit_count_fast(ctx, ip, gen))
-		return 0;
+	if (cfg_count_fast && !cfg_proc_filter) {
+		/* No process to filter: the scratch's mark first, then who and where. */
+		__u32 cpu = bpf_get_smp_processor_id();
+		__u64 gen = cfg_task_gen;
 
-	__u64 id = bpf_get_current_pid_tgid(), cookie = bpf_get_attach_cookie(ctx);
-	__u32 slot = ST_COOKIE_SLOT(cookie), site = ST_COOKIE_SITE(cookie) & (ST_MAX_SITES - 1);
-	struct st_layout *lo = NULL;
-	struct scratch *sc = rec_scratch(id, slot, &lo);
-	__u64 bias, event;
-
-	if (!sc || !lo)
-		return 0;
-	if (fast) {
-		sc->fc_regs = (__u64)ctx;
-		sc->fc_ip = ip;
-		sc->fc_gen = gen;
-		sc->fc_cookie = cookie;
-		sc->fc_tgid = id >> 32;
+		sc = bpf_map_lookup_elem(&scratch_map, &cpu);
+		if (!sc)
+			return 0;
+		if (__sync_lock_test_and_set(&sc->busy, 1)) {
+			stat_inc(ST_STAT_BUSY);
+			return 0;
+		}
+		task_site(ctx, sc, ip, gen, &id, &cookie);
+		slot = ST_COOKIE_SLOT(cookie);
+		lo = bpf_map_lookup_elem(&layouts, &slot);
+		if (!lo || !(lo->flags & ST_LF_VALID)) {
+			if (lo)
+				stat_inc(ST_STAT_NO_LAYOUT);
+			rec_release(sc);
+			return 0;
+		}
+	} else {
+		id = bpf_get_current_pid_tgid();
+		cookie = bpf_get_attach_cookie(ctx);
+		slot = ST_COOKIE_SLOT(cookie);
+		sc = rec_scratch(id, slot, &lo);
+		if (!sc || !lo)
+			return 0;
 	}
+	site = ST_COOKIE_SITE(cookie) & (ST_MAX_SITES - 1);
 	bias = site_bias(lo, site, ip);
 	event = usdt_arg(ctx, &lo->site_arg[site][0]);
 	if (!cfg_count_fast || !count_fast(sc, lo, slot, event - bias, id >> 32))

@@ -256,6 +256,7 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 	if (cfg_count == ST_COUNT_ONLY) {
 		sc->name_owed = 0;
 		sc->vgen = gen;
+		sc->vok = 0;
 	}
 	if (at >= lo->ro_lo && at < lo->ro_hi && at < (1ULL << 48)) {
 		key = (__u64)(slot + 1) << 48 | at;
@@ -276,6 +277,8 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 				__builtin_memcpy(e->tail, ne->name, NC_NAME);
 			e->flags = 0;
 			e->name_len = ne->len;
+			if (cfg_count == ST_COUNT_ONLY)
+				sc->vok = 1;
 			return ne->verdict;
 		}
 	}
@@ -292,6 +295,9 @@ static __always_inline __u8 rec_name_cached(struct scratch *sc, struct st_layout
 		ne->key = key;
 		if (cfg_rules)
 			ne->rules = sc->rmask;
+		/* A name the cache keeps: read, whole, what the address holds. */
+		if (cfg_count == ST_COUNT_ONLY)
+			sc->vok = 1;
 	}
 	return verdict;
 }

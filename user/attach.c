@@ -176,9 +176,11 @@ static void fill_ronames(struct st_attach *a, __u32 slot, const struct st_plan *
 	n = st_ronames_find(plan->py.path, plan->layout.ro_lo, plan->layout.ro_hi,
 			    ST_RO_NAME_MAX, put_roname, &c);
 	if (n < 0)
-		st_say("warning: %s: cannot list its event names for forked processes (%s); an "
-		       "event a child raises before it touches the name's page has no name",
-		       plan->py.file[0] ? plan->py.file : plan->py.path, strerror(-n));
+		st_say("warning: %s: %s; an event a forked child raises before it touches its "
+		       "name's page may have no name",
+		       plan->py.file[0] ? plan->py.file : plan->py.path,
+		       n == -E2BIG ? "the kernel's table of event names is full (raise --max-files)"
+				   : "cannot list its event names");
 }
 
 /* The file's slot, its layout stored on first use. The index, or a negative errno. */
@@ -211,7 +213,14 @@ static int get_slot(struct st_attach *a, const struct st_plan *plan, char *err, 
 		snprintf(err, errlen, "cannot store the interpreter layout: %s", strerror(errno));
 		return ret;
 	}
-	fill_ronames(a, key, plan);
+	/*
+	 * A slot another file may have held: what the kernel remembers by (slot, address), the
+	 * name cache's verdicts and -c's counting slots (a filter generation 2 on: the same set in
+	 * use), and -c's task and site (bpf/probe.bpf.c), must not be taken for this file's.
+	 */
+	__atomic_fetch_add(&a->skel->bss->cfg_filter_gen, 2, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&a->skel->bss->cfg_task_gen, 1, __ATOMIC_RELEASE);
+	a->slots[key].named = false;
 	a->slots[key].check = false;
 	a->slots[key].nprocs = 0;
 	a->slots[key].dev = plan->py.dev;
@@ -228,6 +237,7 @@ static void clear_layout(struct st_attach *a, int slot)
 
 	bpf_map_update_elem(bpf_map__fd(a->skel->maps.layouts), &key, &zero, BPF_ANY);
 	drop_ronames(a, key);
+	a->slots[slot].named = false;
 }
 
 static bool slot_has_links(const struct st_attach *a, int slot)
@@ -321,6 +331,11 @@ int st_attach_plan(struct st_attach *a, pid_t pid, const struct st_plan *plan, c
 					 plan->what[i], plan->py.path, strerror(-ret));
 			return ret;
 		}
+	}
+	/* After the links: the ~0.1 s this takes is not added to a new process's untraced start. */
+	if (!a->slots[slot].named) {
+		fill_ronames(a, (__u32)slot, plan);
+		a->slots[slot].named = true;
 	}
 	return slot;
 }

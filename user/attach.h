@@ -49,6 +49,7 @@ struct st_attach_slot {
 	dev_t dev;
 	ino_t ino;
 	bool used;
+	bool named; /* its known event names are in the kernel's table (ronames.h) */
 	bool check;	 /* its last known process is gone: look in /proc before releasing */
 	unsigned nprocs; /* processes known to map it */
 	unsigned draining; /* released links the closer has not destroyed yet (atomic) */

@@ -64,8 +64,11 @@ void st_filters_set_names(struct tracer *t, const struct st_rule_names *rn)
 	_Static_assert(sizeof(b->cfg_rl_rule_name[0]) == sizeof(rn->rule), "rate names");
 	memcpy((void *)b->cfg_rl_rule_ns[set], rn->rate_ns, sizeof(rn->rate_ns));
 	memcpy((void *)b->cfg_rl_rule_name[set], rn->rule, sizeof(rn->rule));
-	/* The set is complete before any program can see it in use. */
-	__atomic_store_n(&b->cfg_filter_gen, gen + 1, __ATOMIC_RELEASE);
+	/*
+	 * The set is complete before any program can see it in use. An add, not a store: the
+	 * attacher adds 2 (a new file in a slot, user/attach.c) and may do so meanwhile.
+	 */
+	__atomic_fetch_add(&b->cfg_filter_gen, 1, __ATOMIC_RELEASE);
 }
 
 int st_rules_cgroups(struct tracer *t, const struct st_krules *k)
