@@ -23,9 +23,10 @@ ST_SHARED const volatile __u32 cfg_count;
 /* -c with nothing else to judge an event by (no argument rules, no -S): count_fast(). */
 ST_SHARED const volatile __u32 cfg_count_fast;
 /*
- * With cfg_count_fast: bumped by every task's exit and every exec on the host
- * (bpf/syscalls.bpf.c), so the probe's program can tell a task it remembers from a new one
- * on the same kernel stack, or the same task running a new program (probe.bpf.c).
+ * Bumped by every task's exit and every exec on the host (bpf/syscalls.bpf.c), and when a
+ * layout slot takes another file (user/attach.c), so the probe's program can tell a task it
+ * remembers from a new one on the same kernel stack, or the same task running a new program
+ * (probe.bpf.c, task_site()).
  */
 ST_SHARED volatile __u64 cfg_task_gen;
 

@@ -154,9 +154,9 @@ struct scratch {
 	__u32 name_owed;
 	__u32 vgen; /* -c: the filter generation the event's verdict was made under */
 	/*
-	 * -c alone: the task whose event this CPU handled last (probe.bpf.c, task_site()): its
-	 * saved registers' address, the site's address, cfg_task_gen then, its pid and tgid, the
-	 * probe's attach cookie.
+	 * No process filter: the task whose event this CPU handled last (probe.bpf.c,
+	 * task_site()): its saved registers' address, the site's address, cfg_task_gen then, its
+	 * pid and tgid, the probe's attach cookie.
 	 */
 	__u64 fc_regs, fc_ip, fc_gen, fc_id, fc_cookie;
 	/* -c: the event's name was read (or known from the file), not left empty by a fault. */

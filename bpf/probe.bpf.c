@@ -97,11 +97,12 @@ static __always_inline __u64 usdt_arg(struct pt_regs *ctx, const struct st_usdt_
 }
 
 /*
- * -c alone, with no process filter: who raised the event and at which site, without a helper
- * call when this CPU's last event was the same task's at the same site. A helper call costs
- * the traced program more than its run in the kernel shows (docs/benchmarks.md), and the two
- * every event makes (who, and which site) were most of -c's cost. A uprobe's context is the
- * user registers saved on the task's own kernel stack: no two live tasks share that address.
+ * With no process filter: who raised the event and at which site, without a helper call when
+ * this CPU's last event was the same task's at the same site. A helper call costs the traced
+ * program more than its run in the kernel shows (docs/benchmarks.md), and the two every event
+ * made (who, and which site) were most of the cost of -c and of an event filtered out. A
+ * uprobe's context is the user registers saved on the task's own kernel stack: no two live
+ * tasks share that address.
  * cfg_task_gen, bumped by every exit and exec, tells a stack since given to a new task, or a
  * task running a new program, from the one remembered. Under the scratch's mark, so no run
  * preempted on this CPU is halfway through writing them.
@@ -138,7 +139,7 @@ int audit(struct pt_regs *ctx)
 
 	/* One load: the verifier refuses a context pointer clang has moved. */
 	barrier_var(ip);
-	if (cfg_count_fast && !cfg_proc_filter) {
+	if (!cfg_proc_filter) {
 		/* No process to filter: the scratch's mark first, then who and where. */
 		__u32 cpu = bpf_get_smp_processor_id();
 		__u64 gen = cfg_task_gen;
@@ -159,6 +160,8 @@ int audit(struct pt_regs *ctx)
 			rec_release(sc);
 			return 0;
 		}
+		if (cfg_rules)
+			sc->act = 0;
 	} else {
 		id = bpf_get_current_pid_tgid();
 		cookie = bpf_get_attach_cookie(ctx);

@@ -378,8 +378,7 @@ int proc_exit(struct bpf_raw_tracepoint_args *ctx)
 	bool target = false;
 
 	/* Every task, before its kernel stack can go to another (probe.bpf.c). */
-	if (cfg_count_fast)
-		__sync_fetch_and_add(&cfg_task_gen, 1);
+	__sync_fetch_and_add(&cfg_task_gen, 1);
 
 	/* Gone before its pid can be reused: a new process under that pid is no target. */
 	if (cfg_watch_exec == ST_WATCH_TARGETS && tid == tgid) {
@@ -443,8 +442,7 @@ int proc_exec(struct bpf_raw_tracepoint_args *ctx)
 	long n;
 
 	/* A new program: its sites are not the ones remembered (probe.bpf.c). */
-	if (cfg_count_fast)
-		__sync_fetch_and_add(&cfg_task_gen, 1);
+	__sync_fetch_and_add(&cfg_task_gen, 1);
 	if (cfg_syscalls)
 		untrace_at_exec();
 	/* --follow: only a target's exec matters (the others' events are filtered out anyway). */
