@@ -139,14 +139,16 @@ def test_sighup_reopens_after_mv(procs, tmp_path):
                       looping(["seatrace.hup"], stop)], tmp_path / "stdout")
     t.wait_attached()
     olds = []
+    # An event in FILE, not only the header a reopened file starts with.
+    has_events = lambda: out.exists() and b'"seatrace.hup"' in out.read_bytes()  # noqa: E731
     for k in (1, 2):
-        wait_for(lambda: out.exists() and out.stat().st_size > 0, what="events in FILE")
+        wait_for(has_events, what="events in FILE")
         old = tmp_path / f"ev.jsonl.old{k}"
         out.rename(old)
         olds.append(old)
         t.signal(signal.SIGHUP)
         wait_stderr(t, r"SIGHUP: .*ev\.jsonl reopened", k)
-    wait_for(lambda: out.exists() and out.stat().st_size > 0, what="events in the new FILE")
+    wait_for(has_events, what="events in the new FILE")
     stop.touch()
     res = t.result()
     assert res.returncode == 0, res
